@@ -1,0 +1,1 @@
+"""The language of the work, pure: organisations, roles, cases, transfers, their states."""

@@ -1,0 +1,1 @@
+"""Persistence: the relational database (SQLAlchemy 2 + Alembic) and blob stores."""

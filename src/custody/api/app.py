@@ -1,0 +1,106 @@
+"""``create_app(settings)``: the whole server, built from settings, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+from custody import __version__
+from custody.api import errors, ledger_routes, routes, tus
+from custody.clock import Clock, SystemClock
+from custody.errors import CustodyError
+from custody.ledger.note import Signer
+from custody.services.context import ServiceContext
+from custody.services.ledger import publish_checkpoint
+from custody.settings import Settings
+from custody.store.blobs import open_blob_store
+from custody.store.db import make_engine, make_sessionmaker
+from custody.store.migrate import require_current_schema
+
+log = logging.getLogger("custody.server")
+
+
+def load_log_signer(settings: Settings) -> tuple[str, Signer | None]:
+    """The log's origin and signing key, as ``custody admin init`` left them."""
+    origin = settings.log_origin_path.read_text().strip() if settings.log_origin_path.exists() else ""
+    if not settings.log_key_path.exists():
+        return origin, None
+    return origin, Signer.from_skey(settings.log_key_path.read_text().strip())
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
+    engine = make_engine(settings.effective_database_url)
+    require_current_schema(engine)
+    origin, signer = load_log_signer(settings)
+    return ServiceContext(
+        settings=settings,
+        sessions=make_sessionmaker(engine),
+        blobs=open_blob_store(settings.effective_blob_url),
+        clock=clock or SystemClock(),
+        origin=origin,
+        log_signer=signer,
+    )
+
+
+class CheckpointPublisher:
+    """Signs a new checkpoint whenever the log grew, every few seconds, in the background."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        interval = self._ctx.settings.checkpoint_interval_seconds
+        while not self._stop.wait(interval):
+            try:
+                publish_checkpoint(self._ctx)
+            except CustodyError as exc:
+                # An inconsistent history is an alarm, not a reason to stop serving reads.
+                log.error("checkpoint refused: %s", exc.message)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, background: bool = True) -> FastAPI:
+    ctx = build_context(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        publisher = CheckpointPublisher(ctx) if background and ctx.log_signer else None
+        if publisher:
+            publisher.start()
+        try:
+            yield
+        finally:
+            if publisher:
+                publisher.stop()
+
+    app = FastAPI(
+        title="custody",
+        version=__version__,
+        summary="End-to-end encrypted transfer of case material, with a custody ledger.",
+        lifespan=lifespan,
+    )
+    app.state.context = ctx
+    app.state.log_vkey = ctx.log_signer.verifier.vkey if ctx.log_signer else None
+    errors.install(app)
+    app.include_router(routes.router)
+    app.include_router(tus.router)
+    app.include_router(ledger_routes.router)
+
+    @app.get("/healthz", response_class=PlainTextResponse, include_in_schema=False)
+    def healthz() -> str:
+        return "ok\n"
+
+    return app

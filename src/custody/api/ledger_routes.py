@@ -1,0 +1,49 @@
+"""The log's public read API, C2SP tlog-checkpoint and tlog-tiles.
+
+No login: checkpoints, hashes and entries carry no names, file names or
+content, so monitors and witnesses can follow the log without an account.
+Full tiles never change and are cached forever; the checkpoint and partial
+tiles are fresh for a few seconds.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from custody.api.deps import ContextDep
+from custody.errors import NotFound
+from custody.ledger.tiles import parse_tile_path, tile_width
+from custody.services.ledger import latest_checkpoint
+from custody.store.ledger_store import LedgerStore
+
+router = APIRouter(tags=["log"])
+
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_FRESH = "public, max-age=2"
+
+
+@router.get("/checkpoint", response_class=Response,
+            responses={200: {"content": {"text/plain; charset=utf-8": {}}}})
+def checkpoint(ctx: ContextDep) -> Response:
+    """The newest signed checkpoint (a C2SP signed note)."""
+    cp = latest_checkpoint(ctx)
+    return Response(cp.note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": _FRESH})
+
+
+@router.get("/tile/{path:path}", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}}})
+def tile(path: str, ctx: ContextDep) -> Response:
+    """A Merkle tile or an entry bundle, as C2SP tlog-tiles lays them out."""
+    ref = parse_tile_path(f"tile/{path}")
+    cp = latest_checkpoint(ctx)
+    # A tile of width W exists once the checkpointed tree holds W hashes (or entries) there.
+    if tile_width(ref.level or 0, ref.n, cp.size) < ref.width:
+        raise NotFound(f"no tile {ref.path} in the tree of {cp.size} entries the checkpoint commits to")
+    with ctx.unit_of_work() as session:
+        store = LedgerStore(session)
+        if ref.level is None:
+            body = store.entry_bundle(ref.n, ref.width)
+        else:
+            body = store.tile(ref.level, ref.n, ref.width)
+    cache = _FRESH if ref.is_partial else _IMMUTABLE
+    return Response(body, media_type="application/octet-stream", headers={"Cache-Control": cache})

@@ -1,0 +1,150 @@
+"""Request and response bodies of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Strict):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+
+
+class LoginOut(BaseModel):
+    token: str
+    expires_at: datetime
+    user_id: str
+    email: str
+    org: str
+    role: str
+    log_origin: str
+    log_key: str | None
+
+
+class MeOut(BaseModel):
+    user_id: str
+    email: str
+    org_id: str
+    role: str
+
+
+class KeysIn(Strict):
+    age_recipient: str = Field(max_length=100)
+    signing_key: str = Field(max_length=60)
+
+
+class KeysOut(BaseModel):
+    user_id: str
+    email: str
+    age_recipient: str
+    signing_key: str
+    ledger_index: int
+
+
+class CaseIn(Strict):
+    urn: str = Field(max_length=40)
+
+
+class CaseOut(BaseModel):
+    id: str
+    urn: str
+
+
+class TransferIn(Strict):
+    case: str = Field(max_length=40)
+    to: list[str] = Field(min_length=1, max_length=50)
+    ack_within: str | None = Field(default=None, max_length=20)
+
+
+class ReaderOut(BaseModel):
+    recipient: str
+    user_id: str | None
+    org_id: str | None
+    label: str
+    key_index: int | None
+
+
+class ItemIn(Strict):
+    ciphertext_size: int = Field(gt=0)
+
+
+class ItemCreated(BaseModel):
+    id: str
+    position: int
+
+
+class SealIn(Strict):
+    sealed_manifest: str = Field(max_length=100_000)
+    manifest_sha256: str = Field(min_length=64, max_length=64)
+    wraps: dict[str, str] = Field(max_length=100)
+
+
+class ReceiptIn(Strict):
+    manifest_sha256: str = Field(min_length=64, max_length=64)
+    verified: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ItemOut(BaseModel):
+    id: str
+    position: int
+    state: str
+    ciphertext_size: int
+    ciphertext_sha256: str | None
+    manifest_sha256: str | None
+    sealed_manifest: str | None
+    wrap: str | None
+
+
+class PartyOut(BaseModel):
+    user_id: str
+    email: str
+
+
+class TransferOut(BaseModel):
+    id: str
+    case: str
+    state: str
+    sender: PartyOut
+    sender_signing_key: str | None
+    sender_key_index: int | None
+    recipient_org: str
+    recipients: list[PartyOut]
+    created_at: datetime
+    sent_at: datetime | None
+    ack_deadline: datetime | None
+    delivered_at: datetime | None
+    acknowledged_at: datetime | None
+    items: list[ItemOut]
+    readers: list[ReaderOut] = []
+
+
+class TrailOut(BaseModel):
+    index: int
+    type: str
+    time: datetime
+    actor: str
+    actor_email: str | None
+    item: str | None
+    transfer: str | None
+    data: dict[str, object]
+
+
+class ProvenEntryOut(BaseModel):
+    index: int
+    entry: str
+    proof: list[str]
+
+
+class BundleOut(BaseModel):
+    origin: str
+    checkpoint: str
+    entries: list[ProvenEntryOut]
+    sealed_manifests: dict[str, str]
+    wraps: dict[str, str]

@@ -1,0 +1,165 @@
+"""Resumable uploads, tus 1.0.0: core, creation, termination and checksum.
+
+https://tus.io/protocols/resumable-upload — owned here because the protocol is
+small and we need authorisation on every request. A PATCH is written in
+batches; bytes that arrived before a client went away stay, which is what
+makes the upload resumable. A PATCH whose ``Upload-Checksum`` fails is rolled
+back to where it started (checksum extension, status 460).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from custody.api.deps import ActorDep, ContextDep
+from custody.errors import InvalidInput
+from custody.services import uploads
+
+TUS_VERSION = "1.0.0"
+EXTENSIONS = "creation,termination,checksum"
+_BATCH = 16 * 1024 * 1024
+_ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
+
+router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
+
+
+def _headers(**extra: str) -> dict[str, str]:
+    return {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store", **extra}
+
+
+def _require_tus(request: Request) -> None:
+    if request.headers.get("tus-resumable") != TUS_VERSION:
+        raise _TusError(412, "this endpoint speaks tus 1.0.0: send 'Tus-Resumable: 1.0.0'",
+                        {"Tus-Version": TUS_VERSION})
+
+
+class _TusError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+def _response(status: int, message: str = "", **headers: str) -> Response:
+    return Response(content=message, status_code=status, headers=_headers(**headers),
+                    media_type="text/plain" if message else None)
+
+
+def _metadata(header: str | None) -> dict[str, str]:
+    """Upload-Metadata: comma-separated ``key base64value`` pairs."""
+    result: dict[str, str] = {}
+    for pair in (header or "").split(","):
+        if not pair.strip():
+            continue
+        key, _, value = pair.strip().partition(" ")
+        try:
+            result[key] = base64.b64decode(value, validate=True).decode("utf-8") if value else ""
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidInput(f"Upload-Metadata value for {key!r} is not base64") from None
+    return result
+
+
+@router.options("", include_in_schema=False)
+def options(ctx: ContextDep) -> Response:
+    return _response(204, **{"Tus-Version": TUS_VERSION, "Tus-Extension": EXTENSIONS,
+                             "Tus-Max-Size": str(ctx.settings.max_upload_bytes),
+                             "Tus-Checksum-Algorithm": ",".join(_ALGORITHMS)})
+
+
+@router.post("", status_code=201, summary="Create an upload (tus creation)")
+def create(request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+    try:
+        _require_tus(request)
+    except _TusError as exc:
+        return _response(exc.status, str(exc), **exc.headers)
+    length_header = request.headers.get("upload-length", "")
+    if not length_header.isdigit():
+        raise InvalidInput("Upload-Length must be a non-negative integer (deferred length is not supported)")
+    item_id = _metadata(request.headers.get("upload-metadata")).get("item")
+    if not item_id:
+        raise InvalidInput("Upload-Metadata must name the item: 'item <base64 item id>'")
+    status = uploads.create(ctx, actor, item_id, int(length_header))
+    return _response(201, Location=f"/api/v1/uploads/{status.id}", **{"Upload-Offset": "0"})
+
+
+@router.head("/{upload_id}", summary="Where an upload stands (tus core)")
+def head(upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+    try:
+        _require_tus(request)
+    except _TusError as exc:
+        return _response(exc.status, "", **exc.headers)
+    status = uploads.status(ctx, actor, upload_id)
+    return _response(200, **{"Upload-Offset": str(status.offset), "Upload-Length": str(status.length)})
+
+
+@router.patch("/{upload_id}", status_code=204, summary="Append bytes (tus core, checksum)")
+async def patch(upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+    try:
+        _require_tus(request)
+        offset, checksum = _patch_preconditions(request)
+    except _TusError as exc:
+        return _response(exc.status, str(exc), **exc.headers)
+    current = await run_in_threadpool(uploads.status, ctx, actor, upload_id)
+    if current.complete or current.offset != offset:
+        return _response(409, f"the upload is at offset {current.offset}; HEAD it and resume from there",
+                         **{"Upload-Offset": str(current.offset)})
+    start = offset
+    digest = checksum[0]() if checksum else None
+    batch = bytearray()
+    try:
+        async for chunk in request.stream():
+            batch += chunk
+            if digest is not None:
+                digest.update(chunk)
+            if len(batch) >= _BATCH:
+                offset = await run_in_threadpool(uploads.append, ctx, actor, upload_id, offset, [bytes(batch)])
+                batch.clear()
+    finally:
+        # Keep what arrived even if the client went away mid-request.
+        if batch:
+            offset = await run_in_threadpool(uploads.append, ctx, actor, upload_id, offset, [bytes(batch)])
+    if checksum and digest is not None and digest.digest() != checksum[1]:
+        await run_in_threadpool(ctx.blobs.truncate_upload, upload_id, start)
+        return _response(460, "Upload-Checksum does not match the bytes received; send them again",
+                         **{"Upload-Offset": str(start)})
+    status = await run_in_threadpool(uploads.status, ctx, actor, upload_id)
+    if status.offset == status.length and not status.complete:
+        await run_in_threadpool(uploads.finish, ctx, actor, upload_id)
+    return _response(204, **{"Upload-Offset": str(offset)})
+
+
+def _patch_preconditions(request: Request) -> tuple[int, tuple[Any, bytes] | None]:
+    if request.headers.get("content-type") != "application/offset+octet-stream":
+        raise _TusError(415, "PATCH needs Content-Type: application/offset+octet-stream")
+    offset_header = request.headers.get("upload-offset", "")
+    if not offset_header.isdigit():
+        raise _TusError(400, "Upload-Offset must be a non-negative integer")
+    checksum_header = request.headers.get("upload-checksum")
+    if checksum_header is None:
+        return int(offset_header), None
+    algorithm, _, value = checksum_header.strip().partition(" ")
+    if algorithm not in _ALGORITHMS:
+        raise _TusError(400, f"unsupported checksum algorithm {algorithm!r}; use sha256")
+    try:
+        expected = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise _TusError(400, "Upload-Checksum value is not base64") from None
+    return int(offset_header), (_ALGORITHMS[algorithm], expected)
+
+
+@router.delete("/{upload_id}", status_code=204, summary="Abandon an upload (tus termination)")
+def terminate(upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+    try:
+        _require_tus(request)
+    except _TusError as exc:
+        return _response(exc.status, str(exc), **exc.headers)
+    uploads.terminate(ctx, actor, upload_id)
+    return _response(204)
+
+

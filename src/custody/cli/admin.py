@@ -1,0 +1,157 @@
+"""``custody admin``: the server operator's commands, run on the server's own machine.
+
+These act on the data directory directly (they are how a server comes to
+exist); everything else in the CLI talks to a server over HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from custody.api.app import build_context, load_log_signer
+from custody.cli.output import say
+from custody.client.config import write_private
+from custody.crypto.age import Identity, Recipient
+from custody.crypto.signing import SigningKey
+from custody.domain.people import check_org_name, parse_org_kind, parse_role
+from custody.errors import Conflict, InvalidInput, LocalError
+from custody.ledger.note import Signer, is_valid_name
+from custody.services import accounts
+from custody.settings import Settings
+from custody.store.db import make_engine, transaction, make_sessionmaker
+from custody.store.ledger_store import init_ledger
+from custody.store.migrate import upgrade
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None,
+    help="The server's data folder [default: $CUSTODY_DATA_DIR or ./custody-data].",
+)
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir else Settings()
+
+
+@click.group()
+def admin() -> None:
+    """Set up a server: database, log key, organisations and people."""
+
+
+@admin.command()
+@data_dir_option
+@click.option("--origin", default=None, help="The log's name (checkpoint origin). Default: custody.local/<random>.")
+def init(data_dir: Path | None, origin: str | None) -> None:
+    """Create (or upgrade) the database and the ledger's signing key; print the log's verifier key."""
+    settings = settings_for(data_dir)
+    secrets_dir = settings.log_key_path.parent
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secrets_dir.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise LocalError(f"cannot create {settings.data_dir}: {exc.strerror}") from exc
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    with transaction(make_sessionmaker(engine)) as session:
+        init_ledger(session)
+    engine.dispose()
+    if settings.log_key_path.exists():
+        _, signer = load_log_signer(settings)
+        assert signer is not None
+        say(f"Already initialised: {settings.data_dir} (schema upgraded if needed)")
+    else:
+        origin = origin or f"custody.local/{secrets.token_hex(4)}"
+        if not is_valid_name(origin):
+            raise InvalidInput(f"{origin!r} cannot name a log", hint="use letters, digits, '.', '/' and '-'")
+        signer = Signer(origin, SigningKey.generate())
+        write_private(settings.log_key_path, (signer.to_skey() + "\n").encode())
+        settings.log_origin_path.write_text(origin + "\n")
+        say(f"Initialised {settings.data_dir}")
+        say(f"  database:         {_redact(settings.effective_database_url)}")
+        say(f"  blobs:            {settings.effective_blob_url}")
+        say(f"  log signing key:  {settings.log_key_path} (0600; back it up offline)")
+    say("The log's verifier key (give it to anyone who checks evidence bundles):")
+    say(f"  {signer.verifier.vkey}")
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
+
+
+@admin.group()
+def org() -> None:
+    """Organisations: police forces, prosecution units, courts, defence firms."""
+
+
+@org.command("create")
+@click.argument("name")
+@click.option("--kind", required=True, help="police, prosecution, court or defence")
+@click.option("--recovery-recipient", default=None,
+              help="The public half (age1...) of a recovery key made offline. Without it, one is made now.")
+@click.option("--recovery-key-out", type=click.Path(path_type=Path), default=None,
+              help="Where to write a newly made recovery key [default: ./<name>-recovery-key.txt].")
+@data_dir_option
+def org_create(name: str, kind: str, recovery_recipient: str | None, recovery_key_out: Path | None,
+               data_dir: Path | None) -> None:
+    """Create an organisation with an offline recovery key (the server keeps only its public half)."""
+    name = check_org_name(name)
+    org_kind = parse_org_kind(kind)
+    ctx = build_context(settings_for(data_dir))
+    made: Identity | None = None
+    if recovery_recipient is None:
+        made = Identity.generate()
+        recovery_recipient = made.recipient.to_string()
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        recovery_key_out = recovery_key_out or Path(f"{slug}-recovery-key.txt")
+        if recovery_key_out.exists():
+            raise Conflict(f"{recovery_key_out} exists; refusing to overwrite a key",
+                           hint="choose another --recovery-key-out")
+    else:
+        Recipient.parse(recovery_recipient)
+    organisation = accounts.create_org(ctx, name, org_kind, recovery_recipient)
+    say(f"Created {org_kind.value} organisation {organisation.name!r} ({organisation.id})")
+    if made is not None and recovery_key_out is not None:
+        write_private(recovery_key_out, (f"# recovery key of {name}\n# public key: {recovery_recipient}\n"
+                                         f"{made.to_string()}\n").encode())
+        say(f"  recovery key written to {recovery_key_out} (0600)")
+        say("  → move it offline (paper or an offline vault) and delete this copy: the server never had it.")
+
+
+@org.command("list")
+@data_dir_option
+def org_list(data_dir: Path | None) -> None:
+    """List organisations."""
+    for o in accounts.list_orgs(build_context(settings_for(data_dir))):
+        say(f"{o.name:40} {o.kind:12} {o.id}")
+
+
+@admin.group()
+def user() -> None:
+    """People: officers, prosecutors, paralegals, admins, auditors."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--org", "org_name", required=True, help="The organisation's name.")
+@click.option("--role", required=True, help="officer, prosecutor, paralegal, admin or auditor")
+@click.option("--password-stdin", is_flag=True, help="Read the initial password from standard input.")
+@data_dir_option
+def user_create(email: str, org_name: str, role: str, password_stdin: bool, data_dir: Path | None) -> None:
+    """Create a person; prints a one-time initial password unless one is given on stdin."""
+    parsed_role = parse_role(role)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        generated = False
+    else:
+        password = os.environ.get("CUSTODY_NEW_PASSWORD") or secrets.token_urlsafe(15)
+        generated = "CUSTODY_NEW_PASSWORD" not in os.environ
+    created = accounts.create_user(build_context(settings_for(data_dir)), email, org_name, parsed_role, password)
+    say(f"Created {parsed_role.value} {created.email} in {org_name}")
+    if generated:
+        say(f"  initial password: {password}")
+        say("  → hand it over in person or by a separate channel; it is shown only once.")

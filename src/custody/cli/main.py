@@ -1,0 +1,59 @@
+"""Entry point: the command tree, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from custody import __version__
+from custody.cli import admin, ledger_cmds, output, session_cmds, transfer_cmds
+from custody.cli.demo_cmd import demo
+from custody.cli.serve import serve
+from custody.errors import CustodyError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="custody")
+def cli() -> None:
+    """custody: move case material end-to-end encrypted, with a custody trail a court can check.
+
+    Start with `custody demo`, or see README.md for a tour.
+    """
+
+
+cli.add_command(admin.admin)
+cli.add_command(serve)
+cli.add_command(demo)
+for command in (*session_cmds.COMMANDS, *transfer_cmds.COMMANDS, *ledger_cmds.COMMANDS):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cli.main(args=argv, prog_name="custody", standalone_mode=False)
+    except CustodyError as exc:
+        return output.fail(exc)
+    except click.exceptions.Abort:
+        click.echo("interrupted; run the same command again to resume", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted; run the same command again to resume", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if os.environ.get("CUSTODY_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc}\n  → set CUSTODY_DEBUG=1 for details",
+                   err=True)
+        return 70
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

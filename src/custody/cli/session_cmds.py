@@ -1,0 +1,81 @@
+"""``custody login``, ``whoami`` and ``keys init``."""
+
+from __future__ import annotations
+
+import click
+
+from custody.cli.output import say, secret
+from custody.client.config import Session, write_private
+from custody.client.http import Api
+from custody.crypto.keys import UserKeys
+from custody.errors import Conflict, InvalidInput
+
+MIN_PASSPHRASE = 10
+
+
+@click.command()
+@click.option("--server", required=True, help="The server's address, e.g. https://custody.example")
+@click.option("--email", default=None, help="Your e-mail address [asked for if missing].")
+def login(server: str, email: str | None) -> None:
+    """Log in with your password; keeps an expiring token in a 0600 file."""
+    email = email or click.prompt("E-mail")
+    password = secret("CUSTODY_PASSWORD", "Password")
+    with Api(server) as api:
+        body = api.post("/api/v1/login", {"email": email, "password": password})
+    session = Session(server=server.rstrip("/"), token=body["token"], expires_at=body["expires_at"],
+                      user_id=body["user_id"], email=body["email"], org=body["org"], role=body["role"],
+                      log_origin=body["log_origin"], log_key=body["log_key"])
+    session.save()
+    say(f"Logged in as {session.email} ({session.role}, {session.org}) until {session.expires_at}")
+    if not session.key_file.exists() and session.role in ("officer", "prosecutor", "paralegal"):
+        say("  → next: create your keys with `custody keys init`")
+
+
+@click.command()
+def whoami() -> None:
+    """Who this client is logged in as, and where."""
+    session = Session.load()
+    with Api(session.server, session.token) as api:
+        me = api.get("/api/v1/me")
+    say(f"{me['email']} ({me['role']}) at {session.server}")
+
+
+@click.group()
+def keys() -> None:
+    """Your encryption and signing keys."""
+
+
+@keys.command("init")
+@click.option("--force", is_flag=True, help="Replace existing keys (old items stay readable only by the old keys).")
+def keys_init(force: bool) -> None:
+    """Make your age identity and signing key here, protected by a passphrase; register the public halves."""
+    session = Session.load()
+    if session.key_file.exists() and not force:
+        raise Conflict(f"you have keys already ({session.key_file})", hint="use --force to replace them")
+    passphrase = secret("CUSTODY_PASSPHRASE", "New passphrase for your keys", confirm=True)
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise InvalidInput(f"a passphrase needs at least {MIN_PASSPHRASE} characters")
+    made = UserKeys.generate()
+    # Written before registering, moved into place after: a registered key is never lost.
+    pending = session.key_file.with_name(session.key_file.name + ".pending")
+    write_private(pending, made.seal(passphrase))
+    with Api(session.server, session.token) as api:
+        registered = api.post("/api/v1/keys", {"age_recipient": made.age_recipient,
+                                               "signing_key": made.signing_public})
+    pending.replace(session.key_file)
+    say(f"Keys created in {session.key_file} (passphrase-protected)")
+    say(f"  encryption: {made.age_recipient}")
+    say(f"  signing:    {made.signing_public}")
+    say(f"  registered in the custody ledger at index {registered['ledger_index']}")
+
+
+def unlock_keys(session: Session) -> UserKeys:
+    try:
+        data = session.key_file.read_bytes()
+    except FileNotFoundError:
+        raise Conflict("you have no keys on this machine", hint="run `custody keys init`") from None
+    return UserKeys.unseal(data, secret("CUSTODY_PASSPHRASE", "Passphrase for your keys"))
+
+
+COMMANDS = [login, whoami, keys]
+

@@ -1,0 +1,125 @@
+"""``custody case``, ``send``, ``inbox``, ``outbox``, ``receive``, ``ack``, ``show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from custody.cli.output import say, when
+from custody.cli.session_cmds import unlock_keys
+from custody.client.config import Session
+from custody.client.http import Api
+from custody.client.receiving import receive as receive_items
+from custody.client.sending import human_size
+from custody.client.sending import send as send_items
+
+
+def _api() -> tuple[Session, Api]:
+    session = Session.load()
+    return session, Api(session.server, session.token)
+
+
+@click.group()
+def case() -> None:
+    """Cases, by URN."""
+
+
+@case.command("create")
+@click.argument("urn")
+def case_create(urn: str) -> None:
+    """Open a case so material can be sent for it."""
+    _, api = _api()
+    with api:
+        created = api.post("/api/v1/cases", {"urn": urn})
+    say(f"Case {created['urn']} opened ({created['id']})")
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--case", "urn", required=True, help="The case URN, e.g. 47XX1234567.")
+@click.option("--to", "to", required=True, multiple=True,
+              help="A recipient: a person's e-mail address or an organisation's name. Repeatable.")
+@click.option("--ack-within", default=None, help="Acknowledgement deadline, e.g. 24h or 3d.")
+def send(files: tuple[Path, ...], urn: str, to: tuple[str, ...], ack_within: str | None) -> None:
+    """Encrypt FILES here, sign their manifest, upload the ciphertext and send it. Resumes if run again."""
+    session, api = _api()
+    keys = unlock_keys(session)
+    with api:
+        transfer = send_items(api, session, keys, list(files), urn, list(to), ack_within, say)
+    say(f"Sent transfer {transfer['id']} for case {transfer['case']} to {transfer['recipient_org']}")
+    say(f"  {len(transfer['items'])} item(s); acknowledgement due by {when(transfer['ack_deadline'])}")
+
+
+def _line(t: dict[str, Any], party: str) -> str:
+    size = sum(i["ciphertext_size"] for i in t["items"])
+    return (f"{t['id']}  {t['case']}  {t['state']:12}  {party:32}  {len(t['items'])} item(s), "
+            f"{human_size(size)}  due {when(t['ack_deadline'])}")
+
+
+@click.command()
+def inbox() -> None:
+    """Transfers sent to you."""
+    _, api = _api()
+    with api:
+        rows = api.get("/api/v1/transfers/inbox")
+    if not rows:
+        say("Your inbox is empty.")
+    for t in rows:
+        say(_line(t, f"from {t['sender']['email']}"))
+
+
+@click.command()
+def outbox() -> None:
+    """Transfers you sent, and where each stands."""
+    _, api = _api()
+    with api:
+        rows = api.get("/api/v1/transfers/outbox")
+    if not rows:
+        say("Your outbox is empty.")
+    for t in rows:
+        say(_line(t, f"to {t['recipient_org']}"))
+
+
+@click.command()
+@click.argument("transfer")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("."), show_default=True,
+              help="Folder to put the verified files in.")
+def receive(transfer: str, out: Path) -> None:
+    """Download, verify (signature, hashes) and decrypt a transfer; record the receipt."""
+    session, api = _api()
+    keys = unlock_keys(session)
+    with api:
+        received = receive_items(api, keys, transfer, out, say)
+    say(f"Received {len(received)} item(s) into {out}; receipts recorded in the custody ledger.")
+    say(f"  → acknowledge with `custody ack {transfer}`")
+
+
+@click.command()
+@click.argument("transfer")
+def ack(transfer: str) -> None:
+    """Acknowledge a transfer: you have it and take responsibility for it."""
+    _, api = _api()
+    with api:
+        t = api.post(f"/api/v1/transfers/{transfer}/ack")
+    say(f"Acknowledged transfer {t['id']} (case {t['case']}) at {when(t['acknowledged_at'])}")
+
+
+@click.command()
+@click.argument("transfer")
+def show(transfer: str) -> None:
+    """One transfer: parties, state, deadlines, items."""
+    _, api = _api()
+    with api:
+        t = api.get(f"/api/v1/transfers/{transfer}")
+    say(f"Transfer {t['id']}  case {t['case']}  {t['state']}")
+    say(f"  from {t['sender']['email']} to {t['recipient_org']}: "
+        + ", ".join(r["email"] for r in t["recipients"]))
+    say(f"  sent {when(t['sent_at'])}; delivered {when(t['delivered_at'])}; "
+        f"acknowledged {when(t['acknowledged_at'])}; due {when(t['ack_deadline'])}")
+    for item in t["items"]:
+        say(f"  item {item['id']}  {human_size(item['ciphertext_size'])} ciphertext  {item['state']}")
+
+
+COMMANDS = [case, send, inbox, outbox, receive, ack, show]

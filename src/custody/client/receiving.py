@@ -1,0 +1,180 @@
+"""``custody receive``: download ciphertext, verify everything, and only then release a file.
+
+Order of checks, each before the next step: the wrap opens with the reader's
+key; the manifest decrypts and carries the sender's signature by the key the
+ledger recorded; it names this item, transfer and case; the downloaded
+ciphertext has the signed size and SHA-256; the plaintext, decrypted into a
+temporary file beside the destination, has the signed size and SHA-256. Only
+then is the temporary file renamed into place. Any failure deletes what was
+written, reports the failure to the server (so it is in the ledger), and says
+which item failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import errno
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from custody.client.config import home
+from custody.client.http import Api
+from custody.crypto import age
+from custody.crypto.items import unwrap
+from custody.crypto.keys import UserKeys
+from custody.crypto.manifest import Manifest, SignedManifest, safe_file_name
+from custody.crypto.signing import VerifyKey
+from custody.errors import Conflict, CustodyError, Forbidden, IntegrityError, LocalError
+
+Say = Callable[[str], None]
+_READ = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Received:
+    item: str
+    path: Path
+    manifest: Manifest
+
+
+class VerificationFailed(IntegrityError):
+    """An item did not match what its sender signed; nothing of it was released."""
+
+
+def receive(api: Api, keys: UserKeys, transfer_id: str, out: Path, say: Say) -> list[Received]:
+    transfer = api.get(f"/api/v1/transfers/{transfer_id}")
+    if not transfer["sender_signing_key"]:
+        raise IntegrityError("the server gave no signing key for the sender", hint="report this to your admin")
+    sender_key = VerifyKey.from_b64(transfer["sender_signing_key"])
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LocalError(f"cannot create {out}: {exc.strerror}") from exc
+    results = []
+    for item in transfer["items"]:
+        if item["wrap"] is None:
+            raise Forbidden(f"you hold no key for item {item['id']}")
+        manifest = _open_manifest(api, keys, transfer, item, sender_key)
+        results.append(_receive_item(api, item, manifest, out, say))
+    return results
+
+
+def _open_manifest(api: Api, keys: UserKeys, transfer: dict[str, Any], item: dict[str, Any],
+                   sender_key: VerifyKey) -> tuple[age.Identity, Manifest]:
+    try:
+        item_key = unwrap(base64.b64decode(item["wrap"]), keys.identity)
+        signed = SignedManifest.from_bytes(age.decrypt(base64.b64decode(item["sealed_manifest"]), [item_key]))
+        manifest = signed.verify(sender_key)
+        problems = [
+            what for what, ok in (
+                ("item id", manifest.item == item["id"]),
+                ("transfer id", manifest.transfer == transfer["id"]),
+                ("case", manifest.case == transfer["case"]),
+                ("sender", manifest.sender == transfer["sender"]["user_id"]),
+                ("manifest hash", hashlib.sha256(signed.manifest_bytes).hexdigest() == item["manifest_sha256"]),
+                ("ciphertext size", manifest.ciphertext_size == item["ciphertext_size"]),
+            ) if not ok
+        ]
+        if problems:
+            raise IntegrityError("the signed manifest does not match: " + ", ".join(problems))
+    except CustodyError as exc:
+        _report(api, item, verified=False, reason=f"manifest: {exc.message}")
+        raise VerificationFailed(f"item {item['id']} failed verification: {exc.message}",
+                                 hint="nothing was written; tell the sender and your admin") from exc
+    return item_key, manifest
+
+
+def _receive_item(api: Api, item: dict[str, Any], opened: tuple[age.Identity, Manifest], out: Path,
+                  say: Say) -> Received:
+    item_key, manifest = opened
+    target = out / safe_file_name(manifest.file_name)
+    if target.exists():
+        if _sha256_file(target) == manifest.sha256:
+            say(f"  {manifest.file_name}: already here and verified")
+            _report(api, item, verified=True)
+            return Received(item["id"], target, manifest)
+        raise Conflict(f"{target} exists and is a different file", hint="choose another folder with --out")
+    part = home() / "downloads" / f"{item['id']}.age.part"
+    _download(api, item, part, say, manifest.file_name)
+    try:
+        if part.stat().st_size != manifest.ciphertext_size or _sha256_file(part) != manifest.ciphertext_sha256:
+            raise IntegrityError("the ciphertext is not what the sender signed")
+        _decrypt_into_place(part, target, item_key, manifest)
+    except IntegrityError as exc:
+        part.unlink(missing_ok=True)
+        _report(api, item, verified=False, reason=exc.message)
+        raise VerificationFailed(f"item {item['id']} ({manifest.file_name}) failed verification: {exc.message}",
+                                 hint="nothing was written; tell the sender and your admin") from exc
+    part.unlink(missing_ok=True)
+    _report(api, item, verified=True)
+    say(f"  {manifest.file_name}: {manifest.size} bytes, signature and SHA-256 verified")
+    return Received(item["id"], target, manifest)
+
+
+def _download(api: Api, item: dict[str, Any], part: Path, say: Say, name: str) -> None:
+    part.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    have = part.stat().st_size if part.exists() else 0
+    total = item["ciphertext_size"]
+    if have > total:
+        part.unlink()
+        have = 0
+    if have == total:
+        return
+    if have:
+        say(f"  {name}: resuming download at byte {have}")
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    with api.stream("GET", f"/api/v1/items/{item['id']}/content", headers=headers) as response, \
+            _local_writes(part), part.open("ab") as f:
+        for block in response.iter_bytes(_READ):
+            f.write(block)
+
+
+def _decrypt_into_place(part: Path, target: Path, item_key: age.Identity, manifest: Manifest) -> None:
+    tmp = target.with_name(f".{target.name}.custody-tmp")
+    digest = hashlib.sha256()
+    try:
+        with _local_writes(tmp), part.open("rb") as src, tmp.open("wb") as dst:
+            size = age.decrypt_stream(src, dst, [item_key], on_plaintext=digest.update)
+            dst.flush()
+            os.fsync(dst.fileno())
+        if size != manifest.size or digest.hexdigest() != manifest.sha256:
+            raise IntegrityError("the decrypted content is not what the sender signed")
+        if target.exists():
+            raise Conflict(f"{target} appeared while receiving", hint="choose another folder with --out")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _report(api: Api, item: dict[str, Any], *, verified: bool, reason: str | None = None) -> None:
+    body = {"manifest_sha256": item["manifest_sha256"] or "0" * 64, "verified": verified, "reason": reason}
+    if verified:
+        api.post(f"/api/v1/items/{item['id']}/receipt", body)
+        return
+    with contextlib.suppress(CustodyError):  # the local failure is what the user must see
+        api.post(f"/api/v1/items/{item['id']}/receipt", body)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(_READ):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _local_writes(path: Path) -> Any:
+    """A full disk or a read-only folder is a clear error, and leaves no partial plaintext."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise LocalError(f"the disk holding {path.parent} is full",
+                             hint="free some space and run the same command again") from exc
+        raise LocalError(f"cannot write {path}: {exc.strerror}") from exc

@@ -1,0 +1,220 @@
+"""``custody send``: seal files on this machine and upload only ciphertext, resumably.
+
+Each file gets a fresh item key; its content is age-encrypted to that key in a
+deterministic STREAM (``SealPlan``), so an interrupted upload continues from the
+server's offset by regenerating byte-identical ciphertext. The plan and item key
+of an unfinished send are kept in the client's home, encrypted to the sender's
+own age key. The manifest is signed, then encrypted to the item key; the item
+key is wrapped for every reader the server names.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from custody.client.config import Session, home, write_private
+from custody.client.http import Api
+from custody.crypto import age
+from custody.crypto.items import new_item_key, wrap
+from custody.crypto.keys import UserKeys
+from custody.crypto.manifest import Manifest, SignedManifest, safe_file_name
+from custody.errors import Conflict, CustodyError, IntegrityError, LocalError, NotFound
+
+PATCH_BYTES = 32 * 1024 * 1024
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    name: str
+    size: int
+    mtime_ns: int
+
+
+def check_sources(files: list[Path]) -> list[Source]:
+    """Every file must exist and be readable before anything reaches the server."""
+    sources = []
+    for path in files:
+        try:
+            stat = path.stat()
+            with path.open("rb"):
+                pass
+        except FileNotFoundError:
+            raise LocalError(f"{path}: no such file", hint="check the path; nothing was sent") from None
+        except PermissionError:
+            raise LocalError(f"{path}: permission denied", hint="nothing was sent") from None
+        if not path.is_file():
+            raise LocalError(f"{path} is not a regular file", hint="send files, not folders")
+        sources.append(Source(path.resolve(), safe_file_name(path.name), stat.st_size, stat.st_mtime_ns))
+    if len({s.name for s in sources}) != len(sources):
+        raise LocalError("two files have the same name", hint="rename one; a recipient could not tell them apart")
+    return sources
+
+
+class SendState:
+    """What an unfinished send needs to resume: ids, upload URLs, encrypted plans."""
+
+    def __init__(self, session: Session, case: str, to: list[str], sources: list[Source]) -> None:
+        ident = json.dumps([session.server, session.user_id, case, sorted(to),
+                            [(str(s.path), s.size, s.mtime_ns) for s in sources]])
+        self.path = home() / "sending" / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.json"
+        self.data: dict[str, Any] = {}
+        if self.path.exists():
+            try:
+                self.data = json.loads(self.path.read_text())
+            except ValueError:
+                self.data = {}
+
+    def save(self) -> None:
+        write_private(self.path, json.dumps(self.data).encode())
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def send(api: Api, session: Session, keys: UserKeys, files: list[Path], case: str, to: list[str],
+         ack_within: str | None, say: Say) -> dict[str, Any]:
+    sources = check_sources(files)
+    state = SendState(session, case, to, sources)
+    transfer = _resume_or_create(api, state, case, to, ack_within, say)
+    readers = transfer["readers"]
+    own = age.Recipient.parse(keys.age_recipient)
+    items: dict[str, Any] = state.data.setdefault("items", {})
+    for source in sources:
+        entry = items.get(str(source.path))
+        if entry is None:
+            item_key = new_item_key()
+            plan = age.SealPlan.create([item_key.recipient])
+            created = api.post(f"/api/v1/transfers/{transfer['id']}/items",
+                               {"ciphertext_size": plan.ciphertext_size(source.size)})
+            secret = json.dumps({"item_key": item_key.to_string(),
+                                 "plan": base64.b64encode(plan.to_secret_bytes()).decode()}).encode()
+            entry = {"item": created["id"], "secret": base64.b64encode(age.encrypt(secret, [own])).decode(),
+                     "upload": None, "sealed": False}
+            items[str(source.path)] = entry
+            state.save()
+        if entry["sealed"]:
+            say(f"  {source.name}: already sealed")
+            continue
+        secret = json.loads(age.decrypt(base64.b64decode(entry["secret"]), [keys.identity]))
+        item_key = age.Identity.parse(secret["item_key"])
+        plan = age.SealPlan.from_secret_bytes(base64.b64decode(secret["plan"]))
+        plain_sha, cipher_sha = _upload(api, state, entry, source, plan, say)
+        manifest = Manifest(
+            item=entry["item"], transfer=transfer["id"], case=transfer["case"], file_name=source.name,
+            size=source.size, sha256=plain_sha, ciphertext_size=plan.ciphertext_size(source.size),
+            ciphertext_sha256=cipher_sha, item_recipient=item_key.recipient.to_string(),
+            sender=session.user_id, signing_key=keys.signing_public,
+            created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        signed = SignedManifest.sign(manifest, keys.signing_key)
+        api.post(f"/api/v1/items/{entry['item']}/seal", {
+            "sealed_manifest": base64.b64encode(age.encrypt(signed.to_bytes(), [item_key.recipient])).decode(),
+            "manifest_sha256": hashlib.sha256(signed.manifest_bytes).hexdigest(),
+            "wraps": {r["recipient"]: base64.b64encode(wrap(item_key, age.Recipient.parse(r["recipient"]))).decode()
+                      for r in readers},
+        })
+        entry["sealed"] = True
+        state.save()
+        say(f"  {source.name}: sealed and signed ({human_size(source.size)}, sha256 {plain_sha[:16]}…)")
+    result: dict[str, Any] = api.post(f"/api/v1/transfers/{transfer['id']}/send")
+    state.clear()
+    return result
+
+
+def _resume_or_create(api: Api, state: SendState, case: str, to: list[str], ack_within: str | None,
+                      say: Say) -> dict[str, Any]:
+    transfer_id = state.data.get("transfer")
+    if transfer_id:
+        try:
+            transfer: dict[str, Any] = api.get(f"/api/v1/transfers/{transfer_id}")
+        except NotFound:
+            transfer = {"state": "gone"}
+        if transfer["state"] == "draft":
+            say(f"Resuming transfer {transfer_id}")
+            # The server checks the wraps against the transfer's readers when sealing.
+            transfer["readers"] = state.data["readers"]
+            return transfer
+        state.data = {}
+    transfer = api.post("/api/v1/transfers", {"case": case, "to": to, "ack_within": ack_within})
+    state.data = {"transfer": transfer["id"], "readers": transfer["readers"], "items": {}}
+    state.save()
+    return transfer
+
+
+def _upload(api: Api, state: SendState, entry: dict[str, Any], source: Source, plan: age.SealPlan,
+            say: Say) -> tuple[str, str]:
+    """Upload what the server lacks; return the SHA-256 of plaintext and ciphertext."""
+    length = plan.ciphertext_size(source.size)
+    offset = 0
+    tus = {"Tus-Resumable": "1.0.0"}
+    if entry["upload"]:
+        try:
+            head = api.request("HEAD", entry["upload"], headers=tus)
+            offset = int(head.headers["Upload-Offset"])
+        except NotFound:
+            entry["upload"] = None
+    if not entry["upload"]:
+        item_b64 = base64.b64encode(entry["item"].encode()).decode()
+        created = api.request("POST", "/api/v1/uploads",
+                              headers={**tus, "Upload-Length": str(length), "Upload-Metadata": f"item {item_b64}"})
+        entry["upload"] = created.headers["Location"]
+        state.save()
+    if offset:
+        say(f"  {source.name}: resuming upload at {human_size(offset)} of {human_size(length)}")
+    plain, cipher = hashlib.sha256(), hashlib.sha256()
+    position = 0
+    pending = bytearray()
+    send_from = offset
+    try:
+        with source.path.open("rb") as f:
+            for piece in plan.iter_ciphertext(f, source.size, on_plaintext=plain.update):
+                cipher.update(piece)
+                end = position + len(piece)
+                if end > send_from:
+                    pending += piece[max(0, send_from - position):]
+                position = end
+                if len(pending) >= PATCH_BYTES:
+                    send_from += _patch(api, entry["upload"], send_from, pending)
+                    pending.clear()
+    except OSError as exc:
+        raise LocalError(f"cannot read {source.path}: {exc.strerror}") from exc
+    if pending:
+        send_from += _patch(api, entry["upload"], send_from, pending)
+    if send_from != length:
+        raise Conflict(f"upload of {source.name} ended at {send_from} of {length} bytes",
+                       hint="run the same command again to resume")
+    return plain.hexdigest(), cipher.hexdigest()
+
+
+def _patch(api: Api, url: str, offset: int, body: bytearray) -> int:
+    checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    try:
+        api.request("PATCH", url, content=bytes(body), headers={
+            "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream", "Upload-Checksum": f"sha256 {checksum}",
+        })
+    except CustodyError as exc:
+        if "checksum" in exc.message.lower():
+            raise IntegrityError("the server received different bytes than were sent",
+                                 hint="run the same command again to resume") from exc
+        raise
+    return len(body)
+
+
+def human_size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+

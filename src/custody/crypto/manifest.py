@@ -1,0 +1,166 @@
+"""The sender-signed manifest: what was sent, by whom, with which hashes.
+
+The receiving client verifies the signature and both hashes before it
+releases a file. The manifest is canonical JSON (sorted keys, no spaces,
+ASCII only, no floats), signed with Ed25519 under a domain-separation prefix
+so a manifest signature can never be replayed as any other custody signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from custody.crypto.signing import BadSignature, SigningKey, VerifyKey
+from custody.errors import InvalidInput
+
+VERSION = 1
+SIGNATURE_CONTEXT = b"custody-manifest/v1\n"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
+# Bidi embeddings/overrides and isolates can make a name display as something else.
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_SEPARATORS = {"\u2028", "\u2029"}
+
+
+def safe_file_name(name: str) -> str:
+    """``name`` (NFC) if it is safe to write as one file on a receiver's disk; else InvalidInput."""
+    name = unicodedata.normalize("NFC", name)
+    if name in ("", ".", ".."):
+        raise InvalidInput(f"{name!r} is not a usable file name", hint="rename the file")
+    if "/" in name or "\\" in name:
+        raise InvalidInput("a file name may not contain '/' or '\\'", hint="rename the file")
+    for char in name:
+        if unicodedata.category(char) == "Cc" or char in _BIDI or char in _SEPARATORS:
+            raise InvalidInput(
+                f"the file name contains a control character (U+{ord(char):04X})",
+                hint="rename the file",
+            )
+    if len(name.encode("utf-8")) > 255:
+        raise InvalidInput("the file name is longer than 255 bytes", hint="rename the file")
+    return name
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What the sender vouches for about one item."""
+
+    item: str
+    transfer: str
+    case: str
+    file_name: str
+    size: int
+    sha256: str  # hex SHA-256 of the plaintext
+    ciphertext_size: int
+    ciphertext_sha256: str
+    item_recipient: str
+    sender: str
+    signing_key: str  # base64 Ed25519 public key of the sender
+    created_at: str  # RFC 3339 UTC, e.g. "2026-11-25T07:35:00Z"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            wanted = int if f.type in ("int", int) else str
+            if type(value) is not wanted:  # bool is an int; refuse it too
+                raise InvalidInput(f"manifest field {f.name!r} must be {wanted.__name__}")
+        if safe_file_name(self.file_name) != self.file_name:
+            raise InvalidInput("the manifest's file name is not in Unicode NFC form")
+        for name in ("sha256", "ciphertext_sha256"):
+            if not _HEX64.fullmatch(getattr(self, name)):
+                raise InvalidInput(f"manifest field {name!r} is not a lower-case hex SHA-256")
+        if self.size < 0 or self.ciphertext_size <= self.size:
+            raise InvalidInput("manifest sizes are impossible")
+        if not _RFC3339_UTC.fullmatch(self.created_at):
+            raise InvalidInput("manifest time must be RFC 3339 UTC, like 2026-11-25T07:35:00Z")
+        VerifyKey.from_b64(self.signing_key)
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON: the exact bytes that are signed."""
+        return _canonical({"v": VERSION, **asdict(self)})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        document = _json_object(data, "manifest")
+        if document.pop("v", None) != VERSION:
+            raise InvalidInput("unknown manifest version")
+        names = {f.name for f in fields(cls)}
+        if set(document) != names:
+            raise InvalidInput(f"manifest fields differ from {sorted(names)}")
+        return cls(**document)
+
+
+@dataclass(frozen=True)
+class SignedManifest:
+    """A manifest's canonical bytes with the sender's Ed25519 signature over them."""
+
+    manifest_bytes: bytes
+    signature: bytes
+
+    @classmethod
+    def sign(cls, manifest: Manifest, key: SigningKey) -> SignedManifest:
+        if manifest.signing_key != key.public_key.to_b64():
+            raise InvalidInput("the manifest names a different signing key than the one signing it")
+        data = manifest.to_bytes()
+        return cls(data, key.sign(SIGNATURE_CONTEXT + data))
+
+    def verify(self, expected: VerifyKey) -> Manifest:
+        """The manifest, if ``expected`` signed it and it names ``expected``; else BadSignature."""
+        expected.verify(self.signature, SIGNATURE_CONTEXT + self.manifest_bytes)
+        manifest = Manifest.from_bytes(self.manifest_bytes)
+        if manifest.signing_key != expected.to_b64():
+            raise BadSignature("the manifest names a different signing key")
+        return manifest
+
+    def to_bytes(self) -> bytes:
+        return _canonical(
+            {
+                "manifest": base64.b64encode(self.manifest_bytes).decode("ascii"),
+                "signature": base64.b64encode(self.signature).decode("ascii"),
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SignedManifest:
+        document = _json_object(data, "signed manifest")
+        if set(document) != {"manifest", "signature"}:
+            raise InvalidInput("a signed manifest has exactly 'manifest' and 'signature'")
+        try:
+            parts = [
+                base64.b64decode(document[k], validate=True) for k in ("manifest", "signature")
+            ]
+        except (binascii.Error, TypeError, ValueError) as exc:
+            raise InvalidInput("the signed manifest's fields are not base64") from exc
+        return cls(parts[0], parts[1])
+
+
+def _canonical(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    def no_floats(text: str) -> float:
+        raise InvalidInput(f"the {what} contains a number that is not an integer: {text}")
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len({k for k, _ in pairs}) != len(pairs):
+            raise InvalidInput(f"the {what} repeats a key")
+        return dict(pairs)
+
+    try:
+        document = json.loads(
+            data.decode("utf-8"),
+            parse_float=no_floats,
+            object_pairs_hook=no_duplicates,
+            parse_constant=no_floats,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"the {what} is not JSON") from exc
+    if not isinstance(document, dict):
+        raise InvalidInput(f"the {what} is not a JSON object")
+    return document

@@ -1,0 +1,256 @@
+"""C2SP signed-note (c2sp.org/signed-note): Ed25519 signers, verifier keys, sign and open.
+
+Byte-compatible with Go's ``golang.org/x/mod/sumdb/note``: the same key
+encodings (``name+hash+base64``, ``PRIVATE+KEY+name+hash+base64``), key IDs,
+signature lines and parsing rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import struct
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from custody.crypto.signing import SigningKey, VerifyKey
+from custody.errors import IntegrityError, InvalidInput
+
+ALG_ED25519 = 0x01  # signed-note §Signature types
+MAX_SIGNATURES = 100  # as Go's note.Open: refuse notes that would take forever
+_SIG_PREFIX = "\u2014 "  # EM DASH, SPACE
+
+
+class NoteError(IntegrityError):
+    """The note is not a well-formed signed note, or no trusted key signed it."""
+
+
+def b64decode_strict(text: str) -> bytes:
+    """Standard base64 (RFC 4648 §4) in its one canonical spelling, or ValueError."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("not base64") from exc
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError("not canonical base64")
+    return raw
+
+
+def is_valid_name(name: str) -> bool:
+    """signed-note §Note: non-empty, no Unicode spaces, no "+"."""
+    return (
+        bool(name)
+        and "+" not in name
+        and not any(c.isspace() or unicodedata.category(c) == "Zs" for c in name)
+    )
+
+
+def key_id(name: str, public_key: bytes) -> int:
+    """signed-note §Signatures: first 4 bytes of SHA-256(name || 0x0A || alg || key)."""
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _check_name(name: str) -> None:
+    if not is_valid_name(name):
+        raise InvalidInput(f"{name!r} is not a valid note key name (no spaces, no '+')")
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """An Ed25519 note verifier key."""
+
+    name: str
+    public_key: VerifyKey
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+
+    @property
+    def key_id(self) -> int:
+        return key_id(self.name, self.public_key.raw)
+
+    @property
+    def vkey(self) -> str:
+        """The verifier key string ``name+hash+base64(0x01 || pub)``."""
+        return make_vkey(self.name, self.public_key)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Verifier:
+        """Parse a verifier key as Go's ``note.NewVerifier`` does."""
+        name, hash_hex, key = _split_key(vkey, "verifier key")
+        verifier = cls(name, VerifyKey(_key_bytes(key, "verifier key")))
+        if verifier.key_id != int(hash_hex, 16):
+            raise InvalidInput(f"verifier key {name}: the key hash does not match the key")
+        return verifier
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        return self.public_key.is_valid(signature, message)
+
+
+@dataclass(frozen=True, repr=False)
+class Signer:
+    """An Ed25519 note signer: a key name and a :class:`SigningKey`."""
+
+    name: str
+    key: SigningKey
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+
+    def __repr__(self) -> str:  # never print key material
+        return f"Signer({self.name!r})"
+
+    @property
+    def verifier(self) -> Verifier:
+        return Verifier(self.name, self.key.public_key)
+
+    @property
+    def key_id(self) -> int:
+        return key_id(self.name, self.key.public_key.raw)
+
+    @classmethod
+    def from_skey(cls, skey: str) -> Signer:
+        """Parse Go's ``PRIVATE+KEY+name+hash+base64(0x01 || seed)`` signer key."""
+        if not skey.startswith("PRIVATE+KEY+"):
+            raise InvalidInput("a signer key starts with PRIVATE+KEY+")
+        name, hash_hex, key = _split_key(skey.removeprefix("PRIVATE+KEY+"), "signer key")
+        signer = cls(name, SigningKey(_key_bytes(key, "signer key")))
+        if signer.key_id != int(hash_hex, 16):
+            raise InvalidInput(f"signer key {name}: the key hash does not match the key")
+        return signer
+
+    def to_skey(self) -> str:
+        seed = base64.b64encode(bytes([ALG_ED25519]) + self.key.seed).decode("ascii")
+        return f"PRIVATE+KEY+{self.name}+{self.key_id:08x}+{seed}"
+
+    def sign(self, message: bytes) -> bytes:
+        return self.key.sign(message)
+
+
+def make_vkey(name: str, public_key: VerifyKey) -> str:
+    """The verifier key string for ``name`` and ``public_key``."""
+    _check_name(name)
+    b64 = base64.b64encode(bytes([ALG_ED25519]) + public_key.raw).decode("ascii")
+    return f"{name}+{key_id(name, public_key.raw):08x}+{b64}"
+
+
+def _split_key(text: str, what: str) -> list[str]:
+    fields = text.split("+", 2)  # base64 may contain '+'; name and hash do not
+    if len(fields) != 3:
+        raise InvalidInput(f"a {what} has the form name+hash+key")
+    name, hash_hex, _ = fields
+    _check_name(name)
+    if len(hash_hex) != 8 or any(c not in "0123456789abcdefABCDEF" for c in hash_hex):
+        raise InvalidInput(f"a {what}'s hash is 8 hex digits (and a key name has no '+')")
+    return fields
+
+
+def _key_bytes(b64: str, what: str) -> bytes:
+    try:
+        raw = b64decode_strict(b64)
+    except ValueError as exc:
+        raise InvalidInput(f"the {what}'s key is not base64") from exc
+    if not raw or raw[0] != ALG_ED25519:
+        raise InvalidInput(f"the {what} is not an Ed25519 key (algorithm byte 0x01)")
+    if len(raw) != 33:
+        raise InvalidInput(f"the {what} has {len(raw) - 1} key bytes, not 32")
+    return raw[1:]
+
+
+@dataclass(frozen=True)
+class NoteSignature:
+    name: str
+    key_id: int
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class Note:
+    """An opened note: its text and the signatures that verified."""
+
+    text: str
+    signatures: tuple[NoteSignature, ...]
+    unverified: tuple[NoteSignature, ...] = ()
+
+
+def sign(text: str, signers: Sequence[Signer]) -> bytes:
+    """signed-note: the text, a blank line, one signature line per signer."""
+    if not text.endswith("\n"):
+        raise InvalidInput("a note's text ends with a newline")
+    _check_text(text)
+    if not signers:
+        raise InvalidInput("a note needs at least one signer")
+    msg = text.encode()
+    lines = []
+    for s in signers:
+        sig = struct.pack(">I", s.key_id) + s.sign(msg)
+        lines.append(f"{_SIG_PREFIX}{s.name} {base64.b64encode(sig).decode('ascii')}\n")
+    return (text + "\n" + "".join(lines)).encode()
+
+
+def _check_text(text: str) -> None:
+    if any(ord(c) < 0x20 and c != "\n" for c in text):
+        raise InvalidInput("a note's text has no control characters other than newline")
+
+
+def open(note: bytes, verifiers: Sequence[Verifier]) -> Note:
+    """Parse ``note`` and check its signatures as Go's ``note.Open`` does."""
+    try:
+        msg = note.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NoteError("the note is not valid UTF-8") from exc
+    if any(ord(c) < 0x20 and c != "\n" for c in msg):
+        raise NoteError("the note has control characters other than newline")
+    split = msg.rfind("\n\n")
+    if split < 0:
+        raise NoteError("the note has no blank line before its signatures")
+    text, sigs = msg[: split + 1], msg[split + 2 :]
+    if not sigs.endswith("\n"):
+        raise NoteError("the note's signature block does not end with a newline")
+    lines = sigs[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"the note has more than {MAX_SIGNATURES} signatures")
+    good, unverified = _check_signatures(
+        text.encode(), [_parse_sig_line(x) for x in lines], verifiers
+    )
+    if not good:
+        raise NoteError("the note has no signature by a trusted key")
+    return Note(text, tuple(good), tuple(unverified))
+
+
+def _check_signatures(
+    text: bytes, sigs: Sequence[NoteSignature], verifiers: Sequence[Verifier]
+) -> tuple[list[NoteSignature], list[NoteSignature]]:
+    known: dict[tuple[str, int], list[Verifier]] = {}
+    for v in verifiers:
+        known.setdefault((v.name, v.key_id), []).append(v)
+    good: list[NoteSignature] = []
+    unverified: list[NoteSignature] = []
+    for sig in sigs:
+        matches = known.get((sig.name, sig.key_id), [])
+        if not matches:
+            if sig not in unverified:  # signed-note: unknown keys are ignored
+                unverified.append(sig)
+        elif len(matches) > 1:
+            raise InvalidInput(f"ambiguous key {sig.name}+{sig.key_id:08x}")
+        elif all((g.name, g.key_id) != (sig.name, sig.key_id) for g in good):
+            if not matches[0].verify(text, sig.signature):
+                raise NoteError(f"invalid signature for key {sig.name}+{sig.key_id:08x}")
+            good.append(sig)
+    return good, unverified
+
+
+def _parse_sig_line(line: str) -> NoteSignature:
+    if not line.startswith(_SIG_PREFIX):
+        raise NoteError("a signature line starts with '\u2014 '")
+    name, _, b64 = line[len(_SIG_PREFIX) :].partition(" ")
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except binascii.Error as exc:
+        raise NoteError(f"signature by {name!r} is not base64") from exc
+    if not is_valid_name(name) or not b64 or len(raw) < 5:
+        raise NoteError(f"malformed signature line for {name!r}")
+    return NoteSignature(name, int.from_bytes(raw[:4], "big"), raw[4:])

@@ -1,0 +1,89 @@
+"""Recording to the custody ledger, signing checkpoints, reading trails and proofs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custody.errors import NotFound
+from custody.ledger.entry import Entry
+from custody.services.context import Actor, ServiceContext
+from custody.store.ledger_store import Appended, LedgerStore, StoredCheckpoint
+from custody.store.models import AccessRecord, User
+
+SYSTEM = "system"
+
+
+def record(
+    ctx: ServiceContext,
+    session: Session,
+    type_: str,
+    actor: Actor | str,
+    *,
+    case: str | None = None,
+    transfer: str | None = None,
+    item: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Appended:
+    """Append one entry in the caller's transaction; it commits with the change or not at all."""
+    actor_id = actor if isinstance(actor, str) else actor.user_id
+    entry = Entry(
+        type=type_,
+        time=ctx.clock.now(),
+        actor=actor_id,
+        case=case,
+        transfer=transfer,
+        item=item,
+        prev=None,
+        data=dict(data or {}),
+    )
+    appended = LedgerStore(session).append(entry)
+    if isinstance(actor, Actor) and (actor.address or actor.user_agent):
+        session.add(
+            AccessRecord(
+                ledger_index=appended.index,
+                user_id=actor.user_id,
+                item_id=item,
+                address=actor.address,
+                user_agent=(actor.user_agent or "")[:200] or None,
+                at=entry.time,
+            )
+        )
+    return appended
+
+
+def publish_checkpoint(ctx: ServiceContext) -> StoredCheckpoint | None:
+    """Sign a checkpoint if the log grew since the last one (refuses if history is inconsistent)."""
+    if ctx.log_signer is None:
+        return None
+    with ctx.unit_of_work() as session:
+        return LedgerStore(session).sign_checkpoint(ctx.log_signer, ctx.origin, ctx.clock.now())
+
+
+def latest_checkpoint(ctx: ServiceContext) -> StoredCheckpoint:
+    with ctx.unit_of_work() as session:
+        cp = LedgerStore(session).latest_checkpoint()
+    if cp is None:
+        raise NotFound("the log has no checkpoint yet", hint="try again in a few seconds")
+    return cp
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    index: int
+    entry: Entry
+    actor_email: str | None
+
+
+def describe(session: Session, rows: list[tuple[int, bytes]]) -> list[TrailEntry]:
+    """Decode entries and resolve pseudonymous actor ids for an authorised reader."""
+    entries = [(index, Entry.from_bytes(body)) for index, body in rows]
+    actor_ids = {e.actor for _, e in entries if e.actor != SYSTEM}
+    emails = dict(
+        session.execute(select(User.id, User.email).where(User.id.in_(actor_ids))).tuples().all()
+    )
+    return [TrailEntry(index, e, emails.get(e.actor)) for index, e in entries]

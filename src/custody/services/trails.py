@@ -1,0 +1,85 @@
+"""Custody trails: an item's or transfer's history, and the proofs behind a bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custody.errors import Conflict
+from custody.ledger.entry import Entry
+from custody.services.context import Actor, ServiceContext
+from custody.services.ledger import TrailEntry, describe, publish_checkpoint
+from custody.services.transfers import find_item_ids
+from custody.store.ledger_store import LedgerStore
+from custody.store.models import Item, KeyWrap, UserKey
+
+
+def _trail_rows(store: LedgerStore, item_ids: list[str]) -> dict[int, bytes]:
+    rows: dict[int, bytes] = {}
+    for item_id in item_ids:
+        rows.update(store.item_trail(item_id))
+    return rows
+
+
+def history(ctx: ServiceContext, actor: Actor, ref: str) -> list[TrailEntry]:
+    """Every ledger entry of an item, or of all a transfer's items, in log order."""
+    with ctx.unit_of_work() as session:
+        item_ids, _ = find_item_ids(session, actor, ref)
+        rows = _trail_rows(LedgerStore(session), item_ids)
+        return describe(session, sorted(rows.items()))
+
+
+@dataclass(frozen=True)
+class ProvenEntry:
+    index: int
+    body: bytes
+    proof: list[bytes]
+
+
+@dataclass(frozen=True)
+class BundleMaterial:
+    origin: str
+    checkpoint_note: bytes
+    entries: list[ProvenEntry]
+    sealed_manifests: dict[str, bytes]
+    wraps: dict[str, bytes]  # the asking reader's own key wraps, to open the manifests
+
+
+def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMaterial:
+    """The items' trails and the registrations of the keys that sealed them, each with an
+    inclusion proof against one checkpoint that covers them all."""
+    publish_checkpoint(ctx)
+    with ctx.unit_of_work() as session:
+        item_ids, _ = find_item_ids(session, actor, ref)
+        store = LedgerStore(session)
+        rows = _trail_rows(store, item_ids)
+        indexes = set(rows) | _key_registrations(session, rows.values())
+        checkpoint = store.latest_checkpoint()
+        if checkpoint is None or checkpoint.size <= max(indexes):
+            raise Conflict("no checkpoint covers this trail yet", hint="try again in a few seconds")
+        entries = [ProvenEntry(i, store.entry(i), store.inclusion_proof(i, checkpoint.size))
+                   for i in sorted(indexes)]
+        manifests = {
+            item.id: item.sealed_manifest
+            for item in session.scalars(select(Item).where(Item.id.in_(item_ids)))
+            if item.sealed_manifest is not None
+        }
+        wraps = dict(session.execute(select(KeyWrap.item_id, KeyWrap.wrap).where(
+            KeyWrap.item_id.in_(item_ids), KeyWrap.reader_user_id == actor.user_id)).tuples().all())
+        return BundleMaterial(ctx.origin, checkpoint.note, entries, manifests, wraps)
+
+
+def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:
+    """Ledger indexes of the key registrations whose signing keys sealed these items."""
+    found: set[int] = set()
+    for body in bodies:
+        entry = Entry.from_bytes(body)
+        if entry.type == "item:sealed":
+            index = session.scalar(select(UserKey.ledger_index).where(
+                UserKey.user_id == entry.actor, UserKey.signing_key == entry.data["signing_key"]))
+            if index is not None:
+                found.add(index)
+    return found

@@ -1,0 +1,96 @@
+"""Resumable uploads of item ciphertext (the storage side of tus 1.0)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custody.domain.transfers import TransferState
+from custody.errors import Conflict, InvalidInput, NotFound
+from custody.services.context import Actor, ServiceContext
+from custody.services.ledger import record
+from custody.store.models import Item, Upload
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    id: str
+    offset: int
+    length: int
+    complete: bool
+
+
+def _own_upload(session: Session, actor: Actor, upload_id: str) -> Upload:
+    upload = session.get(Upload, upload_id)
+    if upload is None or upload.user_id != actor.user_id:
+        raise NotFound(f"no upload {upload_id}")
+    return upload
+
+
+def create(ctx: ServiceContext, actor: Actor, item_id: str, length: int) -> UploadStatus:
+    with ctx.unit_of_work() as session:
+        item = session.get(Item, item_id)
+        if item is None or item.transfer.sender_id != actor.user_id:
+            raise NotFound(f"no item {item_id} of yours")
+        if item.transfer.state != TransferState.DRAFT or item.state != "uploading":
+            raise Conflict(f"item {item_id} takes no more uploads")
+        if length != item.ciphertext_size:
+            raise InvalidInput(f"Upload-Length must be the item's ciphertext size, {item.ciphertext_size}")
+        if session.scalar(select(Upload).where(Upload.item_id == item_id)):
+            raise Conflict(f"item {item_id} has an upload already", hint="resume it instead")
+        upload = Upload(id=secrets.token_hex(16), item_id=item_id, user_id=actor.user_id,
+                        length=length, created_at=ctx.clock.now())
+        session.add(upload)
+        item.upload_id = upload.id
+        ctx.blobs.create_upload(upload.id, length)
+        return UploadStatus(upload.id, 0, length, complete=False)
+
+
+def status(ctx: ServiceContext, actor: Actor, upload_id: str) -> UploadStatus:
+    with ctx.unit_of_work() as session:
+        upload = _own_upload(session, actor, upload_id)
+        if upload.finished_at is not None:
+            return UploadStatus(upload.id, upload.length, upload.length, complete=True)
+        offset = ctx.blobs.upload_offset(upload_id)
+        return UploadStatus(upload.id, offset, upload.length, complete=False)
+
+
+def append(ctx: ServiceContext, actor: Actor, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
+    """Write bytes at ``offset``; authorisation is checked before a byte is stored."""
+    with ctx.unit_of_work() as session:
+        upload = _own_upload(session, actor, upload_id)
+        if upload.finished_at is not None:
+            raise Conflict("this upload is complete")
+    return ctx.blobs.append(upload_id, offset, chunks)
+
+
+def finish(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
+    """Publish a complete upload as the item's blob and record it in the ledger."""
+    with ctx.unit_of_work() as session:
+        upload = _own_upload(session, actor, upload_id)
+        item = session.get(Item, upload.item_id)
+        assert item is not None
+        key = f"items/{item.id}"
+        info = ctx.blobs.finish_upload(upload_id, key)
+        upload.finished_at = ctx.clock.now()
+        item.state = "uploaded"
+        item.blob_key = key
+        item.ciphertext_sha256 = info.sha256
+        record(ctx, session, "item:uploaded", actor, case=item.case_id, transfer=item.transfer_id,
+               item=item.id, data={"ciphertext_size": info.size, "ciphertext_sha256": info.sha256})
+
+
+def terminate(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
+    with ctx.unit_of_work() as session:
+        upload = _own_upload(session, actor, upload_id)
+        if upload.finished_at is not None:
+            raise Conflict("this upload is complete and cannot be terminated")
+        item = session.get(Item, upload.item_id)
+        assert item is not None
+        item.upload_id = None
+        session.delete(upload)
+        ctx.blobs.abort_upload(upload_id)

@@ -1,0 +1,200 @@
+"""Blob stores: where ciphertext lives. One protocol, checked by one contract suite.
+
+Uploads arrive in pieces (tus PATCH requests, possibly on different server
+nodes), so a store keeps *staged* uploads until they are complete, then
+publishes them under a key atomically. Only ciphertext ever reaches a store.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from custody.errors import Conflict, InvalidInput, LocalError, NotFound
+
+_KEY = re.compile(r"^[a-z0-9][a-z0-9/_\-]{0,199}$")
+_READ = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    size: int
+    sha256: str
+
+
+class BlobStore(Protocol):
+    def create_upload(self, upload_id: str, length: int) -> None: ...
+    def upload_offset(self, upload_id: str) -> int: ...
+    def append(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int: ...
+    def finish_upload(self, upload_id: str, key: str) -> BlobInfo: ...
+    def truncate_upload(self, upload_id: str, offset: int) -> None: ...
+    def abort_upload(self, upload_id: str) -> None: ...
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]: ...
+    def size(self, key: str) -> int: ...
+    def delete(self, key: str) -> None: ...
+
+
+def _check_key(key: str) -> str:
+    if not _KEY.match(key) or ".." in key:
+        raise InvalidInput(f"invalid blob key {key!r}")
+    return key
+
+
+class FilesystemBlobStore:
+    """Blobs as files under a root: staged in ``uploads/``, published by atomic rename."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._staging = root / "uploads"
+        self._blobs = root / "objects"
+        self._staging.mkdir(parents=True, exist_ok=True)
+        self._blobs.mkdir(parents=True, exist_ok=True)
+
+    def _staged(self, upload_id: str) -> tuple[Path, Path]:
+        _check_key(upload_id)
+        return self._staging / f"{upload_id}.part", self._staging / f"{upload_id}.length"
+
+    def _path(self, key: str) -> Path:
+        return self._blobs / _check_key(key)
+
+    def create_upload(self, upload_id: str, length: int) -> None:
+        part, meta = self._staged(upload_id)
+        if part.exists():
+            raise Conflict(f"upload {upload_id} exists already")
+        with _disk_errors():
+            meta.write_text(str(length))
+            part.touch()
+
+    def upload_offset(self, upload_id: str) -> int:
+        part, _ = self._staged(upload_id)
+        try:
+            return part.stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"no upload {upload_id}") from None
+
+    def _length(self, upload_id: str) -> int:
+        _, meta = self._staged(upload_id)
+        try:
+            return int(meta.read_text())
+        except FileNotFoundError:
+            raise NotFound(f"no upload {upload_id}") from None
+
+    def append(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
+        part, _ = self._staged(upload_id)
+        length = self._length(upload_id)
+        current = self.upload_offset(upload_id)
+        if offset != current:
+            raise Conflict(f"upload is at offset {current}, not {offset}")
+        with _disk_errors(), part.open("r+b") as out:
+            out.seek(current)
+            written = current
+            try:
+                for chunk in chunks:
+                    if written + len(chunk) > length:
+                        raise InvalidInput("more bytes than the upload's declared length")
+                    out.write(chunk)
+                    written += len(chunk)
+            finally:
+                # Keep what arrived intact, even when the client went away:
+                # that is what makes the upload resumable.
+                out.flush()
+                os.fsync(out.fileno())
+        return written
+
+    def finish_upload(self, upload_id: str, key: str) -> BlobInfo:
+        part, meta = self._staged(upload_id)
+        length = self._length(upload_id)
+        size = self.upload_offset(upload_id)
+        if size != length:
+            raise Conflict(f"upload is incomplete: {size} of {length} bytes")
+        digest = hashlib.sha256()
+        with part.open("rb") as f:
+            while block := f.read(_READ):
+                digest.update(block)
+        target = self._path(key)
+        with _disk_errors():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, target)
+            _fsync_dir(target.parent)
+            meta.unlink(missing_ok=True)
+        return BlobInfo(size=size, sha256=digest.hexdigest())
+
+    def truncate_upload(self, upload_id: str, offset: int) -> None:
+        """Drop bytes past ``offset``: a PATCH whose checksum failed leaves no trace."""
+        part, _ = self._staged(upload_id)
+        with _disk_errors(), part.open("r+b") as out:
+            out.truncate(offset)
+            os.fsync(out.fileno())
+
+    def abort_upload(self, upload_id: str) -> None:
+        part, meta = self._staged(upload_id)
+        part.unlink(missing_ok=True)
+        meta.unlink(missing_ok=True)
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        path = self._path(key)
+        try:
+            f = path.open("rb")
+        except FileNotFoundError:
+            raise NotFound(f"no blob {key}") from None
+        return _read_range(f, start, end)
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"no blob {key}") from None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+def _read_range(f: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
+    with f:
+        f.seek(start)
+        remaining = None if end is None else end - start
+        while remaining is None or remaining > 0:
+            want = _READ if remaining is None else min(_READ, remaining)
+            block = f.read(want)
+            if not block:
+                return
+            if remaining is not None:
+                remaining -= len(block)
+            yield block
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _disk_errors:  # noqa: N801 - used as a context manager, reads as a clause
+    """Turn a full or read-only disk into a :class:`LocalError` a person can act on."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise LocalError(
+                "the blob store's disk is full or read-only", hint="free space on the server"
+            ) from exc
+
+
+def open_blob_store(url: str) -> BlobStore:
+    """The blob store a ``CUSTODY_BLOB_URL`` names: ``file:///path`` for now."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return FilesystemBlobStore(Path(url2pathname(parsed.path)))
+    raise InvalidInput(f"unsupported blob store URL {url!r}", hint="use file:///absolute/path")

@@ -1,0 +1,56 @@
+"""Database tables of the custody ledger: head, entries, tree nodes, checkpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from custody.store.db import Base
+
+# A rowid alias on SQLite (fast appends), a 64-bit integer on PostgreSQL.
+_Index = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class LedgerHead(Base):
+    """The one row holding the tree size; the sequencer locks it to append."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class LedgerEntryRow(Base):
+    """One log entry: its exact bytes and RFC 9162 leaf hash."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_item_id_index", "item_id", "index"),)
+
+    index: Mapped[int] = mapped_column("index", _Index, primary_key=True, autoincrement=False)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    item_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class LedgerNode(Base):
+    """The hash of the complete subtree (level, index); level 0 holds leaf hashes."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column("index", BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class LedgerCheckpointRow(Base):
+    """A signed checkpoint (C2SP signed note, verbatim); all of them are kept."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    note: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)

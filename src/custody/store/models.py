@@ -1,0 +1,179 @@
+"""The relational model: people, keys, cases, transfers, items and their key wraps.
+
+Nothing here holds plaintext: file names, sizes and hashes of plaintext travel
+only inside the sender-signed manifest, which is stored age-encrypted to the
+item key (``Item.sealed_manifest``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from custody.store.db import Base, new_id
+
+ID = String(36)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # Public half of the organisation's offline recovery key (age1...).
+    recovery_recipient: Mapped[str] = mapped_column(String(100))
+    default_ack_hours: Mapped[int] = mapped_column(default=72)
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+
+    org: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class UserKey(Base):
+    """A user's public keys: age X25519 recipient and Ed25519 signing key."""
+
+    __tablename__ = "user_keys"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    age_recipient: Mapped[str] = mapped_column(String(100))
+    signing_key: Mapped[str] = mapped_column(String(60))
+    ledger_index: Mapped[int]
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    urn: Mapped[str] = mapped_column(String(20), unique=True)
+    owner_org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class Transfer(Base):
+    __tablename__ = "transfers"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    sender_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    sender_org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    recipient_org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    # The ledger index of the sender's key registration: the key that signs the manifests.
+    sender_key_index: Mapped[int]
+    ack_within_seconds: Mapped[int]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    ack_deadline: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+
+    case: Mapped[Case] = relationship(lazy="joined")
+    recipients: Mapped[list[TransferRecipient]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+    items: Mapped[list[Item]] = relationship(
+        lazy="selectin", order_by="Item.position", back_populates="transfer"
+    )
+
+
+class TransferRecipient(Base):
+    __tablename__ = "transfer_recipients"
+
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class Item(Base):
+    """One file of case material: an age blob, its sealed manifest and its wraps."""
+
+    __tablename__ = "items"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    position: Mapped[int]
+    state: Mapped[str] = mapped_column(String(20))  # uploading | sealed | shredded
+    ciphertext_size: Mapped[int]
+    ciphertext_sha256: Mapped[str | None] = mapped_column(String(64))
+    blob_key: Mapped[str | None] = mapped_column(String(200))
+    upload_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sealed_manifest: Mapped[bytes | None] = mapped_column(LargeBinary)
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    sealed_at: Mapped[datetime | None]
+
+    transfer: Mapped[Transfer] = relationship(back_populates="items")
+
+
+class KeyWrap(Base):
+    """The item key, age-encrypted to one reader: a person or an organisation's recovery key."""
+
+    __tablename__ = "key_wraps"
+    __table_args__ = (UniqueConstraint("item_id", "recipient"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    reader_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reader_org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
+    recipient: Mapped[str] = mapped_column(String(100))
+    wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class Upload(Base):
+    """A tus upload in progress; the bytes live in the blob store's staging area."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    length: Mapped[int]
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class AccessRecord(Base):
+    """Where an access came from: kept beside the ledger, never in it (personal data)."""
+
+    __tablename__ = "access_records"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    ledger_index: Mapped[int] = mapped_column(index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    item_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime]
