@@ -13,6 +13,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from custody.crypto.signing import SigningKey
 from custody.ledger.bundle import build_bundle, verify_bundle
 from custody.ledger.entry import Entry
@@ -50,21 +52,36 @@ def main() -> None:
     with transaction(factory) as s:
         init_ledger(s)
 
+    _appends(factory, args.size, args.batch, args.single)
+    _proofs(factory)
+    _bundle(factory)
     t = time.perf_counter()
-    for start in range(0, args.size, args.batch):
-        batch = [_entry(i) for i in range(start, min(start + args.batch, args.size))]
+    with factory() as s:
+        result = LedgerStore(s).verify_all()
+    print(f"verify_all of {result.size:,} entries: {time.perf_counter() - t:.1f} s -> {result}")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {rss:.0f} MiB; database {db.stat().st_size / 2**20:.0f} MiB")
+    tmp.cleanup()
+
+
+def _appends(factory: sessionmaker[Session], size: int, batch_size: int, singles: int) -> None:
+    t = time.perf_counter()
+    for start in range(0, size, batch_size):
+        batch = [_entry(i) for i in range(start, min(start + batch_size, size))]
         with transaction(factory) as s:
             LedgerStore(s).append_many(batch)
-    batched = args.size / (time.perf_counter() - t)
-    print(f"batched append_many ({args.batch}/txn): {batched:,.0f} appends/s to {args.size:,}")
+    batched = size / (time.perf_counter() - t)
+    print(f"batched append_many ({batch_size}/txn): {batched:,.0f} appends/s to {size:,}")
 
     t = time.perf_counter()
-    for i in range(args.single):
+    for i in range(singles):
         with transaction(factory) as s:
             LedgerStore(s).append(_entry(i))
-    single = args.single / (time.perf_counter() - t)
-    print(f"one entry per transaction: {single:,.0f} appends/s ({args.single} appends)")
+    single = singles / (time.perf_counter() - t)
+    print(f"one entry per transaction: {single:,.0f} appends/s ({singles} appends)")
 
+
+def _proofs(factory: sessionmaker[Session]) -> None:
     with factory() as s:
         store = LedgerStore(s)
         size = store.size()
@@ -86,10 +103,13 @@ def main() -> None:
         )
         print(f"consistency proof at {size:,}: median {statistics.median(ctimes) * 1e3:.3f} ms")
 
+
+def _bundle(factory: sessionmaker[Session]) -> None:
     signer = Signer(ORIGIN, SigningKey.generate())
     with transaction(factory) as s:
         cp = LedgerStore(s).sign_checkpoint(signer, ORIGIN, datetime.now(UTC))
-    assert cp is not None
+    if cp is None:
+        raise SystemExit("no checkpoint signed")
     with factory() as s:
         store = LedgerStore(s)
         trail = store.item_trail("item-42")[:100]
@@ -98,15 +118,8 @@ def main() -> None:
     t = time.perf_counter()
     report = verify_bundle(bundle, signer.verifier.vkey)
     verify_ms = (time.perf_counter() - t) * 1e3
-    print(f"verify bundle of {len(report.trail)} entries: {verify_ms:.1f} ms ({len(bundle):,} bytes)")
-
-    t = time.perf_counter()
-    with factory() as s:
-        result = LedgerStore(s).verify_all()
-    print(f"verify_all of {result.size:,} entries: {time.perf_counter() - t:.1f} s -> {result}")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: {rss:.0f} MiB; database {db.stat().st_size / 2**20:.0f} MiB")
-    tmp.cleanup()
+    entries = len(report.trail)
+    print(f"verify bundle of {entries} entries: {verify_ms:.1f} ms ({len(bundle):,} bytes)")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ log = logging.getLogger("custody.server")
 
 def load_log_signer(settings: Settings) -> tuple[str, Signer | None]:
     """The log's origin and signing key, as ``custody admin init`` left them."""
-    origin = settings.log_origin_path.read_text().strip() if settings.log_origin_path.exists() else ""
+    origin = (
+        settings.log_origin_path.read_text().strip() if settings.log_origin_path.exists() else ""
+    )
     if not settings.log_key_path.exists():
         return origin, None
     return origin, Signer.from_skey(settings.log_key_path.read_text().strip())
@@ -69,10 +71,12 @@ class CheckpointPublisher:
                 publish_checkpoint(self._ctx)
             except CustodyError as exc:
                 # An inconsistent history is an alarm, not a reason to stop serving reads.
-                log.error("checkpoint refused: %s", exc.message)
+                log.error("checkpoint refused: %s", exc.message)  # noqa: TRY400 - no traceback in logs
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, background: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, background: bool = True
+) -> FastAPI:
     ctx = build_context(settings, clock)
 
     @asynccontextmanager

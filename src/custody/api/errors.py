@@ -25,7 +25,9 @@ def install(app: FastAPI) -> None:
     async def _custody(_: Request, exc: CustodyError) -> JSONResponse:
         status = 507 if isinstance(exc, LocalError) else exc.status_code
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message, exc.hint), status_code=status, headers=headers)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.hint), status_code=status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -22,23 +22,33 @@ _IMMUTABLE = "public, max-age=31536000, immutable"
 _FRESH = "public, max-age=2"
 
 
-@router.get("/checkpoint", response_class=Response,
-            responses={200: {"content": {"text/plain; charset=utf-8": {}}}})
+@router.get(
+    "/checkpoint",
+    response_class=Response,
+    responses={200: {"content": {"text/plain; charset=utf-8": {}}}},
+)
 def checkpoint(ctx: ContextDep) -> Response:
     """The newest signed checkpoint (a C2SP signed note)."""
     cp = latest_checkpoint(ctx)
-    return Response(cp.note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": _FRESH})
+    return Response(
+        cp.note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": _FRESH}
+    )
 
 
-@router.get("/tile/{path:path}", response_class=Response,
-            responses={200: {"content": {"application/octet-stream": {}}}})
+@router.get(
+    "/tile/{path:path}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 def tile(path: str, ctx: ContextDep) -> Response:
     """A Merkle tile or an entry bundle, as C2SP tlog-tiles lays them out."""
     ref = parse_tile_path(f"tile/{path}")
     cp = latest_checkpoint(ctx)
     # A tile of width W exists once the checkpointed tree holds W hashes (or entries) there.
     if tile_width(ref.level or 0, ref.n, cp.size) < ref.width:
-        raise NotFound(f"no tile {ref.path} in the tree of {cp.size} entries the checkpoint commits to")
+        raise NotFound(
+            f"no tile {ref.path} in the tree of {cp.size} entries the checkpoint commits to"
+        )
     with ctx.unit_of_work() as session:
         store = LedgerStore(session)
         if ref.level is None:

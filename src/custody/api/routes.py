@@ -50,7 +50,12 @@ def login(body: LoginIn, ctx: ContextDep, request: Request) -> dict[str, Any]:
 
 @router.get("/me", response_model=MeOut, tags=["accounts"])
 def me(actor: ActorDep) -> dict[str, Any]:
-    return {"user_id": actor.user_id, "email": actor.email, "org_id": actor.org_id, "role": actor.role}
+    return {
+        "user_id": actor.user_id,
+        "email": actor.email,
+        "org_id": actor.org_id,
+        "role": actor.role,
+    }
 
 
 @router.post("/keys", response_model=KeysOut, status_code=201, tags=["keys"])
@@ -88,7 +93,12 @@ def get_transfer(transfer_id: str, ctx: ContextDep, actor: ActorDep) -> dict[str
     return transfers.view(ctx, actor, transfer_id)
 
 
-@router.post("/transfers/{transfer_id}/items", response_model=ItemCreated, status_code=201, tags=["transfers"])
+@router.post(
+    "/transfers/{transfer_id}/items",
+    response_model=ItemCreated,
+    status_code=201,
+    tags=["transfers"],
+)
 def add_item(transfer_id: str, body: ItemIn, ctx: ContextDep, actor: ActorDep) -> dict[str, Any]:
     item = transfers.add_item(ctx, actor, transfer_id, body.ciphertext_size)
     return {"id": item.id, "position": item.position}
@@ -96,8 +106,14 @@ def add_item(transfer_id: str, body: ItemIn, ctx: ContextDep, actor: ActorDep) -
 
 @router.post("/items/{item_id}/seal", status_code=204, tags=["transfers"])
 def seal_item(item_id: str, body: SealIn, ctx: ContextDep, actor: ActorDep) -> Response:
-    transfers.seal_item(ctx, actor, item_id, sealed_manifest_b64=body.sealed_manifest,
-                        manifest_sha256=body.manifest_sha256, wraps=body.wraps)
+    transfers.seal_item(
+        ctx,
+        actor,
+        item_id,
+        sealed_manifest_b64=body.sealed_manifest,
+        manifest_sha256=body.manifest_sha256,
+        wraps=body.wraps,
+    )
     return Response(status_code=204)
 
 
@@ -113,10 +129,17 @@ def acknowledge(transfer_id: str, ctx: ContextDep, actor: ActorDep) -> dict[str,
     return transfers.view(ctx, actor, transfer_id)
 
 
-@router.get("/items/{item_id}/content", tags=["transfers"],
-            responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "a range"}})
-def download(item_id: str, ctx: ContextDep, actor: ActorDep,
-             range_: str | None = Header(default=None, alias="range")) -> StreamingResponse:
+@router.get(
+    "/items/{item_id}/content",
+    tags=["transfers"],
+    responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "a range"}},
+)
+def download(
+    item_id: str,
+    ctx: ContextDep,
+    actor: ActorDep,
+    range_: str | None = Header(default=None, alias="range"),
+) -> StreamingResponse:
     start, end = 0, None
     if range_:
         match = _RANGE.match(range_.strip())
@@ -127,15 +150,24 @@ def download(item_id: str, ctx: ContextDep, actor: ActorDep,
     grant = transfers.start_download(ctx, actor, item_id, start, end)
     stop = min(end, grant.size) if end is not None else grant.size
     if start >= grant.size or stop <= start:
-        return StreamingResponse(iter(()), status_code=416,
-                                 headers={"Content-Range": f"bytes */{grant.size}"})
-    headers = {"Accept-Ranges": "bytes", "Content-Length": str(stop - start), "Cache-Control": "no-store"}
+        return StreamingResponse(
+            iter(()), status_code=416, headers={"Content-Range": f"bytes */{grant.size}"}
+        )
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(stop - start),
+        "Cache-Control": "no-store",
+    }
     status = 200
     if range_:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{grant.size}"
-    return StreamingResponse(ctx.blobs.read(grant.blob_key, start, stop), status_code=status,
-                             media_type="application/octet-stream", headers=headers)
+    return StreamingResponse(
+        ctx.blobs.read(grant.blob_key, start, stop),
+        status_code=status,
+        media_type="application/octet-stream",
+        headers=headers,
+    )
 
 
 @router.post("/items/{item_id}/receipt", status_code=204, tags=["transfers"])
@@ -146,11 +178,19 @@ def receipt(item_id: str, body: ReceiptIn, ctx: ContextDep, actor: ActorDep) -> 
 
 @router.get("/history/{ref}", response_model=list[TrailOut], tags=["ledger"])
 def history(ref: str, ctx: ContextDep, actor: ActorDep) -> list[dict[str, Any]]:
-    return [{
-        "index": t.index, "type": t.entry.type, "time": t.entry.time, "actor": t.entry.actor,
-        "actor_email": t.actor_email, "item": t.entry.item, "transfer": t.entry.transfer,
-        "data": dict(t.entry.data),
-    } for t in trails.history(ctx, actor, ref)]
+    return [
+        {
+            "index": t.index,
+            "type": t.entry.type,
+            "time": t.entry.time,
+            "actor": t.entry.actor,
+            "actor_email": t.actor_email,
+            "item": t.entry.item,
+            "transfer": t.entry.transfer,
+            "data": dict(t.entry.data),
+        }
+        for t in trails.history(ctx, actor, ref)
+    ]
 
 
 @router.get("/bundle/{ref}", response_model=BundleOut, tags=["ledger"])
@@ -159,8 +199,10 @@ def bundle(ref: str, ctx: ContextDep, actor: ActorDep) -> dict[str, Any]:
     return {
         "origin": material.origin,
         "checkpoint": material.checkpoint_note.decode("utf-8"),
-        "entries": [ProvenEntryOut(index=e.index, entry=_b64(e.body), proof=[_b64(h) for h in e.proof])
-                    for e in material.entries],
+        "entries": [
+            ProvenEntryOut(index=e.index, entry=_b64(e.body), proof=[_b64(h) for h in e.proof])
+            for e in material.entries
+        ],
         "sealed_manifests": {k: _b64(v) for k, v in material.sealed_manifests.items()},
         "wraps": {k: _b64(v) for k, v in material.wraps.items()},
     }

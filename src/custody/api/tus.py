@@ -35,8 +35,11 @@ def _headers(**extra: str) -> dict[str, str]:
 
 def _require_tus(request: Request) -> None:
     if request.headers.get("tus-resumable") != TUS_VERSION:
-        raise _TusError(412, "this endpoint speaks tus 1.0.0: send 'Tus-Resumable: 1.0.0'",
-                        {"Tus-Version": TUS_VERSION})
+        raise _TusError(
+            412,
+            "this endpoint speaks tus 1.0.0: send 'Tus-Resumable: 1.0.0'",
+            {"Tus-Version": TUS_VERSION},
+        )
 
 
 class _TusError(Exception):
@@ -47,8 +50,12 @@ class _TusError(Exception):
 
 
 def _response(status: int, message: str = "", **headers: str) -> Response:
-    return Response(content=message, status_code=status, headers=_headers(**headers),
-                    media_type="text/plain" if message else None)
+    return Response(
+        content=message,
+        status_code=status,
+        headers=_headers(**headers),
+        media_type="text/plain" if message else None,
+    )
 
 
 def _metadata(header: str | None) -> dict[str, str]:
@@ -67,9 +74,15 @@ def _metadata(header: str | None) -> dict[str, str]:
 
 @router.options("", include_in_schema=False)
 def options(ctx: ContextDep) -> Response:
-    return _response(204, **{"Tus-Version": TUS_VERSION, "Tus-Extension": EXTENSIONS,
-                             "Tus-Max-Size": str(ctx.settings.max_upload_bytes),
-                             "Tus-Checksum-Algorithm": ",".join(_ALGORITHMS)})
+    return _response(
+        204,
+        **{
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": EXTENSIONS,
+            "Tus-Max-Size": str(ctx.settings.max_upload_bytes),
+            "Tus-Checksum-Algorithm": ",".join(_ALGORITHMS),
+        },
+    )
 
 
 @router.post("", status_code=201, summary="Create an upload (tus creation)")
@@ -80,7 +93,9 @@ def create(request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
         return _response(exc.status, str(exc), **exc.headers)
     length_header = request.headers.get("upload-length", "")
     if not length_header.isdigit():
-        raise InvalidInput("Upload-Length must be a non-negative integer (deferred length is not supported)")
+        raise InvalidInput(
+            "Upload-Length must be a non-negative integer (deferred length is not supported)"
+        )
     item_id = _metadata(request.headers.get("upload-metadata")).get("item")
     if not item_id:
         raise InvalidInput("Upload-Metadata must name the item: 'item <base64 item id>'")
@@ -95,7 +110,9 @@ def head(upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep) -> 
     except _TusError as exc:
         return _response(exc.status, "", **exc.headers)
     status = uploads.status(ctx, actor, upload_id)
-    return _response(200, **{"Upload-Offset": str(status.offset), "Upload-Length": str(status.length)})
+    return _response(
+        200, **{"Upload-Offset": str(status.offset), "Upload-Length": str(status.length)}
+    )
 
 
 @router.patch("/{upload_id}", status_code=204, summary="Append bytes (tus core, checksum)")
@@ -107,8 +124,11 @@ async def patch(upload_id: str, request: Request, ctx: ContextDep, actor: ActorD
         return _response(exc.status, str(exc), **exc.headers)
     current = await run_in_threadpool(uploads.status, ctx, actor, upload_id)
     if current.complete or current.offset != offset:
-        return _response(409, f"the upload is at offset {current.offset}; HEAD it and resume from there",
-                         **{"Upload-Offset": str(current.offset)})
+        return _response(
+            409,
+            f"the upload is at offset {current.offset}; HEAD it and resume from there",
+            **{"Upload-Offset": str(current.offset)},
+        )
     start = offset
     digest = checksum[0]() if checksum else None
     batch = bytearray()
@@ -118,16 +138,23 @@ async def patch(upload_id: str, request: Request, ctx: ContextDep, actor: ActorD
             if digest is not None:
                 digest.update(chunk)
             if len(batch) >= _BATCH:
-                offset = await run_in_threadpool(uploads.append, ctx, actor, upload_id, offset, [bytes(batch)])
+                offset = await run_in_threadpool(
+                    uploads.append, ctx, actor, upload_id, offset, [bytes(batch)]
+                )
                 batch.clear()
     finally:
         # Keep what arrived even if the client went away mid-request.
         if batch:
-            offset = await run_in_threadpool(uploads.append, ctx, actor, upload_id, offset, [bytes(batch)])
+            offset = await run_in_threadpool(
+                uploads.append, ctx, actor, upload_id, offset, [bytes(batch)]
+            )
     if checksum and digest is not None and digest.digest() != checksum[1]:
         await run_in_threadpool(ctx.blobs.truncate_upload, upload_id, start)
-        return _response(460, "Upload-Checksum does not match the bytes received; send them again",
-                         **{"Upload-Offset": str(start)})
+        return _response(
+            460,
+            "Upload-Checksum does not match the bytes received; send them again",
+            **{"Upload-Offset": str(start)},
+        )
     status = await run_in_threadpool(uploads.status, ctx, actor, upload_id)
     if status.offset == status.length and not status.complete:
         await run_in_threadpool(uploads.finish, ctx, actor, upload_id)
@@ -161,5 +188,3 @@ def terminate(upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep
         return _response(exc.status, str(exc), **exc.headers)
     uploads.terminate(ctx, actor, upload_id)
     return _response(204)
-
-

@@ -24,12 +24,14 @@ from custody.errors import Conflict, InvalidInput, LocalError
 from custody.ledger.note import Signer, is_valid_name
 from custody.services import accounts
 from custody.settings import Settings
-from custody.store.db import make_engine, transaction, make_sessionmaker
+from custody.store.db import make_engine, make_sessionmaker, transaction
 from custody.store.ledger_store import init_ledger
 from custody.store.migrate import upgrade
 
 data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None,
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
     help="The server's data folder [default: $CUSTODY_DATA_DIR or ./custody-data].",
 )
 
@@ -45,9 +47,13 @@ def admin() -> None:
 
 @admin.command()
 @data_dir_option
-@click.option("--origin", default=None, help="The log's name (checkpoint origin). Default: custody.local/<random>.")
+@click.option(
+    "--origin",
+    default=None,
+    help="The log's name (checkpoint origin). Default: custody.local/<random>.",
+)
 def init(data_dir: Path | None, origin: str | None) -> None:
-    """Create (or upgrade) the database and the ledger's signing key; print the log's verifier key."""
+    """Create (or upgrade) the database and the ledger's signing key; print its verifier key."""
     settings = settings_for(data_dir)
     secrets_dir = settings.log_key_path.parent
     try:
@@ -62,12 +68,15 @@ def init(data_dir: Path | None, origin: str | None) -> None:
     engine.dispose()
     if settings.log_key_path.exists():
         _, signer = load_log_signer(settings)
-        assert signer is not None
+        if signer is None:
+            raise LocalError(f"cannot read the log key {settings.log_key_path}")
         say(f"Already initialised: {settings.data_dir} (schema upgraded if needed)")
     else:
         origin = origin or f"custody.local/{secrets.token_hex(4)}"
         if not is_valid_name(origin):
-            raise InvalidInput(f"{origin!r} cannot name a log", hint="use letters, digits, '.', '/' and '-'")
+            raise InvalidInput(
+                f"{origin!r} cannot name a log", hint="use letters, digits, '.', '/' and '-'"
+            )
         signer = Signer(origin, SigningKey.generate())
         write_private(settings.log_key_path, (signer.to_skey() + "\n").encode())
         settings.log_origin_path.write_text(origin + "\n")
@@ -91,14 +100,26 @@ def org() -> None:
 @org.command("create")
 @click.argument("name")
 @click.option("--kind", required=True, help="police, prosecution, court or defence")
-@click.option("--recovery-recipient", default=None,
-              help="The public half (age1...) of a recovery key made offline. Without it, one is made now.")
-@click.option("--recovery-key-out", type=click.Path(path_type=Path), default=None,
-              help="Where to write a newly made recovery key [default: ./<name>-recovery-key.txt].")
+@click.option(
+    "--recovery-recipient",
+    default=None,
+    help="The public half (age1...) of a recovery key made offline. Without it, one is made now.",
+)
+@click.option(
+    "--recovery-key-out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write a newly made recovery key [default: ./<name>-recovery-key.txt].",
+)
 @data_dir_option
-def org_create(name: str, kind: str, recovery_recipient: str | None, recovery_key_out: Path | None,
-               data_dir: Path | None) -> None:
-    """Create an organisation with an offline recovery key (the server keeps only its public half)."""
+def org_create(
+    name: str,
+    kind: str,
+    recovery_recipient: str | None,
+    recovery_key_out: Path | None,
+    data_dir: Path | None,
+) -> None:
+    """Create an organisation with an offline recovery key (the server keeps its public half)."""
     name = check_org_name(name)
     org_kind = parse_org_kind(kind)
     ctx = build_context(settings_for(data_dir))
@@ -109,17 +130,26 @@ def org_create(name: str, kind: str, recovery_recipient: str | None, recovery_ke
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         recovery_key_out = recovery_key_out or Path(f"{slug}-recovery-key.txt")
         if recovery_key_out.exists():
-            raise Conflict(f"{recovery_key_out} exists; refusing to overwrite a key",
-                           hint="choose another --recovery-key-out")
+            raise Conflict(
+                f"{recovery_key_out} exists; refusing to overwrite a key",
+                hint="choose another --recovery-key-out",
+            )
     else:
         Recipient.parse(recovery_recipient)
     organisation = accounts.create_org(ctx, name, org_kind, recovery_recipient)
     say(f"Created {org_kind.value} organisation {organisation.name!r} ({organisation.id})")
     if made is not None and recovery_key_out is not None:
-        write_private(recovery_key_out, (f"# recovery key of {name}\n# public key: {recovery_recipient}\n"
-                                         f"{made.to_string()}\n").encode())
+        write_private(
+            recovery_key_out,
+            (
+                f"# recovery key of {name}\n# public key: {recovery_recipient}\n"
+                f"{made.to_string()}\n"
+            ).encode(),
+        )
         say(f"  recovery key written to {recovery_key_out} (0600)")
-        say("  → move it offline (paper or an offline vault) and delete this copy: the server never had it.")
+        say(
+            "  → move it offline (paper, a vault) and delete this copy; the server never had it."
+        )
 
 
 @org.command("list")
@@ -139,9 +169,13 @@ def user() -> None:
 @click.argument("email")
 @click.option("--org", "org_name", required=True, help="The organisation's name.")
 @click.option("--role", required=True, help="officer, prosecutor, paralegal, admin or auditor")
-@click.option("--password-stdin", is_flag=True, help="Read the initial password from standard input.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the initial password from standard input."
+)
 @data_dir_option
-def user_create(email: str, org_name: str, role: str, password_stdin: bool, data_dir: Path | None) -> None:
+def user_create(
+    email: str, org_name: str, role: str, password_stdin: bool, data_dir: Path | None
+) -> None:
     """Create a person; prints a one-time initial password unless one is given on stdin."""
     parsed_role = parse_role(role)
     if password_stdin:
@@ -150,7 +184,9 @@ def user_create(email: str, org_name: str, role: str, password_stdin: bool, data
     else:
         password = os.environ.get("CUSTODY_NEW_PASSWORD") or secrets.token_urlsafe(15)
         generated = "CUSTODY_NEW_PASSWORD" not in os.environ
-    created = accounts.create_user(build_context(settings_for(data_dir)), email, org_name, parsed_role, password)
+    created = accounts.create_user(
+        build_context(settings_for(data_dir)), email, org_name, parsed_role, password
+    )
     say(f"Created {parsed_role.value} {created.email} in {org_name}")
     if generated:
         say(f"  initial password: {password}")

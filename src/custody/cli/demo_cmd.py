@@ -8,8 +8,13 @@ import click
 
 
 @click.command()
-@click.option("--workdir", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
-              help="Folder for the server's data, each person's client files, and the results.")
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    default=Path("demo-out"),
+    show_default=True,
+    help="Folder for the server's data, each person's client files, and the results.",
+)
 def demo(workdir: Path) -> None:
     """Run a real server on loopback and tell the story: seal, send, receive, verify, prove."""
     from custody.demo import run  # noqa: PLC0415 - only the demo needs it

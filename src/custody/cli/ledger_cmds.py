@@ -40,7 +40,7 @@ def describe(row: dict[str, Any]) -> str:
     detail = ""
     data = row.get("data", {})
     if row["type"] == "item:downloaded":
-        detail = f" (bytes {data['first_byte']}–{data['last_byte']})"
+        detail = f" (bytes {data['first_byte']}-{data['last_byte']})"
     elif row["type"] in ("item:verification_failed", "access:refused"):
         detail = f" ({data.get('reason', '')})"
     return f"#{row['index']:<6} {str(row['time'])[:19].replace('T', ' ')}  {who}  {what}{detail}"
@@ -61,7 +61,7 @@ def history(ref: str) -> None:
 @click.argument("ref", metavar="ITEM|TRANSFER")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="The zip to write.")
 def bundle(ref: str, out: Path) -> None:
-    """Write the evidence bundle of an item or transfer: entries, proofs, checkpoint, signed manifests."""
+    """Write the evidence bundle of an item or transfer: entries, proofs, checkpoint, manifests."""
     session = Session.load()
     keys = unlock_keys(session)
     with Api(session.server, session.token) as api:
@@ -75,8 +75,13 @@ def bundle(ref: str, out: Path) -> None:
 @click.command()
 @click.argument("bundle_file", metavar="FILE.zip", type=click.Path(path_type=Path))
 @click.option("--log-key", required=True, help="The log's verifier key (name+hash+key).")
-@click.option("--file", "content", type=click.Path(path_type=Path), default=None,
-              help="A copy of the item's content: check it is exactly what the sender signed.")
+@click.option(
+    "--file",
+    "content",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A copy of the item's content: check it is exactly what the sender signed.",
+)
 def verify(bundle_file: Path, log_key: str, content: Path | None) -> None:
     """Check an evidence bundle offline: checkpoint signature, proofs, the trail, the content."""
     try:
@@ -88,7 +93,9 @@ def verify(bundle_file: Path, log_key: str, content: Path | None) -> None:
             report = verify_bundle(data, log_key, content=f)
     else:
         report = verify_bundle(data, log_key)
-    say(f"Bundle {bundle_file}: VERIFIED against log {report.origin} (checkpoint size {report.size})")
+    say(
+        f"Bundle {bundle_file}: VERIFIED against log {report.origin} (tree size {report.size})"
+    )
     for check in report.checks:
         say(f"  ✓ {check}")
     say("Custody trail:")
@@ -110,8 +117,9 @@ def ledger_verify(data_dir: Path | None) -> None:
     with transaction(make_sessionmaker(engine)) as session:
         result = LedgerStore(session).verify_all()
     if not result.ok:
-        raise IntegrityError(str(result),
-                             hint="preserve the database as evidence and contact your security team")
+        raise IntegrityError(
+            str(result), hint="preserve the database as evidence and contact your security team"
+        )
     say(str(result).replace("ledger OK", "Ledger OK"))
 
 

@@ -46,11 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted; run the same command again to resume", err=True)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("CUSTODY_DEBUG"):
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc}\n  → set CUSTODY_DEBUG=1 for details",
-                   err=True)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n  → set CUSTODY_DEBUG=1 for details",
+            err=True,
+        )
         return 70
     return 0
 

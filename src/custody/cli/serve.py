@@ -17,9 +17,18 @@ from custody.cli.output import say
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(1, 65535))
 def serve(data_dir: Path | None, host: str, port: int) -> None:
-    """Run the custody server on the embedded default (SQLite + files) or what CUSTODY_* configure."""
+    """Run the server: the embedded default (SQLite + files) or what CUSTODY_* configure."""
     settings = settings_for(data_dir)
     app = create_app(settings)
-    say(f"custody serving {settings.data_dir} on http://{host}:{port}  (log {app.state.context.origin})")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                server_header=False, timeout_graceful_shutdown=5)
+    say(
+        f"custody: {settings.data_dir} on http://{host}:{port} (log {app.state.context.origin})"
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )

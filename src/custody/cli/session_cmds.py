@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from custody.cli.output import say, secret
 from custody.client.config import Session, write_private
 from custody.client.http import Api
-from custody.crypto.keys import UserKeys
+from custody.crypto.keys import DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR, UserKeys
 from custody.errors import Conflict, InvalidInput
 
 MIN_PASSPHRASE = 10
@@ -22,9 +24,17 @@ def login(server: str, email: str | None) -> None:
     password = secret("CUSTODY_PASSWORD", "Password")
     with Api(server) as api:
         body = api.post("/api/v1/login", {"email": email, "password": password})
-    session = Session(server=server.rstrip("/"), token=body["token"], expires_at=body["expires_at"],
-                      user_id=body["user_id"], email=body["email"], org=body["org"], role=body["role"],
-                      log_origin=body["log_origin"], log_key=body["log_key"])
+    session = Session(
+        server=server.rstrip("/"),
+        token=body["token"],
+        expires_at=body["expires_at"],
+        user_id=body["user_id"],
+        email=body["email"],
+        org=body["org"],
+        role=body["role"],
+        log_origin=body["log_origin"],
+        log_key=body["log_key"],
+    )
     session.save()
     say(f"Logged in as {session.email} ({session.role}, {session.org}) until {session.expires_at}")
     if not session.key_file.exists() and session.role in ("officer", "prosecutor", "paralegal"):
@@ -46,27 +56,45 @@ def keys() -> None:
 
 
 @keys.command("init")
-@click.option("--force", is_flag=True, help="Replace existing keys (old items stay readable only by the old keys).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace existing keys (old items stay readable only by the old keys).",
+)
 def keys_init(force: bool) -> None:
-    """Make your age identity and signing key here, protected by a passphrase; register the public halves."""
+    """Make your encryption and signing keys here, passphrase-protected; register public halves."""
     session = Session.load()
     if session.key_file.exists() and not force:
-        raise Conflict(f"you have keys already ({session.key_file})", hint="use --force to replace them")
+        raise Conflict(
+            f"you have keys already ({session.key_file})", hint="use --force to replace them"
+        )
     passphrase = secret("CUSTODY_PASSPHRASE", "New passphrase for your keys", confirm=True)
     if len(passphrase) < MIN_PASSPHRASE:
         raise InvalidInput(f"a passphrase needs at least {MIN_PASSPHRASE} characters")
     made = UserKeys.generate()
     # Written before registering, moved into place after: a registered key is never lost.
     pending = session.key_file.with_name(session.key_file.name + ".pending")
-    write_private(pending, made.seal(passphrase))
+    write_private(pending, made.seal(passphrase, work_factor=_work_factor()))
     with Api(session.server, session.token) as api:
-        registered = api.post("/api/v1/keys", {"age_recipient": made.age_recipient,
-                                               "signing_key": made.signing_public})
+        registered = api.post(
+            "/api/v1/keys",
+            {"age_recipient": made.age_recipient, "signing_key": made.signing_public},
+        )
     pending.replace(session.key_file)
     say(f"Keys created in {session.key_file} (passphrase-protected)")
     say(f"  encryption: {made.age_recipient}")
     say(f"  signing:    {made.signing_public}")
     say(f"  registered in the custody ledger at index {registered['ledger_index']}")
+
+
+def _work_factor() -> int:
+    """scrypt's work factor for the key file; lowered only by tests (never below 2^10)."""
+    value = os.environ.get("CUSTODY_KEY_WORK_FACTOR", "")
+    if not value:
+        return DEFAULT_WORK_FACTOR
+    if not value.isdigit() or not 10 <= int(value) <= MAX_WORK_FACTOR:
+        raise InvalidInput(f"CUSTODY_KEY_WORK_FACTOR must be 10 to {MAX_WORK_FACTOR}")
+    return int(value)
 
 
 def unlock_keys(session: Session) -> UserKeys:
@@ -78,4 +106,3 @@ def unlock_keys(session: Session) -> UserKeys:
 
 
 COMMANDS = [login, whoami, keys]
-

@@ -39,23 +39,34 @@ def case_create(urn: str) -> None:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--case", "urn", required=True, help="The case URN, e.g. 47XX1234567.")
-@click.option("--to", "to", required=True, multiple=True,
-              help="A recipient: a person's e-mail address or an organisation's name. Repeatable.")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    multiple=True,
+    help="A recipient: a person's e-mail address or an organisation's name. Repeatable.",
+)
 @click.option("--ack-within", default=None, help="Acknowledgement deadline, e.g. 24h or 3d.")
 def send(files: tuple[Path, ...], urn: str, to: tuple[str, ...], ack_within: str | None) -> None:
-    """Encrypt FILES here, sign their manifest, upload the ciphertext and send it. Resumes if run again."""
+    """Encrypt FILES here, sign their manifests, upload ciphertext, send. Resumes if run again."""
     session, api = _api()
     keys = unlock_keys(session)
     with api:
         transfer = send_items(api, session, keys, list(files), urn, list(to), ack_within, say)
-    say(f"Sent transfer {transfer['id']} for case {transfer['case']} to {transfer['recipient_org']}")
-    say(f"  {len(transfer['items'])} item(s); acknowledgement due by {when(transfer['ack_deadline'])}")
+    say(
+        f"Sent transfer {transfer['id']} for case {transfer['case']} to {transfer['recipient_org']}"
+    )
+    say(
+        f"  {len(transfer['items'])} item(s); acknowledgement due {when(transfer['ack_deadline'])}"
+    )
 
 
 def _line(t: dict[str, Any], party: str) -> str:
     size = sum(i["ciphertext_size"] for i in t["items"])
-    return (f"{t['id']}  {t['case']}  {t['state']:12}  {party:32}  {len(t['items'])} item(s), "
-            f"{human_size(size)}  due {when(t['ack_deadline'])}")
+    return (
+        f"{t['id']}  {t['case']}  {t['state']:12}  {party:32}  {len(t['items'])} item(s), "
+        f"{human_size(size)}  due {when(t['ack_deadline'])}"
+    )
 
 
 @click.command()
@@ -84,8 +95,13 @@ def outbox() -> None:
 
 @click.command()
 @click.argument("transfer")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("."), show_default=True,
-              help="Folder to put the verified files in.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to put the verified files in.",
+)
 def receive(transfer: str, out: Path) -> None:
     """Download, verify (signature, hashes) and decrypt a transfer; record the receipt."""
     session, api = _api()
@@ -114,12 +130,18 @@ def show(transfer: str) -> None:
     with api:
         t = api.get(f"/api/v1/transfers/{transfer}")
     say(f"Transfer {t['id']}  case {t['case']}  {t['state']}")
-    say(f"  from {t['sender']['email']} to {t['recipient_org']}: "
-        + ", ".join(r["email"] for r in t["recipients"]))
-    say(f"  sent {when(t['sent_at'])}; delivered {when(t['delivered_at'])}; "
-        f"acknowledged {when(t['acknowledged_at'])}; due {when(t['ack_deadline'])}")
+    say(
+        f"  from {t['sender']['email']} to {t['recipient_org']}: "
+        + ", ".join(r["email"] for r in t["recipients"])
+    )
+    say(
+        f"  sent {when(t['sent_at'])}; delivered {when(t['delivered_at'])}; "
+        f"acknowledged {when(t['acknowledged_at'])}; due {when(t['ack_deadline'])}"
+    )
     for item in t["items"]:
-        say(f"  item {item['id']}  {human_size(item['ciphertext_size'])} ciphertext  {item['state']}")
+        say(
+            f"  item {item['id']}  {human_size(item['ciphertext_size'])}  {item['state']}"
+        )
 
 
 COMMANDS = [case, send, inbox, outbox, receive, ack, show]

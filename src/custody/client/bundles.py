@@ -21,8 +21,10 @@ from custody.ledger.entry import Entry
 def make_bundle(api: Api, keys: UserKeys, ref: str, log_key: str | None) -> tuple[bytes, int]:
     """The bundle's bytes and how many entries it proves. Checked against ``log_key`` first."""
     material = api.get(f"/api/v1/bundle/{ref}")
-    entries = [(e["index"], base64.b64decode(e["entry"]), [base64.b64decode(h) for h in e["proof"]])
-               for e in material["entries"]]
+    entries = [
+        (e["index"], base64.b64decode(e["entry"]), [base64.b64decode(h) for h in e["proof"]])
+        for e in material["entries"]
+    ]
     checkpoint = material["checkpoint"].encode("utf-8")
     items: list[dict[str, Any]] = []
     for item_id, sealed in sorted(material["sealed_manifests"].items()):
@@ -34,8 +36,13 @@ def make_bundle(api: Api, keys: UserKeys, ref: str, log_key: str | None) -> tupl
         signed = SignedManifest.from_bytes(envelope)
         manifest = json.loads(signed.manifest_bytes)
         _check_sealed_entry(entries, item_id, signed.manifest_bytes)
-        items.append({"item": item_id, "signed_manifest": base64.b64encode(envelope).decode(),
-                      "signing_key": manifest["signing_key"]})
+        items.append(
+            {
+                "item": item_id,
+                "signed_manifest": base64.b64encode(envelope).decode(),
+                "signing_key": manifest["signing_key"],
+            }
+        )
     bundle = build_bundle(material["origin"], checkpoint, entries, items)
     if log_key:
         # Check against the log key this client pinned at login, before anyone relies on it.
@@ -43,10 +50,16 @@ def make_bundle(api: Api, keys: UserKeys, ref: str, log_key: str | None) -> tupl
     return bundle, len(entries)
 
 
-def _check_sealed_entry(entries: list[tuple[int, bytes, list[bytes]]], item_id: str, manifest_bytes: bytes) -> None:
+def _check_sealed_entry(
+    entries: list[tuple[int, bytes, list[bytes]]], item_id: str, manifest_bytes: bytes
+) -> None:
     digest = hashlib.sha256(manifest_bytes).hexdigest()
     for _, body, _ in entries:
         entry = Entry.from_bytes(body)
-        if entry.item == item_id and entry.type == "item:sealed" and entry.data.get("manifest_sha256") == digest:
+        if (
+            entry.item == item_id
+            and entry.type == "item:sealed"
+            and entry.data.get("manifest_sha256") == digest
+        ):
             return
     raise IntegrityError(f"item {item_id}: the ledger does not record this manifest")

@@ -58,6 +58,8 @@ class Session:
         try:
             return cls(**json.loads(path.read_text()))
         except FileNotFoundError:
-            raise NotAuthenticated("you are not logged in", hint="run `custody login --server URL`") from None
+            raise NotAuthenticated(
+                "you are not logged in", hint="run `custody login --server URL`"
+            ) from None
         except (ValueError, TypeError) as exc:
             raise LocalError(f"{path} is damaged", hint="log in again: custody login") from exc

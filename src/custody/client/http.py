@@ -17,14 +17,20 @@ TIMEOUT = httpx.Timeout(30.0, read=300.0)
 class Api:
     """One server, one (optional) bearer token."""
 
-    def __init__(self, server: str, token: str | None = None, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, server: str, token: str | None = None, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.server = server.rstrip("/")
         headers = {"User-Agent": f"custody-cli/{__version__}"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=TIMEOUT,
-                                  transport=transport, follow_redirects=False)
+        self._http = httpx.Client(
+            base_url=self.server,
+            headers=headers,
+            timeout=TIMEOUT,
+            transport=transport,
+            follow_redirects=False,
+        )
 
     def close(self) -> None:
         self._http.close()

@@ -17,7 +17,7 @@ import contextlib
 import errno
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,9 @@ class VerificationFailed(IntegrityError):
 def receive(api: Api, keys: UserKeys, transfer_id: str, out: Path, say: Say) -> list[Received]:
     transfer = api.get(f"/api/v1/transfers/{transfer_id}")
     if not transfer["sender_signing_key"]:
-        raise IntegrityError("the server gave no signing key for the sender", hint="report this to your admin")
+        raise IntegrityError(
+            "the server gave no signing key for the sender", hint="report this to your admin"
+        )
     sender_key = VerifyKey.from_b64(transfer["sender_signing_key"])
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -64,33 +66,44 @@ def receive(api: Api, keys: UserKeys, transfer_id: str, out: Path, say: Say) -> 
     return results
 
 
-def _open_manifest(api: Api, keys: UserKeys, transfer: dict[str, Any], item: dict[str, Any],
-                   sender_key: VerifyKey) -> tuple[age.Identity, Manifest]:
+def _open_manifest(
+    api: Api, keys: UserKeys, transfer: dict[str, Any], item: dict[str, Any], sender_key: VerifyKey
+) -> tuple[age.Identity, Manifest]:
     try:
         item_key = unwrap(base64.b64decode(item["wrap"]), keys.identity)
-        signed = SignedManifest.from_bytes(age.decrypt(base64.b64decode(item["sealed_manifest"]), [item_key]))
+        signed = SignedManifest.from_bytes(
+            age.decrypt(base64.b64decode(item["sealed_manifest"]), [item_key])
+        )
         manifest = signed.verify(sender_key)
         problems = [
-            what for what, ok in (
+            what
+            for what, ok in (
                 ("item id", manifest.item == item["id"]),
                 ("transfer id", manifest.transfer == transfer["id"]),
                 ("case", manifest.case == transfer["case"]),
                 ("sender", manifest.sender == transfer["sender"]["user_id"]),
-                ("manifest hash", hashlib.sha256(signed.manifest_bytes).hexdigest() == item["manifest_sha256"]),
+                (
+                    "manifest hash",
+                    hashlib.sha256(signed.manifest_bytes).hexdigest() == item["manifest_sha256"],
+                ),
                 ("ciphertext size", manifest.ciphertext_size == item["ciphertext_size"]),
-            ) if not ok
+            )
+            if not ok
         ]
         if problems:
             raise IntegrityError("the signed manifest does not match: " + ", ".join(problems))
     except CustodyError as exc:
         _report(api, item, verified=False, reason=f"manifest: {exc.message}")
-        raise VerificationFailed(f"item {item['id']} failed verification: {exc.message}",
-                                 hint="nothing was written; tell the sender and your admin") from exc
+        raise VerificationFailed(
+            f"item {item['id']} failed verification: {exc.message}",
+            hint="nothing was written; tell the sender and your admin",
+        ) from exc
     return item_key, manifest
 
 
-def _receive_item(api: Api, item: dict[str, Any], opened: tuple[age.Identity, Manifest], out: Path,
-                  say: Say) -> Received:
+def _receive_item(
+    api: Api, item: dict[str, Any], opened: tuple[age.Identity, Manifest], out: Path, say: Say
+) -> Received:
     item_key, manifest = opened
     target = out / safe_file_name(manifest.file_name)
     if target.exists():
@@ -98,22 +111,32 @@ def _receive_item(api: Api, item: dict[str, Any], opened: tuple[age.Identity, Ma
             say(f"  {manifest.file_name}: already here and verified")
             _report(api, item, verified=True)
             return Received(item["id"], target, manifest)
-        raise Conflict(f"{target} exists and is a different file", hint="choose another folder with --out")
+        raise Conflict(
+            f"{target} exists and is a different file", hint="choose another folder with --out"
+        )
     part = home() / "downloads" / f"{item['id']}.age.part"
     _download(api, item, part, say, manifest.file_name)
     try:
-        if part.stat().st_size != manifest.ciphertext_size or _sha256_file(part) != manifest.ciphertext_sha256:
-            raise IntegrityError("the ciphertext is not what the sender signed")
+        _check_ciphertext(part, manifest)
         _decrypt_into_place(part, target, item_key, manifest)
     except IntegrityError as exc:
         part.unlink(missing_ok=True)
         _report(api, item, verified=False, reason=exc.message)
-        raise VerificationFailed(f"item {item['id']} ({manifest.file_name}) failed verification: {exc.message}",
-                                 hint="nothing was written; tell the sender and your admin") from exc
+        raise VerificationFailed(
+            f"item {item['id']} ({manifest.file_name}) failed verification: {exc.message}",
+            hint="nothing was written; tell the sender and your admin",
+        ) from exc
     part.unlink(missing_ok=True)
     _report(api, item, verified=True)
     say(f"  {manifest.file_name}: {manifest.size} bytes, signature and SHA-256 verified")
     return Received(item["id"], target, manifest)
+
+
+def _check_ciphertext(part: Path, manifest: Manifest) -> None:
+    if part.stat().st_size != manifest.ciphertext_size:
+        raise IntegrityError("the ciphertext is not the size the sender signed")
+    if _sha256_file(part) != manifest.ciphertext_sha256:
+        raise IntegrityError("the ciphertext is not what the sender signed")
 
 
 def _download(api: Api, item: dict[str, Any], part: Path, say: Say, name: str) -> None:
@@ -128,13 +151,18 @@ def _download(api: Api, item: dict[str, Any], part: Path, say: Say, name: str) -
     if have:
         say(f"  {name}: resuming download at byte {have}")
     headers = {"Range": f"bytes={have}-"} if have else {}
-    with api.stream("GET", f"/api/v1/items/{item['id']}/content", headers=headers) as response, \
-            _local_writes(part), part.open("ab") as f:
+    with (
+        api.stream("GET", f"/api/v1/items/{item['id']}/content", headers=headers) as response,
+        _local_writes(part),
+        part.open("ab") as f,
+    ):
         for block in response.iter_bytes(_READ):
             f.write(block)
 
 
-def _decrypt_into_place(part: Path, target: Path, item_key: age.Identity, manifest: Manifest) -> None:
+def _decrypt_into_place(
+    part: Path, target: Path, item_key: age.Identity, manifest: Manifest
+) -> None:
     tmp = target.with_name(f".{target.name}.custody-tmp")
     digest = hashlib.sha256()
     try:
@@ -145,14 +173,20 @@ def _decrypt_into_place(part: Path, target: Path, item_key: age.Identity, manife
         if size != manifest.size or digest.hexdigest() != manifest.sha256:
             raise IntegrityError("the decrypted content is not what the sender signed")
         if target.exists():
-            raise Conflict(f"{target} appeared while receiving", hint="choose another folder with --out")
+            raise Conflict(
+                f"{target} appeared while receiving", hint="choose another folder with --out"
+            )
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def _report(api: Api, item: dict[str, Any], *, verified: bool, reason: str | None = None) -> None:
-    body = {"manifest_sha256": item["manifest_sha256"] or "0" * 64, "verified": verified, "reason": reason}
+    body = {
+        "manifest_sha256": item["manifest_sha256"] or "0" * 64,
+        "verified": verified,
+        "reason": reason,
+    }
     if verified:
         api.post(f"/api/v1/items/{item['id']}/receipt", body)
         return
@@ -169,12 +203,14 @@ def _sha256_file(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _local_writes(path: Path) -> Any:
+def _local_writes(path: Path) -> Iterator[None]:
     """A full disk or a read-only folder is a clear error, and leaves no partial plaintext."""
     try:
         yield
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise LocalError(f"the disk holding {path.parent} is full",
-                             hint="free some space and run the same command again") from exc
+            raise LocalError(
+                f"the disk holding {path.parent} is full",
+                hint="free some space and run the same command again",
+            ) from exc
         raise LocalError(f"cannot write {path}: {exc.strerror}") from exc

@@ -48,14 +48,20 @@ def check_sources(files: list[Path]) -> list[Source]:
             with path.open("rb"):
                 pass
         except FileNotFoundError:
-            raise LocalError(f"{path}: no such file", hint="check the path; nothing was sent") from None
+            raise LocalError(
+                f"{path}: no such file", hint="check the path; nothing was sent"
+            ) from None
         except PermissionError:
             raise LocalError(f"{path}: permission denied", hint="nothing was sent") from None
         if not path.is_file():
             raise LocalError(f"{path} is not a regular file", hint="send files, not folders")
-        sources.append(Source(path.resolve(), safe_file_name(path.name), stat.st_size, stat.st_mtime_ns))
+        sources.append(
+            Source(path.resolve(), safe_file_name(path.name), stat.st_size, stat.st_mtime_ns)
+        )
     if len({s.name for s in sources}) != len(sources):
-        raise LocalError("two files have the same name", hint="rename one; a recipient could not tell them apart")
+        raise LocalError(
+            "two files have the same name", hint="rename one; a recipient could not tell them apart"
+        )
     return sources
 
 
@@ -63,8 +69,15 @@ class SendState:
     """What an unfinished send needs to resume: ids, upload URLs, encrypted plans."""
 
     def __init__(self, session: Session, case: str, to: list[str], sources: list[Source]) -> None:
-        ident = json.dumps([session.server, session.user_id, case, sorted(to),
-                            [(str(s.path), s.size, s.mtime_ns) for s in sources]])
+        ident = json.dumps(
+            [
+                session.server,
+                session.user_id,
+                case,
+                sorted(to),
+                [(str(s.path), s.size, s.mtime_ns) for s in sources],
+            ]
+        )
         self.path = home() / "sending" / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.json"
         self.data: dict[str, Any] = {}
         if self.path.exists():
@@ -80,8 +93,16 @@ class SendState:
         self.path.unlink(missing_ok=True)
 
 
-def send(api: Api, session: Session, keys: UserKeys, files: list[Path], case: str, to: list[str],
-         ack_within: str | None, say: Say) -> dict[str, Any]:
+def send(
+    api: Api,
+    session: Session,
+    keys: UserKeys,
+    files: list[Path],
+    case: str,
+    to: list[str],
+    ack_within: str | None,
+    say: Say,
+) -> dict[str, Any]:
     sources = check_sources(files)
     state = SendState(session, case, to, sources)
     transfer = _resume_or_create(api, state, case, to, ack_within, say)
@@ -93,12 +114,22 @@ def send(api: Api, session: Session, keys: UserKeys, files: list[Path], case: st
         if entry is None:
             item_key = new_item_key()
             plan = age.SealPlan.create([item_key.recipient])
-            created = api.post(f"/api/v1/transfers/{transfer['id']}/items",
-                               {"ciphertext_size": plan.ciphertext_size(source.size)})
-            secret = json.dumps({"item_key": item_key.to_string(),
-                                 "plan": base64.b64encode(plan.to_secret_bytes()).decode()}).encode()
-            entry = {"item": created["id"], "secret": base64.b64encode(age.encrypt(secret, [own])).decode(),
-                     "upload": None, "sealed": False}
+            created = api.post(
+                f"/api/v1/transfers/{transfer['id']}/items",
+                {"ciphertext_size": plan.ciphertext_size(source.size)},
+            )
+            secret = json.dumps(
+                {
+                    "item_key": item_key.to_string(),
+                    "plan": base64.b64encode(plan.to_secret_bytes()).decode(),
+                }
+            ).encode()
+            entry = {
+                "item": created["id"],
+                "secret": base64.b64encode(age.encrypt(secret, [own])).decode(),
+                "upload": None,
+                "sealed": False,
+            }
             items[str(source.path)] = entry
             state.save()
         if entry["sealed"]:
@@ -109,29 +140,47 @@ def send(api: Api, session: Session, keys: UserKeys, files: list[Path], case: st
         plan = age.SealPlan.from_secret_bytes(base64.b64decode(secret["plan"]))
         plain_sha, cipher_sha = _upload(api, state, entry, source, plan, say)
         manifest = Manifest(
-            item=entry["item"], transfer=transfer["id"], case=transfer["case"], file_name=source.name,
-            size=source.size, sha256=plain_sha, ciphertext_size=plan.ciphertext_size(source.size),
-            ciphertext_sha256=cipher_sha, item_recipient=item_key.recipient.to_string(),
-            sender=session.user_id, signing_key=keys.signing_public,
+            item=entry["item"],
+            transfer=transfer["id"],
+            case=transfer["case"],
+            file_name=source.name,
+            size=source.size,
+            sha256=plain_sha,
+            ciphertext_size=plan.ciphertext_size(source.size),
+            ciphertext_sha256=cipher_sha,
+            item_recipient=item_key.recipient.to_string(),
+            sender=session.user_id,
+            signing_key=keys.signing_public,
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         signed = SignedManifest.sign(manifest, keys.signing_key)
-        api.post(f"/api/v1/items/{entry['item']}/seal", {
-            "sealed_manifest": base64.b64encode(age.encrypt(signed.to_bytes(), [item_key.recipient])).decode(),
-            "manifest_sha256": hashlib.sha256(signed.manifest_bytes).hexdigest(),
-            "wraps": {r["recipient"]: base64.b64encode(wrap(item_key, age.Recipient.parse(r["recipient"]))).decode()
-                      for r in readers},
-        })
+        api.post(
+            f"/api/v1/items/{entry['item']}/seal",
+            {
+                "sealed_manifest": base64.b64encode(
+                    age.encrypt(signed.to_bytes(), [item_key.recipient])
+                ).decode(),
+                "manifest_sha256": hashlib.sha256(signed.manifest_bytes).hexdigest(),
+                "wraps": {
+                    r["recipient"]: base64.b64encode(
+                        wrap(item_key, age.Recipient.parse(r["recipient"]))
+                    ).decode()
+                    for r in readers
+                },
+            },
+        )
         entry["sealed"] = True
         state.save()
-        say(f"  {source.name}: sealed and signed ({human_size(source.size)}, sha256 {plain_sha[:16]}…)")
+        size = human_size(source.size)
+        say(f"  {source.name}: sealed and signed ({size}, sha256 {plain_sha[:12]})")
     result: dict[str, Any] = api.post(f"/api/v1/transfers/{transfer['id']}/send")
     state.clear()
     return result
 
 
-def _resume_or_create(api: Api, state: SendState, case: str, to: list[str], ack_within: str | None,
-                      say: Say) -> dict[str, Any]:
+def _resume_or_create(
+    api: Api, state: SendState, case: str, to: list[str], ack_within: str | None, say: Say
+) -> dict[str, Any]:
     transfer_id = state.data.get("transfer")
     if transfer_id:
         try:
@@ -150,8 +199,9 @@ def _resume_or_create(api: Api, state: SendState, case: str, to: list[str], ack_
     return transfer
 
 
-def _upload(api: Api, state: SendState, entry: dict[str, Any], source: Source, plan: age.SealPlan,
-            say: Say) -> tuple[str, str]:
+def _upload(
+    api: Api, state: SendState, entry: dict[str, Any], source: Source, plan: age.SealPlan, say: Say
+) -> tuple[str, str]:
     """Upload what the server lacks; return the SHA-256 of plaintext and ciphertext."""
     length = plan.ciphertext_size(source.size)
     offset = 0
@@ -164,8 +214,11 @@ def _upload(api: Api, state: SendState, entry: dict[str, Any], source: Source, p
             entry["upload"] = None
     if not entry["upload"]:
         item_b64 = base64.b64encode(entry["item"].encode()).decode()
-        created = api.request("POST", "/api/v1/uploads",
-                              headers={**tus, "Upload-Length": str(length), "Upload-Metadata": f"item {item_b64}"})
+        created = api.request(
+            "POST",
+            "/api/v1/uploads",
+            headers={**tus, "Upload-Length": str(length), "Upload-Metadata": f"item {item_b64}"},
+        )
         entry["upload"] = created.headers["Location"]
         state.save()
     if offset:
@@ -180,7 +233,7 @@ def _upload(api: Api, state: SendState, entry: dict[str, Any], source: Source, p
                 cipher.update(piece)
                 end = position + len(piece)
                 if end > send_from:
-                    pending += piece[max(0, send_from - position):]
+                    pending += piece[max(0, send_from - position) :]
                 position = end
                 if len(pending) >= PATCH_BYTES:
                     send_from += _patch(api, entry["upload"], send_from, pending)
@@ -190,22 +243,33 @@ def _upload(api: Api, state: SendState, entry: dict[str, Any], source: Source, p
     if pending:
         send_from += _patch(api, entry["upload"], send_from, pending)
     if send_from != length:
-        raise Conflict(f"upload of {source.name} ended at {send_from} of {length} bytes",
-                       hint="run the same command again to resume")
+        raise Conflict(
+            f"upload of {source.name} ended at {send_from} of {length} bytes",
+            hint="run the same command again to resume",
+        )
     return plain.hexdigest(), cipher.hexdigest()
 
 
 def _patch(api: Api, url: str, offset: int, body: bytearray) -> int:
     checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
     try:
-        api.request("PATCH", url, content=bytes(body), headers={
-            "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
-            "Content-Type": "application/offset+octet-stream", "Upload-Checksum": f"sha256 {checksum}",
-        })
+        api.request(
+            "PATCH",
+            url,
+            content=bytes(body),
+            headers={
+                "Tus-Resumable": "1.0.0",
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+                "Upload-Checksum": f"sha256 {checksum}",
+            },
+        )
     except CustodyError as exc:
         if "checksum" in exc.message.lower():
-            raise IntegrityError("the server received different bytes than were sent",
-                                 hint="run the same command again to resume") from exc
+            raise IntegrityError(
+                "the server received different bytes than were sent",
+                hint="run the same command again to resume",
+            ) from exc
         raise
     return len(body)
 
@@ -217,4 +281,3 @@ def human_size(n: int) -> str:
             return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{n} B"
-

@@ -22,7 +22,7 @@ _RAW_B64 = re.compile(rb"[A-Za-z0-9+/]*")
 _PADDED_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
-class Malformed(Exception):  # noqa: N818  (internal; never leaves custody.crypto)
+class Malformed(Exception):
     """The input is not a well-formed age file, or a check on it failed."""
 
 

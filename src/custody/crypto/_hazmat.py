@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 
-class PrimitiveFailed(Exception):  # noqa: N818  (internal; callers turn it into their own error)
+class PrimitiveFailed(Exception):
     """An AEAD tag, a key exchange or a KEM refused its input."""
 
 

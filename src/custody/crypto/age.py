@@ -56,7 +56,7 @@ _MAX_HEADER = 1 << 20  # a header this large is an attack, not a file
 _MIN_WORK_FACTOR = 10
 
 
-class DecryptionFailed(IntegrityError):  # noqa: N818  (name fixed by the API others code against)
+class DecryptionFailed(IntegrityError):
     """The file could not be decrypted: wrong key, or the file is damaged or was altered."""
 
     def __init__(self) -> None:

@@ -11,7 +11,7 @@ from custody.crypto import _hazmat
 from custody.errors import IntegrityError, InvalidInput
 
 
-class BadSignature(IntegrityError):  # noqa: N818  (public API name, kept)
+class BadSignature(IntegrityError):
     """A signature did not verify against the expected public key."""
 
 

@@ -46,7 +46,7 @@ def check_org_name(name: str) -> str:
     if not _ORG_NAME.match(name):
         raise InvalidInput(
             f"{name!r} is not a valid organisation name",
-            hint="2–80 characters: letters, digits, spaces and . , ' & ( ) -",
+            hint="2-80 characters: letters, digits, spaces and . , ' & ( ) -",
         )
     return name
 
@@ -64,4 +64,6 @@ def parse_org_kind(text: str) -> OrgKind:
         return OrgKind(text)
     except ValueError:
         choices = ", ".join(k.value for k in OrgKind)
-        raise InvalidInput(f"unknown organisation kind {text!r}", hint=f"choose one of: {choices}") from None
+        raise InvalidInput(
+            f"unknown organisation kind {text!r}", hint=f"choose one of: {choices}"
+        ) from None

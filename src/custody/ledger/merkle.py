@@ -21,7 +21,7 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162 §2.1.1: MTH({}) = HASH()
 NodeKey = tuple[int, int]  # (level, index)
 
 
-class InvalidProof(IntegrityError):  # noqa: N818 - the name the ledger API promises
+class InvalidProof(IntegrityError):
     """An inclusion or consistency proof does not prove what it claims."""
 
 
@@ -250,7 +250,7 @@ class MemoryTree:
         for level, i, h in nodes_to_store_on_append(index, leaf, self._get):
             if level == len(self._levels):
                 self._levels.append([])
-            assert len(self._levels[level]) == i  # noqa: S101 - internal invariant
+            assert len(self._levels[level]) == i  # noqa: S101 - MemoryTree invariant, tests only
             self._levels[level].append(h)
         return index
 

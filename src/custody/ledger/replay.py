@@ -33,7 +33,7 @@ class LedgerVerification:
         return f"ledger FAILED{where}: {self.reason}"
 
 
-class Mismatch(Exception):  # noqa: N818 - internal signal, turned into a LedgerVerification
+class Mismatch(Exception):
     def __init__(self, index: int | None, reason: str) -> None:
         super().__init__(reason)
         self.index = index

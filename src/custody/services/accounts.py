@@ -29,7 +29,7 @@ from custody.store.models import ApiToken, Organisation, User, UserKey
 _hasher = PasswordHasher()  # argon2id, RFC 9106 defaults
 _DUMMY_HASH = _hasher.hash("not a real password")
 MIN_PASSWORD = 12
-TOKEN_PREFIX = "cst_"
+TOKEN_PREFIX = "cst_"  # noqa: S105 - a public prefix that lets secret scanners spot tokens
 
 
 def hash_token(token: str) -> str:
@@ -64,7 +64,9 @@ def find_org(session: Session, name_or_id: str) -> Organisation:
         )
     )
     if org is None:
-        raise NotFound(f"no organisation {name_or_id!r}", hint="list them with `custody admin org list`")
+        raise NotFound(
+            f"no organisation {name_or_id!r}", hint="list them with `custody admin org list`"
+        )
     return org
 
 
@@ -90,7 +92,13 @@ def create_user(ctx: ServiceContext, email: str, org_name: str, role: Role, pass
         )
         session.add(user)
         session.flush()
-        record(ctx, session, "user:created", "system", data={"user": user.id, "org": org.id, "role": role.value})
+        record(
+            ctx,
+            session,
+            "user:created",
+            "system",
+            data={"user": user.id, "org": org.id, "role": role.value},
+        )
         return user
 
 
@@ -124,7 +132,9 @@ def login(ctx: ServiceContext, email: str, password: str) -> IssuedToken:
         now = ctx.clock.now()
         expires = now + timedelta(hours=ctx.settings.token_ttl_hours)
         session.add(
-            ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=expires)
+            ApiToken(
+                user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=expires
+            )
         )
         return IssuedToken(token, expires, user.id, user.email, user.org.name, user.role)
 
@@ -151,7 +161,9 @@ class PublicKeys:
     ledger_index: int
 
 
-def register_keys(ctx: ServiceContext, actor: Actor, age_recipient: str, signing_key: str) -> PublicKeys:
+def register_keys(
+    ctx: ServiceContext, actor: Actor, age_recipient: str, signing_key: str
+) -> PublicKeys:
     """Register a user's public keys; each registration is a ledger entry (key transparency)."""
     Recipient.parse(age_recipient)
     VerifyKey.from_b64(signing_key)
@@ -164,7 +176,10 @@ def register_keys(ctx: ServiceContext, actor: Actor, age_recipient: str, signing
         ):
             old.retired_at = now
         appended = record(
-            ctx, session, "key:registered", actor,
+            ctx,
+            session,
+            "key:registered",
+            actor,
             data={"age_recipient": age_recipient, "signing_key": signing_key},
         )
         session.add(

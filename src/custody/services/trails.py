@@ -60,15 +60,24 @@ def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMateri
         checkpoint = store.latest_checkpoint()
         if checkpoint is None or checkpoint.size <= max(indexes):
             raise Conflict("no checkpoint covers this trail yet", hint="try again in a few seconds")
-        entries = [ProvenEntry(i, store.entry(i), store.inclusion_proof(i, checkpoint.size))
-                   for i in sorted(indexes)]
+        entries = [
+            ProvenEntry(i, store.entry(i), store.inclusion_proof(i, checkpoint.size))
+            for i in sorted(indexes)
+        ]
         manifests = {
             item.id: item.sealed_manifest
             for item in session.scalars(select(Item).where(Item.id.in_(item_ids)))
             if item.sealed_manifest is not None
         }
-        wraps = dict(session.execute(select(KeyWrap.item_id, KeyWrap.wrap).where(
-            KeyWrap.item_id.in_(item_ids), KeyWrap.reader_user_id == actor.user_id)).tuples().all())
+        wraps = dict(
+            session.execute(
+                select(KeyWrap.item_id, KeyWrap.wrap).where(
+                    KeyWrap.item_id.in_(item_ids), KeyWrap.reader_user_id == actor.user_id
+                )
+            )
+            .tuples()
+            .all()
+        )
         return BundleMaterial(ctx.origin, checkpoint.note, entries, manifests, wraps)
 
 
@@ -78,8 +87,11 @@ def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:
     for body in bodies:
         entry = Entry.from_bytes(body)
         if entry.type == "item:sealed":
-            index = session.scalar(select(UserKey.ledger_index).where(
-                UserKey.user_id == entry.actor, UserKey.signing_key == entry.data["signing_key"]))
+            index = session.scalar(
+                select(UserKey.ledger_index).where(
+                    UserKey.user_id == entry.actor, UserKey.signing_key == entry.data["signing_key"]
+                )
+            )
             if index is not None:
                 found.add(index)
     return found

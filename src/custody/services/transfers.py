@@ -47,7 +47,9 @@ def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> Case:
     with ctx.unit_of_work() as session:
         if session.scalar(select(Case).where(Case.urn == urn)):
             raise Conflict(f"case {urn} exists already")
-        case = Case(urn=urn, owner_org_id=actor.org_id, created_by=actor.user_id, created_at=ctx.clock.now())
+        case = Case(
+            urn=urn, owner_org_id=actor.org_id, created_by=actor.user_id, created_at=ctx.clock.now()
+        )
         session.add(case)
         session.flush()
         record(ctx, session, "case:created", actor, case=case.id)
@@ -65,9 +67,9 @@ def _find_case(session: Session, urn: str) -> Case:
 class Reader:
     """Someone the item key must be wrapped for."""
 
-    recipient: str          # age1...
-    user_id: str | None     # a person...
-    org_id: str | None      # ...or an organisation's recovery key
+    recipient: str  # age1...
+    user_id: str | None  # a person...
+    org_id: str | None  # ...or an organisation's recovery key
     label: str
     key_index: int | None = None
 
@@ -79,30 +81,41 @@ def _resolve_recipients(session: Session, to: list[str]) -> tuple[Organisation, 
         if "@" in target:
             user = session.scalar(select(User).where(User.email == target.strip().lower()))
             if user is None or user.disabled:
-                raise NotFound(f"no recipient {target!r}", hint="check the address, or send to the unit by its name")
+                raise NotFound(
+                    f"no recipient {target!r}",
+                    hint="check the address, or send to the unit by its name",
+                )
             users[user.id] = user
             orgs.add(user.org_id)
         else:
             org = session.scalar(select(Organisation).where(Organisation.name == target))
             if org is None:
-                raise NotFound(f"no recipient {target!r}", hint="name a person's e-mail address or an organisation")
+                raise NotFound(
+                    f"no recipient {target!r}",
+                    hint="name a person's e-mail address or an organisation",
+                )
             members = session.scalars(
-                select(User).where(User.org_id == org.id, User.disabled.is_(False),
-                                   User.role.in_([r.value for r in CONTENT_ROLES]))
+                select(User).where(
+                    User.org_id == org.id,
+                    User.disabled.is_(False),
+                    User.role.in_([r.value for r in CONTENT_ROLES]),
+                )
             ).all()
             keyed = [m for m in members if current_key(session, m.id)]
             if not keyed:
-                raise Conflict(f"nobody in {org.name} has keys yet", hint="ask them to run `custody keys init`")
+                raise Conflict(
+                    f"nobody in {org.name} has keys yet", hint="ask them to run `custody keys init`"
+                )
             users.update({m.id: m for m in keyed})
             orgs.add(org.id)
     if len(orgs) != 1:
         raise InvalidInput("a transfer goes to one organisation", hint="send separate transfers")
     for user in users.values():
         if current_key(session, user.id) is None:
-            raise Conflict(f"{user.email} has no keys yet", hint="ask them to run `custody keys init`")
-    org = session.get(Organisation, orgs.pop())
-    assert org is not None
-    return org, list(users.values())
+            raise Conflict(
+                f"{user.email} has no keys yet", hint="ask them to run `custody keys init`"
+            )
+    return session.get_one(Organisation, orgs.pop()), list(users.values())
 
 
 def readers_for(session: Session, transfer: Transfer) -> list[Reader]:
@@ -113,18 +126,20 @@ def readers_for(session: Session, transfer: Transfer) -> list[Reader]:
         user = session.get(User, user_id)
         key = current_key(session, user_id)
         if user is None or key is None:
-            raise Conflict("a reader of this transfer has no keys any more", hint="create a new transfer")
+            raise Conflict(
+                "a reader of this transfer has no keys any more", hint="create a new transfer"
+            )
         if not any(r.user_id == user_id for r in readers):
             readers.append(Reader(key.age_recipient, user_id, None, user.email, key.ledger_index))
     for org_id in dict.fromkeys([transfer.sender_org_id, transfer.recipient_org_id]):
-        org = session.get(Organisation, org_id)
-        assert org is not None
+        org = session.get_one(Organisation, org_id)
         readers.append(Reader(org.recovery_recipient, None, org.id, f"{org.name} (recovery key)"))
     return readers
 
 
-def create_transfer(ctx: ServiceContext, actor: Actor, urn: str, to: list[str],
-                    ack_within: timedelta | None) -> tuple[Transfer, list[Reader]]:
+def create_transfer(
+    ctx: ServiceContext, actor: Actor, urn: str, to: list[str], ack_within: timedelta | None
+) -> tuple[Transfer, list[Reader]]:
     _require_content_role(actor)
     if not to:
         raise InvalidInput("name at least one recipient with --to")
@@ -138,16 +153,27 @@ def create_transfer(ctx: ServiceContext, actor: Actor, urn: str, to: list[str],
             raise InvalidInput("you cannot send a transfer to yourself")
         ack = ack_within or timedelta(hours=org.default_ack_hours)
         transfer = Transfer(
-            case_id=case.id, sender_id=actor.user_id, sender_org_id=actor.org_id,
-            recipient_org_id=org.id, state=TransferState.DRAFT.value,
-            ack_within_seconds=int(ack.total_seconds()), created_at=ctx.clock.now(),
+            case_id=case.id,
+            sender_id=actor.user_id,
+            sender_org_id=actor.org_id,
+            recipient_org_id=org.id,
+            state=TransferState.DRAFT.value,
+            ack_within_seconds=int(ack.total_seconds()),
+            created_at=ctx.clock.now(),
             sender_key_index=sender_key.ledger_index,
         )
         transfer.recipients = [TransferRecipient(user_id=u.id) for u in users]
         session.add(transfer)
         session.flush()
-        record(ctx, session, "transfer:created", actor, case=case.id, transfer=transfer.id,
-               data={"recipients": sorted(u.id for u in users), "org": org.id})
+        record(
+            ctx,
+            session,
+            "transfer:created",
+            actor,
+            case=case.id,
+            transfer=transfer.id,
+            data={"recipients": sorted(u.id for u in users), "org": org.id},
+        )
         return transfer, readers_for(session, transfer)
 
 
@@ -156,23 +182,41 @@ def _own_draft(session: Session, actor: Actor, transfer_id: str) -> Transfer:
     if transfer is None or transfer.sender_id != actor.user_id:
         raise NotFound(f"no transfer {transfer_id} of yours")
     if transfer.state != TransferState.DRAFT:
-        raise Conflict(f"transfer {transfer_id} is {transfer.state}; items can only be added to a draft")
+        raise Conflict(
+            f"transfer {transfer_id} is {transfer.state}; items can only be added to a draft"
+        )
     return transfer
 
 
 def add_item(ctx: ServiceContext, actor: Actor, transfer_id: str, ciphertext_size: int) -> Item:
     if ciphertext_size <= 0 or ciphertext_size > ctx.settings.max_upload_bytes:
-        raise InvalidInput(f"an item must be 1 byte to {ctx.settings.max_upload_bytes} bytes of ciphertext")
+        raise InvalidInput(
+            f"an item must be 1 byte to {ctx.settings.max_upload_bytes} bytes of ciphertext"
+        )
     with ctx.unit_of_work() as session:
         transfer = _own_draft(session, actor, transfer_id)
         if len(transfer.items) >= MAX_ITEMS:
             raise InvalidInput(f"a transfer holds at most {MAX_ITEMS} items")
-        item = Item(transfer_id=transfer.id, case_id=transfer.case_id, position=len(transfer.items),
-                    state="uploading", ciphertext_size=ciphertext_size, created_at=ctx.clock.now())
+        item = Item(
+            transfer_id=transfer.id,
+            case_id=transfer.case_id,
+            position=len(transfer.items),
+            state="uploading",
+            ciphertext_size=ciphertext_size,
+            created_at=ctx.clock.now(),
+        )
         session.add(item)
         session.flush()
-        record(ctx, session, "item:created", actor, case=transfer.case_id, transfer=transfer.id,
-               item=item.id, data={"ciphertext_size": ciphertext_size})
+        record(
+            ctx,
+            session,
+            "item:created",
+            actor,
+            case=transfer.case_id,
+            transfer=transfer.id,
+            item=item.id,
+            data={"ciphertext_size": ciphertext_size},
+        )
         return item
 
 
@@ -186,8 +230,15 @@ def _b64(text: str, what: str, limit: int) -> bytes:
     return raw
 
 
-def seal_item(ctx: ServiceContext, actor: Actor, item_id: str, *, sealed_manifest_b64: str,
-              manifest_sha256: str, wraps: dict[str, str]) -> Item:
+def seal_item(
+    ctx: ServiceContext,
+    actor: Actor,
+    item_id: str,
+    *,
+    sealed_manifest_b64: str,
+    manifest_sha256: str,
+    wraps: dict[str, str],
+) -> Item:
     """Store the encrypted manifest and one key wrap per reader, once the content is uploaded."""
     if not _HEX64.match(manifest_sha256):
         raise InvalidInput("manifest_sha256 must be 64 lower-case hex digits")
@@ -203,27 +254,46 @@ def seal_item(ctx: ServiceContext, actor: Actor, item_id: str, *, sealed_manifes
         wanted = {r.recipient for r in readers}
         if set(wraps) != wanted:
             missing = ", ".join(r.label for r in readers if r.recipient not in wraps)
-            raise InvalidInput("the key wraps do not match this transfer's readers"
-                               + (f"; missing: {missing}" if missing else ""))
+            raise InvalidInput(
+                "the key wraps do not match this transfer's readers"
+                + (f"; missing: {missing}" if missing else "")
+            )
         now = ctx.clock.now()
         for reader in readers:
-            session.add(KeyWrap(item_id=item.id, reader_user_id=reader.user_id, reader_org_id=reader.org_id,
-                                recipient=reader.recipient, wrap=_b64(wraps[reader.recipient], "a key wrap", MAX_WRAP),
-                                created_at=now))
+            session.add(
+                KeyWrap(
+                    item_id=item.id,
+                    reader_user_id=reader.user_id,
+                    reader_org_id=reader.org_id,
+                    recipient=reader.recipient,
+                    wrap=_b64(wraps[reader.recipient], "a key wrap", MAX_WRAP),
+                    created_at=now,
+                )
+            )
         item.sealed_manifest = sealed
         item.manifest_sha256 = manifest_sha256
         item.state = "sealed"
         item.sealed_at = now
         sender_key = current_key(session, actor.user_id)
-        assert sender_key is not None
-        record(ctx, session, "item:sealed", actor, case=item.case_id, transfer=transfer.id, item=item.id, data={
-            "manifest_sha256": manifest_sha256,
-            "ciphertext_sha256": item.ciphertext_sha256,
-            "ciphertext_size": item.ciphertext_size,
-            "signing_key": sender_key.signing_key,
-            "readers": sorted(r.user_id for r in readers if r.user_id),
-            "recovery": sorted(r.org_id for r in readers if r.org_id),
-        })
+        if sender_key is None:
+            raise Conflict("your keys were retired", hint="start a new transfer with your new keys")
+        record(
+            ctx,
+            session,
+            "item:sealed",
+            actor,
+            case=item.case_id,
+            transfer=transfer.id,
+            item=item.id,
+            data={
+                "manifest_sha256": manifest_sha256,
+                "ciphertext_sha256": item.ciphertext_sha256,
+                "ciphertext_size": item.ciphertext_size,
+                "signing_key": sender_key.signing_key,
+                "readers": sorted(r.user_id for r in readers if r.user_id),
+                "recovery": sorted(r.org_id for r in readers if r.org_id),
+            },
+        )
         return item
 
 
@@ -234,15 +304,28 @@ def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer:
             raise Conflict("this transfer has no items", hint="add files: custody send FILE ...")
         unsealed = [i.id for i in transfer.items if i.state != "sealed"]
         if unsealed:
-            raise Conflict(f"{len(unsealed)} item(s) are not sealed yet", hint="run the same custody send again to resume")
+            raise Conflict(
+                f"{len(unsealed)} item(s) are not sealed yet",
+                hint="run the same custody send again to resume",
+            )
         now = ctx.clock.now()
         transfer.state = next_state(TransferState(transfer.state), Event.SEND).value
         transfer.sent_at = now
         transfer.ack_deadline = now + timedelta(seconds=transfer.ack_within_seconds)
         for item in transfer.items:
-            record(ctx, session, "transfer:sent", actor, case=transfer.case_id, transfer=transfer.id, item=item.id,
-                   data={"recipients": sorted(r.user_id for r in transfer.recipients),
-                         "ack_deadline": transfer.ack_deadline.isoformat()})
+            record(
+                ctx,
+                session,
+                "transfer:sent",
+                actor,
+                case=transfer.case_id,
+                transfer=transfer.id,
+                item=item.id,
+                data={
+                    "recipients": sorted(r.user_id for r in transfer.recipients),
+                    "ack_deadline": transfer.ack_deadline.isoformat(),
+                },
+            )
         return transfer
 
 
@@ -251,7 +334,9 @@ def visible_transfer(session: Session, actor: Actor, transfer_id: str) -> Transf
     if transfer is None:
         raise NotFound(f"no transfer {transfer_id}")
     is_recipient = any(r.user_id == actor.user_id for r in transfer.recipients)
-    if transfer.sender_id == actor.user_id or (is_recipient and transfer.state != TransferState.DRAFT):
+    if transfer.sender_id == actor.user_id or (
+        is_recipient and transfer.state != TransferState.DRAFT
+    ):
         return transfer
     raise NotFound(f"no transfer {transfer_id}")  # no oracle for other people's transfers
 
@@ -260,8 +345,12 @@ def inbox(ctx: ServiceContext, actor: Actor) -> list[dict[str, object]]:
     """Transfers sent to the actor, newest first (drafts are invisible to recipients)."""
     with ctx.unit_of_work() as session:
         rows = session.scalars(
-            select(Transfer).join(TransferRecipient)
-            .where(TransferRecipient.user_id == actor.user_id, Transfer.state != TransferState.DRAFT.value)
+            select(Transfer)
+            .join(TransferRecipient)
+            .where(
+                TransferRecipient.user_id == actor.user_id,
+                Transfer.state != TransferState.DRAFT.value,
+            )
             .order_by(Transfer.created_at.desc())
         ).unique()
         return [describe_transfer(session, t, actor) for t in rows]
@@ -270,24 +359,43 @@ def inbox(ctx: ServiceContext, actor: Actor) -> list[dict[str, object]]:
 def outbox(ctx: ServiceContext, actor: Actor) -> list[dict[str, object]]:
     with ctx.unit_of_work() as session:
         rows = session.scalars(
-            select(Transfer).where(Transfer.sender_id == actor.user_id).order_by(Transfer.created_at.desc())
+            select(Transfer)
+            .where(Transfer.sender_id == actor.user_id)
+            .order_by(Transfer.created_at.desc())
         ).unique()
         return [describe_transfer(session, t, actor) for t in rows]
 
 
-def _readable_item(ctx: ServiceContext, session: Session, actor: Actor, item_id: str, action: str) -> Item:
+def _readable_item(
+    ctx: ServiceContext, session: Session, actor: Actor, item_id: str, action: str
+) -> Item:
     """The item if ``actor`` may read it now; a refusal is itself a ledger entry."""
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound(f"no item {item_id}")
     transfer = item.transfer
-    has_wrap = session.scalar(select(KeyWrap.id).where(KeyWrap.item_id == item.id,
-                                                       KeyWrap.reader_user_id == actor.user_id))
+    has_wrap = session.scalar(
+        select(KeyWrap.id).where(
+            KeyWrap.item_id == item.id, KeyWrap.reader_user_id == actor.user_id
+        )
+    )
     if not has_wrap or (transfer.sender_id != actor.user_id and transfer.state not in READABLE):
         refusal = "not a reader" if not has_wrap else f"transfer {transfer.state}"
-        record(ctx, session, "access:refused", actor, case=item.case_id, transfer=transfer.id, item=item.id,
-               data={"action": action, "reason": refusal})
-        raise NotFound(f"no item {item_id}") if not has_wrap else Gone(f"this transfer was {transfer.state}")
+        record(
+            ctx,
+            session,
+            "access:refused",
+            actor,
+            case=item.case_id,
+            transfer=transfer.id,
+            item=item.id,
+            data={"action": action, "reason": refusal},
+        )
+        raise (
+            NotFound(f"no item {item_id}")
+            if not has_wrap
+            else Gone(f"this transfer was {transfer.state}")
+        )
     if item.state != "sealed" or item.blob_key is None:
         raise Conflict(f"item {item_id} is not sealed yet")
     return item
@@ -299,7 +407,9 @@ class Download:
     size: int
 
 
-def start_download(ctx: ServiceContext, actor: Actor, item_id: str, start: int, end: int | None) -> Download:
+def start_download(
+    ctx: ServiceContext, actor: Actor, item_id: str, start: int, end: int | None
+) -> Download:
     """Authorise one (range) download; record it; the first one marks the transfer delivered."""
     refused: Exception | None = None
     with ctx.unit_of_work() as session:
@@ -314,23 +424,49 @@ def start_download(ctx: ServiceContext, actor: Actor, item_id: str, start: int, 
                 transfer.state = next_state(before, Event.DOWNLOAD).value
                 if before == TransferState.SENT:
                     transfer.delivered_at = ctx.clock.now()
-            record(ctx, session, "item:downloaded", actor, case=item.case_id, transfer=transfer.id, item=item.id,
-                   data={"first_byte": start, "last_byte": (end if end is not None else item.ciphertext_size) - 1})
+            record(
+                ctx,
+                session,
+                "item:downloaded",
+                actor,
+                case=item.case_id,
+                transfer=transfer.id,
+                item=item.id,
+                data={
+                    "first_byte": start,
+                    "last_byte": (end if end is not None else item.ciphertext_size) - 1,
+                },
+            )
             return Download(item.blob_key or "", item.ciphertext_size)
-    assert refused is not None
-    raise refused
+    raise refused or Conflict("download refused")
 
 
-def record_receipt(ctx: ServiceContext, actor: Actor, item_id: str, manifest_sha256: str, verified: bool,
-                   reason: str | None) -> None:
+def record_receipt(
+    ctx: ServiceContext,
+    actor: Actor,
+    item_id: str,
+    manifest_sha256: str,
+    verified: bool,
+    reason: str | None,
+) -> None:
     """The receiving client reports what its verification found: both outcomes are recorded."""
     with ctx.unit_of_work() as session:
         item = _readable_item(ctx, session, actor, item_id, "receipt")
         if verified and manifest_sha256 != item.manifest_sha256:
             verified, reason = False, "manifest differs from the one sealed"
-        record(ctx, session, "item:received" if verified else "item:verification_failed", actor,
-               case=item.case_id, transfer=item.transfer_id, item=item.id,
-               data={"manifest_sha256": manifest_sha256, **({} if verified else {"reason": (reason or "")[:200]})})
+        record(
+            ctx,
+            session,
+            "item:received" if verified else "item:verification_failed",
+            actor,
+            case=item.case_id,
+            transfer=item.transfer_id,
+            item=item.id,
+            data={
+                "manifest_sha256": manifest_sha256,
+                **({} if verified else {"reason": (reason or "")[:200]}),
+            },
+        )
 
 
 def acknowledge(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer:
@@ -342,8 +478,15 @@ def acknowledge(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer
         transfer.acknowledged_at = ctx.clock.now()
         transfer.acknowledged_by = actor.user_id
         for item in transfer.items:
-            record(ctx, session, "transfer:acknowledged", actor, case=transfer.case_id,
-                   transfer=transfer.id, item=item.id)
+            record(
+                ctx,
+                session,
+                "transfer:acknowledged",
+                actor,
+                case=transfer.case_id,
+                transfer=transfer.id,
+                item=item.id,
+            )
         return transfer
 
 
@@ -354,37 +497,60 @@ def find_item_ids(session: Session, actor: Actor, ref: str) -> tuple[list[str], 
     return ([item.id] if item else [i.id for i in transfer.items]), transfer
 
 
-
 def describe_transfer(session: Session, transfer: Transfer, actor: Actor) -> dict[str, object]:
     """A transfer as the actor may see it: parties by address, the actor's own wraps only."""
     ids = [transfer.sender_id, *(r.user_id for r in transfer.recipients)]
-    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).tuples().all())
-    wraps = dict(session.execute(
-        select(KeyWrap.item_id, KeyWrap.wrap).where(
-            KeyWrap.item_id.in_([i.id for i in transfer.items]), KeyWrap.reader_user_id == actor.user_id)
-    ).tuples().all())
+    emails = dict(
+        session.execute(select(User.id, User.email).where(User.id.in_(ids))).tuples().all()
+    )
+    wraps = dict(
+        session.execute(
+            select(KeyWrap.item_id, KeyWrap.wrap).where(
+                KeyWrap.item_id.in_([i.id for i in transfer.items]),
+                KeyWrap.reader_user_id == actor.user_id,
+            )
+        )
+        .tuples()
+        .all()
+    )
     org = session.get(Organisation, transfer.recipient_org_id)
-    sender_key = session.scalar(select(UserKey).where(UserKey.ledger_index == transfer.sender_key_index))
+    sender_key = session.scalar(
+        select(UserKey).where(UserKey.ledger_index == transfer.sender_key_index)
+    )
     return {
-        "id": transfer.id, "case": transfer.case.urn, "state": transfer.state,
+        "id": transfer.id,
+        "case": transfer.case.urn,
+        "state": transfer.state,
         "sender": {"user_id": transfer.sender_id, "email": emails.get(transfer.sender_id, "?")},
         "sender_signing_key": sender_key.signing_key if sender_key else None,
         "sender_key_index": transfer.sender_key_index,
         "recipient_org": org.name if org else "?",
-        "recipients": [{"user_id": r.user_id, "email": emails.get(r.user_id, "?")} for r in transfer.recipients],
-        "created_at": transfer.created_at, "sent_at": transfer.sent_at, "ack_deadline": transfer.ack_deadline,
-        "delivered_at": transfer.delivered_at, "acknowledged_at": transfer.acknowledged_at,
-        "items": [{
-            "id": i.id, "position": i.position, "state": i.state, "ciphertext_size": i.ciphertext_size,
-            "ciphertext_sha256": i.ciphertext_sha256, "manifest_sha256": i.manifest_sha256,
-            "sealed_manifest": base64.b64encode(i.sealed_manifest).decode() if i.sealed_manifest else None,
-            "wrap": base64.b64encode(wraps[i.id]).decode() if i.id in wraps else None,
-        } for i in transfer.items],
+        "recipients": [
+            {"user_id": r.user_id, "email": emails.get(r.user_id, "?")} for r in transfer.recipients
+        ],
+        "created_at": transfer.created_at,
+        "sent_at": transfer.sent_at,
+        "ack_deadline": transfer.ack_deadline,
+        "delivered_at": transfer.delivered_at,
+        "acknowledged_at": transfer.acknowledged_at,
+        "items": [
+            {
+                "id": i.id,
+                "position": i.position,
+                "state": i.state,
+                "ciphertext_size": i.ciphertext_size,
+                "ciphertext_sha256": i.ciphertext_sha256,
+                "manifest_sha256": i.manifest_sha256,
+                "sealed_manifest": base64.b64encode(i.sealed_manifest).decode()
+                if i.sealed_manifest
+                else None,
+                "wrap": base64.b64encode(wraps[i.id]).decode() if i.id in wraps else None,
+            }
+            for i in transfer.items
+        ],
     }
 
 
 def view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> dict[str, object]:
     with ctx.unit_of_work() as session:
         return describe_transfer(session, visible_transfer(session, actor, transfer_id), actor)
-
-

@@ -39,11 +39,18 @@ def create(ctx: ServiceContext, actor: Actor, item_id: str, length: int) -> Uplo
         if item.transfer.state != TransferState.DRAFT or item.state != "uploading":
             raise Conflict(f"item {item_id} takes no more uploads")
         if length != item.ciphertext_size:
-            raise InvalidInput(f"Upload-Length must be the item's ciphertext size, {item.ciphertext_size}")
+            raise InvalidInput(
+                f"Upload-Length must be the item's ciphertext size, {item.ciphertext_size}"
+            )
         if session.scalar(select(Upload).where(Upload.item_id == item_id)):
             raise Conflict(f"item {item_id} has an upload already", hint="resume it instead")
-        upload = Upload(id=secrets.token_hex(16), item_id=item_id, user_id=actor.user_id,
-                        length=length, created_at=ctx.clock.now())
+        upload = Upload(
+            id=secrets.token_hex(16),
+            item_id=item_id,
+            user_id=actor.user_id,
+            length=length,
+            created_at=ctx.clock.now(),
+        )
         session.add(upload)
         item.upload_id = upload.id
         ctx.blobs.create_upload(upload.id, length)
@@ -59,7 +66,9 @@ def status(ctx: ServiceContext, actor: Actor, upload_id: str) -> UploadStatus:
         return UploadStatus(upload.id, offset, upload.length, complete=False)
 
 
-def append(ctx: ServiceContext, actor: Actor, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
+def append(
+    ctx: ServiceContext, actor: Actor, upload_id: str, offset: int, chunks: Iterable[bytes]
+) -> int:
     """Write bytes at ``offset``; authorisation is checked before a byte is stored."""
     with ctx.unit_of_work() as session:
         upload = _own_upload(session, actor, upload_id)
@@ -72,16 +81,23 @@ def finish(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
     """Publish a complete upload as the item's blob and record it in the ledger."""
     with ctx.unit_of_work() as session:
         upload = _own_upload(session, actor, upload_id)
-        item = session.get(Item, upload.item_id)
-        assert item is not None
+        item = session.get_one(Item, upload.item_id)
         key = f"items/{item.id}"
         info = ctx.blobs.finish_upload(upload_id, key)
         upload.finished_at = ctx.clock.now()
         item.state = "uploaded"
         item.blob_key = key
         item.ciphertext_sha256 = info.sha256
-        record(ctx, session, "item:uploaded", actor, case=item.case_id, transfer=item.transfer_id,
-               item=item.id, data={"ciphertext_size": info.size, "ciphertext_sha256": info.sha256})
+        record(
+            ctx,
+            session,
+            "item:uploaded",
+            actor,
+            case=item.case_id,
+            transfer=item.transfer_id,
+            item=item.id,
+            data={"ciphertext_size": info.size, "ciphertext_sha256": info.sha256},
+        )
 
 
 def terminate(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
@@ -89,8 +105,7 @@ def terminate(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
         upload = _own_upload(session, actor, upload_id)
         if upload.finished_at is not None:
             raise Conflict("this upload is complete and cannot be terminated")
-        item = session.get(Item, upload.item_id)
-        assert item is not None
+        item = session.get_one(Item, upload.item_id)
         item.upload_id = None
         session.delete(upload)
         ctx.blobs.abort_upload(upload_id)

@@ -179,7 +179,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class _disk_errors:  # noqa: N801 - used as a context manager, reads as a clause
+class _disk_errors:  # noqa: N801 - a context manager that reads as a clause
     """Turn a full or read-only disk into a :class:`LocalError` a person can act on."""
 
     def __enter__(self) -> None:

@@ -45,7 +45,7 @@ _VERIFY_CHUNK = 4096  # entries replayed per query
 _IN_CHUNK = 400  # bound parameters per IN (...) list, well under every backend's limit
 
 
-class LedgerCorrupted(IntegrityError):  # noqa: N818 - the name the ledger API promises
+class LedgerCorrupted(IntegrityError):
     """The stored log disagrees with itself or with a signed checkpoint."""
 
 

@@ -55,9 +55,8 @@ def _bundle() -> bytes:
         Entry("item:accessed", T, "system", item="other"),
         Entry("transfer:received", T, "system", case="c1", transfer="t1", item="i1"),
     ]
-    for event in events:
-        if event.item == "i1":
-            event = event.with_prev(last)
+    for plain in events:
+        event = plain.with_prev(last) if plain.item == "i1" else plain
         raw = event.to_bytes()
         index = tree.append(raw)
         if event.item == "i1":

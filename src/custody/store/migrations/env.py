@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from custody.store import ledger_models, models  # noqa: F401 - register the tables
+from custody.store import ledger_models, models  # noqa: F401 - registers the tables
 from custody.store.db import Base, make_engine
 
 config = context.config
