@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 07:40:37.240040
+Create Date: 2026-11-25 07:43:53.023948
 """
 
 from __future__ import annotations
