@@ -8,11 +8,15 @@ tiles are fresh for a few seconds.
 
 from __future__ import annotations
 
+import base64
+
 from fastapi import APIRouter, Response
 
 from custody.api.deps import ContextDep
+from custody.api.schemas import ProvenEntryOut
 from custody.errors import NotFound
 from custody.ledger.tiles import parse_tile_path, tile_width
+from custody.services import trails
 from custody.services.ledger import latest_checkpoint
 from custody.store.ledger_store import LedgerStore
 
@@ -33,6 +37,18 @@ def checkpoint(ctx: ContextDep) -> Response:
     return Response(
         cp.note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": _FRESH}
     )
+
+
+@router.get("/api/v1/ledger/entries/{index}", response_model=ProvenEntryOut)
+def proven_entry(index: int, ctx: ContextDep) -> dict[str, object]:
+    """One entry with its inclusion proof and the checkpoint it proves against (no login)."""
+    proven, checkpoint_note = trails.proven_entry(ctx, index)
+    return {
+        "index": proven.index,
+        "entry": base64.b64encode(proven.body).decode(),
+        "proof": [base64.b64encode(h).decode() for h in proven.proof],
+        "checkpoint": checkpoint_note.decode("utf-8"),
+    }
 
 
 @router.get(

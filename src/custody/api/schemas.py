@@ -140,6 +140,7 @@ class ProvenEntryOut(BaseModel):
     index: int
     entry: str
     proof: list[str]
+    checkpoint: str | None = None
 
 
 class BundleOut(BaseModel):

@@ -107,7 +107,7 @@ def receive(transfer: str, out: Path) -> None:
     session, api = _api()
     keys = unlock_keys(session)
     with api:
-        received = receive_items(api, keys, transfer, out, say)
+        received = receive_items(api, session, keys, transfer, out, say)
     say(f"Received {len(received)} item(s) into {out}; receipts recorded in the custody ledger.")
     say(f"  → acknowledge with `custody ack {transfer}`")
 

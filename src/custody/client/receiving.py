@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from custody.client.config import home
+from custody.client.config import Session, home
 from custody.client.http import Api
+from custody.client.transparency import check_key_logged
 from custody.crypto import age
 from custody.crypto.items import unwrap
 from custody.crypto.keys import UserKeys
@@ -46,12 +47,22 @@ class VerificationFailed(IntegrityError):
     """An item did not match what its sender signed; nothing of it was released."""
 
 
-def receive(api: Api, keys: UserKeys, transfer_id: str, out: Path, say: Say) -> list[Received]:
+def receive(
+    api: Api, session: Session, keys: UserKeys, transfer_id: str, out: Path, say: Say
+) -> list[Received]:
     transfer = api.get(f"/api/v1/transfers/{transfer_id}")
     if not transfer["sender_signing_key"]:
         raise IntegrityError(
             "the server gave no signing key for the sender", hint="report this to your admin"
         )
+    # The sender's signing key counts only if the ledger shows the sender registered it.
+    check_key_logged(
+        api,
+        session,
+        index=transfer["sender_key_index"],
+        user_id=transfer["sender"]["user_id"],
+        signing_key=transfer["sender_signing_key"],
+    )
     sender_key = VerifyKey.from_b64(transfer["sender_signing_key"])
     try:
         out.mkdir(parents=True, exist_ok=True)

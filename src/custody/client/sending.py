@@ -21,6 +21,7 @@ from typing import Any
 
 from custody.client.config import Session, home, write_private
 from custody.client.http import Api
+from custody.client.transparency import check_key_logged
 from custody.crypto import age
 from custody.crypto.items import new_item_key, wrap
 from custody.crypto.keys import UserKeys
@@ -107,6 +108,16 @@ def send(
     state = SendState(session, case, to, sources)
     transfer = _resume_or_create(api, state, case, to, ack_within, say)
     readers = transfer["readers"]
+    for reader in readers:
+        if reader["user_id"] is not None:
+            # Wrap only for keys the ledger shows their owners registered.
+            check_key_logged(
+                api,
+                session,
+                index=reader["key_index"],
+                user_id=reader["user_id"],
+                age_recipient=reader["recipient"],
+            )
     own = age.Recipient.parse(keys.age_recipient)
     items: dict[str, Any] = state.data.setdefault("items", {})
     for source in sources:

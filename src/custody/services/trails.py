@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custody.errors import Conflict
+from custody.errors import Conflict, NotFound
 from custody.ledger.entry import Entry
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import TrailEntry, describe, publish_checkpoint
@@ -95,3 +95,22 @@ def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:
             if index is not None:
                 found.add(index)
     return found
+
+
+def proven_entry(ctx: ServiceContext, index: int) -> tuple[ProvenEntry, bytes]:
+    """Entry ``index`` with its inclusion proof against the newest checkpoint (signed now if
+    none covers it yet). Entries carry no personal data, so anyone may ask."""
+    with ctx.unit_of_work() as session:
+        store = LedgerStore(session)
+        if not 0 <= index < store.size():
+            raise NotFound(f"no ledger entry {index}")
+        checkpoint = store.latest_checkpoint()
+    if checkpoint is None or checkpoint.size <= index:
+        publish_checkpoint(ctx)
+    with ctx.unit_of_work() as session:
+        store = LedgerStore(session)
+        checkpoint = store.latest_checkpoint()
+        if checkpoint is None or checkpoint.size <= index:
+            raise Conflict("no checkpoint covers this entry yet", hint="try again in a few seconds")
+        proof = store.inclusion_proof(index, checkpoint.size)
+        return ProvenEntry(index, store.entry(index), proof), checkpoint.note
