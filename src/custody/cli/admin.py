@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from custody.api.app import build_context, load_log_signer
+from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
 from custody.client.config import write_private
 from custody.crypto.age import Identity, Recipient
@@ -23,21 +24,9 @@ from custody.domain.people import check_org_name, parse_org_kind, parse_role
 from custody.errors import Conflict, InvalidInput, LocalError
 from custody.ledger.note import Signer, is_valid_name
 from custody.services import accounts
-from custody.settings import Settings
 from custody.store.db import make_engine, make_sessionmaker, transaction
 from custody.store.ledger_store import init_ledger
 from custody.store.migrate import upgrade
-
-data_dir_option = click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The server's data folder [default: $CUSTODY_DATA_DIR or ./custody-data].",
-)
-
-
-def settings_for(data_dir: Path | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir else Settings()
 
 
 @click.group()
@@ -147,9 +136,7 @@ def org_create(
             ).encode(),
         )
         say(f"  recovery key written to {recovery_key_out} (0600)")
-        say(
-            "  → move it offline (paper, a vault) and delete this copy; the server never had it."
-        )
+        say("  → move it offline (paper, a vault) and delete this copy; the server never had it.")
 
 
 @org.command("list")

@@ -7,16 +7,13 @@ from typing import Any
 
 import click
 
-from custody.cli.admin import data_dir_option, settings_for
 from custody.cli.output import say
 from custody.cli.session_cmds import unlock_keys
 from custody.client.bundles import make_bundle
 from custody.client.config import Session, write_private
 from custody.client.http import Api
-from custody.errors import IntegrityError, LocalError
+from custody.errors import LocalError
 from custody.ledger.bundle import verify_bundle
-from custody.store.db import make_engine, make_sessionmaker, transaction
-from custody.store.ledger_store import LedgerStore
 
 _LABELS = {
     "key:registered": "registered keys",
@@ -93,9 +90,7 @@ def verify(bundle_file: Path, log_key: str, content: Path | None) -> None:
             report = verify_bundle(data, log_key, content=f)
     else:
         report = verify_bundle(data, log_key)
-    say(
-        f"Bundle {bundle_file}: VERIFIED against log {report.origin} (tree size {report.size})"
-    )
+    say(f"Bundle {bundle_file}: VERIFIED against log {report.origin} (tree size {report.size})")
     for check in report.checks:
         say(f"  ✓ {check}")
     say("Custody trail:")
@@ -103,24 +98,4 @@ def verify(bundle_file: Path, log_key: str, content: Path | None) -> None:
         say(f"  #{t.index:<6} {t.time:%Y-%m-%d %H:%M:%S}  {t.actor}  {_LABELS.get(t.type, t.type)}")
 
 
-@click.group()
-def ledger() -> None:
-    """The custody ledger itself (operator commands, on the server's machine)."""
-
-
-@ledger.command("verify")
-@data_dir_option
-def ledger_verify(data_dir: Path | None) -> None:
-    """Recompute the whole log from its entries; name the first entry that does not match."""
-    settings = settings_for(data_dir)
-    engine = make_engine(settings.effective_database_url)
-    with transaction(make_sessionmaker(engine)) as session:
-        result = LedgerStore(session).verify_all()
-    if not result.ok:
-        raise IntegrityError(
-            str(result), hint="preserve the database as evidence and contact your security team"
-        )
-    say(str(result).replace("ledger OK", "Ledger OK"))
-
-
-COMMANDS = [history, bundle, verify, ledger]
+COMMANDS = [history, bundle, verify]

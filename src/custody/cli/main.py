@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -9,13 +10,36 @@ import sys
 import click
 
 from custody import __version__
-from custody.cli import admin, ledger_cmds, output, session_cmds, transfer_cmds
-from custody.cli.demo_cmd import demo
-from custody.cli.serve import serve
+from custody.cli import ledger_cmds, output, session_cmds, transfer_cmds
 from custody.errors import CustodyError
 
+# The operator's commands import the whole server stack (SQLAlchemy, FastAPI,
+# argon2); a client command should not pay for that in time or memory.
+_OPERATOR_COMMANDS = {
+    "admin": "custody.cli.admin:admin",
+    "serve": "custody.cli.serve:serve",
+    "ledger": "custody.cli.ledger_admin:ledger",
+    "demo": "custody.cli.demo_cmd:demo",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    """Client commands eagerly; operator commands imported only when they run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_OPERATOR_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _OPERATOR_COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)  # noqa: S101 - a wiring mistake, caught by tests
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="custody")
 def cli() -> None:
     """custody: move case material end-to-end encrypted, with a custody trail a court can check.
@@ -24,9 +48,6 @@ def cli() -> None:
     """
 
 
-cli.add_command(admin.admin)
-cli.add_command(serve)
-cli.add_command(demo)
 for command in (*session_cmds.COMMANDS, *transfer_cmds.COMMANDS, *ledger_cmds.COMMANDS):
     cli.add_command(command)
 

@@ -8,7 +8,7 @@ import click
 import uvicorn
 
 from custody.api.app import create_app
-from custody.cli.admin import data_dir_option, settings_for
+from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
 
 
@@ -20,9 +20,7 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
     """Run the server: the embedded default (SQLite + files) or what CUSTODY_* configure."""
     settings = settings_for(data_dir)
     app = create_app(settings)
-    say(
-        f"custody: {settings.data_dir} on http://{host}:{port} (log {app.state.context.origin})"
-    )
+    say(f"custody: {settings.data_dir} on http://{host}:{port} (log {app.state.context.origin})")
     uvicorn.run(
         app,
         host=host,

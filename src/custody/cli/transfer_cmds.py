@@ -56,9 +56,7 @@ def send(files: tuple[Path, ...], urn: str, to: tuple[str, ...], ack_within: str
     say(
         f"Sent transfer {transfer['id']} for case {transfer['case']} to {transfer['recipient_org']}"
     )
-    say(
-        f"  {len(transfer['items'])} item(s); acknowledgement due {when(transfer['ack_deadline'])}"
-    )
+    say(f"  {len(transfer['items'])} item(s); acknowledgement due {when(transfer['ack_deadline'])}")
 
 
 def _line(t: dict[str, Any], party: str) -> str:
@@ -139,9 +137,7 @@ def show(transfer: str) -> None:
         f"acknowledged {when(t['acknowledged_at'])}; due {when(t['ack_deadline'])}"
     )
     for item in t["items"]:
-        say(
-            f"  item {item['id']}  {human_size(item['ciphertext_size'])}  {item['state']}"
-        )
+        say(f"  item {item['id']}  {human_size(item['ciphertext_size'])}  {item['state']}")
 
 
 COMMANDS = [case, send, inbox, outbox, receive, ack, show]

@@ -236,7 +236,7 @@ def _upload(
         say(f"  {source.name}: resuming upload at {human_size(offset)} of {human_size(length)}")
     plain, cipher = hashlib.sha256(), hashlib.sha256()
     position = 0
-    pending = bytearray()
+    pending = _Patch()
     send_from = offset
     try:
         with source.path.open("rb") as f:
@@ -244,15 +244,14 @@ def _upload(
                 cipher.update(piece)
                 end = position + len(piece)
                 if end > send_from:
-                    pending += piece[max(0, send_from - position) :]
+                    pending.add(piece[max(0, send_from - position) :])
                 position = end
-                if len(pending) >= PATCH_BYTES:
-                    send_from += _patch(api, entry["upload"], send_from, pending)
-                    pending.clear()
+                if pending.size >= PATCH_BYTES:
+                    send_from += pending.send(api, entry["upload"], send_from)
     except OSError as exc:
         raise LocalError(f"cannot read {source.path}: {exc.strerror}") from exc
-    if pending:
-        send_from += _patch(api, entry["upload"], send_from, pending)
+    if pending.size:
+        send_from += pending.send(api, entry["upload"], send_from)
     if send_from != length:
         raise Conflict(
             f"upload of {source.name} ended at {send_from} of {length} bytes",
@@ -261,28 +260,48 @@ def _upload(
     return plain.hexdigest(), cipher.hexdigest()
 
 
-def _patch(api: Api, url: str, offset: int, body: bytearray) -> int:
-    checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
-    try:
-        api.request(
-            "PATCH",
-            url,
-            content=bytes(body),
-            headers={
-                "Tus-Resumable": "1.0.0",
-                "Upload-Offset": str(offset),
-                "Content-Type": "application/offset+octet-stream",
-                "Upload-Checksum": f"sha256 {checksum}",
-            },
-        )
-    except CustodyError as exc:
-        if "checksum" in exc.message.lower():
-            raise IntegrityError(
-                "the server received different bytes than were sent",
-                hint="run the same command again to resume",
-            ) from exc
-        raise
-    return len(body)
+class _Patch:
+    """The next PATCH body: ciphertext pieces, and their SHA-256 for ``Upload-Checksum``.
+
+    Held as the pieces themselves (no joined copy) and emptied after each
+    request, so a client's memory stays at one body however large the file.
+    """
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def add(self, piece: bytes) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece)
+        self.digest.update(piece)
+
+    def send(self, api: Api, url: str, offset: int) -> int:
+        checksum = base64.b64encode(self.digest.digest()).decode()
+        headers = {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+            "Content-Length": str(self.size),
+            "Upload-Checksum": f"sha256 {checksum}",
+        }
+        try:
+            api.request("PATCH", url, content=iter(self.pieces), headers=headers).close()
+        except CustodyError as exc:
+            if "checksum" in exc.message.lower():
+                raise IntegrityError(
+                    "the server received different bytes than were sent",
+                    hint="run the same command again to resume",
+                ) from exc
+            raise
+        sent = self.size
+        # httpx keeps the request (and so this body) in a reference cycle until the
+        # collector runs; emptying the list in place frees the bytes now.
+        self.pieces.clear()
+        self.size = 0
+        self.digest = hashlib.sha256()
+        return sent
 
 
 def human_size(n: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -27,9 +28,14 @@ from custody.services.ledger import record
 from custody.store.models import ApiToken, Organisation, User, UserKey
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 defaults
-_DUMMY_HASH = _hasher.hash("not a real password")
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "cst_"  # noqa: S105 - a public prefix that lets secret scanners spot tokens
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users: same cost, no user-exists oracle."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def hash_token(token: str) -> str:
@@ -123,7 +129,7 @@ def login(ctx: ServiceContext, email: str, password: str) -> IssuedToken:
         user = session.scalar(select(User).where(User.email == email))
         try:
             # Verify against a dummy hash for unknown users: same cost, no oracle.
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             raise wrong from None
         if user is None or user.disabled:

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# The test command (README): lint, type-check and run the whole suite.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh -k ledger  extra arguments go to pytest
+#
+# Idempotent. It makes sure of, in order:
+#   1. the Debian tools the tests use (age; Go for the independent verifier) —
+#      installed with apt-get when run as root, otherwise it says what to install;
+#   2. a virtualenv at .venv with `pip install -e '.[test]'`;
+#   3. PostgreSQL answering at $CUSTODY_TEST_POSTGRES_URL (default 127.0.0.1:5432,
+#      trust auth), starting the local cluster if it is installed but stopped.
+#      Without it the PostgreSQL half of the suite is skipped — except under CI,
+#      where this script fails instead;
+# then runs `ruff check src tests bench`, `mypy` (strict, configured in
+# pyproject.toml) and `pytest`, all three even if one fails, prints a summary
+# and exits non-zero if any step failed. pytest's "no tests collected" (exit
+# code 5) counts as a failure.
+#
+# Environment: PYTHON (interpreter that makes the venv, default python3),
+# CUSTODY_TEST_POSTGRES_URL, CI.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+DEB_PACKAGES=(age golang-go golang-golang-x-mod-dev)
+PG_URL="${CUSTODY_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
+
+if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
+say() { printf '%s==> %s%s\n' "$BOLD" "$*" "$PLAIN"; }
+warn() { printf 'test.sh: warning: %s\n' "$*" >&2; }
+die() { printf 'test.sh: error: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+under_ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ] && [ "${CI}" != "0" ]; }
+
+# ── 1. Debian packages ──────────────────────────────────────────────────────
+deb_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+ensure_debian_packages() {
+    local missing=() pkg
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        # Not Debian: check for the tools themselves.
+        command -v age >/dev/null 2>&1 || missing+=(age)
+        command -v go >/dev/null 2>&1 || missing+=("go (the Go toolchain)")
+        if [ ${#missing[@]} -gt 0 ]; then
+            die "not a Debian system and missing: ${missing[*]}; install them and re-run"
+        fi
+        return 0
+    fi
+    for pkg in "${DEB_PACKAGES[@]}"; do
+        deb_installed "$pkg" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if ! is_root; then
+        printf 'test.sh: missing Debian packages: %s\n' "${missing[*]}" >&2
+        printf 'Install them with:\n    sudo apt-get update && sudo apt-get install -y %s\n' \
+            "${missing[*]}" >&2
+        exit 1
+    fi
+    say "Installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" \
+        >/dev/null
+    for pkg in "${missing[@]}"; do
+        deb_installed "$pkg" || die "apt-get did not install $pkg"
+    done
+}
+
+# ── 2. The virtualenv ───────────────────────────────────────────────────────
+# A venv made elsewhere (copied, or committed and cloned) has scripts whose
+# "#!" lines point at the other place; such a venv is made afresh.
+venv_is_ours() {
+    [ -x "$PY" ] && "$PY" -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)' 2>/dev/null \
+        && [ -f "$VENV/bin/pip" ] && head -n1 "$VENV/bin/pip" | grep -qF "#!$VENV/bin/python"
+}
+
+ensure_venv() {
+    local python="${PYTHON:-python3}"
+    command -v "$python" >/dev/null 2>&1 || die "$python not found (Python 3.11+ with venv is needed)"
+    if ! venv_is_ours; then
+        say "Creating the virtualenv at $VENV"
+        "$python" -m venv --clear "$VENV" \
+            || die "could not create $VENV (on Debian: apt-get install python3-venv)"
+    fi
+    "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || die "$VENV has Python $("$PY" -V 2>&1); custody needs 3.11+ (set PYTHON=python3.11)"
+    say "Installing custody and its test tools into .venv (pip install -e '.[test]')"
+    "$PY" -m pip install --quiet --editable '.[test]' || die "pip install -e '.[test]' failed"
+}
+
+# ── 3. PostgreSQL ───────────────────────────────────────────────────────────
+pg_answers() {
+    "$PY" - "$PG_URL" <<'EOF' 2>/dev/null
+import sys
+import psycopg
+try:
+    psycopg.connect(sys.argv[1], connect_timeout=3).close()
+except psycopg.Error:
+    sys.exit(1)
+EOF
+}
+
+start_local_postgres() {
+    local conf version started=1
+    command -v pg_ctlcluster >/dev/null 2>&1 || return 1
+    for conf in /etc/postgresql/*/main; do
+        [ -d "$conf" ] || continue
+        version="$(basename "$(dirname "$conf")")"
+        say "Starting PostgreSQL $version (cluster main)"
+        if pg_ctlcluster --skip-systemctl-redirect "$version" main start; then
+            started=0
+        else
+            warn "pg_ctlcluster $version main start failed"
+        fi
+    done
+    return "$started"
+}
+
+ensure_postgres() {
+    local i
+    pg_answers && return 0
+    case "$PG_URL" in
+        *@127.0.0.1:5432/* | *@localhost:5432/* | *@127.0.0.1/* | *@localhost/*)
+            if start_local_postgres; then
+                for i in $(seq 1 30); do
+                    pg_answers && return 0
+                    sleep 1
+                done
+            fi ;;
+    esac
+    if under_ci; then
+        die "PostgreSQL does not answer at $PG_URL and could not be started; CI needs it"
+    fi
+    warn "PostgreSQL does not answer at $PG_URL: the PostgreSQL half of the suite will be skipped"
+}
+
+# ── Checks ──────────────────────────────────────────────────────────────────
+STEPS=()
+RESULTS=()
+FAILED=0
+
+step() {
+    local name="$1" started rc=0
+    shift
+    say "$name"
+    started=$SECONDS
+    "$@" || rc=$?
+    local took=$((SECONDS - started))
+    if [ "$rc" -eq 0 ]; then
+        RESULTS+=("PASS  ${took}s")
+    else
+        if [ "$name" = pytest ] && [ "$rc" -eq 5 ]; then
+            RESULTS+=("FAIL  ${took}s  (exit 5: no tests were collected)")
+        else
+            RESULTS+=("FAIL  ${took}s  (exit $rc)")
+        fi
+        FAILED=1
+    fi
+    STEPS+=("$name")
+}
+
+main() {
+    local started=$SECONDS i
+    ensure_debian_packages
+    ensure_venv
+    ensure_postgres
+    # Tests run `custody` and `age` as subprocesses: the venv's scripts come first.
+    export PATH="$VENV/bin:$PATH"
+
+    step "ruff" "$PY" -m ruff check src tests bench
+    step "mypy" "$PY" -m mypy
+    step "pytest" "$PY" -m pytest "$@"
+
+    printf '\n%s── Summary (%ss in all)%s\n' "$BOLD" "$((SECONDS - started))" "$PLAIN"
+    for i in "${!STEPS[@]}"; do
+        printf '  %-7s %s\n' "${STEPS[$i]}" "${RESULTS[$i]}"
+    done
+    if [ "$FAILED" -ne 0 ]; then
+        printf 'FAILED\n'
+        exit 1
+    fi
+    printf 'All checks passed.\n'
+}
+
+main "$@"

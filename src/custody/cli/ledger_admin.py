@@ -1,0 +1,33 @@
+"""``custody ledger``: the operator's commands on the ledger itself, on the server's machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from custody.cli.options import data_dir_option, settings_for
+from custody.cli.output import say
+from custody.errors import IntegrityError
+from custody.store.db import make_engine, make_sessionmaker, transaction
+from custody.store.ledger_store import LedgerStore
+
+
+@click.group()
+def ledger() -> None:
+    """The custody ledger itself (operator commands, on the server's machine)."""
+
+
+@ledger.command("verify")
+@data_dir_option
+def ledger_verify(data_dir: Path | None) -> None:
+    """Recompute the whole log from its entries; name the first entry that does not match."""
+    settings = settings_for(data_dir)
+    engine = make_engine(settings.effective_database_url)
+    with transaction(make_sessionmaker(engine)) as session:
+        result = LedgerStore(session).verify_all()
+    if not result.ok:
+        raise IntegrityError(
+            str(result), hint="preserve the database as evidence and contact your security team"
+        )
+    say(str(result).replace("ledger OK", "Ledger OK"))
