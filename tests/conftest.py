@@ -18,11 +18,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from vector_paths import REPO_ROOT, VECTORS_DIR
+
+__all__ = ["REPO_ROOT", "VECTORS_DIR"]
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "CUSTODY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REPO_ROOT = Path(__file__).resolve().parents[1]
-VECTORS_DIR = Path(os.environ.get("CUSTODY_VECTORS_DIR", REPO_ROOT.parent / "shared" / "vectors"))
 
 
 def _postgres_or_skip() -> None:

@@ -178,9 +178,7 @@ def run(workdir: Path) -> None:
         files, transfer_id = _send(workdir, data, officer)
         _receive(workdir, data, prosecutor, officer, files, transfer_id)
         _step("9. The custody trail of the interview video")
-        video_item = str(
-            _get(prosecutor, f"/api/v1/transfers/{transfer_id}")["items"][0]["id"]
-        )
+        video_item = str(_get(prosecutor, f"/api/v1/transfers/{transfer_id}")["items"][0]["id"])
         prosecutor.run("history", video_item)
         _step("10. An evidence bundle for a court, and its offline verification")
         bundle = workdir / "bundle.zip"

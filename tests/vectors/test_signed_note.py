@@ -9,9 +9,9 @@ import os
 
 import pytest
 
-from conftest import VECTORS_DIR
 from custody.errors import CustodyError, IntegrityError, InvalidInput
 from custody.ledger import note
+from vector_paths import VECTORS_DIR
 
 VECTOR_FILE = VECTORS_DIR / "signed-note" / "peterneumann.json"
 

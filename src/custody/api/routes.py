@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from custody.api.deps import ActorDep, ContextDep
+from custody.api.errors import error_body
 from custody.api.schemas import (
     BundleOut,
     CaseIn,
@@ -139,7 +140,7 @@ def download(
     ctx: ContextDep,
     actor: ActorDep,
     range_: str | None = Header(default=None, alias="range"),
-) -> StreamingResponse:
+) -> Response:
     start, end = 0, None
     if range_:
         match = _RANGE.match(range_.strip())
@@ -147,23 +148,22 @@ def download(
             raise InvalidInput("only a single 'bytes=START-[END]' range is supported")
         start = int(match[1])
         end = int(match[2]) + 1 if match[2] else None
-    grant = transfers.start_download(ctx, actor, item_id, start, end)
-    stop = min(end, grant.size) if end is not None else grant.size
-    if start >= grant.size or stop <= start:
-        return StreamingResponse(
-            iter(()), status_code=416, headers={"Content-Range": f"bytes */{grant.size}"}
-        )
+    try:
+        grant = transfers.start_download(ctx, actor, item_id, start, end)
+    except transfers.RangeNotSatisfiable as exc:
+        body = error_body(exc.code, exc.message)
+        return JSONResponse(body, status_code=416, headers={"Content-Range": f"bytes */{exc.size}"})
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Length": str(stop - start),
+        "Content-Length": str(grant.stop - grant.start),
         "Cache-Control": "no-store",
     }
     status = 200
     if range_:
         status = 206
-        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{grant.size}"
+        headers["Content-Range"] = f"bytes {grant.start}-{grant.stop - 1}/{grant.size}"
     return StreamingResponse(
-        ctx.blobs.read(grant.blob_key, start, stop),
+        ctx.blobs.read(grant.blob_key, grant.start, grant.stop),
         status_code=status,
         media_type="application/octet-stream",
         headers=headers,

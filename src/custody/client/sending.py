@@ -44,6 +44,8 @@ def check_sources(files: list[Path]) -> list[Source]:
     """Every file must exist and be readable before anything reaches the server."""
     sources = []
     for path in files:
+        if path.exists() and not path.is_file():
+            raise LocalError(f"{path} is not a regular file", hint="send files, not folders")
         try:
             stat = path.stat()
             with path.open("rb"):
@@ -52,10 +54,8 @@ def check_sources(files: list[Path]) -> list[Source]:
             raise LocalError(
                 f"{path}: no such file", hint="check the path; nothing was sent"
             ) from None
-        except PermissionError:
-            raise LocalError(f"{path}: permission denied", hint="nothing was sent") from None
-        if not path.is_file():
-            raise LocalError(f"{path} is not a regular file", hint="send files, not folders")
+        except OSError as exc:
+            raise LocalError(f"{path}: {exc.strerror}", hint="nothing was sent") from None
         sources.append(
             Source(path.resolve(), safe_file_name(path.name), stat.st_size, stat.st_mtime_ns)
         )

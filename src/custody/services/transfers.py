@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from custody.domain.cases import parse_urn
 from custody.domain.people import CONTENT_ROLES
 from custody.domain.transfers import Event, TransferState, next_state
-from custody.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from custody.errors import Conflict, CustodyError, Forbidden, Gone, InvalidInput, NotFound
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
@@ -366,58 +366,83 @@ def outbox(ctx: ServiceContext, actor: Actor) -> list[dict[str, object]]:
         return [describe_transfer(session, t, actor) for t in rows]
 
 
-def _readable_item(
-    ctx: ServiceContext, session: Session, actor: Actor, item_id: str, action: str
-) -> Item:
-    """The item if ``actor`` may read it now; a refusal is itself a ledger entry."""
+def _find_item(session: Session, item_id: str) -> Item:
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound(f"no item {item_id}")
+    return item
+
+
+def _refusal(
+    ctx: ServiceContext, session: Session, actor: Actor, item: Item, action: str
+) -> CustodyError | None:
+    """Why ``actor`` may not read ``item`` now, recorded in the ledger; None if they may.
+
+    The caller commits the refusal's entry and only then raises the error, so a
+    refused attempt is in the ledger even though the request fails.
+    """
     transfer = item.transfer
     has_wrap = session.scalar(
         select(KeyWrap.id).where(
             KeyWrap.item_id == item.id, KeyWrap.reader_user_id == actor.user_id
         )
     )
-    if not has_wrap or (transfer.sender_id != actor.user_id and transfer.state not in READABLE):
-        refusal = "not a reader" if not has_wrap else f"transfer {transfer.state}"
-        record(
-            ctx,
-            session,
-            "access:refused",
-            actor,
-            case=item.case_id,
-            transfer=transfer.id,
-            item=item.id,
-            data={"action": action, "reason": refusal},
-        )
-        raise (
-            NotFound(f"no item {item_id}")
-            if not has_wrap
-            else Gone(f"this transfer was {transfer.state}")
-        )
-    if item.state != "sealed" or item.blob_key is None:
-        raise Conflict(f"item {item_id} is not sealed yet")
-    return item
+    if has_wrap and (transfer.sender_id == actor.user_id or transfer.state in READABLE):
+        return None
+    record(
+        ctx,
+        session,
+        "access:refused",
+        actor,
+        case=item.case_id,
+        transfer=transfer.id,
+        item=item.id,
+        data={
+            "action": action,
+            "reason": f"transfer {transfer.state}" if has_wrap else "not a reader",
+        },
+    )
+    # A draft is invisible to its future recipients: the same answer as for strangers.
+    if has_wrap and transfer.state != TransferState.DRAFT:
+        return Gone(f"this transfer was {transfer.state}")
+    return NotFound(f"no item {item.id}")
 
 
 @dataclass(frozen=True)
 class Download:
     blob_key: str
     size: int
+    start: int
+    stop: int
+
+
+class RangeNotSatisfiable(InvalidInput):
+    """The requested byte range lies outside the item."""
+
+    status_code = 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the item has {size} bytes; ask for a range within them")
+        self.size = size
 
 
 def start_download(
     ctx: ServiceContext, actor: Actor, item_id: str, start: int, end: int | None
 ) -> Download:
-    """Authorise one (range) download; record it; the first one marks the transfer delivered."""
-    refused: Exception | None = None
+    """Authorise one (range) download; record it; the first one marks the transfer delivered.
+
+    ``end`` is exclusive. A range outside the item is refused before anything is recorded.
+    """
     with ctx.unit_of_work() as session:
-        try:
-            item = _readable_item(ctx, session, actor, item_id, "download")
-        except (NotFound, Gone) as exc:
-            refused = exc  # commit the refusal's ledger entry, then raise
-        else:
+        item = _find_item(session, item_id)
+        refused = _refusal(ctx, session, actor, item, "download")
+        if refused is None:
+            if item.state != "sealed" or item.blob_key is None:
+                raise Conflict(f"item {item_id} is not sealed yet")
+            size = item.ciphertext_size
+            stop = size if end is None else min(end, size)
+            if start >= size or stop <= start:
+                raise RangeNotSatisfiable(size)
             transfer = item.transfer
             if actor.user_id != transfer.sender_id:
                 before = TransferState(transfer.state)
@@ -432,13 +457,10 @@ def start_download(
                 case=item.case_id,
                 transfer=transfer.id,
                 item=item.id,
-                data={
-                    "first_byte": start,
-                    "last_byte": (end if end is not None else item.ciphertext_size) - 1,
-                },
+                data={"first_byte": start, "last_byte": stop - 1},
             )
-            return Download(item.blob_key or "", item.ciphertext_size)
-    raise refused or Conflict("download refused")
+            return Download(item.blob_key, size, start, stop)
+    raise refused
 
 
 def record_receipt(
@@ -451,22 +473,26 @@ def record_receipt(
 ) -> None:
     """The receiving client reports what its verification found: both outcomes are recorded."""
     with ctx.unit_of_work() as session:
-        item = _readable_item(ctx, session, actor, item_id, "receipt")
-        if verified and manifest_sha256 != item.manifest_sha256:
-            verified, reason = False, "manifest differs from the one sealed"
-        record(
-            ctx,
-            session,
-            "item:received" if verified else "item:verification_failed",
-            actor,
-            case=item.case_id,
-            transfer=item.transfer_id,
-            item=item.id,
-            data={
-                "manifest_sha256": manifest_sha256,
-                **({} if verified else {"reason": (reason or "")[:200]}),
-            },
-        )
+        item = _find_item(session, item_id)
+        refused = _refusal(ctx, session, actor, item, "receipt")
+        if refused is None:
+            if verified and manifest_sha256 != item.manifest_sha256:
+                verified, reason = False, "manifest differs from the one sealed"
+            record(
+                ctx,
+                session,
+                "item:received" if verified else "item:verification_failed",
+                actor,
+                case=item.case_id,
+                transfer=item.transfer_id,
+                item=item.id,
+                data={
+                    "manifest_sha256": manifest_sha256,
+                    **({} if verified else {"reason": (reason or "")[:200]}),
+                },
+            )
+            return
+    raise refused
 
 
 def acknowledge(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer:
@@ -491,9 +517,16 @@ def acknowledge(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer
 
 
 def find_item_ids(session: Session, actor: Actor, ref: str) -> tuple[list[str], Transfer]:
-    """Resolve an item or transfer id the actor may see to its item ids."""
+    """Resolve an item or transfer id the actor may see to its item ids.
+
+    Whatever the reason, a refusal names only what was asked for: no oracle for
+    whether an item exists or which transfer holds it.
+    """
     item = session.get(Item, ref)
-    transfer = visible_transfer(session, actor, item.transfer_id if item else ref)
+    try:
+        transfer = visible_transfer(session, actor, item.transfer_id if item else ref)
+    except NotFound:
+        raise NotFound(f"no item or transfer {ref}") from None
     return ([item.id] if item else [i.id for i in transfer.items]), transfer
 
 

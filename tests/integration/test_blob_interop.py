@@ -1,0 +1,95 @@
+"""A stored item opens with the plain ``age`` tool: no custody code between the disk and the file.
+
+The recipient's key wrap (from the ``key_wraps`` table) opens with the recipient's identity
+(unsealed from their key file) to give the item key; the stored blob opens with the item key.
+The same works with each organisation's offline recovery key file as ``admin org create`` wrote
+it. Skipped when ``age`` is missing, except under CI, where that fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import CPS, OTHER, POLICE, People, Person, Server, item_ids, make_file, new_case
+from custody.crypto.keys import UserKeys
+
+
+@pytest.fixture(scope="module")
+def age_tool() -> str:
+    found = shutil.which("age") or ("/usr/bin/age" if Path("/usr/bin/age").exists() else None)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("the age tool is required under CI")
+        pytest.skip("the age tool is not installed")
+    return found
+
+
+def _age_decrypt(age: str, identity: Path, ciphertext: Path, out: Path) -> None:
+    done = subprocess.run([age, "-d", "-i", str(identity), "-o", str(out), str(ciphertext)],
+                          capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+
+
+def _wrap_for(server: Server, item: str, recipient: str) -> bytes:
+    rows = server.query("SELECT wrap FROM key_wraps WHERE item_id = :i AND recipient = :r",
+                        i=item, r=recipient)
+    assert len(rows) == 1, f"{len(rows)} wraps of {item} for {recipient}"
+    return bytes(rows[0][0])
+
+
+def _recovery_recipient(path: Path) -> str:
+    line = next(x for x in path.read_text().splitlines() if x.startswith("# public key: "))
+    return line.removeprefix("# public key: ")
+
+
+def _person_identity(person: Person, tmp_path: Path) -> tuple[str, Path]:
+    keys = UserKeys.unseal(person.key_file.read_bytes(), person.passphrase)
+    path = tmp_path / f"{person.account.key}-identity.txt"
+    path.write_text(keys.identity.to_string() + "\n")
+    path.chmod(0o600)
+    return keys.age_recipient, path
+
+
+def test_blob_opens_with_age_tool_via_each_readers_wrap(
+        age_tool: str, server: Server, people: People, tmp_path: Path) -> None:
+    urn = new_case(people.officer)
+    # More than one 64 KiB STREAM chunk, and not a multiple of it.
+    original = make_file(tmp_path / "sent", "interview.mp4", 3 * 65536 + 1234)
+    transfer_id = people.officer.send([original], urn, CPS)
+    item = item_ids(people.officer, transfer_id)[0]
+    blob = server.blobs / item
+    assert blob.read_bytes().startswith(b"age-encryption.org/v1\n")
+
+    identities = [_person_identity(p, tmp_path)
+                  for p in (people.prosecutor, people.prosecutor2, people.officer)]
+    identities += [(_recovery_recipient(server.recovery_keys[org]), server.recovery_keys[org])
+                   for org in (POLICE, CPS)]
+    for n, (recipient, identity_file) in enumerate(identities):
+        wrap = tmp_path / f"wrap-{n}.age"
+        wrap.write_bytes(_wrap_for(server, item, recipient))
+        item_key = tmp_path / f"item-{n}.key"
+        _age_decrypt(age_tool, identity_file, wrap, item_key)
+        assert item_key.read_text().startswith("AGE-SECRET-KEY-1")
+        out = tmp_path / f"plain-{n}"
+        _age_decrypt(age_tool, item_key, blob, out)
+        assert out.read_bytes() == original.read_bytes(), identity_file.name
+
+    # Nobody else has a wrap: not the third organisation's people, not its recovery key.
+    other_recipient = _recovery_recipient(server.recovery_keys[OTHER])
+    outsider_recipient, _ = _person_identity(people.outsider, tmp_path)
+    for recipient in (other_recipient, outsider_recipient):
+        assert not server.query("SELECT id FROM key_wraps WHERE item_id = :i AND recipient = :r",
+                                i=item, r=recipient)
+    assert len(server.query("SELECT id FROM key_wraps WHERE item_id = :i", i=item)) == 5
+
+    # And a wrong key is refused by the tool itself.
+    wrong = tmp_path / "wrong.age"
+    wrong.write_bytes(_wrap_for(server, item, identities[0][0]))
+    done = subprocess.run([age_tool, "-d", "-i", str(server.recovery_keys[OTHER]), str(wrong)],
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode != 0
