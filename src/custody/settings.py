@@ -9,10 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from custody.errors import InvalidInput
 
 
 class Settings(BaseSettings):
@@ -31,12 +29,6 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: float = Field(default=2.0, gt=0)
     max_upload_bytes: int = Field(default=64 * 1024**3, gt=0)
     tls: bool = False
-
-    @model_validator(mode="after")
-    def _refuse_insecure(self) -> Settings:
-        if self.mode == "production" and self.database_url and "password@" in self.database_url:
-            raise InvalidInput("CUSTODY_DATABASE_URL uses a placeholder password")
-        return self
 
     @property
     def effective_database_url(self) -> str:

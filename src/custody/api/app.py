@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse
 from custody import __version__
 from custody.api import errors, ledger_routes, routes, tus
 from custody.clock import Clock, SystemClock
-from custody.errors import CustodyError
+from custody.errors import CustodyError, LocalError
 from custody.ledger.note import Signer
 from custody.services.context import ServiceContext
 from custody.services.ledger import publish_checkpoint
@@ -30,9 +30,15 @@ def load_log_signer(settings: Settings) -> tuple[str, Signer | None]:
     origin = (
         settings.log_origin_path.read_text().strip() if settings.log_origin_path.exists() else ""
     )
-    if not settings.log_key_path.exists():
+    path = settings.log_key_path
+    if not path.exists():
         return origin, None
-    return origin, Signer.from_skey(settings.log_key_path.read_text().strip())
+    if settings.mode == "production" and path.stat().st_mode & 0o077:
+        raise LocalError(
+            f"the log signing key {path} is readable by other users",
+            hint=f"chmod 600 {path} (and check who could have copied it)",
+        )
+    return origin, Signer.from_skey(path.read_text().strip())
 
 
 def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
