@@ -46,6 +46,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyotp
+
 REPO = Path(__file__).resolve().parents[1]
 OUT_JSON = REPO / "bench" / "out" / "roundtrip.json"
 MEMORY_LIMIT_MB = 200.0
@@ -379,8 +381,14 @@ def _roundtrip(results: Results, work: Path, source: Path, size: int, log: Path)
                                                [*cli, "--version"], env=_clean_env(), log=log)
     with _server(data, work / "server.log") as (url, server):
         for person in (officer, prosecutor):
-            _run([*cli, "login", "--server", url, "--email", person.email],
-                 env=person.env(), log=log)
+            shown = _run([*cli, "login", "--server", url, "--email", person.email],
+                         env=person.env(), log=log)
+            # The person's authenticator app (pyotp) enrols from the secret the login shows.
+            secret = re.search(r"secret: ([A-Z2-7]+)", shown)
+            if secret is None:
+                raise BenchError(f"login showed no second-factor secret:\n{shown}")
+            _run([*cli, "enrol"], env={**person.env(), "CUSTODY_TOTP_CODE":
+                                       pyotp.TOTP(secret[1]).now()}, log=log)
             _run([*cli, "keys", "init"], env=person.env(), log=log)
         _run([*cli, "case", "create", URN], env=officer.env(), log=log)
         results.server_peak_rss_mb["setup"] = _vm_hwm_mb(server.pid)

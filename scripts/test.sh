@@ -175,6 +175,7 @@ main() {
 
     step "ruff" "$PY" -m ruff check src tests bench
     step "mypy" "$PY" -m mypy
+    step "bandit" "$PY" -m bandit -q -r src -c pyproject.toml
     step "pytest" "$PY" -m pytest "$@"
 
     printf '\n%s── Summary (%ss in all)%s\n' "$BOLD" "$((SECONDS - started))" "$PLAIN"

@@ -7,19 +7,22 @@ passphrase; the story is printed step by step as it runs.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import re
 import secrets
 import shutil
 import socket
-import subprocess
+import subprocess  # starts only our own `custody serve`  # nosec B404
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 import httpx
+import pyotp
 
 from custody.api.app import load_log_signer
 from custody.cli.main import main as custody
@@ -49,8 +52,26 @@ class Person:
         self.home = workdir / "people" / name
         self.password = secrets.token_urlsafe(12)
         self.passphrase = secrets.token_urlsafe(12)
+        self.app: pyotp.TOTP | None = None  # their authenticator app, once enrolled
 
-    def run(self, *argv: str, expect_failure: bool = False) -> int:
+    def log_in(self, url: str) -> None:
+        """Password, then the authenticator app: enrolled from the secret the login shows."""
+        shown = io.StringIO()
+        self.run("login", "--server", url, "--email", self.email, tee=shown)
+        secret = re.search(r"secret: ([A-Z2-7]+)", shown.getvalue())
+        if secret is None:
+            raise CustodyError("the login showed no second-factor secret to enrol")
+        self.app = pyotp.TOTP(secret[1])
+        _explain(f"The {self.name}'s authenticator app takes the secret and shows a code:")
+        self.run("enrol", code=self.app.now())
+
+    def run(
+        self,
+        *argv: str,
+        expect_failure: bool = False,
+        tee: io.StringIO | None = None,
+        code: str | None = None,
+    ) -> int:
         shown = " ".join(a if " " not in a else f"'{a}'" for a in argv)
         click.secho(f"   [{self.name}] $ custody {shown}", fg="cyan")
         env = {
@@ -58,11 +79,39 @@ class Person:
             "CUSTODY_PASSWORD": self.password,
             "CUSTODY_PASSPHRASE": self.passphrase,
         }
-        with _environment(env):
-            code = custody(list(argv))
-        if (code != 0) != expect_failure:
-            raise CustodyError(f"demo step failed unexpectedly: custody {shown} exited {code}")
-        return code
+        if code:
+            env["CUSTODY_TOTP_CODE"] = code
+        # A script, not a terminal: the CLI takes codes from the environment, never prompts.
+        with _environment(env), _as_script(tee):
+            exit_code = custody(list(argv))
+        if (exit_code != 0) != expect_failure:
+            raise CustodyError(f"demo step failed unexpectedly: custody {shown} exited {exit_code}")
+        return exit_code
+
+
+class _Tee(io.StringIO):
+    def __init__(self, out: TextIO, copy: io.StringIO) -> None:
+        super().__init__()
+        self._out, self._copy = out, copy
+
+    def write(self, text: str) -> int:
+        self._copy.write(text)
+        return self._out.write(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
+@contextlib.contextmanager
+def _as_script(tee: io.StringIO | None) -> Iterator[None]:
+    saved_in, saved_out = sys.stdin, sys.stdout
+    sys.stdin = io.StringIO()
+    if tee is not None:
+        sys.stdout = _Tee(saved_out, tee)
+    try:
+        yield
+    finally:
+        sys.stdin, sys.stdout = saved_in, saved_out
 
 
 @contextlib.contextmanager
@@ -97,7 +146,7 @@ def _server(data_dir: Path, log: Path) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module  # nosec B603
             [
                 sys.executable,
                 "-m",
@@ -169,10 +218,11 @@ def run(workdir: Path) -> None:
     log_key = _set_up_server(workdir, data, (officer, POLICE), (prosecutor, CPS))
     with _server(data, workdir / "server.log") as url:
         _step(
-            f"3. The server runs at {url}; each person logs in and makes keys on their own machine"
+            f"3. The server runs at {url}; each person logs in, enrols their authenticator app"
+            " and makes keys on their own machine"
         )
         for person in (officer, prosecutor):
-            person.run("login", "--server", url, "--email", person.email)
+            person.log_in(url)
             person.run("keys", "init")
         _explain("Only public keys left those machines; each registration is a ledger entry.")
         files, transfer_id = _send(workdir, data, officer)

@@ -9,6 +9,7 @@ what happened and, where there is one, what to do next.
     CustodyError                      exit 1
     ├── InvalidInput                  400  the request is malformed or refers to nonsense
     ├── NotAuthenticated              401  no, wrong or expired credentials
+    │   └── SecondFactorRequired           the password was right; now the code, please
     ├── Forbidden                     403  authenticated, but not allowed to do this
     ├── NotFound                      404  no such thing (or not visible to you)
     ├── Conflict                      409  the thing exists already, or is in the wrong state
@@ -55,6 +56,12 @@ class NotAuthenticated(CustodyError):
     status_code = 401
     exit_code = 3
     code = "not_authenticated"
+
+
+class SecondFactorRequired(NotAuthenticated):
+    """The password was right; the sign-in needs a code from the authenticator app too."""
+
+    code = "second_factor_required"
 
 
 class Forbidden(CustodyError):
@@ -116,6 +123,7 @@ _BY_CODE: dict[str, type[CustodyError]] = {
     for cls in (
         InvalidInput,
         NotAuthenticated,
+        SecondFactorRequired,
         Forbidden,
         NotFound,
         Conflict,

@@ -9,8 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_NOTICE = (
+    "This is a restricted criminal-justice system. Use is authorised only for official "
+    "business and is monitored and recorded. Unauthorised use is an offence (Computer "
+    "Misuse Act 1990) and may lead to prosecution. By signing in you consent to monitoring."
+)
+MIN_SECRET_CHARS = 32
+# Values seen in examples and templates; never accepted outside development.
+KNOWN_DEFAULTS = frozenset({"changeme" * 4, "change-me" * 4, "secret" * 6, "0" * 64, "x" * 32})
 
 
 class Settings(BaseSettings):
@@ -29,6 +38,39 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: float = Field(default=2.0, gt=0)
     max_upload_bytes: int = Field(default=64 * 1024**3, gt=0)
     tls: bool = False
+    # Delivery assurance (docs/operations.md): alerts by e-mail, webhooks and in-app notices.
+    smtp_host: str | None = None  # no host: e-mail alerts are off, the others still go out
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "custody@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    watcher_interval_seconds: float = Field(default=60.0, gt=0)
+    escalation_hours: int = Field(default=24, ge=1)
+    regulator_deadline_hours: int = Field(default=72, ge=1)
+    # Development only: a file holding seconds to add to the real time (tests move time).
+    test_clock_file: Path | None = None
+    # The server secret (TOTP secrets are sealed under keys derived from it). Normally the
+    # 0600 file ``admin init`` makes; this variable overrides it (e.g. from a vault).
+    secret_key: SecretStr | None = None
+    login_lockout_failures: int = Field(default=20, ge=3)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    address_lockout_failures: int = Field(default=100, ge=3)
+    enrolment_minutes: int = Field(default=15, ge=1, le=60)
+    max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
+    totp_issuer: str = Field(default="custody", min_length=1, max_length=40)
+    system_use_notice: str = Field(default=DEFAULT_NOTICE, min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret(self) -> Settings:
+        if self.mode != "development" and self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < MIN_SECRET_CHARS or value in KNOWN_DEFAULTS:
+                raise ValueError(
+                    "CUSTODY_SECRET_KEY is empty, short or a well-known default; "
+                    "remove it to use the file `custody admin init` made, or set a random one"
+                )
+        return self
 
     @property
     def effective_database_url(self) -> str:
@@ -42,6 +84,11 @@ class Settings(BaseSettings):
     def log_key_path(self) -> Path:
         """The ledger's signing key (C2SP note skey), 0600, made by ``admin init``."""
         return self.data_dir / "secrets" / "log-signing.key"
+
+    @property
+    def server_secret_path(self) -> Path:
+        """The server secret (32 random bytes, hex), 0600, made by ``admin init``."""
+        return self.data_dir / "secrets" / "server.key"
 
     @property
     def log_origin_path(self) -> Path:

@@ -31,11 +31,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+import pyotp
 import pytest
 from psycopg import sql
 from sqlalchemy import create_engine, func, text
@@ -444,6 +446,8 @@ class Person:
         self.home = home
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.passphrase = f"pass-{account.key}-{uuid.uuid4().hex[:12]}"
+        self.totp: pyotp.TOTP | None = None  # this person's authenticator app, once enrolled
+        self._last_step = 0
 
     @property
     def password(self) -> str:
@@ -465,7 +469,27 @@ class Person:
         return ok(self.run(*args, **kwargs))
 
     def login(self) -> None:
-        self.ok("login", "--server", self.server.url, "--email", self.email)
+        """Log in; the first time, enrol an authenticator app (pyotp) from the secret shown."""
+        args = ("login", "--server", self.server.url, "--email", self.email)
+        if self.totp is None:
+            shown = self.ok(*args).stdout
+            match = re.search(r"secret: ([A-Z2-7]+)", shown)
+            assert match, shown
+            self.totp = pyotp.TOTP(match[1])
+            self.ok("enrol", env=self.env(CUSTODY_TOTP_CODE=self.code()))
+        else:
+            self.ok(*args, env=self.env(CUSTODY_TOTP_CODE=self.code()))
+
+    def code(self) -> str:
+        """A code the server has not seen: a time step (now, or one either side) not yet used."""
+        assert self.totp is not None
+        while True:
+            now = self.totp.timecode(datetime.now(UTC))
+            fresh = [s for s in (now - 1, now, now + 1) if s > self._last_step]
+            if fresh:
+                self._last_step = fresh[0]
+                return self.totp.generate_otp(fresh[0])
+            time.sleep(1)  # three logins within one step: wait for the next
 
     def keys_init(self) -> None:
         self.ok("keys", "init")

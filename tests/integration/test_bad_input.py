@@ -251,7 +251,7 @@ def test_receive_as_sender_of_unknown_and_unread(people: People, tmp_path: Path,
                                                  unchanged: None) -> None:
     unknown = str(uuid.uuid4())
     assert_fails(people.prosecutor.run("receive", unknown, "--out", str(tmp_path / "o")),
-                 f"no transfer {unknown}", code=5)
+                 f"no item or transfer {unknown}", code=5)
     assert not (tmp_path / "o").exists()
 
 

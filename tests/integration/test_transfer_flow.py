@@ -136,7 +136,8 @@ def test_other_organisation_sees_nothing_and_the_attempt_is_recorded(
 
     assert_fails(outsider.run("show", transfer_id), "no transfer", transfer_id, code=5)
     out = tmp_path / "outsider"
-    assert_fails(outsider.run("receive", transfer_id, "--out", str(out)), "no transfer", code=5)
+    refused = outsider.run("receive", transfer_id, "--out", str(out))
+    assert_fails(refused, "no item or transfer", transfer_id, code=5)
     assert not out.exists() or not list(out.iterdir())
     assert_fails(outsider.run("history", transfer_id), "no item or transfer", transfer_id, code=5)
     assert_fails(outsider.run("ack", transfer_id), "no transfer", code=5)

@@ -6,21 +6,34 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from custody import __version__
-from custody.api import errors, ledger_routes, routes, tus
+from custody.api import (
+    errors,
+    ledger_routes,
+    routes,
+    routes_assurance,
+    routes_delivery,
+    routes_security,
+    tus,
+)
+from custody.api.middleware import Guard
+from custody.api.policy import PUBLIC
 from custody.clock import Clock, SystemClock
 from custody.errors import CustodyError, LocalError
 from custody.ledger.note import Signer
 from custody.services.context import ServiceContext
 from custody.services.ledger import publish_checkpoint
+from custody.services.watcher import Watcher
 from custody.settings import Settings
 from custody.store.blobs import open_blob_store
 from custody.store.db import make_engine, make_sessionmaker
 from custody.store.migrate import require_current_schema
+from custody.store.server_secret import load_server_secret
 
 log = logging.getLogger("custody.server")
 
@@ -52,6 +65,7 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
         clock=clock or SystemClock(),
         origin=origin,
         log_signer=signer,
+        server_secret=load_server_secret(settings),
     )
 
 
@@ -90,9 +104,14 @@ def create_app(
         publisher = CheckpointPublisher(ctx) if background and ctx.log_signer else None
         if publisher:
             publisher.start()
+        watcher = Watcher(ctx) if background else None  # overdue alerts, share expiry
+        if watcher:
+            watcher.start()
         try:
             yield
         finally:
+            if watcher:
+                watcher.stop()
             if publisher:
                 publisher.stop()
 
@@ -101,15 +120,30 @@ def create_app(
         version=__version__,
         summary="End-to-end encrypted transfer of case material, with a custody ledger.",
         lifespan=lifespan,
+        # No web pages: the interactive docs would need scripts the CSP forbids. The schema is
+        # served below, under a declared policy like every other route.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
+    app.add_middleware(Guard, tls=settings.tls, max_body=settings.max_json_bytes)
     app.state.context = ctx
     app.state.log_vkey = ctx.log_signer.verifier.vkey if ctx.log_signer else None
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(tus.router)
     app.include_router(ledger_routes.router)
+    app.include_router(routes_delivery.router)
+    app.include_router(routes_assurance.router)
+    app.include_router(routes_security.router)
 
-    @app.get("/healthz", response_class=PlainTextResponse, include_in_schema=False)
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[PUBLIC])
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get(
+        "/healthz", response_class=PlainTextResponse, include_in_schema=False, dependencies=[PUBLIC]
+    )
     def healthz() -> str:
         return "ok\n"
 

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from custody.errors import CustodyError, LocalError
 
@@ -27,6 +28,16 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(
             error_body(exc.code, exc.message, exc.hint), status_code=status, headers=headers
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        # Routing misses (404, 405) and unparseable bodies (400), in our own error shape.
+        code = {400: "invalid_input", 401: "not_authenticated", 403: "forbidden"}.get(
+            exc.status_code, "not_found" if exc.status_code == 404 else "error"
+        )
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(RequestValidationError)

@@ -13,6 +13,7 @@ import base64
 from fastapi import APIRouter, Response
 
 from custody.api.deps import ContextDep
+from custody.api.policy import PUBLIC
 from custody.api.schemas import ProvenEntryOut
 from custody.errors import NotFound
 from custody.ledger.tiles import parse_tile_path, tile_width
@@ -20,7 +21,7 @@ from custody.services import trails
 from custody.services.ledger import latest_checkpoint
 from custody.store.ledger_store import LedgerStore
 
-router = APIRouter(tags=["log"])
+router = APIRouter(tags=["log"], dependencies=[PUBLIC])
 
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _FRESH = "public, max-age=2"

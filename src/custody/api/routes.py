@@ -9,8 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from custody.api.deps import ActorDep, ContextDep
+from custody.api.deps import ContextDep, origin_of
 from custody.api.errors import error_body
+from custody.api.policy import (
+    PUBLIC,
+    Authenticated,
+    ContentReader,
+    ContentSender,
+    TrailReader,
+)
 from custody.api.schemas import (
     BundleOut,
     CaseIn,
@@ -30,9 +37,10 @@ from custody.api.schemas import (
     TransferIn,
     TransferOut,
 )
+from custody.domain.policy import parse_scopes
 from custody.domain.transfers import parse_duration
 from custody.errors import InvalidInput
-from custody.services import accounts, trails, transfers
+from custody.services import accounts, cases, items, trails, transfers
 
 router = APIRouter(prefix="/api/v1")
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -42,15 +50,35 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-@router.post("/login", response_model=LoginOut, tags=["accounts"])
+@router.post(
+    "/login",
+    response_model=LoginOut,
+    tags=["accounts"],
+    dependencies=[PUBLIC],
+    responses={401: {"description": "wrong credentials, or a second-factor code is needed"}},
+)
 def login(body: LoginIn, ctx: ContextDep, request: Request) -> dict[str, Any]:
-    issued = accounts.login(ctx, body.email, body.password)
+    """Password and second factor in; a scoped token out (or an enrolment token, first time)."""
+    result = accounts.login(
+        ctx,
+        body.email,
+        body.password,
+        code=body.code,
+        recovery_code=body.recovery_code,
+        scopes=parse_scopes(body.scopes) if body.scopes else None,
+        origin=origin_of(request),
+    )
     log_key: str | None = request.app.state.log_vkey
-    return {**issued.__dict__, "log_origin": ctx.origin, "log_key": log_key}
+    return {
+        **result.issued.__dict__,
+        "enrolment_required": result.enrolling,
+        "log_origin": ctx.origin,
+        "log_key": log_key,
+    }
 
 
 @router.get("/me", response_model=MeOut, tags=["accounts"])
-def me(actor: ActorDep) -> dict[str, Any]:
+def me(actor: Authenticated) -> dict[str, Any]:
     return {
         "user_id": actor.user_id,
         "email": actor.email,
@@ -60,18 +88,18 @@ def me(actor: ActorDep) -> dict[str, Any]:
 
 
 @router.post("/keys", response_model=KeysOut, status_code=201, tags=["keys"])
-def register_keys(body: KeysIn, ctx: ContextDep, actor: ActorDep) -> accounts.PublicKeys:
+def register_keys(body: KeysIn, ctx: ContextDep, actor: ContentSender) -> accounts.PublicKeys:
     return accounts.register_keys(ctx, actor, body.age_recipient, body.signing_key)
 
 
 @router.post("/cases", response_model=CaseOut, status_code=201, tags=["cases"])
-def create_case(body: CaseIn, ctx: ContextDep, actor: ActorDep) -> dict[str, str]:
-    case = transfers.create_case(ctx, actor, body.urn)
+def create_case(body: CaseIn, ctx: ContextDep, actor: ContentSender) -> dict[str, str]:
+    case = cases.create_case(ctx, actor, body.urn)
     return {"id": case.id, "urn": case.urn}
 
 
 @router.post("/transfers", response_model=TransferOut, status_code=201, tags=["transfers"])
-def create_transfer(body: TransferIn, ctx: ContextDep, actor: ActorDep) -> dict[str, Any]:
+def create_transfer(body: TransferIn, ctx: ContextDep, actor: ContentSender) -> dict[str, Any]:
     ack = parse_duration(body.ack_within) if body.ack_within else None
     transfer, readers = transfers.create_transfer(ctx, actor, body.case, body.to, ack)
     out = transfers.view(ctx, actor, transfer.id)
@@ -80,17 +108,17 @@ def create_transfer(body: TransferIn, ctx: ContextDep, actor: ActorDep) -> dict[
 
 
 @router.get("/transfers/inbox", response_model=list[TransferOut], tags=["transfers"])
-def inbox(ctx: ContextDep, actor: ActorDep) -> list[dict[str, object]]:
+def inbox(ctx: ContextDep, actor: ContentReader) -> list[dict[str, object]]:
     return transfers.inbox(ctx, actor)
 
 
 @router.get("/transfers/outbox", response_model=list[TransferOut], tags=["transfers"])
-def outbox(ctx: ContextDep, actor: ActorDep) -> list[dict[str, object]]:
+def outbox(ctx: ContextDep, actor: ContentReader) -> list[dict[str, object]]:
     return transfers.outbox(ctx, actor)
 
 
 @router.get("/transfers/{transfer_id}", response_model=TransferOut, tags=["transfers"])
-def get_transfer(transfer_id: str, ctx: ContextDep, actor: ActorDep) -> dict[str, object]:
+def get_transfer(transfer_id: str, ctx: ContextDep, actor: ContentReader) -> dict[str, object]:
     return transfers.view(ctx, actor, transfer_id)
 
 
@@ -100,14 +128,16 @@ def get_transfer(transfer_id: str, ctx: ContextDep, actor: ActorDep) -> dict[str
     status_code=201,
     tags=["transfers"],
 )
-def add_item(transfer_id: str, body: ItemIn, ctx: ContextDep, actor: ActorDep) -> dict[str, Any]:
-    item = transfers.add_item(ctx, actor, transfer_id, body.ciphertext_size)
+def add_item(
+    transfer_id: str, body: ItemIn, ctx: ContextDep, actor: ContentSender
+) -> dict[str, Any]:
+    item = items.add_item(ctx, actor, transfer_id, body.ciphertext_size)
     return {"id": item.id, "position": item.position}
 
 
 @router.post("/items/{item_id}/seal", status_code=204, tags=["transfers"])
-def seal_item(item_id: str, body: SealIn, ctx: ContextDep, actor: ActorDep) -> Response:
-    transfers.seal_item(
+def seal_item(item_id: str, body: SealIn, ctx: ContextDep, actor: ContentSender) -> Response:
+    items.seal_item(
         ctx,
         actor,
         item_id,
@@ -119,13 +149,13 @@ def seal_item(item_id: str, body: SealIn, ctx: ContextDep, actor: ActorDep) -> R
 
 
 @router.post("/transfers/{transfer_id}/send", response_model=TransferOut, tags=["transfers"])
-def send(transfer_id: str, ctx: ContextDep, actor: ActorDep) -> dict[str, object]:
+def send(transfer_id: str, ctx: ContextDep, actor: ContentSender) -> dict[str, object]:
     transfers.send(ctx, actor, transfer_id)
     return transfers.view(ctx, actor, transfer_id)
 
 
 @router.post("/transfers/{transfer_id}/ack", response_model=TransferOut, tags=["transfers"])
-def acknowledge(transfer_id: str, ctx: ContextDep, actor: ActorDep) -> dict[str, object]:
+def acknowledge(transfer_id: str, ctx: ContextDep, actor: ContentReader) -> dict[str, object]:
     transfers.acknowledge(ctx, actor, transfer_id)
     return transfers.view(ctx, actor, transfer_id)
 
@@ -138,7 +168,7 @@ def acknowledge(transfer_id: str, ctx: ContextDep, actor: ActorDep) -> dict[str,
 def download(
     item_id: str,
     ctx: ContextDep,
-    actor: ActorDep,
+    actor: ContentReader,
     range_: str | None = Header(default=None, alias="range"),
 ) -> Response:
     start, end = 0, None
@@ -149,8 +179,8 @@ def download(
         start = int(match[1])
         end = int(match[2]) + 1 if match[2] else None
     try:
-        grant = transfers.start_download(ctx, actor, item_id, start, end)
-    except transfers.RangeNotSatisfiable as exc:
+        grant = items.start_download(ctx, actor, item_id, start, end)
+    except items.RangeNotSatisfiable as exc:
         body = error_body(exc.code, exc.message)
         return JSONResponse(body, status_code=416, headers={"Content-Range": f"bytes */{exc.size}"})
     headers = {
@@ -171,13 +201,13 @@ def download(
 
 
 @router.post("/items/{item_id}/receipt", status_code=204, tags=["transfers"])
-def receipt(item_id: str, body: ReceiptIn, ctx: ContextDep, actor: ActorDep) -> Response:
-    transfers.record_receipt(ctx, actor, item_id, body.manifest_sha256, body.verified, body.reason)
+def receipt(item_id: str, body: ReceiptIn, ctx: ContextDep, actor: ContentReader) -> Response:
+    items.record_receipt(ctx, actor, item_id, body.manifest_sha256, body.verified, body.reason)
     return Response(status_code=204)
 
 
 @router.get("/history/{ref}", response_model=list[TrailOut], tags=["ledger"])
-def history(ref: str, ctx: ContextDep, actor: ActorDep) -> list[dict[str, Any]]:
+def history(ref: str, ctx: ContextDep, actor: TrailReader) -> list[dict[str, Any]]:
     return [
         {
             "index": t.index,
@@ -194,7 +224,7 @@ def history(ref: str, ctx: ContextDep, actor: ActorDep) -> list[dict[str, Any]]:
 
 
 @router.get("/bundle/{ref}", response_model=BundleOut, tags=["ledger"])
-def bundle(ref: str, ctx: ContextDep, actor: ActorDep) -> dict[str, Any]:
+def bundle(ref: str, ctx: ContextDep, actor: TrailReader) -> dict[str, Any]:
     material = trails.bundle_material(ctx, actor, ref)
     return {
         "origin": material.origin,

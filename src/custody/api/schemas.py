@@ -14,11 +14,18 @@ class Strict(BaseModel):
 class LoginIn(Strict):
     email: str = Field(max_length=254)
     password: str = Field(max_length=1024)
+    code: str | None = Field(default=None, max_length=10, description="TOTP code")
+    recovery_code: str | None = Field(default=None, max_length=40)
+    scopes: list[str] | None = Field(default=None, max_length=3, description="read, send, admin")
 
 
 class LoginOut(BaseModel):
     token: str
+    token_id: str
     expires_at: datetime
+    scopes: str
+    # True: ``token`` is good only for enrolling a second factor (/api/v1/second-factor/...).
+    enrolment_required: bool
     user_id: str
     email: str
     org: str

@@ -17,7 +17,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from custody.api.deps import ActorDep, ContextDep
+from custody.api.deps import ContextDep
+from custody.api.policy import PUBLIC, ContentSender
 from custody.errors import InvalidInput
 from custody.services import uploads
 
@@ -72,7 +73,7 @@ def _metadata(header: str | None) -> dict[str, str]:
     return result
 
 
-@router.options("", include_in_schema=False)
+@router.options("", include_in_schema=False, dependencies=[PUBLIC])
 def options(ctx: ContextDep) -> Response:
     return _response(
         204,
@@ -86,7 +87,7 @@ def options(ctx: ContextDep) -> Response:
 
 
 @router.post("", status_code=201, summary="Create an upload (tus creation)")
-def create(request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     try:
         _require_tus(request)
     except _TusError as exc:
@@ -104,7 +105,7 @@ def create(request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
 
 
 @router.head("/{upload_id}", summary="Where an upload stands (tus core)")
-def head(upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     try:
         _require_tus(request)
     except _TusError as exc:
@@ -116,7 +117,9 @@ def head(upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep) -> 
 
 
 @router.patch("/{upload_id}", status_code=204, summary="Append bytes (tus core, checksum)")
-async def patch(upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+async def patch(
+    upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender
+) -> Response:
     try:
         _require_tus(request)
         offset, checksum = _patch_preconditions(request)
@@ -181,7 +184,7 @@ def _patch_preconditions(request: Request) -> tuple[int, tuple[Any, bytes] | Non
 
 
 @router.delete("/{upload_id}", status_code=204, summary="Abandon an upload (tus termination)")
-def terminate(upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+def terminate(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     try:
         _require_tus(request)
     except _TusError as exc:

@@ -6,9 +6,11 @@ exist); everything else in the CLI talks to a server over HTTP.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import secrets
+import socket
 import sys
 from pathlib import Path
 
@@ -23,10 +25,11 @@ from custody.crypto.signing import SigningKey
 from custody.domain.people import check_org_name, parse_org_kind, parse_role
 from custody.errors import Conflict, InvalidInput, LocalError
 from custody.ledger.note import Signer, is_valid_name
-from custody.services import accounts
+from custody.services import accounts, outbox, retention, second_factor
 from custody.store.db import make_engine, make_sessionmaker, transaction
 from custody.store.ledger_store import init_ledger
 from custody.store.migrate import upgrade
+from custody.store.server_secret import create_server_secret
 
 
 @click.group()
@@ -55,6 +58,7 @@ def init(data_dir: Path | None, origin: str | None) -> None:
     with transaction(make_sessionmaker(engine)) as session:
         init_ledger(session)
     engine.dispose()
+    made_secret = create_server_secret(settings)
     if settings.log_key_path.exists():
         _, signer = load_log_signer(settings)
         if signer is None:
@@ -73,6 +77,8 @@ def init(data_dir: Path | None, origin: str | None) -> None:
         say(f"  database:         {_redact(settings.effective_database_url)}")
         say(f"  blobs:            {settings.effective_blob_url}")
         say(f"  log signing key:  {settings.log_key_path} (0600; back it up offline)")
+    if made_secret:
+        say(f"  server secret:    {settings.server_secret_path} (0600; back it up offline)")
     say("The log's verifier key (give it to anyone who checks evidence bundles):")
     say(f"  {signer.verifier.vkey}")
 
@@ -147,6 +153,22 @@ def org_list(data_dir: Path | None) -> None:
         say(f"{o.name:40} {o.kind:12} {o.id}")
 
 
+@org.command("webhook")
+@click.argument("name")
+@click.argument("url")
+@data_dir_option
+def org_webhook(name: str, url: str, data_dir: Path | None) -> None:
+    """Send this organisation's alerts to URL too, signed with a new secret (shown once)."""
+    ctx = build_context(settings_for(data_dir))
+    with ctx.unit_of_work() as session:
+        org_id = accounts.find_org(session, name).id
+    secret = outbox.set_webhook(ctx, org_id, url)
+    say(f"Alerts for {name} will be POSTed to {url}")
+    say(f"  signing secret: {secret}")
+    say("  → give it to whoever runs the receiver; it is shown only once. Check each request's")
+    say("    Custody-Signature header (docs/operations.md) and reject stale timestamps.")
+
+
 @admin.group()
 def user() -> None:
     """People: officers, prosecutors, paralegals, admins, auditors."""
@@ -178,3 +200,28 @@ def user_create(
     if generated:
         say(f"  initial password: {password}")
         say("  → hand it over in person or by a separate channel; it is shown only once.")
+
+
+@user.command("reset-2fa")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why (kept in the ledger), e.g. 'phone lost'.")
+@data_dir_option
+def user_reset_2fa(email: str, reason: str, data_dir: Path | None) -> None:
+    """Clear a person's second factor and revoke their tokens; they enrol again at next login."""
+    index = second_factor.reset(build_context(settings_for(data_dir)), email, reason)
+    say(f"Second factor of {email} reset; their tokens are revoked (ledger index {index}).")
+    say("  → they enrol a new authenticator app at their next `custody login`.")
+
+
+@admin.command("shred")
+@click.argument("item")
+@click.option("--reason", required=True, help="Why (kept in the ledger), e.g. 'court order'.")
+@data_dir_option
+def shred(item: str, reason: str, data_dir: Path | None) -> None:
+    """Crypto-shred ITEM now: destroy every key wrap and delete its ciphertext."""
+    operator = f"operator {getpass.getuser()}@{socket.gethostname()}"[:100]
+    destroyed = retention.shred(
+        build_context(settings_for(data_dir)), item, reason, by="operator", operator=operator
+    )
+    say(f"Shredded item {item}: {destroyed} key wrap(s) destroyed, ciphertext deleted.")
+    say("  No copy anywhere can be decrypted now; the ledger records it as shredded, and why.")

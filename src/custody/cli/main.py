@@ -10,7 +10,15 @@ import sys
 import click
 
 from custody import __version__
-from custody.cli import ledger_cmds, output, session_cmds, transfer_cmds
+from custody.cli import (
+    assurance_cmds,
+    delivery_cmds,
+    ledger_cmds,
+    output,
+    session_cmds,
+    tokens_cmds,
+    transfer_cmds,
+)
 from custody.errors import CustodyError
 
 # The operator's commands import the whole server stack (SQLAlchemy, FastAPI,
@@ -35,7 +43,7 @@ class _Commands(click.Group):
             return super().get_command(ctx, cmd_name)
         module, _, attr = target.partition(":")
         command = getattr(importlib.import_module(module), attr)
-        assert isinstance(command, click.Command)  # noqa: S101 - a wiring mistake, caught by tests
+        assert isinstance(command, click.Command)  # noqa: S101 - a wiring mistake, caught by tests  # nosec B101
         return command
 
 
@@ -48,7 +56,14 @@ def cli() -> None:
     """
 
 
-for command in (*session_cmds.COMMANDS, *transfer_cmds.COMMANDS, *ledger_cmds.COMMANDS):
+for command in (
+    *session_cmds.COMMANDS,
+    *transfer_cmds.COMMANDS,
+    *ledger_cmds.COMMANDS,
+    *delivery_cmds.COMMANDS,
+    *assurance_cmds.COMMANDS,
+    *tokens_cmds.COMMANDS,
+):
     cli.add_command(command)
 
 

@@ -10,6 +10,8 @@ import uvicorn
 from custody.api.app import create_app
 from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
+from custody.clock import FileOffsetClock
+from custody.errors import InvalidInput
 
 
 @click.command()
@@ -19,7 +21,15 @@ from custody.cli.output import say
 def serve(data_dir: Path | None, host: str, port: int) -> None:
     """Run the server: the embedded default (SQLite + files) or what CUSTODY_* configure."""
     settings = settings_for(data_dir)
-    app = create_app(settings)
+    clock = None
+    if settings.test_clock_file is not None:
+        if settings.mode != "development":
+            raise InvalidInput(
+                "CUSTODY_TEST_CLOCK_FILE moves the server's time and is for tests only",
+                hint="unset it, or set CUSTODY_MODE=development on a test server",
+            )
+        clock = FileOffsetClock(settings.test_clock_file)
+    app = create_app(settings, clock=clock)
     say(f"custody: {settings.data_dir} on http://{host}:{port} (log {app.state.context.origin})")
     uvicorn.run(
         app,

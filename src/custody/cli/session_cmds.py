@@ -1,4 +1,4 @@
-"""``custody login``, ``whoami`` and ``keys init``."""
+"""``custody whoami`` and ``keys init`` (``login`` and ``enrol`` live in ``login_cmds``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 
 import click
 
+from custody.cli.login_cmds import enrol, login
 from custody.cli.output import say, secret
 from custody.client.config import Session, write_private
 from custody.client.http import Api
@@ -13,32 +14,6 @@ from custody.crypto.keys import DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR, UserKeys
 from custody.errors import Conflict, InvalidInput
 
 MIN_PASSPHRASE = 10
-
-
-@click.command()
-@click.option("--server", required=True, help="The server's address, e.g. https://custody.example")
-@click.option("--email", default=None, help="Your e-mail address [asked for if missing].")
-def login(server: str, email: str | None) -> None:
-    """Log in with your password; keeps an expiring token in a 0600 file."""
-    email = email or click.prompt("E-mail")
-    password = secret("CUSTODY_PASSWORD", "Password")
-    with Api(server) as api:
-        body = api.post("/api/v1/login", {"email": email, "password": password})
-    session = Session(
-        server=server.rstrip("/"),
-        token=body["token"],
-        expires_at=body["expires_at"],
-        user_id=body["user_id"],
-        email=body["email"],
-        org=body["org"],
-        role=body["role"],
-        log_origin=body["log_origin"],
-        log_key=body["log_key"],
-    )
-    session.save()
-    say(f"Logged in as {session.email} ({session.role}, {session.org}) until {session.expires_at}")
-    if not session.key_file.exists() and session.role in ("officer", "prosecutor", "paralegal"):
-        say("  → next: create your keys with `custody keys init`")
 
 
 @click.command()
@@ -105,4 +80,4 @@ def unlock_keys(session: Session) -> UserKeys:
     return UserKeys.unseal(data, secret("CUSTODY_PASSPHRASE", "Passphrase for your keys"))
 
 
-COMMANDS = [login, whoami, keys]
+COMMANDS = [login, enrol, whoami, keys]

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from custody.cli.delivery_cmds import print_notices
 from custody.cli.output import say, when
 from custody.cli.session_cmds import unlock_keys
 from custody.client.config import Session
@@ -47,12 +48,26 @@ def case_create(urn: str) -> None:
     help="A recipient: a person's e-mail address or an organisation's name. Repeatable.",
 )
 @click.option("--ack-within", default=None, help="Acknowledgement deadline, e.g. 24h or 3d.")
-def send(files: tuple[Path, ...], urn: str, to: tuple[str, ...], ack_within: str | None) -> None:
+@click.option(
+    "--subject",
+    "subjects",
+    multiple=True,
+    help="A pseudonymous data-subject reference (never a name). Repeatable.",
+)
+def send(
+    files: tuple[Path, ...],
+    urn: str,
+    to: tuple[str, ...],
+    ack_within: str | None,
+    subjects: tuple[str, ...],
+) -> None:
     """Encrypt FILES here, sign their manifests, upload ciphertext, send. Resumes if run again."""
     session, api = _api()
     keys = unlock_keys(session)
     with api:
-        transfer = send_items(api, session, keys, list(files), urn, list(to), ack_within, say)
+        transfer = send_items(
+            api, session, keys, list(files), urn, list(to), ack_within, say, list(subjects)
+        )
     say(
         f"Sent transfer {transfer['id']} for case {transfer['case']} to {transfer['recipient_org']}"
     )
@@ -73,10 +88,11 @@ def inbox() -> None:
     _, api = _api()
     with api:
         rows = api.get("/api/v1/transfers/inbox")
-    if not rows:
-        say("Your inbox is empty.")
-    for t in rows:
-        say(_line(t, f"from {t['sender']['email']}"))
+        if not rows:
+            say("Your inbox is empty.")
+        for t in rows:
+            say(_line(t, f"from {t['sender']['email']}"))
+        print_notices(api)
 
 
 @click.command()
@@ -85,14 +101,15 @@ def outbox() -> None:
     _, api = _api()
     with api:
         rows = api.get("/api/v1/transfers/outbox")
-    if not rows:
-        say("Your outbox is empty.")
-    for t in rows:
-        say(_line(t, f"to {t['recipient_org']}"))
+        if not rows:
+            say("Your outbox is empty.")
+        for t in rows:
+            say(_line(t, f"to {t['recipient_org']}"))
+        print_notices(api)
 
 
 @click.command()
-@click.argument("transfer")
+@click.argument("transfer", metavar="TRANSFER|ITEM")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -101,13 +118,15 @@ def outbox() -> None:
     help="Folder to put the verified files in.",
 )
 def receive(transfer: str, out: Path) -> None:
-    """Download, verify (signature, hashes) and decrypt a transfer; record the receipt."""
+    """Download, verify (signature, hashes) and decrypt a transfer, or one item shared with
+    you; record the receipt."""
     session, api = _api()
     keys = unlock_keys(session)
     with api:
         received = receive_items(api, session, keys, transfer, out, say)
     say(f"Received {len(received)} item(s) into {out}; receipts recorded in the custody ledger.")
-    say(f"  → acknowledge with `custody ack {transfer}`")
+    if not received or received[0].item != transfer:
+        say(f"  → acknowledge with `custody ack {transfer}`")
 
 
 @click.command()

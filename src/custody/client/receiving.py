@@ -30,7 +30,14 @@ from custody.crypto.items import unwrap
 from custody.crypto.keys import UserKeys
 from custody.crypto.manifest import Manifest, SignedManifest, safe_file_name
 from custody.crypto.signing import VerifyKey
-from custody.errors import Conflict, CustodyError, Forbidden, IntegrityError, LocalError
+from custody.errors import (
+    Conflict,
+    CustodyError,
+    Forbidden,
+    IntegrityError,
+    LocalError,
+    NotFound,
+)
 
 Say = Callable[[str], None]
 _READ = 1024 * 1024
@@ -50,7 +57,14 @@ class VerificationFailed(IntegrityError):
 def receive(
     api: Api, session: Session, keys: UserKeys, transfer_id: str, out: Path, say: Say
 ) -> list[Received]:
-    transfer = api.get(f"/api/v1/transfers/{transfer_id}")
+    """Receive a whole transfer, or one item (e.g. one shared with you) by its id."""
+    try:
+        transfer = api.get(f"/api/v1/transfers/{transfer_id}")
+    except NotFound:
+        try:
+            transfer = api.get(f"/api/v1/items/{transfer_id}")
+        except NotFound:
+            raise NotFound(f"no item or transfer {transfer_id}") from None
     if not transfer["sender_signing_key"]:
         raise IntegrityError(
             "the server gave no signing key for the sender", hint="report this to your admin"

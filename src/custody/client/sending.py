@@ -103,6 +103,7 @@ def send(
     to: list[str],
     ack_within: str | None,
     say: Say,
+    subjects: list[str] | None = None,
 ) -> dict[str, Any]:
     sources = check_sources(files)
     state = SendState(session, case, to, sources)
@@ -184,6 +185,8 @@ def send(
         state.save()
         size = human_size(source.size)
         say(f"  {source.name}: sealed and signed ({size}, sha256 {plain_sha[:12]})")
+    if subjects:  # pseudonymous data-subject references, attached to every item
+        api.post(f"/api/v1/transfers/{transfer['id']}/subjects", {"subjects": subjects})
     result: dict[str, Any] = api.post(f"/api/v1/transfers/{transfer['id']}/send")
     state.clear()
     return result

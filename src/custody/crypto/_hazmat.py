@@ -7,6 +7,7 @@ primitives in use can be audited in one screen.
 from __future__ import annotations
 
 import hashlib
+import os
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac, hpke
@@ -95,6 +96,20 @@ class ChaChaKey:
             self._aead.decrypt_into(nonce, ciphertext, None, out)
         except InvalidTag as exc:
             raise PrimitiveFailed("authentication tag mismatch") from exc
+
+
+def seal_with_aad(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """ChaCha20-Poly1305 with a random 96-bit nonce, bound to ``aad``: nonce || ciphertext."""
+    nonce = os.urandom(12)
+    return nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
+
+
+def open_with_aad(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    """The inverse of :func:`seal_with_aad`; any failure is :class:`PrimitiveFailed`."""
+    try:
+        return ChaCha20Poly1305(key).decrypt(sealed[:12], sealed[12:], aad)
+    except (InvalidTag, ValueError) as exc:
+        raise PrimitiveFailed("authentication tag mismatch") from exc
 
 
 def mlkem768x25519_open(seed: bytes, enc: bytes, ciphertext: bytes, info: bytes) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from custody.errors import InvalidInput
+from custody.errors import Forbidden, InvalidInput
 
 
 class OrgKind(StrEnum):
@@ -67,3 +67,9 @@ def parse_org_kind(text: str) -> OrgKind:
         raise InvalidInput(
             f"unknown organisation kind {text!r}", hint=f"choose one of: {choices}"
         ) from None
+
+
+def require_content_role(role: str) -> None:
+    """Only people who handle case material may send, receive or hold keys."""
+    if role not in CONTENT_ROLES:
+        raise Forbidden(f"a {role} cannot send or receive case material")

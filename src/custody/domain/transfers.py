@@ -3,11 +3,17 @@
 ::
 
     draft ──send──▶ sent ──first download──▶ delivered ──ack──▶ acknowledged
-      │               │                        │
-      └──cancel──▶ cancelled                   └──(revoke)──▶ revoked   (later issue)
+      │               │                        │                     │
+      └──cancel──▶ cancelled                   │                     │
+                    sent | delivered | acknowledged ──revoke──▶ revoked
+          sent | delivered | acknowledged | revoked ──compromise──▶ compromised
+      sent | delivered | acknowledged | revoked | compromised ──expire──▶ expired
 
 A transfer is a draft while its items are being uploaded and sealed; nothing
-is visible to the recipients until it is sent.
+is visible to the recipients until it is sent. *Revoked*: the sender (or an
+admin of the sending unit) withdrew the recipients' access. *Compromised*: an
+incident was opened on it; only its owners keep access. *Expired*: its
+retention period ended and its material was crypto-shredded.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ class TransferState(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     REVOKED = "revoked"
     CANCELLED = "cancelled"
+    COMPROMISED = "compromised"
+    EXPIRED = "expired"
 
 
 class Event(StrEnum):
@@ -34,6 +42,8 @@ class Event(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     REVOKE = "revoke"
     CANCEL = "cancel"
+    COMPROMISE = "compromise"
+    EXPIRE = "expire"
 
 
 _NEXT: dict[tuple[TransferState, Event], TransferState] = {
@@ -49,6 +59,25 @@ _NEXT: dict[tuple[TransferState, Event], TransferState] = {
     (TransferState.SENT, Event.REVOKE): TransferState.REVOKED,
     (TransferState.DELIVERED, Event.REVOKE): TransferState.REVOKED,
     (TransferState.ACKNOWLEDGED, Event.REVOKE): TransferState.REVOKED,
+    **{
+        (state, Event.COMPROMISE): TransferState.COMPROMISED
+        for state in (
+            TransferState.SENT,
+            TransferState.DELIVERED,
+            TransferState.ACKNOWLEDGED,
+            TransferState.REVOKED,
+        )
+    },
+    **{
+        (state, Event.EXPIRE): TransferState.EXPIRED
+        for state in (
+            TransferState.SENT,
+            TransferState.DELIVERED,
+            TransferState.ACKNOWLEDGED,
+            TransferState.REVOKED,
+            TransferState.COMPROMISED,
+        )
+    },
 }
 
 _WHY_NOT = {
@@ -58,7 +87,12 @@ _WHY_NOT = {
     TransferState.CANCELLED: "it was cancelled",
     TransferState.SENT: "it is already sent",
     TransferState.DELIVERED: "it is already delivered",
+    TransferState.COMPROMISED: "it is under an incident (compromised)",
+    TransferState.EXPIRED: "its retention period ended and it was shredded",
 }
+
+# Transfers whose acknowledgement deadline still matters.
+AWAITING_ACK = frozenset({TransferState.SENT, TransferState.DELIVERED})
 
 
 def next_state(state: TransferState, event: Event) -> TransferState:

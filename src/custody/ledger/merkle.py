@@ -250,7 +250,7 @@ class MemoryTree:
         for level, i, h in nodes_to_store_on_append(index, leaf, self._get):
             if level == len(self._levels):
                 self._levels.append([])
-            assert len(self._levels[level]) == i  # noqa: S101 - MemoryTree invariant, tests only
+            assert len(self._levels[level]) == i  # noqa: S101 - MemoryTree invariant, tests only  # nosec B101
             self._levels[level].append(h)
         return index
 

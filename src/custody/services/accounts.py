@@ -1,12 +1,11 @@
-"""Organisations, people, passwords, API tokens and public keys."""
+"""Organisations, people, passwords, sign-in and public keys."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,24 +21,29 @@ from custody.domain.people import (
     check_org_name,
     normalise_email,
 )
-from custody.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from custody.domain.policy import Scope, grant
+from custody.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    SecondFactorRequired,
+)
+from custody.services import second_factor, throttle, tokens
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
-from custody.store.models import ApiToken, Organisation, User, UserKey
+from custody.services.security_events import Origin, record_event
+from custody.store.models import Organisation, User, UserKey
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 defaults
 MIN_PASSWORD = 12
-TOKEN_PREFIX = "cst_"  # noqa: S105 - a public prefix that lets secret scanners spot tokens
 
 
 @functools.cache
 def _dummy_hash() -> str:
     """A hash to verify against for unknown users: same cost, no user-exists oracle."""
     return _hasher.hash(secrets.token_hex(16))
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_org(
@@ -108,54 +112,100 @@ def create_user(ctx: ServiceContext, email: str, org_name: str, role: Role, pass
         return user
 
 
+GENERIC_REFUSAL = (
+    "the e-mail address or password is wrong (or the code, or sign-in is paused for a while "
+    "after repeated failures)"
+)
+
+
 @dataclass(frozen=True)
-class IssuedToken:
-    token: str
-    expires_at: datetime
-    user_id: str
-    email: str
-    org: str
-    role: str
+class LoginResult:
+    """A full token, or (``enrolling``) a short-lived token good only for enrolment."""
+
+    issued: tokens.IssuedToken
+    enrolling: bool
 
 
-def login(ctx: ServiceContext, email: str, password: str) -> IssuedToken:
-    """Check a password and issue an expiring token; one generic error for every failure."""
-    wrong = NotAuthenticated("the e-mail address or password is wrong")
+def login(
+    ctx: ServiceContext,
+    email: str,
+    password: str,
+    *,
+    code: str | None = None,
+    recovery_code: str | None = None,
+    scopes: frozenset[Scope] | None = None,
+    origin: Origin | None = None,
+) -> LoginResult:
+    """Password, then second factor; one generic error, and the same work, for every failure.
+
+    Unknown address, wrong password, wrong code and a paused account all say the same and
+    all verify a password hash. Every attempt is a security event; failures feed the throttle.
+    """
+    origin = origin or Origin()
     try:
         email = normalise_email(email)
     except InvalidInput:
-        raise wrong from None
+        email = email.strip().lower()[:254]  # still counted and recorded, never matched
     with ctx.unit_of_work() as session:
-        user = session.scalar(select(User).where(User.email == email))
-        try:
-            # Verify against a dummy hash for unknown users: same cost, no oracle.
-            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
-        except (VerificationError, InvalidHashError):
-            raise wrong from None
-        if user is None or user.disabled:
-            raise wrong
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        now = ctx.clock.now()
-        expires = now + timedelta(hours=ctx.settings.token_ttl_hours)
-        session.add(
-            ApiToken(
-                user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=expires
-            )
+        outcome, user = _check(ctx, session, email, password, code, recovery_code, origin)
+        ids = {"user_id": user.id if user else None, "org_id": user.org_id if user else None}
+        if outcome == "code needed":
+            record_event(ctx, session, "login:second_factor_needed", origin, email=email, **ids)
+        elif outcome != "ok" or user is None:
+            if outcome not in throttle.PAUSED:  # a refused retry does not extend the pause
+                throttle.failed(session, ctx, email, origin.address)
+            record_event(ctx, session, "login:failed", origin, email=email, detail=outcome, **ids)
+        else:
+            throttle.succeeded(session, email)
+            enrolling = not second_factor.is_enrolled(session, user.id)
+            if enrolling:
+                ttl = timedelta(minutes=ctx.settings.enrolment_minutes)
+                issued = tokens.issue(ctx, session, user, frozenset({Scope.ENROL}), ttl)
+            else:
+                ttl = timedelta(hours=ctx.settings.token_ttl_hours)
+                issued = tokens.issue(ctx, session, user, grant(user.role, scopes), ttl)
+            detail = "enrolment" if enrolling else f"scopes {issued.scopes}"
+            record_event(ctx, session, "login:succeeded", origin, email=email, detail=detail, **ids)
+            return LoginResult(issued, enrolling)
+    if outcome == "code needed":
+        raise SecondFactorRequired(
+            "enter the code from your authenticator app",
+            hint="set CUSTODY_TOTP_CODE, or use --recovery-code",
         )
-        return IssuedToken(token, expires, user.id, user.email, user.org.name, user.role)
+    raise NotAuthenticated(GENERIC_REFUSAL, hint="check them and try again later")
 
 
-def authenticate(ctx: ServiceContext, token: str) -> Actor:
-    with ctx.unit_of_work() as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-        if row is None or row.revoked_at is not None:
-            raise NotAuthenticated("this token is not valid", hint="log in again: custody login")
-        if row.expires_at <= ctx.clock.now():
-            raise NotAuthenticated("your session has expired", hint="log in again: custody login")
-        user = session.get(User, row.user_id)
-        if user is None or user.disabled:
-            raise NotAuthenticated("this account is disabled")
-        return Actor(user.id, user.email, user.org_id, user.role)
+def _check(  # noqa: PLR0911 - one return per outcome reads clearest
+    ctx: ServiceContext,
+    session: Session,
+    email: str,
+    password: str,
+    code: str | None,
+    recovery_code: str | None,
+    origin: Origin,
+) -> tuple[str, User | None]:
+    """What came of an attempt: "ok", "code needed", or why it failed (kept server-side)."""
+    user = session.scalar(select(User).where(User.email == email))
+    paused = throttle.refusal(session, ctx, email, origin.address)
+    try:
+        # Verify even for unknown users or paused accounts: same cost, no oracle.
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        right = True
+    except (VerificationError, InvalidHashError):
+        right = False
+    if paused:
+        return paused, user
+    if user is None or user.disabled:
+        return "unknown or disabled", user
+    if not right:
+        return "wrong password", user
+    if not second_factor.is_enrolled(session, user.id):
+        return "ok", user
+    if not code and not recovery_code:
+        return "code needed", user
+    if not second_factor.verify(ctx, session, user.id, code, recovery_code):
+        return "wrong code", user
+    return "ok", user
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +23,8 @@ class ServiceContext:
     clock: Clock
     origin: str
     log_signer: Signer | None = None
+    # Keys for secrets sealed at rest derive from this (custody.store.server_secret).
+    server_secret: bytes = field(default=b"", repr=False)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -40,3 +42,6 @@ class Actor:
     role: str
     address: str | None = None
     user_agent: str | None = None
+    # The token the request came with: its id and scopes (custody.domain.policy.Scope values).
+    token_id: str | None = None
+    scopes: frozenset[str] = frozenset()

@@ -83,7 +83,5 @@ def describe(session: Session, rows: list[tuple[int, bytes]]) -> list[TrailEntry
     """Decode entries and resolve pseudonymous actor ids for an authorised reader."""
     entries = [(index, Entry.from_bytes(body)) for index, body in rows]
     actor_ids = {e.actor for _, e in entries if e.actor != SYSTEM}
-    emails = dict(
-        session.execute(select(User.id, User.email).where(User.id.in_(actor_ids))).tuples().all()
-    )
+    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(actor_ids))).all())
     return [TrailEntry(index, e, emails.get(e.actor)) for index, e in entries]

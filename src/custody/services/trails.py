@@ -12,7 +12,7 @@ from custody.errors import Conflict, NotFound
 from custody.ledger.entry import Entry
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import TrailEntry, describe, publish_checkpoint
-from custody.services.transfers import find_item_ids
+from custody.services.trail_access import trail_item_ids
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import Item, KeyWrap, UserKey
 
@@ -27,7 +27,7 @@ def _trail_rows(store: LedgerStore, item_ids: list[str]) -> dict[int, bytes]:
 def history(ctx: ServiceContext, actor: Actor, ref: str) -> list[TrailEntry]:
     """Every ledger entry of an item, or of all a transfer's items, in log order."""
     with ctx.unit_of_work() as session:
-        item_ids, _ = find_item_ids(session, actor, ref)
+        item_ids = trail_item_ids(session, actor, ref)
         rows = _trail_rows(LedgerStore(session), item_ids)
         return describe(session, sorted(rows.items()))
 
@@ -53,7 +53,7 @@ def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMateri
     inclusion proof against one checkpoint that covers them all."""
     publish_checkpoint(ctx)
     with ctx.unit_of_work() as session:
-        item_ids, _ = find_item_ids(session, actor, ref)
+        item_ids = trail_item_ids(session, actor, ref)
         store = LedgerStore(session)
         rows = _trail_rows(store, item_ids)
         indexes = set(rows) | _key_registrations(session, rows.values())
@@ -74,9 +74,7 @@ def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMateri
                 select(KeyWrap.item_id, KeyWrap.wrap).where(
                     KeyWrap.item_id.in_(item_ids), KeyWrap.reader_user_id == actor.user_id
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         return BundleMaterial(ctx.origin, checkpoint.note, entries, manifests, wraps)
 

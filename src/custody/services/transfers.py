@@ -1,9 +1,8 @@
-"""Cases, transfers and their items: create, seal, send, receive, acknowledge."""
+"""Transfers: who sends what to whom, their state, their readers, and how they are shown."""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,15 +10,15 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custody.domain.cases import parse_urn
-from custody.domain.people import CONTENT_ROLES
+from custody.domain.people import CONTENT_ROLES, require_content_role
 from custody.domain.transfers import Event, TransferState, next_state
-from custody.errors import Conflict, CustodyError, Forbidden, Gone, InvalidInput, NotFound
+from custody.errors import Conflict, CustodyError, Forbidden, InvalidInput, NotFound
 from custody.services.accounts import current_key
+from custody.services.cases import find_case
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
+from custody.services.reading import refusal
 from custody.store.models import (
-    Case,
     Item,
     KeyWrap,
     Organisation,
@@ -30,37 +29,6 @@ from custody.store.models import (
 )
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-MAX_ITEMS = 1000
-MAX_WRAP = 4096
-MAX_SEALED_MANIFEST = 64 * 1024
-READABLE = frozenset({TransferState.SENT, TransferState.DELIVERED, TransferState.ACKNOWLEDGED})
-
-
-def _require_content_role(actor: Actor) -> None:
-    if actor.role not in CONTENT_ROLES:
-        raise Forbidden(f"a {actor.role} cannot send or receive case material")
-
-
-def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> Case:
-    urn = parse_urn(urn)
-    _require_content_role(actor)
-    with ctx.unit_of_work() as session:
-        if session.scalar(select(Case).where(Case.urn == urn)):
-            raise Conflict(f"case {urn} exists already")
-        case = Case(
-            urn=urn, owner_org_id=actor.org_id, created_by=actor.user_id, created_at=ctx.clock.now()
-        )
-        session.add(case)
-        session.flush()
-        record(ctx, session, "case:created", actor, case=case.id)
-        return case
-
-
-def _find_case(session: Session, urn: str) -> Case:
-    case = session.scalar(select(Case).where(Case.urn == parse_urn(urn)))
-    if case is None:
-        raise NotFound(f"no case {urn}", hint=f"create it first: custody case create {urn}")
-    return case
 
 
 @dataclass(frozen=True)
@@ -140,11 +108,11 @@ def readers_for(session: Session, transfer: Transfer) -> list[Reader]:
 def create_transfer(
     ctx: ServiceContext, actor: Actor, urn: str, to: list[str], ack_within: timedelta | None
 ) -> tuple[Transfer, list[Reader]]:
-    _require_content_role(actor)
+    require_content_role(actor.role)
     if not to:
         raise InvalidInput("name at least one recipient with --to")
     with ctx.unit_of_work() as session:
-        case = _find_case(session, urn)
+        case = find_case(session, urn)
         sender_key = current_key(session, actor.user_id)
         if sender_key is None:
             raise Conflict("you have no keys yet", hint="run `custody keys init` first")
@@ -177,7 +145,7 @@ def create_transfer(
         return transfer, readers_for(session, transfer)
 
 
-def _own_draft(session: Session, actor: Actor, transfer_id: str) -> Transfer:
+def own_draft(session: Session, actor: Actor, transfer_id: str) -> Transfer:
     transfer = session.get(Transfer, transfer_id)
     if transfer is None or transfer.sender_id != actor.user_id:
         raise NotFound(f"no transfer {transfer_id} of yours")
@@ -188,118 +156,9 @@ def _own_draft(session: Session, actor: Actor, transfer_id: str) -> Transfer:
     return transfer
 
 
-def add_item(ctx: ServiceContext, actor: Actor, transfer_id: str, ciphertext_size: int) -> Item:
-    if ciphertext_size <= 0 or ciphertext_size > ctx.settings.max_upload_bytes:
-        raise InvalidInput(
-            f"an item must be 1 byte to {ctx.settings.max_upload_bytes} bytes of ciphertext"
-        )
-    with ctx.unit_of_work() as session:
-        transfer = _own_draft(session, actor, transfer_id)
-        if len(transfer.items) >= MAX_ITEMS:
-            raise InvalidInput(f"a transfer holds at most {MAX_ITEMS} items")
-        item = Item(
-            transfer_id=transfer.id,
-            case_id=transfer.case_id,
-            position=len(transfer.items),
-            state="uploading",
-            ciphertext_size=ciphertext_size,
-            created_at=ctx.clock.now(),
-        )
-        session.add(item)
-        session.flush()
-        record(
-            ctx,
-            session,
-            "item:created",
-            actor,
-            case=transfer.case_id,
-            transfer=transfer.id,
-            item=item.id,
-            data={"ciphertext_size": ciphertext_size},
-        )
-        return item
-
-
-def _b64(text: str, what: str, limit: int) -> bytes:
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput(f"{what} is not base64") from None
-    if not raw or len(raw) > limit:
-        raise InvalidInput(f"{what} must be 1 to {limit} bytes")
-    return raw
-
-
-def seal_item(
-    ctx: ServiceContext,
-    actor: Actor,
-    item_id: str,
-    *,
-    sealed_manifest_b64: str,
-    manifest_sha256: str,
-    wraps: dict[str, str],
-) -> Item:
-    """Store the encrypted manifest and one key wrap per reader, once the content is uploaded."""
-    if not _HEX64.match(manifest_sha256):
-        raise InvalidInput("manifest_sha256 must be 64 lower-case hex digits")
-    sealed = _b64(sealed_manifest_b64, "the sealed manifest", MAX_SEALED_MANIFEST)
-    with ctx.unit_of_work() as session:
-        item = session.get(Item, item_id)
-        if item is None:
-            raise NotFound(f"no item {item_id}")
-        transfer = _own_draft(session, actor, item.transfer_id)
-        if item.state != "uploaded":
-            raise Conflict(f"item {item_id} is {item.state}; upload its content before sealing it")
-        readers = readers_for(session, transfer)
-        wanted = {r.recipient for r in readers}
-        if set(wraps) != wanted:
-            missing = ", ".join(r.label for r in readers if r.recipient not in wraps)
-            raise InvalidInput(
-                "the key wraps do not match this transfer's readers"
-                + (f"; missing: {missing}" if missing else "")
-            )
-        now = ctx.clock.now()
-        for reader in readers:
-            session.add(
-                KeyWrap(
-                    item_id=item.id,
-                    reader_user_id=reader.user_id,
-                    reader_org_id=reader.org_id,
-                    recipient=reader.recipient,
-                    wrap=_b64(wraps[reader.recipient], "a key wrap", MAX_WRAP),
-                    created_at=now,
-                )
-            )
-        item.sealed_manifest = sealed
-        item.manifest_sha256 = manifest_sha256
-        item.state = "sealed"
-        item.sealed_at = now
-        sender_key = current_key(session, actor.user_id)
-        if sender_key is None:
-            raise Conflict("your keys were retired", hint="start a new transfer with your new keys")
-        record(
-            ctx,
-            session,
-            "item:sealed",
-            actor,
-            case=item.case_id,
-            transfer=transfer.id,
-            item=item.id,
-            data={
-                "manifest_sha256": manifest_sha256,
-                "ciphertext_sha256": item.ciphertext_sha256,
-                "ciphertext_size": item.ciphertext_size,
-                "signing_key": sender_key.signing_key,
-                "readers": sorted(r.user_id for r in readers if r.user_id),
-                "recovery": sorted(r.org_id for r in readers if r.org_id),
-            },
-        )
-        return item
-
-
 def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer:
     with ctx.unit_of_work() as session:
-        transfer = _own_draft(session, actor, transfer_id)
+        transfer = own_draft(session, actor, transfer_id)
         if not transfer.items:
             raise Conflict("this transfer has no items", hint="add files: custody send FILE ...")
         unsealed = [i.id for i in transfer.items if i.state != "sealed"]
@@ -366,135 +225,6 @@ def outbox(ctx: ServiceContext, actor: Actor) -> list[dict[str, object]]:
         return [describe_transfer(session, t, actor) for t in rows]
 
 
-def _find_item(session: Session, item_id: str) -> Item:
-    item = session.get(Item, item_id)
-    if item is None:
-        raise NotFound(f"no item {item_id}")
-    return item
-
-
-def _refusal(
-    ctx: ServiceContext, session: Session, actor: Actor, item: Item, action: str
-) -> CustodyError | None:
-    """Why ``actor`` may not read ``item`` now, recorded in the ledger; None if they may.
-
-    The caller commits the refusal's entry and only then raises the error, so a
-    refused attempt is in the ledger even though the request fails.
-    """
-    transfer = item.transfer
-    has_wrap = session.scalar(
-        select(KeyWrap.id).where(
-            KeyWrap.item_id == item.id, KeyWrap.reader_user_id == actor.user_id
-        )
-    )
-    if has_wrap and (transfer.sender_id == actor.user_id or transfer.state in READABLE):
-        return None
-    record(
-        ctx,
-        session,
-        "access:refused",
-        actor,
-        case=item.case_id,
-        transfer=transfer.id,
-        item=item.id,
-        data={
-            "action": action,
-            "reason": f"transfer {transfer.state}" if has_wrap else "not a reader",
-        },
-    )
-    # A draft is invisible to its future recipients: the same answer as for strangers.
-    if has_wrap and transfer.state != TransferState.DRAFT:
-        return Gone(f"this transfer was {transfer.state}")
-    return NotFound(f"no item {item.id}")
-
-
-@dataclass(frozen=True)
-class Download:
-    blob_key: str
-    size: int
-    start: int
-    stop: int
-
-
-class RangeNotSatisfiable(InvalidInput):
-    """The requested byte range lies outside the item."""
-
-    status_code = 416
-
-    def __init__(self, size: int) -> None:
-        super().__init__(f"the item has {size} bytes; ask for a range within them")
-        self.size = size
-
-
-def start_download(
-    ctx: ServiceContext, actor: Actor, item_id: str, start: int, end: int | None
-) -> Download:
-    """Authorise one (range) download; record it; the first one marks the transfer delivered.
-
-    ``end`` is exclusive. A range outside the item is refused before anything is recorded.
-    """
-    with ctx.unit_of_work() as session:
-        item = _find_item(session, item_id)
-        refused = _refusal(ctx, session, actor, item, "download")
-        if refused is None:
-            if item.state != "sealed" or item.blob_key is None:
-                raise Conflict(f"item {item_id} is not sealed yet")
-            size = item.ciphertext_size
-            stop = size if end is None else min(end, size)
-            if start >= size or stop <= start:
-                raise RangeNotSatisfiable(size)
-            transfer = item.transfer
-            if actor.user_id != transfer.sender_id:
-                before = TransferState(transfer.state)
-                transfer.state = next_state(before, Event.DOWNLOAD).value
-                if before == TransferState.SENT:
-                    transfer.delivered_at = ctx.clock.now()
-            record(
-                ctx,
-                session,
-                "item:downloaded",
-                actor,
-                case=item.case_id,
-                transfer=transfer.id,
-                item=item.id,
-                data={"first_byte": start, "last_byte": stop - 1},
-            )
-            return Download(item.blob_key, size, start, stop)
-    raise refused
-
-
-def record_receipt(
-    ctx: ServiceContext,
-    actor: Actor,
-    item_id: str,
-    manifest_sha256: str,
-    verified: bool,
-    reason: str | None,
-) -> None:
-    """The receiving client reports what its verification found: both outcomes are recorded."""
-    with ctx.unit_of_work() as session:
-        item = _find_item(session, item_id)
-        refused = _refusal(ctx, session, actor, item, "receipt")
-        if refused is None:
-            if verified and manifest_sha256 != item.manifest_sha256:
-                verified, reason = False, "manifest differs from the one sealed"
-            record(
-                ctx,
-                session,
-                "item:received" if verified else "item:verification_failed",
-                actor,
-                case=item.case_id,
-                transfer=item.transfer_id,
-                item=item.id,
-                data={
-                    "manifest_sha256": manifest_sha256,
-                    **({} if verified else {"reason": (reason or "")[:200]}),
-                },
-            )
-            return
-    raise refused
-
-
 def acknowledge(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer:
     with ctx.unit_of_work() as session:
         transfer = visible_transfer(session, actor, transfer_id)
@@ -533,18 +263,14 @@ def find_item_ids(session: Session, actor: Actor, ref: str) -> tuple[list[str], 
 def describe_transfer(session: Session, transfer: Transfer, actor: Actor) -> dict[str, object]:
     """A transfer as the actor may see it: parties by address, the actor's own wraps only."""
     ids = [transfer.sender_id, *(r.user_id for r in transfer.recipients)]
-    emails = dict(
-        session.execute(select(User.id, User.email).where(User.id.in_(ids))).tuples().all()
-    )
+    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
     wraps = dict(
         session.execute(
             select(KeyWrap.item_id, KeyWrap.wrap).where(
                 KeyWrap.item_id.in_([i.id for i in transfer.items]),
                 KeyWrap.reader_user_id == actor.user_id,
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     org = session.get(Organisation, transfer.recipient_org_id)
     sender_key = session.scalar(
@@ -585,5 +311,19 @@ def describe_transfer(session: Session, transfer: Transfer, actor: Actor) -> dic
 
 
 def view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> dict[str, object]:
+    """A transfer for its sender, or for a recipient who may still read some of it.
+
+    A recipient whose access was withdrawn from every item is refused, and each
+    refusal is recorded: that is how ``custody receive`` of a revoked transfer
+    ends up in the access report.
+    """
     with ctx.unit_of_work() as session:
-        return describe_transfer(session, visible_transfer(session, actor, transfer_id), actor)
+        transfer = visible_transfer(session, actor, transfer_id)
+        refused: CustodyError | None = None
+        if transfer.sender_id != actor.user_id and transfer.items:
+            refusals = [refusal(ctx, session, actor, i, "fetch") for i in transfer.items]
+            if all(refusals):
+                refused = refusals[0]
+        if refused is None:
+            return describe_transfer(session, transfer, actor)
+    raise refused

@@ -79,7 +79,7 @@ class DbHashSource:
             # key (a row-value IN makes SQLite scan). Integers are inlined, not bound,
             # so the statement needs no SQLAlchemy compilation: proofs stay < 1 ms.
             terms = " OR ".join(f'(level = {int(lv)} AND "index" = {int(ix)})' for lv, ix in chunk)
-            sql = f'SELECT level, "index", hash FROM ledger_nodes WHERE {terms}'  # noqa: S608 - ints only
+            sql = f'SELECT level, "index", hash FROM ledger_nodes WHERE {terms}'  # noqa: S608 - ints only  # nosec B608
             rows = self._session.connection().exec_driver_sql(sql)
             found.update(((lv, ix), bytes(h)) for lv, ix, h in rows)
         missing = [k for k in unique if k not in found]

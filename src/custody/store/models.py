@@ -51,9 +51,14 @@ class ApiToken(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Space-separated scopes (custody.domain.policy.Scope); "enrol" alone marks a
+    # short-lived token that may only enrol a second factor.
+    scopes: Mapped[str] = mapped_column(String(60), default="read send")
+    label: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
 
 class UserKey(Base):

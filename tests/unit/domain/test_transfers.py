@@ -23,6 +23,15 @@ ALLOWED = {
     (S.SENT, E.REVOKE): S.REVOKED,
     (S.DELIVERED, E.REVOKE): S.REVOKED,
     (S.ACKNOWLEDGED, E.REVOKE): S.REVOKED,
+    (S.SENT, E.COMPROMISE): S.COMPROMISED,
+    (S.DELIVERED, E.COMPROMISE): S.COMPROMISED,
+    (S.ACKNOWLEDGED, E.COMPROMISE): S.COMPROMISED,
+    (S.REVOKED, E.COMPROMISE): S.COMPROMISED,
+    (S.SENT, E.EXPIRE): S.EXPIRED,
+    (S.DELIVERED, E.EXPIRE): S.EXPIRED,
+    (S.ACKNOWLEDGED, E.EXPIRE): S.EXPIRED,
+    (S.REVOKED, E.EXPIRE): S.EXPIRED,
+    (S.COMPROMISED, E.EXPIRE): S.EXPIRED,
 }
 REFUSED = sorted(set(itertools.product(S, E)) - set(ALLOWED))
 WHY = {
@@ -32,6 +41,8 @@ WHY = {
     S.ACKNOWLEDGED: "it is already acknowledged",
     S.REVOKED: "it was revoked",
     S.CANCELLED: "it was cancelled",
+    S.COMPROMISED: "it is under an incident (compromised)",
+    S.EXPIRED: "its retention period ended and it was shredded",
 }
 
 
@@ -49,11 +60,19 @@ def test_refused_transitions(state: TransferState, event: Event) -> None:
 
 def test_the_tables_cover_every_pair() -> None:
     assert len(ALLOWED) + len(REFUSED) == len(S) * len(E)
-    # Terminal states accept nothing; nothing leads back to a draft.
+    # Terminal states accept nothing; a revoked transfer can still turn out compromised or be
+    # shredded, a compromised one only shredded; nothing leads back to a draft or to readable.
     for event in E:
-        for terminal in (S.REVOKED, S.CANCELLED):
+        for terminal in (S.CANCELLED, S.EXPIRED):
             assert (terminal, event) in REFUSED
+        if event not in (E.COMPROMISE, E.EXPIRE):
+            assert (S.REVOKED, event) in REFUSED
+        if event is not E.EXPIRE:
+            assert (S.COMPROMISED, event) in REFUSED
     assert S.DRAFT not in ALLOWED.values()
+    readable = {S.SENT, S.DELIVERED, S.ACKNOWLEDGED}
+    for closed in (S.REVOKED, S.COMPROMISED, S.EXPIRED):
+        assert not any(src == closed and dst in readable for (src, _), dst in ALLOWED.items())
 
 
 def test_a_happy_path_walk() -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from custody.store import ledger_models, models  # noqa: F401 - registers the tables
+from custody.store import (  # noqa: F401 - registers tables
+    ledger_models,
+    models,
+    models_delivery,
+    models_security,
+)
 from custody.store.db import Base, make_engine
 
 config = context.config

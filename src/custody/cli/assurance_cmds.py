@@ -1,0 +1,145 @@
+"""``custody share``, ``shared``, ``incident``, ``retention`` and ``hold``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from custody.cli.delivery_cmds import _lines as report_lines
+from custody.cli.output import say, when
+from custody.cli.session_cmds import unlock_keys
+from custody.client.config import Session
+from custody.client.http import Api
+from custody.client.sharing import share_item
+
+
+def _api() -> Api:
+    session = Session.load()
+    return Api(session.server, session.token)
+
+
+@click.command()
+@click.argument("item")
+@click.option("--with", "with_", required=True, help="The e-mail address of the new reader.")
+@click.option("--expires", default=None, help="When access ends: 14d, or a date (2027-01-31).")
+def share(item: str, with_: str, expires: str | None) -> None:
+    """Let one more person read ITEM: your client wraps its key for their checked key."""
+    session = Session.load()
+    keys = unlock_keys(session)
+    with Api(session.server, session.token) as api:
+        done = share_item(api, session, keys, item, with_, expires)
+    until = f" until {when(done['expires_at'])}" if done["expires_at"] else ""
+    say(f"Shared item {item} with {done['reader']}{until}.")
+    say(f"  → they fetch it with `custody receive {item}`; it is in the custody ledger.")
+
+
+@click.command()
+def shared() -> None:
+    """Items others shared with you that you can still read."""
+    with _api() as api:
+        rows = api.get("/api/v1/shared")
+    if not rows:
+        say("Nothing is shared with you.")
+    for r in rows:
+        until = when(r["expires_at"]) if r["expires_at"] else "no expiry"
+        say(f"{r['item']}  {r['case']}  from {r['shared_by']} ({r['shared_by_org']})  {until}")
+
+
+@click.group()
+def incident() -> None:
+    """Material lost or exposed: withdraw access at once, report, close."""
+
+
+def _show(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        say(json.dumps(data, indent=2))
+        return
+    state = "closed" if data["closed_at"] else "open"
+    say(f"Incident {data['id']} ({state})  case {data['case']}  transfer {data['transfer']}")
+    say(f"  opened {when(data['opened_at'])} by {data['opened_by']}: {data['reason']}")
+    reported = (
+        f"reported {when(data['reported_at'])} by {data['reported_by']}"
+        if data["reported_at"]
+        else "NOT YET REPORTED"
+    )
+    say(f"  regulator deadline {when(data['regulator_deadline'])}: {reported}")
+    say(f"  data subjects: {', '.join(data['data_subjects']) or 'none recorded'}")
+    for item in data["items"]:
+        say("")
+        report = {**item, "transfer": data["transfer"], "case": data["case"]}
+        report["transfer_state"] = "-"
+        for line in report_lines(report):
+            say("  " + line)
+
+
+@incident.command("open")
+@click.argument("ref", metavar="TRANSFER|ITEM")
+@click.option("--reason", required=True, help="What happened, for the record and the regulator.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable impact report.")
+def incident_open(ref: str, reason: str, as_json: bool) -> None:
+    """Withdraw everyone's access but the sender's, freeze sharing, start the 72-hour clock."""
+    with _api() as api:
+        data = api.post("/api/v1/incidents", {"ref": ref, "reason": reason})
+    if not as_json:
+        say(f"Opened incident {data['id']}: access withdrawn from everyone but the owners.")
+    _show(data, as_json)
+
+
+@incident.command("show")
+@click.argument("incident_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def incident_show(incident_id: str, as_json: bool) -> None:
+    """The impact report: items, case, data subjects, every access, the deadline."""
+    with _api() as api:
+        _show(api.get(f"/api/v1/incidents/{incident_id}"), as_json)
+
+
+@incident.command("reported")
+@click.argument("incident_id", metavar="ID")
+def incident_reported(incident_id: str) -> None:
+    """Record that the regulator was told: the reminders stop."""
+    with _api() as api:
+        data = api.post(f"/api/v1/incidents/{incident_id}/reported")
+    say(f"Incident {data['id']} marked reported at {when(data['reported_at'])}.")
+
+
+@incident.command("close")
+@click.argument("incident_id", metavar="ID")
+def incident_close(incident_id: str) -> None:
+    """Close the incident: sharing is possible again (withdrawn access stays withdrawn)."""
+    with _api() as api:
+        data = api.post(f"/api/v1/incidents/{incident_id}/close")
+    say(f"Incident {data['id']} closed at {when(data['closed_at'])}.")
+
+
+@click.group()
+def retention() -> None:
+    """When material is crypto-shredded."""
+
+
+@retention.command("set")
+@click.argument("ref", metavar="CASE|ITEM")
+@click.option("--until", default=None, help="A date: 2033-01-31.")
+@click.option("--for", "for_", default=None, help="A period from now: 90d, 26w, 7y.")
+def retention_set(ref: str, until: str | None, for_: str | None) -> None:
+    """Shred CASE|ITEM at a date, unless under legal hold (the sender or an org admin)."""
+    with _api() as api:
+        data = api.post("/api/v1/retention", {"ref": ref, "until": until, "for_": for_})
+    say(f"Retention of {data['target']}: shredded after {when(data['retain_until'])}.")
+
+
+@click.command()
+@click.argument("ref", metavar="CASE|ITEM")
+@click.option("--reason", required=True, help="Why (e.g. the appeal, the order).")
+@click.option("--release", is_flag=True, help="Release the hold instead.")
+def hold(ref: str, reason: str, release: bool) -> None:
+    """Put CASE|ITEM under legal hold (an org admin): nothing in it is shredded."""
+    with _api() as api:
+        data = api.post("/api/v1/holds", {"ref": ref, "reason": reason, "release": release})
+    what = "released from" if release else "put under"
+    say(f"{data['target'][0].upper()}{data['target'][1:]} {what} legal hold.")
+
+
+COMMANDS = [share, shared, incident, retention, hold]

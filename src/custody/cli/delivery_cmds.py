@@ -1,0 +1,106 @@
+"""``custody revoke``, ``report`` and ``notices``; the notices beneath ``inbox``/``outbox``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from custody.cli.output import say, when
+from custody.client.config import Session
+from custody.client.http import Api
+
+
+def _api() -> Api:
+    session = Session.load()
+    return Api(session.server, session.token)
+
+
+@click.command()
+@click.argument("transfer")
+@click.option("--reason", required=True, help="Why, in words the recipients and auditors read.")
+def revoke(transfer: str, reason: str) -> None:
+    """Withdraw a transfer from its recipients at once: their key wraps are destroyed."""
+    with _api() as api:
+        t = api.post(f"/api/v1/transfers/{transfer}/revoke", {"reason": reason})
+    say(f"Revoked transfer {t['id']} (case {t['case']}): the recipients' keys are destroyed,")
+    say("  their downloads are refused and recorded, and they have been told.")
+
+
+def print_notices(api: Api, limit: int = 10) -> None:
+    rows = api.get("/api/v1/notices")
+    if rows:
+        say("")
+        say("Notices:")
+    for n in rows[:limit]:
+        say(f"  {when(n['at'])}  {n['subject']}")
+
+
+@click.command()
+def notices() -> None:
+    """Alerts and notices for you: overdue transfers, revocations, incidents."""
+    with _api() as api:
+        rows = api.get("/api/v1/notices")
+    if not rows:
+        say("No notices.")
+    for n in rows:
+        say(f"{when(n['at'])}  {n['subject']}")
+        for line in str(n["text"]).strip().splitlines():
+            say(f"    {line}")
+
+
+def _at(value: str | None) -> str:
+    return when(value) if value else "-"
+
+
+def _lines(report: dict[str, Any]) -> list[str]:
+    out = [
+        f"Access report: item {report['item']}  case {report['case']}  "
+        f"(transfer {report['transfer']}, {report['transfer_state']}; item {report['state']})",
+        "",
+        "Who could access it:",
+    ]
+    for g in report["could_access"]:
+        index = f"#{g['grant_index']}" if g["grant_index"] is not None else "-"
+        end = "still can"
+        if g["ended_at"]:
+            end = f"{g['end']} {_at(g['ended_at'])} by {g['ended_by']}"
+            if g["end_reason"]:
+                end += f" ({g['end_reason']})"
+            if g["end_index"] is not None:
+                end += f" #{g['end_index']}"
+        elif g["expires_at"]:
+            end = f"until {_at(g['expires_at'])}"
+        out.append(
+            f"  {index:<7} {g['reader']}: {g['kind']}, granted {_at(g['granted_at'])} by "
+            f"{g['granted_by']}; {end}"
+        )
+    for title, key in (("Who did access it:", "accessed"), ("Refused attempts:", "refused")):
+        out += ["", title]
+        if not report[key]:
+            out.append("  none")
+        for a in report[key]:
+            detail = f" ({a['detail'].get('reason')})" if key == "refused" else ""
+            out.append(
+                f"  #{a['index']:<6} {_at(a['time'])}  {a['user']}  {a['type']}{detail}  "
+                f"from {a['address'] or '?'}  [{a['user_agent'] or '?'}]"
+            )
+    return out
+
+
+@click.command()
+@click.argument("item")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def report(item: str, as_json: bool) -> None:
+    """Who could access ITEM, who did, who was refused: each line with its ledger index."""
+    with _api() as api:
+        data = api.get(f"/api/v1/items/{item}/report")
+    if as_json:
+        say(json.dumps(data, indent=2))
+        return
+    for line in _lines(data):
+        say(line)
+
+
+COMMANDS = [revoke, report, notices]

@@ -1,0 +1,134 @@
+"""``custody login`` and ``custody enrol``: password, second factor, a scoped token.
+
+The first login of a person enrols their authenticator app: the server hands
+out a short-lived enrolment token, this client shows the ``otpauth://`` URI
+and the secret, and one code from the app completes it. At a terminal that
+happens in one go; a script runs ``custody enrol`` with ``CUSTODY_TOTP_CODE``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from typing import Any
+
+import click
+
+from custody.cli.output import say, secret
+from custody.client.config import Session, home, write_private
+from custody.client.http import Api
+from custody.errors import NotAuthenticated, SecondFactorRequired
+
+_PENDING = "enrolment.json"
+_CONTENT_ROLES = ("officer", "prosecutor", "paralegal")
+
+
+def show_notice(api: Api) -> None:
+    """The deployment's system-use notice, before anything is typed (CJIS 5.5.4)."""
+    notice = str(api.get("/api/v1/notice")["notice"])
+    say("┌─ System-use notice " + "─" * 56)
+    for line in textwrap.wrap(notice, 74):
+        say(f"│ {line}")
+    say("└" + "─" * 76)
+
+
+@click.command()
+@click.option("--server", required=True, help="The server's address, e.g. https://custody.example")
+@click.option("--email", default=None, help="Your e-mail address [asked for if missing].")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["read", "send", "admin"]),
+    help="Ask for a narrower token (repeatable) [default: all your role may have].",
+)
+@click.option("--recovery-code", default=None, help="A one-time recovery code instead of a code.")
+def login(
+    server: str, email: str | None, scopes: tuple[str, ...], recovery_code: str | None
+) -> None:
+    """Log in with password and second factor; keeps an expiring token in a 0600 file.
+
+    The code comes from CUSTODY_TOTP_CODE, else it is asked for at the terminal.
+    """
+    server = server.rstrip("/")
+    with Api(server) as api:
+        show_notice(api)
+        email = email or click.prompt("E-mail")
+        request: dict[str, Any] = {
+            "email": email,
+            "password": secret("CUSTODY_PASSWORD", "Password"),
+        }
+        if scopes:
+            request["scopes"] = list(scopes)
+        if recovery_code:
+            request["recovery_code"] = recovery_code
+        elif os.environ.get("CUSTODY_TOTP_CODE"):
+            request["code"] = os.environ["CUSTODY_TOTP_CODE"]
+        try:
+            body = api.post("/api/v1/login", request)
+        except SecondFactorRequired:
+            request["code"] = secret("CUSTODY_TOTP_CODE", "Code from your authenticator app")
+            body = api.post("/api/v1/login", request)
+    if not body["enrolment_required"]:
+        _save(server, body)
+        return
+    pending = {"server": server, "token": body["token"], "scopes": list(scopes) or None}
+    with Api(server, body["token"]) as api:
+        made = api.post("/api/v1/second-factor/enrol")
+    say("Your account needs a second factor. Add it to your authenticator app:")
+    say(f"  {made['uri']}")
+    say(f"  secret: {made['secret']}")
+    if sys.stdin.isatty():
+        _confirm(pending, click.prompt("Code from the app", hide_input=False))
+        return
+    write_private(home() / _PENDING, json.dumps(pending).encode())
+    say("  → then run `custody enrol` with the app's code (CUSTODY_TOTP_CODE for scripts)")
+
+
+@click.command()
+def enrol() -> None:
+    """Finish setting up your second factor with one code from the app (after `custody login`)."""
+    path = home() / _PENDING
+    try:
+        pending = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise NotAuthenticated(
+            "no enrolment in progress", hint="run `custody login --server URL` first"
+        ) from None
+    _confirm(pending, secret("CUSTODY_TOTP_CODE", "Code from your authenticator app"))
+    path.unlink(missing_ok=True)
+
+
+def _confirm(pending: dict[str, Any], code: str) -> None:
+    request: dict[str, Any] = {"code": code}
+    if pending.get("scopes"):
+        request["scopes"] = pending["scopes"]
+    with Api(pending["server"], pending["token"]) as api:
+        body = api.post("/api/v1/second-factor/confirm", request)
+    say("Second factor enrolled. One-time recovery codes (shown only now; keep them offline):")
+    for code_ in body["recovery_codes"]:
+        say(f"  {code_}")
+    _save(pending["server"], body)
+
+
+def _save(server: str, body: dict[str, Any]) -> None:
+    session = Session(
+        server=server,
+        token=body["token"],
+        expires_at=body["expires_at"],
+        user_id=body["user_id"],
+        email=body["email"],
+        org=body["org"],
+        role=body["role"],
+        log_origin=body["log_origin"],
+        log_key=body["log_key"],
+    )
+    session.save()
+    say(
+        f"Logged in as {session.email} ({session.role}, {session.org}) until "
+        f"{session.expires_at}; scopes: {body['scopes']}"
+    )
+    if not session.key_file.exists() and session.role in _CONTENT_ROLES:
+        say("  → next: create your keys with `custody keys init`")

@@ -1,0 +1,49 @@
+"""``custody tokens list|revoke``: your API tokens, and ending them."""
+
+from __future__ import annotations
+
+import click
+
+from custody.cli.output import say, when
+from custody.client.config import Session
+from custody.client.http import Api
+from custody.errors import InvalidInput
+
+
+@click.group()
+def tokens() -> None:
+    """Your API tokens: list them, revoke one or all."""
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """Tokens of yours that still work (id, scopes, created, expires, last used)."""
+    session = Session.load()
+    with Api(session.server, session.token) as api:
+        rows = api.get("/api/v1/tokens")
+    say(f"{'ID':36}  {'SCOPES':12}  {'CREATED':20}  {'EXPIRES':20}  LAST USED")
+    for t in rows:
+        mark = "  (this one)" if t["current"] else ""
+        say(
+            f"{t['id']:36}  {t['scopes']:12}  {when(t['created_at']):20}  "
+            f"{when(t['expires_at']):20}  {when(t['last_used_at'])}{mark}"
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id", required=False)
+@click.option("--all", "all_", is_flag=True, help="Revoke every token of yours, this one too.")
+def tokens_revoke(token_id: str | None, all_: bool) -> None:
+    """Revoke a token by id (or --all); it stops working at once."""
+    if bool(token_id) == all_:
+        raise InvalidInput("name one token ID, or give --all", hint="see `custody tokens list`")
+    session = Session.load()
+    with Api(session.server, session.token) as api:
+        path = "/api/v1/tokens" if all_ else f"/api/v1/tokens/{token_id}"
+        revoked = api.request("DELETE", path).json()["revoked"]
+    say(f"Revoked {revoked} token(s).")
+    if all_:
+        say("  → this client is logged out too; log in again with `custody login`")
+
+
+COMMANDS = [tokens]

@@ -1,0 +1,116 @@
+"""Who may do what: the named policies every route declares, decided in one place.
+
+Pure: no I/O. ``custody.api.policy`` applies these to requests; the services
+add the per-object checks (organisation, case, item) that need the database.
+
+A policy needs a role and a token scope::
+
+    PUBLIC          anyone, no token (the log's public API, login, the notice)
+    ENROLMENT       only the short-lived token a first login hands out
+    AUTHENTICATED   any full token (who am I, my tokens)
+    CONTENT_READ    officer/prosecutor/paralegal with scope "read"
+    CONTENT_SEND    officer/prosecutor/paralegal with scope "send"
+    AUDIT_READ      content roles or auditor, scope "read": trails, never content
+    ADMIN           an organisation's admin with scope "admin"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from custody.domain.people import CONTENT_ROLES, Role
+from custody.errors import Forbidden, InvalidInput, NotAuthenticated
+
+
+class Scope(StrEnum):
+    READ = "read"
+    SEND = "send"
+    ADMIN = "admin"
+    # Not grantable: marks the token a first login hands out, good for enrolment only.
+    ENROL = "enrol"
+
+
+class Policy(StrEnum):
+    PUBLIC = "public"
+    ENROLMENT = "enrolment"
+    AUTHENTICATED = "authenticated"
+    CONTENT_READ = "content:read"
+    CONTENT_SEND = "content:send"
+    AUDIT_READ = "audit:read"
+    ADMIN = "admin"
+
+
+# (roles allowed, scope needed); None means "any".
+_RULES: dict[Policy, tuple[frozenset[Role] | None, Scope | None]] = {
+    Policy.AUTHENTICATED: (None, None),
+    Policy.CONTENT_READ: (CONTENT_ROLES, Scope.READ),
+    Policy.CONTENT_SEND: (CONTENT_ROLES, Scope.SEND),
+    Policy.AUDIT_READ: (CONTENT_ROLES | {Role.AUDITOR}, Scope.READ),
+    Policy.ADMIN: (frozenset({Role.ADMIN}), Scope.ADMIN),
+}
+
+# What each role may ask for, and what it gets when it asks for nothing.
+_GRANTABLE: dict[Role, frozenset[Scope]] = {
+    **{role: frozenset({Scope.READ, Scope.SEND}) for role in CONTENT_ROLES},
+    Role.AUDITOR: frozenset({Scope.READ}),
+    Role.ADMIN: frozenset({Scope.ADMIN}),
+}
+
+
+def parse_scopes(text: str | Iterable[str]) -> frozenset[Scope]:
+    """Scopes from ``"read send"`` or ``["read", "send"]``; unknown names are refused."""
+    names = text.replace(",", " ").split() if isinstance(text, str) else list(text)
+    try:
+        return frozenset(Scope(n) for n in names)
+    except ValueError:
+        choices = ", ".join(s.value for s in Scope if s is not Scope.ENROL)
+        raise InvalidInput(
+            f"unknown scope in {' '.join(names)!r}", hint=f"choose from: {choices}"
+        ) from None
+
+
+def format_scopes(scopes: Iterable[Scope | str]) -> str:
+    return " ".join(sorted(str(s) for s in scopes))
+
+
+def grant(role: str, requested: Iterable[Scope] | None) -> frozenset[Scope]:
+    """The scopes a new token for ``role`` carries: all it may have, or the subset asked for."""
+    allowed = _GRANTABLE.get(Role(role), frozenset())
+    if not requested:
+        return allowed
+    wanted = frozenset(requested)
+    if not wanted <= allowed:
+        extra = format_scopes(wanted - allowed)
+        raise Forbidden(
+            f"a {role} cannot hold a token with scope {extra}",
+            hint=f"a {role} may ask for: {format_scopes(allowed) or 'nothing'}",
+        )
+    return wanted
+
+
+def decide(policy: Policy, role: str | None, scopes: frozenset[Scope] | None) -> None:
+    """Raise unless a caller with ``role`` and a token of ``scopes`` passes ``policy``.
+
+    ``role is None`` is an anonymous caller. An enrolment token passes ENROLMENT only,
+    and ENROLMENT passes nothing else: without a second factor there is no way in.
+    """
+    if policy is Policy.PUBLIC:
+        return
+    if role is None or scopes is None:
+        raise NotAuthenticated("this needs a login", hint="run `custody login --server URL` first")
+    enrolling = Scope.ENROL in scopes
+    if policy is Policy.ENROLMENT or enrolling:
+        if policy is Policy.ENROLMENT and enrolling:
+            return
+        if enrolling:
+            raise NotAuthenticated("set up your second factor first", hint="finish `custody login`")
+        raise Forbidden("this is only for setting up a second factor, which you have done")
+    roles, scope = _RULES[policy]
+    if roles is not None and role not in roles:
+        raise Forbidden(f"a {role} may not do this ({policy.value})")
+    if scope is not None and scope not in scopes:
+        raise Forbidden(
+            f"this token lacks the {scope.value!r} scope",
+            hint=f"log in again with `custody login --scope {scope.value}`",
+        )

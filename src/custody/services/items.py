@@ -1,0 +1,231 @@
+"""Items of a transfer: added, sealed (manifest and key wraps), downloaded, receipted.
+
+Every read goes through :func:`refusal`, which records a refused attempt in the
+ledger before the caller raises it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from custody.domain.transfers import Event, TransferState, next_state
+from custody.errors import Conflict, InvalidInput, NotFound
+from custody.services import access
+from custody.services.accounts import current_key
+from custody.services.context import Actor, ServiceContext
+from custody.services.ledger import record
+from custody.services.reading import find_item, refusal
+from custody.services.transfers import own_draft, readers_for
+from custody.store.db import new_id
+from custody.store.models import (
+    Item,
+    KeyWrap,
+)
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+MAX_ITEMS = 1000
+MAX_WRAP = 4096
+MAX_SEALED_MANIFEST = 64 * 1024
+
+
+def add_item(ctx: ServiceContext, actor: Actor, transfer_id: str, ciphertext_size: int) -> Item:
+    if ciphertext_size <= 0 or ciphertext_size > ctx.settings.max_upload_bytes:
+        raise InvalidInput(
+            f"an item must be 1 byte to {ctx.settings.max_upload_bytes} bytes of ciphertext"
+        )
+    with ctx.unit_of_work() as session:
+        transfer = own_draft(session, actor, transfer_id)
+        if len(transfer.items) >= MAX_ITEMS:
+            raise InvalidInput(f"a transfer holds at most {MAX_ITEMS} items")
+        item = Item(
+            transfer_id=transfer.id,
+            case_id=transfer.case_id,
+            position=len(transfer.items),
+            state="uploading",
+            ciphertext_size=ciphertext_size,
+            created_at=ctx.clock.now(),
+        )
+        session.add(item)
+        session.flush()
+        record(
+            ctx,
+            session,
+            "item:created",
+            actor,
+            case=transfer.case_id,
+            transfer=transfer.id,
+            item=item.id,
+            data={"ciphertext_size": ciphertext_size},
+        )
+        return item
+
+
+def _b64(text: str, what: str, limit: int) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(f"{what} is not base64") from None
+    if not raw or len(raw) > limit:
+        raise InvalidInput(f"{what} must be 1 to {limit} bytes")
+    return raw
+
+
+def seal_item(
+    ctx: ServiceContext,
+    actor: Actor,
+    item_id: str,
+    *,
+    sealed_manifest_b64: str,
+    manifest_sha256: str,
+    wraps: dict[str, str],
+) -> Item:
+    """Store the encrypted manifest and one key wrap per reader, once the content is uploaded."""
+    if not _HEX64.match(manifest_sha256):
+        raise InvalidInput("manifest_sha256 must be 64 lower-case hex digits")
+    sealed = _b64(sealed_manifest_b64, "the sealed manifest", MAX_SEALED_MANIFEST)
+    with ctx.unit_of_work() as session:
+        item = session.get(Item, item_id)
+        if item is None:
+            raise NotFound(f"no item {item_id}")
+        transfer = own_draft(session, actor, item.transfer_id)
+        if item.state != "uploaded":
+            raise Conflict(f"item {item_id} is {item.state}; upload its content before sealing it")
+        readers = readers_for(session, transfer)
+        wanted = {r.recipient for r in readers}
+        if set(wraps) != wanted:
+            missing = ", ".join(r.label for r in readers if r.recipient not in wraps)
+            raise InvalidInput(
+                "the key wraps do not match this transfer's readers"
+                + (f"; missing: {missing}" if missing else "")
+            )
+        now = ctx.clock.now()
+        for reader in readers:
+            key_wrap = KeyWrap(
+                id=new_id(),
+                item_id=item.id,
+                reader_user_id=reader.user_id,
+                reader_org_id=reader.org_id,
+                recipient=reader.recipient,
+                wrap=_b64(wraps[reader.recipient], "a key wrap", MAX_WRAP),
+                created_at=now,
+            )
+            session.add(key_wrap)
+            kind = "transfer" if reader.user_id else "recovery"
+            access.grant(session, key_wrap, kind=kind, by=actor.user_id, at=now)
+        item.sealed_manifest = sealed
+        item.manifest_sha256 = manifest_sha256
+        item.state = "sealed"
+        item.sealed_at = now
+        sender_key = current_key(session, actor.user_id)
+        if sender_key is None:
+            raise Conflict("your keys were retired", hint="start a new transfer with your new keys")
+        record(
+            ctx,
+            session,
+            "item:sealed",
+            actor,
+            case=item.case_id,
+            transfer=transfer.id,
+            item=item.id,
+            data={
+                "manifest_sha256": manifest_sha256,
+                "ciphertext_sha256": item.ciphertext_sha256,
+                "ciphertext_size": item.ciphertext_size,
+                "signing_key": sender_key.signing_key,
+                "readers": sorted(r.user_id for r in readers if r.user_id),
+                "recovery": sorted(r.org_id for r in readers if r.org_id),
+            },
+        )
+        return item
+
+
+@dataclass(frozen=True)
+class Download:
+    blob_key: str
+    size: int
+    start: int
+    stop: int
+
+
+class RangeNotSatisfiable(InvalidInput):
+    """The requested byte range lies outside the item."""
+
+    status_code = 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the item has {size} bytes; ask for a range within them")
+        self.size = size
+
+
+def start_download(
+    ctx: ServiceContext, actor: Actor, item_id: str, start: int, end: int | None
+) -> Download:
+    """Authorise one (range) download; record it; the first one marks the transfer delivered.
+
+    ``end`` is exclusive. A range outside the item is refused before anything is recorded.
+    """
+    with ctx.unit_of_work() as session:
+        item = find_item(session, item_id)
+        refused = refusal(ctx, session, actor, item, "download")
+        if refused is None:
+            if item.state != "sealed" or item.blob_key is None:
+                raise Conflict(f"item {item_id} is not sealed yet")
+            size = item.ciphertext_size
+            stop = size if end is None else min(end, size)
+            if start >= size or stop <= start:
+                raise RangeNotSatisfiable(size)
+            transfer = item.transfer
+            if any(r.user_id == actor.user_id for r in transfer.recipients):
+                # Only a recipient's download delivers; the sender's or a share's does not.
+                before = TransferState(transfer.state)
+                transfer.state = next_state(before, Event.DOWNLOAD).value
+                if before == TransferState.SENT:
+                    transfer.delivered_at = ctx.clock.now()
+            record(
+                ctx,
+                session,
+                "item:downloaded",
+                actor,
+                case=item.case_id,
+                transfer=transfer.id,
+                item=item.id,
+                data={"first_byte": start, "last_byte": stop - 1},
+            )
+            return Download(item.blob_key, size, start, stop)
+    raise refused
+
+
+def record_receipt(
+    ctx: ServiceContext,
+    actor: Actor,
+    item_id: str,
+    manifest_sha256: str,
+    verified: bool,
+    reason: str | None,
+) -> None:
+    """The receiving client reports what its verification found: both outcomes are recorded."""
+    with ctx.unit_of_work() as session:
+        item = find_item(session, item_id)
+        refused = refusal(ctx, session, actor, item, "receipt")
+        if refused is None:
+            if verified and manifest_sha256 != item.manifest_sha256:
+                verified, reason = False, "manifest differs from the one sealed"
+            record(
+                ctx,
+                session,
+                "item:received" if verified else "item:verification_failed",
+                actor,
+                case=item.case_id,
+                transfer=item.transfer_id,
+                item=item.id,
+                data={
+                    "manifest_sha256": manifest_sha256,
+                    **({} if verified else {"reason": (reason or "")[:200]}),
+                },
+            )
+            return
+    raise refused

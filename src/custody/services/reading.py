@@ -1,0 +1,82 @@
+"""Who may read an item now, and the ledger entry when they may not."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from custody.domain.transfers import TransferState
+from custody.errors import CustodyError, Gone, NotFound
+from custody.services import access
+from custody.services.context import Actor, ServiceContext
+from custody.services.ledger import record
+from custody.store.models import (
+    Item,
+)
+
+READABLE = frozenset({TransferState.SENT, TransferState.DELIVERED, TransferState.ACKNOWLEDGED})
+
+
+def find_item(session: Session, item_id: str) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"no item {item_id}")
+    return item
+
+
+def refusal(
+    ctx: ServiceContext, session: Session, actor: Actor, item: Item, action: str
+) -> CustodyError | None:
+    """Why ``actor`` may not read ``item`` now, recorded in the ledger; None if they may.
+
+    The caller commits the refusal's entry and only then raises the error, so a
+    refused attempt is in the ledger even though the request fails.
+    """
+    transfer = item.transfer
+    now = ctx.clock.now()
+    wrap = access.live_wrap(session, item.id, actor.user_id)
+    owner = transfer.sender_id == actor.user_id
+    incident = None if owner else access.open_incident(session, item)
+    expired = wrap is not None and access.is_expired(session, wrap, now)
+    if wrap and not expired and incident is None and (owner or transfer.state in READABLE):
+        return None
+    ended = None if wrap else access.ended_grant(session, item.id, actor.user_id)
+    error: CustodyError
+    if incident is not None:
+        reason = "incident"
+        error = Gone(
+            f"item {item.id} is frozen by incident {incident.id}, opened "
+            f"{incident.opened_at:%Y-%m-%d %H:%M} UTC",
+            hint="only its owners can fetch it now; ask the sending unit's admin",
+        )
+    elif expired:
+        reason = "expired"
+        error = Gone(f"your access to item {item.id} expired", hint="ask whoever shared it")
+    elif ended is not None and ended.ended_at is not None:
+        reason = ended.end_kind or "revoked"
+        error = Gone(
+            f"your access to item {item.id} {access.ENDINGS.get(reason, 'ended')} on "
+            f"{ended.ended_at:%Y-%m-%d %H:%M} UTC"
+            + (f": {ended.end_reason}" if ended.end_reason else ""),
+            hint="nothing was downloaded; ask the sender if you still need this material",
+        )
+    elif wrap and transfer.state != TransferState.DRAFT:
+        reason = f"transfer {transfer.state}"
+        error = Gone(f"this transfer was {transfer.state}")
+    else:
+        # A draft is invisible to its future recipients: the same answer as for strangers.
+        reason = f"transfer {transfer.state}" if wrap else "not a reader"
+        error = NotFound(f"no item {item.id}")
+    record(
+        ctx,
+        session,
+        "access:refused",
+        actor,
+        case=item.case_id,
+        transfer=transfer.id,
+        item=item.id,
+        data={"action": action, "reason": reason},
+    )
+    return error
+
+
+# Public name for the other services (sharing) that must refuse exactly as downloads do.

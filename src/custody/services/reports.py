@@ -1,0 +1,138 @@
+"""The access report of an item: who could read it, who did, and who was refused.
+
+Every line carries the ledger index of the entry that proves it; addresses and
+user agents come from ``access_records``, kept beside the ledger (they are
+personal data, so never in it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custody.domain.people import Role
+from custody.errors import NotFound
+from custody.ledger.entry import Entry
+from custody.services.context import Actor, ServiceContext
+from custody.services.ledger import SYSTEM
+from custody.store.ledger_store import LedgerStore
+from custody.store.models import AccessRecord, Item, Organisation, User
+from custody.store.models_delivery import AccessGrant
+
+ACCESS_TYPES = (
+    "item:downloaded",
+    "item:received",
+    "item:verification_failed",
+    "transfer:acknowledged",
+)
+GRANT_TYPES = {"transfer": "item:sealed", "recovery": "item:sealed", "share": "item:shared"}
+END_TYPES = {
+    "revoked": "transfer:revoked",
+    "expired": "item:share_expired",
+    "incident": "incident:opened",
+    "shredded": "item:shredded",
+}
+
+
+def may_report(session: Session, actor: Actor, item: Item) -> bool:
+    """The sender, the transfer's recipients, and admins or auditors of either unit."""
+    transfer = item.transfer
+    if actor.user_id == transfer.sender_id or any(
+        r.user_id == actor.user_id for r in transfer.recipients
+    ):
+        return True
+    return actor.role in (Role.ADMIN.value, Role.AUDITOR.value) and actor.org_id in (
+        transfer.sender_org_id,
+        transfer.recipient_org_id,
+    )
+
+
+def _first(trail: list[tuple[int, Entry]], type_: str, reader: str | None) -> int | None:
+    for index, entry in trail:
+        if entry.type != type_:
+            continue
+        readers = entry.data.get("readers") or entry.data.get("reader")
+        if reader is None or readers is None or reader in readers or reader == readers:
+            return index
+    return None
+
+
+def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> dict[str, Any]:
+    with ctx.unit_of_work() as session:
+        item = session.get(Item, item_id)
+        if item is None or not may_report(session, actor, item):
+            raise NotFound(
+                f"no item {item_id}", hint="you can report on items you sent or received"
+            )
+        trail = [(i, Entry.from_bytes(b)) for i, b in LedgerStore(session).item_trail(item.id)]
+        users = {u.id: u.email for u in session.scalars(select(User))}
+        orgs = {o.id: o.name for o in session.scalars(select(Organisation))}
+        where = {
+            r.ledger_index: r
+            for r in session.scalars(
+                select(AccessRecord).where(AccessRecord.ledger_index.in_([i for i, _ in trail]))
+            )
+        }
+
+        def who(user_id: str | None) -> str:
+            return "system" if user_id in (None, SYSTEM) else users.get(user_id or "", "?")
+
+        could = []
+        for g in session.scalars(
+            select(AccessGrant)
+            .where(AccessGrant.item_id == item.id)
+            .order_by(AccessGrant.granted_at)
+        ):
+            reader = (
+                users.get(g.reader_user_id, "?")
+                if g.reader_user_id
+                else f"{orgs.get(g.reader_org_id or '', '?')} (recovery key)"
+            )
+            could.append(
+                {
+                    "reader": reader,
+                    "kind": g.kind,
+                    "granted_at": g.granted_at,
+                    "granted_by": who(g.granted_by),
+                    "grant_index": _first(
+                        trail,
+                        GRANT_TYPES.get(g.kind, "item:sealed"),
+                        g.reader_user_id if g.kind == "share" else None,
+                    ),
+                    "expires_at": g.expires_at,
+                    "ended_at": g.ended_at,
+                    "ended_by": who(g.ended_by) if g.ended_at else None,
+                    "end": g.end_kind,
+                    "end_reason": g.end_reason,
+                    "end_index": _first(
+                        trail, END_TYPES.get(g.end_kind or "", ""), g.reader_user_id
+                    )
+                    if g.end_kind
+                    else None,
+                }
+            )
+
+        def line(index: int, entry: Entry) -> dict[str, Any]:
+            rec = where.get(index)
+            return {
+                "index": index,
+                "type": entry.type,
+                "time": entry.time,
+                "user": who(entry.actor),
+                "address": rec.address if rec else None,
+                "user_agent": rec.user_agent if rec else None,
+                "detail": dict(entry.data),
+            }
+
+        return {
+            "item": item.id,
+            "transfer": item.transfer_id,
+            "case": item.transfer.case.urn,
+            "state": item.state,
+            "transfer_state": item.transfer.state,
+            "could_access": could,
+            "accessed": [line(i, e) for i, e in trail if e.type in ACCESS_TYPES],
+            "refused": [line(i, e) for i, e in trail if e.type == "access:refused"],
+        }

@@ -1,0 +1,163 @@
+"""The second factor: TOTP (RFC 6238) with one-time recovery codes (ASVS V2.7, V2.8).
+
+Enrolment: a first login hands out an enrolment token; with it the person
+fetches a new secret (as an ``otpauth://`` URI for their authenticator app),
+proves it with one code, and gets ten recovery codes, shown once. The secret
+is sealed at rest under a key derived from the server secret; a code is good
+for one time step only (RFC 6238 §5.2). An operator's reset is a ledger entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pyotp
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from custody.crypto.at_rest import AtRestKey
+from custody.domain.people import normalise_email
+from custody.domain.policy import Scope, grant
+from custody.errors import Conflict, NotAuthenticated, NotFound
+from custody.services import tokens
+from custody.services.context import Actor, ServiceContext
+from custody.services.ledger import record
+from custody.store.models import User
+from custody.store.models_security import RecoveryCode, SecondFactor
+
+RECOVERY_CODES = 10
+_PURPOSE = "totp secret v1"
+
+
+def _key(ctx: ServiceContext) -> AtRestKey:
+    return AtRestKey(ctx.server_secret, _PURPOSE)
+
+
+def hash_recovery_code(code: str) -> str:
+    normal = code.strip().lower().replace("-", "").replace(" ", "")
+    return hashlib.sha256(f"custody recovery {normal}".encode()).hexdigest()
+
+
+def is_enrolled(session: Session, user_id: str) -> bool:
+    row = session.get(SecondFactor, user_id)
+    return row is not None and row.confirmed_at is not None
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str  # base32, for typing in by hand
+    uri: str  # otpauth://totp/...: what a QR code carries
+
+
+def start_enrolment(ctx: ServiceContext, actor: Actor) -> Enrolment:
+    """A new TOTP secret for the actor, pending until :func:`confirm_enrolment`."""
+    secret = pyotp.random_base32(32)
+    with ctx.unit_of_work() as session:
+        row = session.get(SecondFactor, actor.user_id)
+        if row is not None and row.confirmed_at is not None:
+            raise Conflict("you have a second factor already", hint="ask an admin to reset it")
+        if row is not None:
+            session.delete(row)
+            session.flush()
+        session.add(
+            SecondFactor(
+                user_id=actor.user_id,
+                sealed_secret=_key(ctx).seal(secret.encode(), actor.user_id),
+                created_at=ctx.clock.now(),
+                last_step=0,
+            )
+        )
+    uri = pyotp.TOTP(secret).provisioning_uri(
+        name=actor.email, issuer_name=ctx.settings.totp_issuer
+    )
+    return Enrolment(secret, uri)
+
+
+def _accept_code(ctx: ServiceContext, row: SecondFactor, code: str) -> bool:
+    """True if ``code`` is right for this step or one either side, and newer than the last."""
+    totp = pyotp.TOTP(_key(ctx).open(row.sealed_secret, row.user_id).decode())
+    now = totp.timecode(ctx.clock.now())
+    candidate = code.strip().replace(" ", "")
+    for step in (now - 1, now, now + 1):  # valid_window=1: clocks drift
+        if step > row.last_step and hmac.compare_digest(totp.generate_otp(step), candidate):
+            row.last_step = step
+            return True
+    return False
+
+
+def confirm_enrolment(
+    ctx: ServiceContext, actor: Actor, code: str, scopes: frozenset[Scope] | None
+) -> tuple[tokens.IssuedToken, list[str]]:
+    """Check the first code; make recovery codes; swap the enrolment token for a full one."""
+    codes = ["-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(RECOVERY_CODES)]
+    with ctx.unit_of_work() as session:
+        row = session.get(SecondFactor, actor.user_id)
+        if row is None or row.confirmed_at is not None:
+            raise Conflict("there is no enrolment in progress", hint="log in again: custody login")
+        if not _accept_code(ctx, row, code):
+            raise NotAuthenticated(
+                "that code is not right", hint="check the device's clock and type the newest code"
+            )
+        now = ctx.clock.now()
+        row.confirmed_at = now
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == actor.user_id))
+        for c in codes:
+            session.add(
+                RecoveryCode(user_id=actor.user_id, code_hash=hash_recovery_code(c), created_at=now)
+            )
+        tokens.revoke_all(session, actor.user_id, now)  # the enrolment token is spent
+        user = session.get_one(User, actor.user_id)
+        ttl = timedelta(hours=ctx.settings.token_ttl_hours)
+        issued = tokens.issue(ctx, session, user, grant(user.role, scopes), ttl)
+        return issued, codes
+
+
+def verify(
+    ctx: ServiceContext, session: Session, user_id: str, code: str | None, recovery: str | None
+) -> bool:
+    """True if the code (or an unused recovery code, then spent) is right for this person."""
+    row = session.get(SecondFactor, user_id)
+    if row is None or row.confirmed_at is None:
+        return False
+    if code:
+        return _accept_code(ctx, row, code)
+    if recovery:
+        used = session.scalar(
+            select(RecoveryCode).where(
+                RecoveryCode.user_id == user_id,
+                RecoveryCode.code_hash == hash_recovery_code(recovery),
+                RecoveryCode.used_at.is_(None),
+            )
+        )
+        if used is not None:
+            used.used_at = ctx.clock.now()
+            return True
+    return False
+
+
+def reset(ctx: ServiceContext, email: str, reason: str) -> int:
+    """An operator clears a person's second factor and tokens; returns the ledger index.
+
+    The person enrols again at their next login. The reset is a ledger entry,
+    since it changes who can reach case material.
+    """
+    email = normalise_email(email)
+    with ctx.unit_of_work() as session:
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            raise NotFound(f"no user {email}")
+        session.execute(delete(SecondFactor).where(SecondFactor.user_id == user.id))
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        tokens.revoke_all(session, user.id, ctx.clock.now())
+        appended = record(
+            ctx,
+            session,
+            "account:second_factor_reset",
+            "system",
+            data={"user": user.id, "reason": reason[:200]},
+        )
+        return appended.index

@@ -1,0 +1,199 @@
+"""Sharing onward: a current holder's client wraps the item key for one more reader.
+
+The server never sees the item key: it names the new reader's registered key (so
+the client can check it against the ledger), then stores the wrap the client
+made. A share may expire (the watcher ends it); an open incident freezes sharing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custody.domain.deadlines import parse_when
+from custody.domain.people import CONTENT_ROLES
+from custody.errors import Conflict, CustodyError, InvalidInput, NotFound
+from custody.services import access, reading, transfers
+from custody.services.accounts import current_key
+from custody.services.context import Actor, ServiceContext
+from custody.services.ledger import record
+from custody.store.db import new_id
+from custody.store.models import Case, Item, KeyWrap, Organisation, User, UserKey
+from custody.store.models_delivery import AccessGrant
+
+MAX_WRAP = 4096
+
+
+def _holder_item(
+    ctx: ServiceContext, session: Session, actor: Actor, item_id: str, action: str
+) -> tuple[Item, CustodyError | None]:
+    """The item and, unless the actor holds a live wrap and may read it now, the refusal.
+
+    The refusal is recorded in the ledger; the caller lets the transaction commit and
+    only then raises it (as ``items.start_download`` does).
+    """
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"no item {item_id}")
+    return item, reading.refusal(ctx, session, actor, item, action)
+
+
+def _frozen(session: Session, item: Item) -> None:
+    incident = access.open_incident(session, item)
+    if incident is not None:
+        raise Conflict(
+            f"sharing item {item.id} is frozen by incident {incident.id}",
+            hint="nothing can be shared until the incident is closed",
+        )
+
+
+def _reader(session: Session, actor: Actor, email: str) -> tuple[User, UserKey]:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or user.disabled or user.role not in {r.value for r in CONTENT_ROLES}:
+        raise NotFound(
+            f"no one to share with called {email!r}",
+            hint="name the e-mail address of a prosecutor, counsel, court or defence user",
+        )
+    if user.id == actor.user_id:
+        raise InvalidInput("you cannot share an item with yourself")
+    key = current_key(session, user.id)
+    if key is None:
+        raise Conflict(f"{user.email} has no keys yet", hint="ask them to run `custody keys init`")
+    return user, key
+
+
+def share_target(ctx: ServiceContext, actor: Actor, item_id: str, email: str) -> dict[str, Any]:
+    """Whom the client must wrap for: the reader's key and the ledger entry registering it."""
+    with ctx.unit_of_work() as session:
+        item, refused = _holder_item(ctx, session, actor, item_id, "share")
+        if refused is None:
+            _frozen(session, item)
+            user, key = _reader(session, actor, email)
+            return {
+                "user_id": user.id,
+                "email": user.email,
+                "recipient": key.age_recipient,
+                "key_index": key.ledger_index,
+            }
+    raise refused
+
+
+def share(
+    ctx: ServiceContext,
+    actor: Actor,
+    item_id: str,
+    *,
+    email: str,
+    wrap_b64: str,
+    key_index: int,
+    expires: str | None,
+) -> AccessGrant:
+    now = ctx.clock.now()
+    expires_at = parse_when(expires, now) if expires else None
+    try:
+        wrapped = base64.b64decode(wrap_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("the key wrap is not base64") from None
+    if not wrapped or len(wrapped) > MAX_WRAP:
+        raise InvalidInput(f"a key wrap must be 1 to {MAX_WRAP} bytes")
+    with ctx.unit_of_work() as session:
+        item, refused = _holder_item(ctx, session, actor, item_id, "share")
+        if refused is None:
+            return _add_share(ctx, session, actor, item, email, wrapped, key_index, expires_at)
+    raise refused
+
+
+def _add_share(
+    ctx: ServiceContext,
+    session: Session,
+    actor: Actor,
+    item: Item,
+    email: str,
+    wrapped: bytes,
+    key_index: int,
+    expires_at: datetime | None,
+) -> AccessGrant:
+    now = ctx.clock.now()
+    if item.state != "sealed":
+        raise Conflict(f"item {item.id} is {item.state}; only sealed material can be shared")
+    _frozen(session, item)
+    user, key = _reader(session, actor, email)
+    if key.ledger_index != key_index:
+        raise Conflict(
+            f"{user.email}'s key changed while you were sharing", hint="run the command again"
+        )
+    if access.live_wrap(session, item.id, user.id) is not None:
+        raise Conflict(f"{user.email} can already read item {item.id}")
+    wrap = KeyWrap(
+        id=new_id(),
+        item_id=item.id,
+        reader_user_id=user.id,
+        reader_org_id=user.org_id,
+        recipient=key.age_recipient,
+        wrap=wrapped,
+        created_at=now,
+    )
+    session.add(wrap)
+    grant = access.grant(
+        session, wrap, kind="share", by=actor.user_id, at=now, expires_at=expires_at
+    )
+    session.flush()
+    record(
+        ctx,
+        session,
+        "item:shared",
+        actor,
+        case=item.case_id,
+        transfer=item.transfer_id,
+        item=item.id,
+        data={
+            "reader": user.id,
+            "org": user.org_id,
+            "key_index": key.ledger_index,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    return grant
+
+
+def item_view(ctx: ServiceContext, actor: Actor, item_id: str) -> dict[str, Any]:
+    """One item as a transfer with only that item, for anyone holding a live wrap of it."""
+    with ctx.unit_of_work() as session:
+        item, refused = _holder_item(ctx, session, actor, item_id, "fetch")
+        if refused is None:
+            view = transfers.describe_transfer(session, item.transfer, actor)
+            view["items"] = [i for i in view["items"] if i["id"] == item.id]  # type: ignore[attr-defined]
+            return view
+    raise refused
+
+
+def shared_with(ctx: ServiceContext, actor: Actor) -> list[dict[str, Any]]:
+    """Items shared with the actor that they can still read."""
+    with ctx.unit_of_work() as session:
+        rows = session.execute(
+            select(AccessGrant, Item, Case, User, Organisation)
+            .join(KeyWrap, KeyWrap.id == AccessGrant.id)
+            .join(Item, Item.id == AccessGrant.item_id)
+            .join(Case, Case.id == Item.case_id)
+            .join(User, User.id == AccessGrant.granted_by)
+            .join(Organisation, Organisation.id == User.org_id)
+            .where(AccessGrant.reader_user_id == actor.user_id, AccessGrant.kind == "share")
+            .order_by(AccessGrant.granted_at.desc())
+        ).all()
+        return [
+            {
+                "item": item.id,
+                "case": case.urn,
+                "shared_by": by.email,
+                "shared_by_org": org.name,
+                "shared_at": grant.granted_at,
+                "expires_at": grant.expires_at,
+                "ciphertext_size": item.ciphertext_size,
+            }
+            for grant, item, case, by, org in rows
+        ]

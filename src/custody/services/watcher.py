@@ -1,0 +1,215 @@
+"""The overdue watcher: raise the alerts deadlines call for, end expired shares, deliver.
+
+``run_watcher_once(ctx)`` does one pass from ``ctx.clock`` — tests call it after
+moving the clock. ``Watcher`` runs it every ``watcher_interval_seconds`` inside
+``custody serve``. Several server processes may share a database: raising
+happens under a database lock (PostgreSQL advisory lock; SQLite's ``BEGIN
+IMMEDIATE``) and the outbox's unique key, delivery under per-row claims, so
+each alert goes out exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from custody.domain.deadlines import AlertKind, Pending, alerts_due, overdue_reason
+from custody.domain.transfers import AWAITING_ACK, TransferState
+from custody.services import incidents, outbox, retention
+from custody.services.access import end_access
+from custody.services.alerts import HttpWebhookSender, Mailer, SmtpMailer, WebhookSender
+from custody.services.context import ServiceContext
+from custody.services.ledger import SYSTEM, record
+from custody.store.models import Item, KeyWrap, Transfer, User
+from custody.store.models_delivery import AccessGrant
+
+log = logging.getLogger("custody.watcher")
+_LOCK_KEY = 0x637573746F6479  # "custody": the one advisory lock the watcher takes
+
+
+@dataclass(frozen=True)
+class Pass:
+    raised: int
+    expired_shares: int
+    delivered: int
+    reminders: int = 0
+    shredded: int = 0
+
+
+def _locked(session: Session) -> bool:
+    """Take the watcher's lock for this transaction; False if another process holds it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite: BEGIN IMMEDIATE already made this transaction the only writer
+    got = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    return bool(got.scalar_one())
+
+
+def _message(transfer: Transfer, kind: AlertKind) -> outbox.Message:
+    pending = Pending(TransferState(transfer.state), transfer.ack_deadline, transfer.delivered_at)
+    why = overdue_reason(pending)
+    due = f"{transfer.ack_deadline:%Y-%m-%d %H:%M} UTC" if transfer.ack_deadline else "-"
+    head = "ESCALATED" if kind is AlertKind.ESCALATED else "Overdue"
+    subject = f"{head}: transfer {transfer.id} (case {transfer.case.urn}) is not acknowledged"
+    text_ = (
+        f"Transfer {transfer.id} for case {transfer.case.urn} was due to be acknowledged by "
+        f"{due}.\nIt is {why}.\n\nRecipients: receive it with `custody receive {transfer.id}` "
+        f"and acknowledge it with `custody ack {transfer.id}`.\nSender and admins: check with "
+        "the receiving unit; if the material may be lost, open an incident "
+        f"(`custody incident open {transfer.id} --reason ...`).\n"
+    )
+    event: dict[str, object] = {
+        "event": f"transfer.{kind.value}",
+        "transfer": transfer.id,
+        "case": transfer.case.urn,
+        "state": transfer.state,
+        "ack_deadline": transfer.ack_deadline,
+        "delivered": transfer.delivered_at is not None,
+        "reason": why,
+    }
+    return outbox.Message(subject, text_, event)
+
+
+def _raise_transfer_alerts(ctx: ServiceContext, session: Session) -> int:
+    now = ctx.clock.now()
+    escalation = timedelta(hours=ctx.settings.escalation_hours)
+    transfers = session.scalars(
+        select(Transfer).where(
+            Transfer.state.in_([s.value for s in AWAITING_ACK]), Transfer.ack_deadline <= now
+        )
+    )
+    raised = 0
+    for transfer in transfers:
+        pending = Pending(
+            TransferState(transfer.state), transfer.ack_deadline, transfer.delivered_at
+        )
+        for kind in alerts_due(pending, now, escalation):
+            if outbox.already_raised(session, transfer.id, kind.value):
+                continue
+            if kind is AlertKind.OVERDUE:
+                ids = [transfer.sender_id, *(r.user_id for r in transfer.recipients)]
+                people = [*session.scalars(select(User).where(User.id.in_(ids)))]
+                people += outbox.org_admins(session, transfer.recipient_org_id)
+                orgs = [transfer.recipient_org_id]
+            else:
+                orgs = [transfer.recipient_org_id, transfer.sender_org_id]
+                people = [a for o in orgs for a in outbox.org_admins(session, o)]
+            reached = outbox.enqueue(
+                ctx,
+                session,
+                subject_id=transfer.id,
+                kind=kind.value,
+                people=people,
+                org_ids=orgs,
+                message=_message(transfer, kind),
+            )
+            for item in transfer.items:
+                record(
+                    ctx,
+                    session,
+                    "alert:sent",
+                    SYSTEM,
+                    case=transfer.case_id,
+                    transfer=transfer.id,
+                    item=item.id,
+                    data={
+                        "kind": kind.value,
+                        "to": reached,
+                        "delivered": pending.delivered_at is not None,
+                    },
+                )
+            raised += 1
+    return raised
+
+
+def _end_expired_shares(ctx: ServiceContext, session: Session) -> int:
+    now = ctx.clock.now()
+    grants = session.scalars(
+        select(AccessGrant).where(
+            AccessGrant.kind == "share",
+            AccessGrant.ended_at.is_(None),
+            AccessGrant.expires_at <= now,
+        )
+    ).all()
+    for grant in grants:
+        wrap = session.get(KeyWrap, grant.id)
+        end_access(
+            session,
+            [wrap] if wrap else [],
+            kind="expired",
+            by=SYSTEM,
+            reason="the share's expiry passed",
+            at=now,
+        )
+        if wrap is None:
+            grant.ended_at, grant.ended_by, grant.end_kind = now, SYSTEM, "expired"
+        item_case = session.scalar(select(Item.case_id).where(Item.id == grant.item_id))
+        record(
+            ctx,
+            session,
+            "item:share_expired",
+            SYSTEM,
+            case=item_case,
+            item=grant.item_id,
+            data={"reader": grant.reader_user_id},
+        )
+    return len(grants)
+
+
+def run_watcher_once(
+    ctx: ServiceContext,
+    *,
+    mailer: Mailer | None = None,
+    hooks: WebhookSender | None = None,
+    worker: str | None = None,
+) -> Pass:
+    """One pass: raise due alerts and regulator reminders, end expired shares (under the
+    lock); shred what retention says (row locks); then deliver."""
+    raised = expired = reminders = 0
+    with ctx.unit_of_work() as session:
+        if _locked(session):
+            raised = _raise_transfer_alerts(ctx, session)
+            expired = _end_expired_shares(ctx, session)
+            reminders = incidents.raise_reminders(ctx, session)
+    shredded = retention.sweep(ctx)
+    if mailer is None and ctx.settings.smtp_host:
+        mailer = SmtpMailer(ctx.settings)
+    delivered = outbox.deliver_due(
+        ctx, worker or _worker_id(), mailer, hooks or HttpWebhookSender()
+    )
+    return Pass(raised, expired, delivered, reminders, shredded)
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
+
+
+class Watcher:
+    """Runs ``run_watcher_once`` in the background of ``custody serve``."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._worker = _worker_id()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="watcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=20)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._ctx.settings.watcher_interval_seconds):
+            try:
+                run_watcher_once(self._ctx, worker=self._worker)
+            except Exception:  # a failed pass must not stop the next one
+                log.exception("watcher pass failed")

@@ -1,0 +1,138 @@
+"""Delivery assurance: access grants, the alert outbox, webhooks, incidents, retention.
+
+Why grants are a table of their own: a ``KeyWrap`` row *is* the capability (its
+bytes open the item key), so revoking, expiry and shredding delete it outright.
+The ``AccessGrant`` with the same id keeps the record a report needs — who was
+granted access, by whom, when, until when, and who ended it and why — with no
+key material in it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from custody.store.db import Base, new_id
+
+ID = String(36)
+
+
+class AccessGrant(Base):
+    """One reader's access to one item, kept after its wrap is destroyed."""
+
+    __tablename__ = "access_grants"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)  # the KeyWrap's id
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    reader_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reader_org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
+    recipient: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # transfer | share | recovery
+    granted_at: Mapped[datetime]
+    granted_by: Mapped[str] = mapped_column(String(36))
+    expires_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(36))
+    end_kind: Mapped[str | None] = mapped_column(String(20))  # revoked|expired|incident|shredded
+    end_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class Alert(Base):
+    """An alert in the outbox: raised once (the unique key), delivered until it succeeds.
+
+    ``recipient`` is ``email:<address>``, ``webhook:<org id>`` or ``notice:<user id>``.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("subject_id", "kind", "recipient"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    subject_id: Mapped[str] = mapped_column(String(36), index=True)  # a transfer or incident
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(300))
+    channel: Mapped[str] = mapped_column(String(10))
+    payload: Mapped[str] = mapped_column(Text)
+    ledger_index: Mapped[int | None]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class OrgWebhook(Base):
+    """Where an organisation's alerts are POSTed, and the HMAC secret that signs them.
+
+    The secret is stored as given: HMAC needs it, and the server has no key to
+    encrypt it under. Treat the database as holding it.
+    """
+
+    __tablename__ = "org_webhooks"
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), index=True)
+    scope_item_id: Mapped[str | None] = mapped_column(ForeignKey("items.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    opened_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime]
+    regulator_deadline: Mapped[datetime]
+    reported_at: Mapped[datetime | None]
+    reported_by: Mapped[str | None] = mapped_column(String(36))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class ItemSubject(Base):
+    """A pseudonymous data-subject reference a sender attached to an item (never a name)."""
+
+    __tablename__ = "item_subjects"
+
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Retention(Base):
+    """When an item's material is to be crypto-shredded, and whether a legal hold stops it."""
+
+    __tablename__ = "retention"
+
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    retain_until: Mapped[datetime | None] = mapped_column(index=True)
+    set_by: Mapped[str | None] = mapped_column(String(36))  # 0004
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    hold_reason: Mapped[str | None] = mapped_column(String(300))
+    hold_by: Mapped[str | None] = mapped_column(String(36))  # 0004
+    shredded_at: Mapped[datetime | None]
+    shredded_by: Mapped[str | None] = mapped_column(String(36))
+    shred_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class CaseRetention(Base):
+    """A case's retention date and legal hold: they apply to every item of the case.
+
+    An item's own ``Retention`` row, if it names a date, overrides the case's date;
+    a legal hold on either the case or the item stops shredding.
+    """
+
+    __tablename__ = "case_retention"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    retain_until: Mapped[datetime | None] = mapped_column(index=True)
+    set_by: Mapped[str | None] = mapped_column(String(36))
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    hold_reason: Mapped[str | None] = mapped_column(String(300))
+    hold_by: Mapped[str | None] = mapped_column(String(36))

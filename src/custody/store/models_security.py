@@ -1,0 +1,72 @@
+"""Accounts' security state: second factors, recovery codes, sign-in throttles, security events.
+
+Kept apart from ``models`` so the security tables move on their own. Secrets
+are never stored in clear: a TOTP secret is sealed with a key derived from the
+server secret, recovery codes are stored as hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from custody.store.db import Base, new_id
+
+ID = String(36)
+
+
+class SecondFactor(Base):
+    """A TOTP (RFC 6238) secret, sealed at rest; pending until a first code confirms it."""
+
+    __tablename__ = "second_factors"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    # The last time step whose code was accepted: a code is good once (RFC 6238 §5.2).
+    last_step: Mapped[int] = mapped_column(default=0)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per account (``account:EMAIL``) or per address (``address:IP``)."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+
+
+class SecurityEvent(Base):
+    """Every sign-in attempt and every refused access: who, from where, what came of it.
+
+    Personal data (addresses), so it lives beside the ledger, never in it.
+    """
+
+    __tablename__ = "security_events"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(index=True)
+    type: Mapped[str] = mapped_column(String(60), index=True)  # e.g. "login:failed"
+    user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    org_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,216 @@
+"""The authorisation matrix: every route of the app, every kind of actor, allow or deny.
+
+Routes are enumerated from ``app.routes`` (JSON API, tus, the public log, health),
+so a new endpoint is in the matrix the moment it exists; one that declares no
+policy fails it. Actors: anonymous, another organisation, same organisation
+wrong role, right role, a revoked token, an expired token.
+
+"Allowed" means past the policy: any answer but 401, 403 or 404 (an empty body
+earns a 400, which is fine). Bodies are empty except where an object check can
+only be reached with a valid one (``EXAMPLE_BODIES``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from security_world import CPS, OTHER, POLICE, World, world
+from sqlalchemy import select
+
+from custody.api.policy import declared_routes, requires, undeclared
+from custody.domain.people import Role
+from custody.domain.policy import Policy
+from custody.services.tokens import hash_token
+from custody.store.models import ApiToken
+
+DENIED = {401, 403, 404}
+OBJECT_PARAMS = {"transfer_id", "item_id", "upload_id", "ref", "token_id", "incident_id"}
+# Routes that act on a transfer still being put together; the rest act on a sent one.
+ON_DRAFT = {"/api/v1/transfers/{transfer_id}/items", "/api/v1/items/{item_id}/seal",
+            "/api/v1/transfers/{transfer_id}/send"}
+EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/transfers/{transfer_id}/items"): {"ciphertext_size": 10},
+    ("POST", "/api/v1/items/{item_id}/seal"): {
+        "sealed_manifest": "AAAA", "manifest_sha256": "ab" * 32, "wraps": {}},
+    ("POST", "/api/v1/items/{item_id}/receipt"): {"manifest_sha256": "ab" * 32, "verified": True},
+    ("POST", "/api/v1/transfers/{transfer_id}/revoke"): {"reason": "sent in error"},
+    ("POST", "/api/v1/items/{item_id}/shares"): {
+        "email": "b.okafor@cps.example", "wrap": "AAAA", "key_index": 0},
+    ("POST", "/api/v1/transfers/{transfer_id}/subjects"): {"subjects": ["V1"]},
+}
+
+# ...and headers, where a protocol checks them before the object.
+EXAMPLE_HEADERS: dict[tuple[str, str], dict[str, str]] = {
+    ("PATCH", "/api/v1/uploads/{upload_id}"): {
+        "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"},
+}
+
+# ...and query parameters, which are checked before the object too.
+EXAMPLE_QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/api/v1/items/{item_id}/share-target"): {"email": "b.okafor@cps.example"},
+}
+
+
+# policy -> (right actor, same-organisation wrong role or None, other-organisation actor)
+CAST: dict[Policy, tuple[str, str | None, str]] = {
+    Policy.PUBLIC: ("anonymous", None, "outsider"),
+    Policy.ENROLMENT: ("newbie", "officer", "newbie_other"),
+    Policy.AUTHENTICATED: ("officer", None, "outsider"),
+    Policy.CONTENT_SEND: ("officer", "auditor_police", "outsider"),
+    Policy.CONTENT_READ: ("prosecutor", "auditor_cps", "outsider"),
+    Policy.AUDIT_READ: ("auditor_cps", "admin_cps", "auditor_other"),
+    Policy.ADMIN: ("admin_police", "officer", "admin_other"),
+}
+
+
+class Matrix:
+    def __init__(self, w: World) -> None:
+        self.w = w
+        add = w.add
+        add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
+        add("auditor_police", "auditor@tvp.police.example", POLICE, Role.AUDITOR)
+        add("admin_police", "admin@tvp.police.example", POLICE, Role.ADMIN)
+        add("prosecutor", "a.patel@cps.example", CPS, Role.PROSECUTOR)
+        add("auditor_cps", "auditor@cps.example", CPS, Role.AUDITOR)
+        add("admin_cps", "admin@cps.example", CPS, Role.ADMIN)
+        add("outsider", "pc.reid@northshire.police.example", OTHER, Role.OFFICER)
+        add("auditor_other", "auditor@northshire.police.example", OTHER, Role.AUDITOR)
+        add("admin_other", "admin@northshire.police.example", OTHER, Role.ADMIN)
+        add("newbie", "new.officer@tvp.police.example", POLICE, Role.OFFICER, enrol=False)
+        add("newbie_other", "new@northshire.police.example", OTHER, Role.OFFICER, enrol=False)
+        for key in ("officer", "prosecutor", "outsider"):
+            w.register_keys(w.members[key])
+        self.sent = w.transfer(w.members["officer"], CPS, "47TV0000001", send=True)
+        self.draft = w.transfer(w.members["officer"], CPS, "47TV0000002", send=False)
+        spoiled = w.transfer(w.members["officer"], CPS, "47TV0000003", send=True)
+        opened = w.client.post("/api/v1/incidents", headers=w.members["officer"].auth,
+                               json={"ref": spoiled["transfer"], "reason": "wrong recipient"})
+        assert opened.status_code == 201, opened.text
+        self.incident = str(opened.json()["id"])
+        # Someone to share with: joins after the transfers, so is not a reader yet.
+        w.register_keys(add("colleague", "b.okafor@cps.example", CPS, Role.PROSECUTOR))
+
+    def token(self, key: str) -> str | None:
+        """A fresh token of ``key`` (routes such as "revoke all" spend the one they use)."""
+        if key == "anonymous":
+            return None
+        member = self.w.members[key]
+        if member.totp is None:
+            return str(self.w.post_login(member).json()["token"])
+        return str(self.w.login(member)["token"])
+
+    def spoiled(self, key: str, how: str) -> str:
+        token = self.token(key)
+        assert token is not None
+        with self.w.ctx.unit_of_work() as session:
+            row = session.scalars(
+                select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one()
+            if how == "revoked":
+                row.revoked_at = self.w.clock.now()
+            else:
+                row.expires_at = self.w.clock.now() - timedelta(seconds=1)
+        return token
+
+    def path(self, template: str, policy: Policy, owner: str) -> str:
+        target = self.draft if template in ON_DRAFT else self.sent
+        values: dict[str, Callable[[], str]] = {
+            "transfer_id": lambda: target["transfer"],
+            "item_id": lambda: target["item"],
+            "upload_id": lambda: self.draft["upload"],
+            "ref": lambda: self.sent["item"],
+            "index": lambda: "0",
+            "path": lambda: "0/000",
+            "incident_id": lambda: self.incident,
+            "token_id": lambda: self.w.login(self.w.members[owner])["token_id"],
+        }
+
+        def fill(match: re.Match[str]) -> str:
+            name = match[1].split(":")[0]
+            assert name in values, f"{template}: the matrix has no value for {{{name}}}"
+            return values[name]()
+
+        return re.sub(r"\{([^}]+)\}", fill, template)
+
+    def call(self, method: str, template: str, path: str, token: str | None,
+             body: Any = None) -> int:
+        # tus routes check the protocol version before the object: always speak it.
+        headers = {"Tus-Resumable": "1.0.0", **EXAMPLE_HEADERS.get((method, template), {})}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        response = self.w.client.request(method, path, headers=headers, json=body,
+                                         params=EXAMPLE_QUERIES.get((method, template)))
+        assert response.status_code < 500, (method, path, response.text)
+        return response.status_code
+
+
+def _check(m: Matrix, problems: list[str], method: str, template: str, policy: Policy,
+           owner: str, actor: str, token: str | None, allowed: bool, body: Any = None) -> None:
+    status = m.call(method, template, m.path(template, policy, owner), token, body)
+    denied = status in ({401, 403} if policy is Policy.PUBLIC else DENIED)
+    if denied == allowed:
+        problems.append(f"{method} {template} as {actor}: {status}")
+
+
+def run_matrix(m: Matrix) -> list[str]:
+    """Every (route, actor) whose answer is not what its declared policy says."""
+    problems = [f"{r}: declares no policy" for r in undeclared(m.w.app.routes)]
+    for declared in declared_routes(m.w.app.routes):
+        policy, route = declared.policy, declared.route
+        if policy is None or not isinstance(route, APIRoute):
+            continue
+        right, wrong, other = CAST[policy]
+        params = {p.split(":")[0] for p in re.findall(r"\{([^}]+)\}", declared.path)}
+        on_object = bool(params & OBJECT_PARAMS)
+        for method in sorted(declared.methods):
+            check = partial(_check, m, problems, method, declared.path, policy, right)
+            public = policy is Policy.PUBLIC
+            check("anonymous", None, public)
+            if wrong is not None:
+                check("wrong role", m.token(wrong), False)
+            example = EXAMPLE_BODIES.get((method, declared.path)) if on_object else None
+            if on_object and route.body_field is not None and example is None:
+                problems.append(f"{method} {declared.path}: add an example body to the matrix")
+            check("other organisation", m.token(other), public or not on_object, example)
+            if not public:
+                check("revoked token", m.spoiled(right, "revoked"), False)
+                check("expired token", m.spoiled(right, "expired"), False)
+            # Last: the right role may change what it acts on (terminate, revoke, send).
+            check("right role", m.token(right), True)
+    return problems
+
+
+@pytest.fixture
+def matrix(tmp_path: Path) -> Any:
+    with world(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}") as w:
+        yield Matrix(w)
+
+
+def test_every_route_is_in_the_matrix_and_behaves(matrix: Matrix) -> None:
+    paths = {r.path for r in declared_routes(matrix.w.app.routes)}
+    # The matrix really does walk the tus, public-log and health routes too.
+    assert {"/api/v1/uploads/{upload_id}", "/checkpoint", "/tile/{path:path}", "/healthz",
+            "/api/v1/ledger/entries/{index}", "/openapi.json"} <= paths
+    assert run_matrix(matrix) == []
+
+
+def test_a_route_without_a_policy_fails_the_matrix(matrix: Matrix) -> None:
+    app = matrix.w.app
+
+    @app.get("/api/v1/sneaky")
+    def sneaky() -> dict[str, str]:
+        return {"case": "material"}
+
+    @app.get("/api/v1/declared", dependencies=[requires(Policy.ADMIN)])
+    def declared() -> dict[str, str]:
+        return {}
+
+    problems = run_matrix(matrix)
+    assert problems == ["GET /api/v1/sneaky: declares no policy"]
+    assert undeclared(app.routes) == ["GET /api/v1/sneaky"]

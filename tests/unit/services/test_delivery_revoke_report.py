@@ -1,0 +1,116 @@
+"""Revocation takes effect at once; refusals and accesses appear in the access report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from delivery_world import Inbox, World, make_world
+from sqlalchemy import func, select
+
+from custody.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from custody.services import delivery, items, reports, transfers
+from custody.store.models import KeyWrap, Transfer
+from custody.store.models_delivery import AccessGrant
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path: Path) -> Iterator[World]:
+    yield from make_world(db_url, tmp_path, 1, Inbox())
+
+
+def _counts(w: World) -> tuple[int, int, str]:
+    with w.ctx.unit_of_work() as session:
+        wraps = session.scalar(select(func.count()).select_from(KeyWrap)) or 0
+        ended = session.scalar(
+            select(func.count()).select_from(AccessGrant).where(AccessGrant.ended_at.is_not(None))
+        )
+        states = ",".join(sorted(t.state for t in session.scalars(select(Transfer))))
+    return wraps, ended or 0, states
+
+
+def _item(w: World, tid: str) -> str:
+    return str(transfers.view(w.ctx, w.officer, tid)["items"][0]["id"])  # type: ignore[index]
+
+
+def test_revocation_refuses_and_reports(world: World) -> None:
+    w = world
+    tid = w.transfer()
+    item = _item(w, tid)
+    items.start_download(w.ctx, w.prosecutor, item, 0, None)
+    delivery.revoke(w.ctx, w.officer, tid, "sent to the wrong unit")
+    for who in (w.prosecutor, w.prosecutor2):
+        with pytest.raises(Gone, match=r"was revoked on .*: sent to the wrong unit"):
+            transfers.view(w.ctx, who, tid)
+        with pytest.raises(Gone, match="revoked"):
+            items.start_download(w.ctx, who, item, 0, None)
+    # The sender keeps access; the recipients' wraps are gone, their grants ended.
+    items.start_download(w.ctx, w.officer, item, 0, None)
+    with w.ctx.unit_of_work() as session:
+        readers = {
+            k.reader_user_id
+            for k in session.scalars(select(KeyWrap).where(KeyWrap.item_id == item))
+        }
+    assert readers == {w.officer.user_id, None}
+
+    report = reports.access_report(w.ctx, w.officer, item)
+    ended = {g["reader"]: g for g in report["could_access"] if g["ended_at"]}
+    assert set(ended) == {"a.patel@cps.example", "b.okafor@cps.example"}
+    assert all(
+        g["end"] == "revoked"
+        and g["end_reason"] == "sent to the wrong unit"
+        and g["ended_by"] == "dc.jones@tvp.police.example"
+        for g in ended.values()
+    )
+    assert [(a["user"], a["type"]) for a in report["accessed"]] == [
+        ("a.patel@cps.example", "item:downloaded"),
+        ("dc.jones@tvp.police.example", "item:downloaded"),
+    ]
+    assert report["accessed"][0]["address"] == "192.0.2.7"
+    assert report["accessed"][0]["user_agent"] == "pytest-agent"
+    refused = [(r["user"], r["detail"]["action"], r["detail"]["reason"]) for r in report["refused"]]
+    assert refused == [
+        ("a.patel@cps.example", "fetch", "revoked"),
+        ("a.patel@cps.example", "download", "revoked"),
+        ("b.okafor@cps.example", "fetch", "revoked"),
+        ("b.okafor@cps.example", "download", "revoked"),
+    ]
+    assert all(isinstance(r["index"], int) for r in report["refused"])
+
+
+def test_revoke_bad_input_changes_nothing(world: World) -> None:
+    w = world
+    tid = w.transfer()
+    before = _counts(w)
+    with pytest.raises(InvalidInput, match="reason"):
+        delivery.revoke(w.ctx, w.officer, tid, "  ")
+    with pytest.raises(NotFound):
+        delivery.revoke(w.ctx, w.officer, "00000000-0000-0000-0000-000000000000", "x")
+    with pytest.raises(Forbidden, match="only the sender"):
+        delivery.revoke(w.ctx, w.prosecutor, tid, "x")
+    with pytest.raises(NotFound):  # a stranger learns nothing
+        delivery.revoke(w.ctx, w.outsider, tid, "x")
+    with pytest.raises(NotFound):  # an admin of the *receiving* unit is not the sender's
+        delivery.revoke(w.ctx, w.cps_admin, tid, "x")
+    assert _counts(w) == before
+
+    delivery.revoke(w.ctx, w.police_admin, tid, "recalled by the unit admin")
+    after = _counts(w)
+    with pytest.raises(Conflict, match="it was revoked"):
+        delivery.revoke(w.ctx, w.officer, tid, "again")
+    with pytest.raises(Conflict, match="it was revoked"):
+        transfers.acknowledge(w.ctx, w.prosecutor, tid)
+    assert _counts(w) == after
+
+
+def test_report_permissions(world: World) -> None:
+    w = world
+    item = _item(w, w.transfer(ack=timedelta(hours=1)))
+    for allowed in (w.officer, w.prosecutor, w.police_admin, w.cps_admin):
+        assert reports.access_report(w.ctx, allowed, item)["item"] == item
+    with pytest.raises(NotFound):
+        reports.access_report(w.ctx, w.outsider, item)
+    with pytest.raises(NotFound):
+        reports.access_report(w.ctx, w.officer, "no-such-item")

@@ -1,0 +1,137 @@
+"""The overdue watcher with a moved clock: real SMTP (aiosmtpd), real signed webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from delivery_world import Hooks, Inbox, World, make_world, smtp_controller, webhook_server
+from sqlalchemy import select
+
+from custody.ledger.entry import Entry
+from custody.services import delivery, items, outbox, transfers
+from custody.services.watcher import run_watcher_once
+from custody.store.ledger_store import LedgerStore
+from custody.store.models import Transfer
+from custody.store.models_delivery import Alert
+
+# services/transfers.py and services/ledger.py still call Result.tuples(), which SQLAlchemy 2.1
+# deprecates; the CLI tests never see it (the server runs in a subprocess), these do.
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path: Path) -> Iterator[tuple[World, Hooks]]:
+    inbox = Inbox()
+    controller = smtp_controller(inbox)
+    hooks = Hooks()
+    http = webhook_server(hooks)
+    try:
+        for w in make_world(db_url, tmp_path, controller.port, inbox):
+            base = f"http://127.0.0.1:{http.server_address[1]}"
+            hooks.secrets["/cps"] = outbox.set_webhook(w.ctx, w.cps_org, f"{base}/cps")
+            hooks.secrets["/police"] = outbox.set_webhook(w.ctx, w.police_org, f"{base}/police")
+            yield w, hooks
+    finally:
+        controller.stop()
+        http.shutdown()
+        http.server_close()
+
+
+def _tick(w: World, hooks: Hooks, delta: timedelta) -> None:
+    w.clock.advance(delta)
+    hooks.now = int(w.clock.now().timestamp())
+    run_watcher_once(w.ctx, worker="test")
+
+
+def test_overdue_then_escalated_by_email_webhook_and_notice(world: tuple[World, Hooks]) -> None:
+    w, hooks = world
+    tid = w.transfer(ack=timedelta(hours=24))
+    _tick(w, hooks, timedelta(hours=23, minutes=59))
+    assert w.smtp.messages == []
+    assert hooks.received == []
+
+    _tick(w, hooks, timedelta(minutes=2))
+    to = sorted(m["to"] for m in w.smtp.messages)
+    assert to == [
+        "a.patel@cps.example",
+        "admin@cps.example",
+        "b.okafor@cps.example",
+        "dc.jones@tvp.police.example",
+    ]
+    assert all("never downloaded" in m["body"] for m in w.smtp.messages)
+    assert all(tid in m["subject"] for m in w.smtp.messages)
+    cps_hooks = [(b, ok) for b, ok in hooks.received if b["kind"] == "overdue"]
+    assert len(cps_hooks) == 1
+    assert cps_hooks[0][1] is True  # signature checks out
+    assert cps_hooks[0][0]["transfer"] == tid
+    assert cps_hooks[0][0]["delivered"] is False
+    notices = outbox.notices_for(w.ctx, w.prosecutor.user_id)
+    assert [n["kind"] for n in notices] == ["overdue"]
+
+    _tick(w, hooks, timedelta(hours=1))  # nothing new before the escalation period
+    assert len(w.smtp.messages) == 4
+
+    _tick(w, hooks, timedelta(hours=23))
+    escalated = sorted(m["to"] for m in w.smtp.messages if "ESCALATED" in m["subject"])
+    assert escalated == ["admin@cps.example", "admin@tvp.police.example"]
+    assert all(ok for _, ok in hooks.received)
+    assert sorted((b["path"], b["event"]) for b, _ in hooks.received) == [
+        ("/cps", "transfer.escalated"),
+        ("/cps", "transfer.overdue"),
+        ("/police", "transfer.escalated"),
+    ]
+
+    _tick(w, hooks, timedelta(days=3))  # each alert exactly once, however often it runs
+    assert len(w.smtp.messages) == 6
+    assert len(hooks.received) == 3
+    with w.ctx.unit_of_work() as session:
+        item = transfers.describe_transfer(session, session.get_one(Transfer, tid), w.officer)
+        item_id = item["items"][0]["id"]  # type: ignore[index]
+        history = [Entry.from_bytes(b) for _, b in LedgerStore(session).item_trail(item_id)]
+    assert [e.data["kind"] for e in history if e.type == "alert:sent"] == ["overdue", "escalated"]
+
+
+def test_delivered_but_unacknowledged_reads_differently(world: tuple[World, Hooks]) -> None:
+    w, hooks = world
+    tid = w.transfer(ack=timedelta(hours=2))
+    item = transfers.view(w.ctx, w.prosecutor, tid)["items"][0]["id"]  # type: ignore[index]
+    items.start_download(w.ctx, w.prosecutor, str(item), 0, None)
+    _tick(w, hooks, timedelta(hours=3))
+    assert w.smtp.messages
+    assert all("delivered but not acknowledged" in m["body"] for m in w.smtp.messages)
+
+
+def test_acknowledged_or_revoked_transfer_raises_nothing(world: tuple[World, Hooks]) -> None:
+    w, hooks = world
+    acked = w.transfer(ack=timedelta(hours=1))
+    transfers.acknowledge(w.ctx, w.prosecutor, acked)
+    revoked = w.transfer(ack=timedelta(hours=1))
+    delivery.revoke(w.ctx, w.officer, revoked, "sent to the wrong unit")
+    _tick(w, hooks, timedelta(days=5))
+    # Only the revocation notices to the two recipients went out; no overdue alert for either.
+    assert sorted(m["to"] for m in w.smtp.messages) == [
+        "a.patel@cps.example",
+        "b.okafor@cps.example",
+    ]
+    assert all("Revoked" in m["subject"] for m in w.smtp.messages)
+    assert [b["event"] for b, ok in hooks.received if ok] == ["transfer.revoked"]
+
+
+def test_failed_webhook_is_retried_with_backoff(world: tuple[World, Hooks]) -> None:
+    w, hooks = world
+    w.transfer(ack=timedelta(hours=1))
+    hooks.fail_next = 1
+    _tick(w, hooks, timedelta(hours=2))
+    assert hooks.received == []
+    with w.ctx.unit_of_work() as session:
+        row = session.scalars(select(Alert).where(Alert.channel == "webhook")).one()
+        assert row.attempts == 1
+        assert row.delivered_at is None
+        assert row.last_error
+    _tick(w, hooks, timedelta(seconds=10))  # before the back-off: not yet
+    assert hooks.received == []
+    _tick(w, hooks, timedelta(minutes=2))
+    assert len(hooks.received) == 1
+    assert hooks.received[0][1]
