@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from custody.crypto.at_rest import AtRestKey
 from custody.domain.people import Role
 from custody.errors import InvalidInput
 from custody.services.alerts import DeliveryFailed, Email, Mailer, WebhookSender
@@ -133,7 +134,7 @@ def _send(ctx: ServiceContext, alert: Alert, mailer: Mailer | None, hooks: Webho
             hook = session.get(OrgWebhook, alert.recipient.removeprefix("webhook:"))
             if hook is None:
                 raise DeliveryFailed("the organisation's webhook was removed")
-            url, secret = hook.url, hook.secret
+            url, secret = hook.url, _webhook_key(ctx).open(hook.secret_sealed, hook.org_id).decode()
         event = {**body["event"], "alert_id": alert.id, "kind": alert.kind}
         data = json.dumps(event, sort_keys=True, default=str).encode()
         hooks.post(url, secret, data, int(ctx.clock.now().timestamp()))
@@ -225,12 +226,18 @@ def set_webhook(ctx: ServiceContext, org_id: str, url: str) -> str:
             "a webhook must use https", hint="alerts name cases; do not send them in clear"
         )
     secret = "whsec_" + secrets.token_urlsafe(32)
+    sealed = _webhook_key(ctx).seal(secret.encode(), org_id)
     with ctx.unit_of_work() as session:
         hook = session.get(OrgWebhook, org_id)
         if hook is None:
             session.add(
-                OrgWebhook(org_id=org_id, url=url, secret=secret, created_at=ctx.clock.now())
+                OrgWebhook(org_id=org_id, url=url, secret_sealed=sealed, created_at=ctx.clock.now())
             )
         else:
-            hook.url, hook.secret = url, secret
+            hook.url, hook.secret_sealed = url, sealed
     return secret
+
+
+def _webhook_key(ctx: ServiceContext) -> AtRestKey:
+    """The at-rest key for webhook signing secrets (its own purpose label)."""
+    return AtRestKey(ctx.server_secret, "webhook signing secret")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from custody.store.db import Base, new_id
@@ -68,15 +68,16 @@ class Alert(Base):
 class OrgWebhook(Base):
     """Where an organisation's alerts are POSTed, and the HMAC secret that signs them.
 
-    The secret is stored as given: HMAC needs it, and the server has no key to
-    encrypt it under. Treat the database as holding it.
+    HMAC needs the secret itself, so it is kept sealed (ChaCha20-Poly1305) under a
+    key derived from the server secret and bound to the organisation's id: a copy
+    of the database alone does not let anyone sign webhooks.
     """
 
     __tablename__ = "org_webhooks"
 
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(100))
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
 
 

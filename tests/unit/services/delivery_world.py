@@ -36,6 +36,7 @@ from custody.store.db import make_engine, make_sessionmaker, transaction
 from custody.store.ledger_store import init_ledger
 from custody.store.migrate import upgrade
 from custody.store.models import Item
+from custody.store.server_secret import load_server_secret
 
 _URNS = itertools.count(1)
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -159,6 +160,7 @@ def make_world(
         open_blob_store((tmp_path / "b").as_uri()),
         clock,
         "custody.test/ledger",
+        server_secret=load_server_secret(settings),
     )
     police = accounts.create_org(
         ctx, POLICE, OrgKind.POLICE, Identity.generate().recipient.to_string()

@@ -15,10 +15,7 @@ from custody.services import delivery, items, outbox, transfers
 from custody.services.watcher import run_watcher_once
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import Transfer
-from custody.store.models_delivery import Alert
-
-# services/transfers.py and services/ledger.py still call Result.tuples(), which SQLAlchemy 2.1
-# deprecates; the CLI tests never see it (the server runs in a subprocess), these do.
+from custody.store.models_delivery import Alert, OrgWebhook
 
 
 @pytest.fixture
@@ -135,3 +132,17 @@ def test_failed_webhook_is_retried_with_backoff(world: tuple[World, Hooks]) -> N
     _tick(w, hooks, timedelta(minutes=2))
     assert len(hooks.received) == 1
     assert hooks.received[0][1]
+
+
+def test_webhook_secret_is_sealed_at_rest(world: tuple[World, Hooks]) -> None:
+    w, hooks = world
+    with w.ctx.unit_of_work() as session:
+        stored = session.scalars(select(OrgWebhook.secret_sealed)).all()
+    assert len(stored) == 2
+    for secret in hooks.secrets.values():
+        assert all(secret.encode() not in sealed for sealed in stored)
+    # And it still signs: an overdue alert reaches the webhook with a valid signature.
+    w.transfer(ack=timedelta(hours=1))
+    _tick(w, hooks, timedelta(hours=2))
+    assert hooks.received
+    assert all(valid for _, valid in hooks.received)

@@ -49,7 +49,7 @@ def upgrade() -> None:
         "org_webhooks",
         sa.Column("org_id", sa.String(length=36), nullable=False),
         sa.Column("url", sa.String(length=500), nullable=False),
-        sa.Column("secret", sa.String(length=100), nullable=False),
+        sa.Column("secret_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", custody.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"], ["organisations.id"], name=op.f("fk_org_webhooks_org_id_organisations")
