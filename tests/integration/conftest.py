@@ -481,11 +481,15 @@ class Person:
             self.ok(*args, env=self.env(CUSTODY_TOTP_CODE=self.code()))
 
     def code(self) -> str:
-        """A code the server has not seen: a time step (now, or one either side) not yet used."""
+        """A code the server has not seen: this time step or the next, not yet used.
+
+        Never the previous step: on a loaded machine the server's clock can cross into
+        the next step before the code arrives, and then the previous one is out of its
+        window (±1 step)."""
         assert self.totp is not None
         while True:
             now = self.totp.timecode(datetime.now(UTC))
-            fresh = [s for s in (now - 1, now, now + 1) if s > self._last_step]
+            fresh = [s for s in (now, now + 1) if s > self._last_step]
             if fresh:
                 self._last_step = fresh[0]
                 return self.totp.generate_otp(fresh[0])
