@@ -16,7 +16,7 @@ from custody.errors import Conflict, InvalidInput, NotFound
 from custody.services import access
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext
-from custody.services.ledger import record
+from custody.services.ledger import record, record_item
 from custody.services.reading import find_item, refusal
 from custody.services.transfers import own_draft, readers_for
 from custody.store.db import new_id
@@ -123,14 +123,12 @@ def seal_item(
         sender_key = current_key(session, actor.user_id)
         if sender_key is None:
             raise Conflict("your keys were retired", hint="start a new transfer with your new keys")
-        record(
+        record_item(
             ctx,
             session,
             "item:sealed",
             actor,
-            case=item.case_id,
-            transfer=transfer.id,
-            item=item.id,
+            item,
             data={
                 "manifest_sha256": manifest_sha256,
                 "ciphertext_sha256": item.ciphertext_sha256,
@@ -185,14 +183,12 @@ def start_download(
                 transfer.state = next_state(before, Event.DOWNLOAD).value
                 if before == TransferState.SENT:
                     transfer.delivered_at = ctx.clock.now()
-            record(
+            record_item(
                 ctx,
                 session,
                 "item:downloaded",
                 actor,
-                case=item.case_id,
-                transfer=transfer.id,
-                item=item.id,
+                item,
                 data={"first_byte": start, "last_byte": stop - 1},
             )
             return Download(item.blob_key, size, start, stop)
@@ -214,14 +210,12 @@ def record_receipt(
         if refused is None:
             if verified and manifest_sha256 != item.manifest_sha256:
                 verified, reason = False, "manifest differs from the one sealed"
-            record(
+            record_item(
                 ctx,
                 session,
                 "item:received" if verified else "item:verification_failed",
                 actor,
-                case=item.case_id,
-                transfer=item.transfer_id,
-                item=item.id,
+                item,
                 data={
                     "manifest_sha256": manifest_sha256,
                     **({} if verified else {"reason": (reason or "")[:200]}),

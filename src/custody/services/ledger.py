@@ -13,7 +13,7 @@ from custody.errors import NotFound
 from custody.ledger.entry import Entry
 from custody.services.context import Actor, ServiceContext
 from custody.store.ledger_store import Appended, LedgerStore, StoredCheckpoint
-from custody.store.models import AccessRecord, User
+from custody.store.models import AccessRecord, Item, User
 
 SYSTEM = "system"
 
@@ -54,6 +54,27 @@ def record(
             )
         )
     return appended
+
+
+def record_item(
+    ctx: ServiceContext,
+    session: Session,
+    type_: str,
+    actor: Actor | str,
+    item: Item,
+    data: Mapping[str, Any] | None = None,
+) -> Appended:
+    """Append an entry about ``item``, filed under its case and transfer."""
+    return record(
+        ctx,
+        session,
+        type_,
+        actor,
+        case=item.case_id,
+        transfer=item.transfer_id,
+        item=item.id,
+        data=data,
+    )
 
 
 def publish_checkpoint(ctx: ServiceContext) -> StoredCheckpoint | None:

@@ -8,7 +8,7 @@ from custody.domain.transfers import TransferState
 from custody.errors import CustodyError, Gone, NotFound
 from custody.services import access
 from custody.services.context import Actor, ServiceContext
-from custody.services.ledger import record
+from custody.services.ledger import record_item
 from custody.store.models import (
     Item,
 )
@@ -66,14 +66,12 @@ def refusal(
         # A draft is invisible to its future recipients: the same answer as for strangers.
         reason = f"transfer {transfer.state}" if wrap else "not a reader"
         error = NotFound(f"no item {item.id}")
-    record(
+    record_item(
         ctx,
         session,
         "access:refused",
         actor,
-        case=item.case_id,
-        transfer=transfer.id,
-        item=item.id,
+        item,
         data={"action": action, "reason": reason},
     )
     return error

@@ -28,7 +28,7 @@ from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
 from custody.services.access import end_access
 from custody.services.context import Actor, ServiceContext
 from custody.services.delivery import check_reason
-from custody.services.ledger import SYSTEM, record
+from custody.services.ledger import SYSTEM, record, record_item
 from custody.store.models import Case, Item, KeyWrap, Transfer
 from custody.store.models_delivery import CaseRetention, Retention
 
@@ -199,14 +199,12 @@ def shred(
         if all(i.state == "shredded" for i in transfer.items):
             with contextlib.suppress(Conflict):  # a draft or cancelled transfer keeps its state
                 transfer.state = next_state(TransferState(transfer.state), Event.EXPIRE).value
-        record(
+        record_item(
             ctx,
             session,
             "item:shredded",
             by,
-            case=item.case_id,
-            transfer=item.transfer_id,
-            item=item.id,
+            item,
             data={
                 "reason": reason,
                 "by": operator or (by.email if isinstance(by, Actor) else by_id),

@@ -21,7 +21,7 @@ from custody.errors import Conflict, CustodyError, InvalidInput, NotFound
 from custody.services import access, reading, transfers
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext
-from custody.services.ledger import record
+from custody.services.ledger import record_item
 from custody.store.db import new_id
 from custody.store.models import Case, Item, KeyWrap, Organisation, User, UserKey
 from custody.store.models_delivery import AccessGrant
@@ -143,14 +143,12 @@ def _add_share(
         session, wrap, kind="share", by=actor.user_id, at=now, expires_at=expires_at
     )
     session.flush()
-    record(
+    record_item(
         ctx,
         session,
         "item:shared",
         actor,
-        case=item.case_id,
-        transfer=item.transfer_id,
-        item=item.id,
+        item,
         data={
             "reader": user.id,
             "org": user.org_id,

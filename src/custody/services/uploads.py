@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from custody.domain.transfers import TransferState
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.services.context import Actor, ServiceContext
-from custody.services.ledger import record
+from custody.services.ledger import record_item
 from custody.store.models import Item, Upload
 
 
@@ -88,14 +88,12 @@ def finish(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
         item.state = "uploaded"
         item.blob_key = key
         item.ciphertext_sha256 = info.sha256
-        record(
+        record_item(
             ctx,
             session,
             "item:uploaded",
             actor,
-            case=item.case_id,
-            transfer=item.transfer_id,
-            item=item.id,
+            item,
             data={"ciphertext_size": info.size, "ciphertext_sha256": info.sha256},
         )
 
