@@ -36,13 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pyotp
 import pytest
-from psycopg import sql
 from sqlalchemy import create_engine, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
+
+from databases import fresh_postgres
 
 
 def _root_conftest_constants() -> dict[str, Any]:
@@ -62,9 +62,6 @@ def _root_conftest_constants() -> dict[str, Any]:
 
 
 globals().update({k: v for k, v in _root_conftest_constants().items() if k not in globals()})
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CUSTODY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 CUSTODY = str(Path(sys.executable).with_name("custody"))
 if not Path(CUSTODY).exists():  # pragma: no cover - an unusual install
     CUSTODY = shutil.which("custody") or CUSTODY
@@ -267,30 +264,13 @@ def free_port() -> int:
 # ── the server ──────────────────────────────────────────────────────────────────────────────
 
 
-def _postgres_or_skip() -> None:
-    try:
-        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is required under CI: {exc}")
-        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}")
-
-
 @contextlib.contextmanager
 def _fresh_database(backend: str, data_dir: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{data_dir / 'custody.db'}"
         return
-    _postgres_or_skip()
-    name = f"custody_it_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+    with fresh_postgres("custody_it") as url:
+        yield url
 
 
 GROUP_BY_STATE = {table: text(f"SELECT state, count(*) FROM {table} GROUP BY state")  # noqa: S608

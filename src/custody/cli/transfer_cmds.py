@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,30 +83,28 @@ def _line(t: dict[str, Any], party: str) -> str:
     )
 
 
+def _list_box(box: str, party: Callable[[dict[str, Any]], str]) -> None:
+    """One line per transfer of the inbox or outbox, then the person's notices."""
+    _, api = _api()
+    with api:
+        rows = api.get(f"/api/v1/transfers/{box}")
+        if not rows:
+            say(f"Your {box} is empty.")
+        for t in rows:
+            say(_line(t, party(t)))
+        print_notices(api)
+
+
 @click.command()
 def inbox() -> None:
     """Transfers sent to you."""
-    _, api = _api()
-    with api:
-        rows = api.get("/api/v1/transfers/inbox")
-        if not rows:
-            say("Your inbox is empty.")
-        for t in rows:
-            say(_line(t, f"from {t['sender']['email']}"))
-        print_notices(api)
+    _list_box("inbox", lambda t: f"from {t['sender']['email']}")
 
 
 @click.command()
 def outbox() -> None:
     """Transfers you sent, and where each stands."""
-    _, api = _api()
-    with api:
-        rows = api.get("/api/v1/transfers/outbox")
-        if not rows:
-            say("Your outbox is empty.")
-        for t in rows:
-            say(_line(t, f"to {t['recipient_org']}"))
-        print_notices(api)
+    _list_box("outbox", lambda t: f"to {t['recipient_org']}")
 
 
 @click.command()

@@ -1,0 +1,46 @@
+"""Fresh PostgreSQL databases for tests: one place that creates, checks and drops them.
+
+PostgreSQL is the server named by ``CUSTODY_TEST_POSTGRES_URL`` (default: the
+project's machines, 127.0.0.1:5432, trust auth). Without it, tests skip
+locally and fail under CI, so CI can never pass without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CUSTODY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_or_skip() -> None:
+    try:
+        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is required under CI: {exc}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}")
+
+
+@contextlib.contextmanager
+def fresh_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty database named ``<prefix>_<random>``, dropped afterwards."""
+    postgres_or_skip()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
