@@ -29,6 +29,18 @@ class Organisation(Base):
     created_at: Mapped[datetime]
 
 
+class Unit(Base):
+    """A team inside an organisation (a CID unit, a RASSO unit): people belong to at most one."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -36,6 +48,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
@@ -54,6 +67,8 @@ class ApiToken(Base):
     # Space-separated scopes (custody.domain.policy.Scope); "enrol" alone marks a
     # short-lived token that may only enrol a second factor.
     scopes: Mapped[str] = mapped_column(String(60), default="read send")
+    # "api": a bearer token (CLI, integrations); "session": a browser session cookie.
+    kind: Mapped[str] = mapped_column(String(10), default="api", server_default="api")
     label: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
@@ -93,6 +108,8 @@ class Transfer(Base):
     sender_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     sender_org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     recipient_org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # Set when the transfer was addressed to a unit ("ORG/UNIT"): its members are the recipients.
+    recipient_unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     state: Mapped[str] = mapped_column(String(20))
     # The ledger index of the sender's key registration: the key that signs the manifests.
     sender_key_index: Mapped[int]

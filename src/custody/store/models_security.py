@@ -30,6 +30,26 @@ class SecondFactor(Base):
     last_step: Mapped[int] = mapped_column(default=0)
 
 
+class WebAuthnCredential(Base):
+    """A security key or platform authenticator (WebAuthn), an alternative second factor.
+
+    Only public material is stored: the credential id and its COSE public key.
+    """
+
+    __tablename__ = "webauthn_credentials"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    # base64url of the raw credential id (at most 1023 bytes by the spec).
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(default=0)
+    transports: Mapped[str | None] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+
 class RecoveryCode(Base):
     """A one-time recovery code; only its SHA-256 is stored."""
 
