@@ -9,6 +9,7 @@ back to where it started (checksum extension, status 460).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -135,18 +136,25 @@ async def patch(
     start = offset
     digest = checksum[0]() if checksum else None
     batch = bytearray()
+    # One batch is written (in a worker thread) while the next one arrives, so the
+    # network and the disk work at the same time; at most two batches are in memory.
+    writing: asyncio.Future[int] | None = None
     try:
         async for chunk in request.stream():
             batch += chunk
             if digest is not None:
                 digest.update(chunk)
             if len(batch) >= _BATCH:
-                offset = await run_in_threadpool(
-                    uploads.append, ctx, actor, upload_id, offset, [bytes(batch)]
+                if writing is not None:
+                    offset = await writing
+                writing = asyncio.ensure_future(
+                    run_in_threadpool(uploads.append, ctx, actor, upload_id, offset, [bytes(batch)])
                 )
-                batch.clear()
+                batch = bytearray()
     finally:
         # Keep what arrived even if the client went away mid-request.
+        if writing is not None:
+            offset = await writing
         if batch:
             offset = await run_in_threadpool(
                 uploads.append, ctx, actor, upload_id, offset, [bytes(batch)]

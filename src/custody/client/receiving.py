@@ -140,9 +140,9 @@ def _receive_item(
             f"{target} exists and is a different file", hint="choose another folder with --out"
         )
     part = home() / "downloads" / f"{item['id']}.age.part"
-    _download(api, item, part, say, manifest.file_name)
+    ciphertext_sha256 = _download(api, item, part, say, manifest.file_name)
     try:
-        _check_ciphertext(part, manifest)
+        _check_ciphertext(part, manifest, ciphertext_sha256)
         _decrypt_into_place(part, target, item_key, manifest)
     except IntegrityError as exc:
         part.unlink(missing_ok=True)
@@ -157,22 +157,24 @@ def _receive_item(
     return Received(item["id"], target, manifest)
 
 
-def _check_ciphertext(part: Path, manifest: Manifest) -> None:
+def _check_ciphertext(part: Path, manifest: Manifest, sha256: str) -> None:
     if part.stat().st_size != manifest.ciphertext_size:
         raise IntegrityError("the ciphertext is not the size the sender signed")
-    if _sha256_file(part) != manifest.ciphertext_sha256:
+    if sha256 != manifest.ciphertext_sha256:
         raise IntegrityError("the ciphertext is not what the sender signed")
 
 
-def _download(api: Api, item: dict[str, Any], part: Path, say: Say, name: str) -> None:
+def _download(api: Api, item: dict[str, Any], part: Path, say: Say, name: str) -> str:
+    """Fetch the ciphertext into ``part``, resuming; its SHA-256, hashed as it arrives."""
     part.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     have = part.stat().st_size if part.exists() else 0
     total = item["ciphertext_size"]
     if have > total:
         part.unlink()
         have = 0
+    digest = _sha256_of(part) if have else hashlib.sha256()
     if have == total:
-        return
+        return digest.hexdigest()
     if have:
         say(f"  {name}: resuming download at byte {have}")
     headers = {"Range": f"bytes={have}-"} if have else {}
@@ -183,6 +185,8 @@ def _download(api: Api, item: dict[str, Any], part: Path, say: Say, name: str) -
     ):
         for block in response.iter_bytes(_READ):
             f.write(block)
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _decrypt_into_place(
@@ -220,11 +224,15 @@ def _report(api: Api, item: dict[str, Any], *, verified: bool, reason: str | Non
 
 
 def _sha256_file(path: Path) -> str:
+    return _sha256_of(path).hexdigest()
+
+
+def _sha256_of(path: Path) -> hashlib._Hash:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while block := f.read(_READ):
             digest.update(block)
-    return digest.hexdigest()
+    return digest
 
 
 @contextlib.contextmanager

@@ -102,7 +102,7 @@ def decrypt_stream(
     dst: BinaryIO,
     identities: Sequence[Identity | HybridIdentity],
     *,
-    on_plaintext: Callable[[bytes], None] | None = None,
+    on_plaintext: Callable[[memoryview], None] | None = None,
 ) -> int:
     """Decrypt a binary age file from ``src`` to ``dst`` in bounded memory.
 
@@ -114,7 +114,7 @@ def decrypt_stream(
     def emit(piece: memoryview) -> None:
         dst.write(piece)
         if on_plaintext is not None:
-            on_plaintext(bytes(piece))
+            on_plaintext(piece)  # valid during the call only: hash it, don't keep it
 
     try:
         return _open(src, identities, emit)

@@ -11,8 +11,9 @@ import errno
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
@@ -57,6 +58,10 @@ class FilesystemBlobStore:
         self._blobs = root / "objects"
         self._staging.mkdir(parents=True, exist_ok=True)
         self._blobs.mkdir(parents=True, exist_ok=True)
+        # SHA-256 of each staged upload so far, kept while this process wrote every
+        # byte of it, so publishing need not read the whole file back (see _Running).
+        self._running: dict[str, _Running] = {}
+        self._running_lock = threading.Lock()
 
     def _staged(self, upload_id: str) -> tuple[Path, Path]:
         _check_key(upload_id)
@@ -93,6 +98,7 @@ class FilesystemBlobStore:
         current = self.upload_offset(upload_id)
         if offset != current:
             raise Conflict(f"upload is at offset {current}, not {offset}")
+        running = self._take_running(upload_id, part, current)
         with _disk_errors(), part.open("r+b") as out:
             out.seek(current)
             written = current
@@ -102,12 +108,39 @@ class FilesystemBlobStore:
                         raise InvalidInput("more bytes than the upload's declared length")
                     out.write(chunk)
                     written += len(chunk)
+                    if running is not None:
+                        running.digest.update(chunk)
             finally:
                 # Keep what arrived intact, even when the client went away:
                 # that is what makes the upload resumable.
                 out.flush()
                 os.fsync(out.fileno())
+                if running is not None:
+                    running.offset = written
+                    running.mtime_ns = os.fstat(out.fileno()).st_mtime_ns
+                    with self._running_lock:
+                        self._running[upload_id] = running
         return written
+
+    def _take_running(self, upload_id: str, part: Path, offset: int) -> _Running | None:
+        """The running hash of ``upload_id`` if it covers exactly its first ``offset`` bytes."""
+        with self._running_lock:
+            running = self._running.pop(upload_id, None)
+        if offset == 0:
+            return _Running()
+        if running is None or running.offset != offset:
+            return None
+        return running if part.stat().st_mtime_ns == running.mtime_ns else None
+
+    def _staged_sha256(self, upload_id: str, part: Path, size: int) -> str:
+        running = self._take_running(upload_id, part, size)
+        if running is not None and size:
+            return running.digest.hexdigest()
+        digest = hashlib.sha256()
+        with part.open("rb") as f:
+            while block := f.read(_READ):
+                digest.update(block)
+        return digest.hexdigest()
 
     def finish_upload(self, upload_id: str, key: str) -> BlobInfo:
         part, meta = self._staged(upload_id)
@@ -115,27 +148,28 @@ class FilesystemBlobStore:
         size = self.upload_offset(upload_id)
         if size != length:
             raise Conflict(f"upload is incomplete: {size} of {length} bytes")
-        digest = hashlib.sha256()
-        with part.open("rb") as f:
-            while block := f.read(_READ):
-                digest.update(block)
+        sha256 = self._staged_sha256(upload_id, part, size)
         target = self._path(key)
         with _disk_errors():
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, target)
             _fsync_dir(target.parent)
             meta.unlink(missing_ok=True)
-        return BlobInfo(size=size, sha256=digest.hexdigest())
+        return BlobInfo(size=size, sha256=sha256)
 
     def truncate_upload(self, upload_id: str, offset: int) -> None:
         """Drop bytes past ``offset``: a PATCH whose checksum failed leaves no trace."""
         part, _ = self._staged(upload_id)
+        with self._running_lock:
+            self._running.pop(upload_id, None)
         with _disk_errors(), part.open("r+b") as out:
             out.truncate(offset)
             os.fsync(out.fileno())
 
     def abort_upload(self, upload_id: str) -> None:
         part, meta = self._staged(upload_id)
+        with self._running_lock:
+            self._running.pop(upload_id, None)
         part.unlink(missing_ok=True)
         meta.unlink(missing_ok=True)
 
@@ -155,6 +189,20 @@ class FilesystemBlobStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+
+@dataclass
+class _Running:
+    """SHA-256 of a staged upload's first ``offset`` bytes, all written by this process.
+
+    It is trusted only while the file is exactly as this process left it: same
+    size, same modification time. Anything else (another node appended or
+    truncated, this process restarted) falls back to reading the file back.
+    """
+
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    offset: int = 0
+    mtime_ns: int = 0
 
 
 def _read_range(f: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:

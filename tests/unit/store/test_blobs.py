@@ -208,3 +208,54 @@ def test_filesystem_layout_and_nothing_escapes_the_root(tmp_path: Path) -> None:
 def test_unsupported_store_url() -> None:
     with pytest.raises(InvalidInput):
         open_blob_store("s3://bucket/prefix")
+
+
+# The filesystem store keeps a running SHA-256 of each upload while it wrote every
+# byte itself, and reads the file back whenever that is not certain.
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_running_hash_survives_truncation_and_other_writers(tmp_path: Path) -> None:
+    data = os.urandom(5 * 1024 * 1024 + 3)
+    node_a, node_b = FilesystemBlobStore(tmp_path), FilesystemBlobStore(tmp_path)
+    node_a.create_upload("u", len(data))
+    node_a.append("u", 0, [data[:1000]])
+    node_a.append("u", 1000, [b"\x00" * 5000])  # a PATCH whose checksum failed ...
+    node_a.truncate_upload("u", 1000)  # ... is rolled back
+    node_a.append("u", 1000, [data[1000:2_000_000]])
+    node_b.append("u", 2_000_000, [data[2_000_000:4_000_000]])  # another node took over
+    node_a.append("u", 4_000_000, [data[4_000_000:]])
+    assert node_a.finish_upload("u", "items/a").sha256 == _sha(data)
+
+
+def test_a_restarted_server_reads_the_upload_back(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    FilesystemBlobStore(tmp_path).create_upload("u", len(data))
+    FilesystemBlobStore(tmp_path).append("u", 0, [data[:100]])
+    restarted = FilesystemBlobStore(tmp_path)
+    restarted.append("u", 100, [data[100:]])
+    assert restarted.finish_upload("u", "items/a").sha256 == _sha(data)
+
+
+def test_publishing_uses_the_running_hash_when_the_file_is_untouched(tmp_path: Path) -> None:
+    """Evidence that the file is not read back: swap its bytes but keep size and mtime."""
+    data = os.urandom(2 * 1024 * 1024)
+    store = FilesystemBlobStore(tmp_path)
+    store.create_upload("u", len(data))
+    store.append("u", 0, [data[:10]])
+    store.append("u", 10, [data[10:]])
+    part = tmp_path / "uploads" / "u.part"
+    stamp = part.stat().st_mtime_ns
+    part.write_bytes(bytes(len(data)))
+    os.utime(part, ns=(stamp, stamp))
+    assert store.finish_upload("u", "items/a").sha256 == _sha(data)
+    # ...and a changed modification time is enough to distrust it.
+    store.create_upload("v", len(data))
+    store.append("v", 0, [data])
+    part = tmp_path / "uploads" / "v.part"
+    part.write_bytes(bytes(len(data)))
+    os.utime(part, ns=(part.stat().st_mtime_ns + 10**9,) * 2)
+    assert store.finish_upload("v", "items/b").sha256 == _sha(bytes(len(data)))
