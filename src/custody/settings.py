@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # The address people reach the server at; used in links only.
     public_url: str | None = None
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Browser sessions (docs/web.md): an absolute lifetime, and an idle timeout (ASVS V3.3).
+    session_hours: int = Field(default=8, ge=1, le=24)
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     default_ack_hours: int = Field(default=72, ge=1)
     checkpoint_interval_seconds: float = Field(default=2.0, gt=0)
     max_upload_bytes: int = Field(default=64 * 1024**3, gt=0)

@@ -301,6 +301,11 @@ class Server:
     engine: Engine = field(repr=False)
 
     @property
+    def web_url(self) -> str:
+        """The web application's address (CUSTODY_PUBLIC_URL): the same server, by name."""
+        return self.url.replace("127.0.0.1", "localhost")
+
+    @property
     def blobs(self) -> Path:
         return self.data_dir / "blobs" / "objects" / "items"
 
@@ -389,7 +394,10 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [CUSTODY, "serve", "--data-dir", str(data_dir), "--port", str(port)],
-                env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
+                # The web application's address (CSRF origin, WebAuthn relying party): a browser
+                # opens http://localhost, a secure context where IP addresses are no RP id.
+                env={**env, "CUSTODY_PUBLIC_URL": f"http://localhost:{port}"}, cwd=work,
+                stdout=log, stderr=subprocess.STDOUT)
         engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
         srv = Server(backend, url, data_dir, db_url, log_key, log_path, recovery, {}, work,
                      proc, engine)

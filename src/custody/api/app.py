@@ -18,6 +18,7 @@ from custody.api import (
     routes,
     routes_assurance,
     routes_delivery,
+    routes_people,
     routes_security,
     tus,
 )
@@ -34,6 +35,7 @@ from custody.store.blobs import open_blob_store
 from custody.store.db import make_engine, make_sessionmaker
 from custody.store.migrate import require_current_schema
 from custody.store.server_secret import load_server_secret
+from custody.web import routers as web_routers
 
 log = logging.getLogger("custody.server")
 
@@ -136,6 +138,9 @@ def create_app(
     app.include_router(routes_delivery.router)
     app.include_router(routes_assurance.router)
     app.include_router(routes_security.router)
+    for router in web_routers:  # the web application's pages (custody.web, docs/web.md)
+        app.include_router(router)
+    app.include_router(routes_people.router)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[PUBLIC])
     def openapi() -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """Security headers on every response, and limits on header and body sizes (ASVS V14.4, V13.1).
 
+Headers a response sets itself are kept: that is how the web pages carry their
+own Content-Security-Policy while every JSON answer keeps the strict one.
+
 A plain ASGI middleware, outermost, so even an error page carries the headers.
 JSON bodies are read here up to ``max_json_bytes`` and refused beyond it
 (413) before any route sees them; tus PATCH bodies stream past, bounded by the
@@ -15,6 +18,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_HEADER_BYTES = 8 * 1024
 MAX_HEADERS_BYTES = 32 * 1024
 _STREAMED = ("PATCH", "/api/v1/uploads/")
+
+
+# The web application's pages (custody.web) send this instead: their own script and
+# stylesheet, forms to themselves, nothing inline, never framed. A response that sets no
+# policy of its own — every JSON one — gets the API's, which allows nothing at all.
+WEB_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
+)
 
 
 def security_headers(tls: bool) -> list[tuple[bytes, bytes]]:

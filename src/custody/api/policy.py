@@ -6,6 +6,12 @@ security event (CJIS: every access attempt). It also marks the route: the
 authorisation matrix test walks ``app.routes`` and fails on any route that
 carries no mark, so a new endpoint cannot slip in undeclared. Per-object
 checks (organisation, case, item) stay in the services.
+
+``requires(Policy.X, web=True)`` is the same for the web application's pages:
+the caller is authenticated by the session cookie instead (never by a bearer
+token), the same ``decide`` applies, and every state-changing request must
+also come from our own origin and carry the session's CSRF token (the login
+form's, before there is a session). Refusals are recorded the same way.
 """
 
 from __future__ import annotations
@@ -17,20 +23,37 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
-from custody.api.deps import ContextDep, bearer_token, origin_of
+from custody.api.deps import (
+    LOGIN_COOKIE,
+    SAFE_METHODS,
+    ContextDep,
+    bearer_token,
+    cross_site,
+    origin_of,
+    session_cookie,
+    submitted_csrf,
+)
 from custody.domain.policy import Policy, Scope, decide
 from custody.errors import Forbidden, NotAuthenticated
-from custody.services import tokens
-from custody.services.context import Actor
+from custody.services import tokens, web_sessions
+from custody.services.context import Actor, ServiceContext
 from custody.services.security_events import record_alone
 
 _MARK = "__custody_policy__"
+_WEB = "__custody_web__"
 
 
-def requires(policy: Policy) -> Any:
-    """A dependency that enforces ``policy`` and declares it on the route that uses it."""
+def requires(policy: Policy, *, web: bool = False) -> Any:
+    """A dependency that enforces ``policy`` and declares it on the route that uses it.
+
+    ``web``: a page of the web application, authenticated by the session cookie, with
+    CSRF checks on every state-changing request.
+    """
+    if web:
+        return _web_requires(policy)
     if policy is Policy.PUBLIC:
 
         def public() -> None:
@@ -64,6 +87,67 @@ def requires(policy: Policy) -> Any:
     return Depends(authorised)
 
 
+async def _csrf_problem(request: Request, ctx: ServiceContext, actor: Actor | None) -> str:
+    """Why a state-changing web request is refused as cross-site, or "" if it is not."""
+    why = cross_site(request, ctx.settings.public_url)
+    if why:
+        return why
+    if actor is not None and actor.token_id is not None:
+        expected = web_sessions.csrf_token(ctx, actor.token_id)
+    else:  # the login form: its token is bound to the pre-session cookie
+        pre = request.cookies.get(LOGIN_COOKIE, "")
+        expected = web_sessions.login_csrf_token(ctx, pre) if pre else ""
+    given = await submitted_csrf(request)
+    if not expected or not web_sessions.same(expected, given):
+        return "CSRF token missing or wrong"
+    return ""
+
+
+def _refuse_csrf() -> None:
+    raise Forbidden(
+        "this form was not accepted: it has expired, or it came from another site",
+        hint="go back, reload the page and try again",
+    )
+
+
+def _web_requires(policy: Policy) -> Any:
+    async def web_guard(request: Request, ctx: ContextDep) -> Actor | None:
+        origin = origin_of(request)
+        actor: Actor | None = None
+        event, why = "access:denied", ""
+        try:
+            if policy is not Policy.PUBLIC:
+                cookie = session_cookie(request)
+                actor = await run_in_threadpool(tokens.authenticate, ctx, cookie, tokens.SESSION)
+                decide(policy, actor.role, frozenset(Scope(s) for s in actor.scopes))
+            if request.method not in SAFE_METHODS:
+                why = await _csrf_problem(request, ctx, actor)
+                if why:
+                    event = "csrf:refused"
+                    _refuse_csrf()
+        except (NotAuthenticated, Forbidden) as exc:
+            route = request.scope.get("route")
+            where = getattr(route, "path", request.url.path)
+            detail = f"{request.method} {where}: {why or exc.code} ({policy.value}, web)"
+            await run_in_threadpool(
+                record_alone,
+                ctx,
+                event,
+                origin,
+                user_id=actor.user_id if actor else None,
+                org_id=actor.org_id if actor else None,
+                detail=detail,
+            )
+            raise
+        if actor is None:
+            return None
+        return replace(actor, address=origin.address, user_agent=origin.user_agent)
+
+    setattr(web_guard, _MARK, policy)
+    setattr(web_guard, _WEB, True)
+    return Depends(web_guard)
+
+
 PUBLIC = requires(Policy.PUBLIC)
 Enrolling = Annotated[Actor, requires(Policy.ENROLMENT)]
 Authenticated = Annotated[Actor, requires(Policy.AUTHENTICATED)]
@@ -71,6 +155,7 @@ ContentReader = Annotated[Actor, requires(Policy.CONTENT_READ)]
 ContentSender = Annotated[Actor, requires(Policy.CONTENT_SEND)]
 TrailReader = Annotated[Actor, requires(Policy.AUDIT_READ)]
 OrgAdmin = Annotated[Actor, requires(Policy.ADMIN)]
+PeopleAdmin = Annotated[Actor, requires(Policy.PEOPLE_ADMIN)]
 
 
 def _marks(dependant: Dependant) -> list[Policy]:
@@ -81,6 +166,13 @@ def _marks(dependant: Dependant) -> list[Policy]:
             found.append(mark)
         found += _marks(sub)
     return found
+
+
+def is_web(route: BaseRoute) -> bool:
+    """True for a web page: authenticated by the session cookie, CSRF-checked."""
+    return isinstance(route, APIRoute) and any(
+        getattr(sub.call, _WEB, False) for sub in route.dependant.dependencies
+    )
 
 
 def policy_of(route: BaseRoute) -> Policy | None:

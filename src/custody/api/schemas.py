@@ -122,6 +122,8 @@ class TransferOut(BaseModel):
     sender_signing_key: str | None
     sender_key_index: int | None
     recipient_org: str
+    # The unit a transfer was addressed to ("ORG/UNIT"), if it was.
+    recipient_unit: str | None = None
     recipients: list[PartyOut]
     created_at: datetime
     sent_at: datetime | None
@@ -156,3 +158,51 @@ class BundleOut(BaseModel):
     entries: list[ProvenEntryOut]
     sealed_manifests: dict[str, str]
     wraps: dict[str, str]
+
+
+class UnitIn(Strict):
+    name: str = Field(max_length=80)
+
+
+class UnitOut(BaseModel):
+    id: str
+    name: str
+    org: str
+    members: int
+    created_at: datetime
+
+
+class PersonIn(Strict):
+    email: str = Field(max_length=254)
+    role: str = Field(max_length=20, description="officer, prosecutor, paralegal, ...")
+    unit: str | None = Field(default=None, max_length=80, description="a unit's name or id")
+
+
+class PersonOut(BaseModel):
+    id: str
+    email: str
+    role: str
+    unit: str | None
+    unit_id: str | None
+    disabled: bool
+    enrolled: bool
+    keys: bool
+    created_at: datetime
+
+
+class PersonAddedOut(BaseModel):
+    person: PersonOut
+    # Shown once: the admin hands it over by a separate channel; the person enrols at login.
+    initial_password: str
+
+
+class ReasonIn(Strict):
+    reason: str = Field(max_length=300)
+
+
+class MoveIn(Strict):
+    unit: str | None = Field(max_length=80, description="a unit's name or id; null: no unit")
+
+
+class ResetOut(BaseModel):
+    ledger_index: int

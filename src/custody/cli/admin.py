@@ -25,7 +25,7 @@ from custody.crypto.signing import SigningKey
 from custody.domain.people import check_org_name, parse_org_kind, parse_role
 from custody.errors import Conflict, InvalidInput, LocalError
 from custody.ledger.note import Signer, is_valid_name
-from custody.services import accounts, outbox, retention, second_factor
+from custody.services import accounts, outbox, retention, second_factor, units
 from custody.store.db import make_engine, make_sessionmaker, transaction
 from custody.store.ledger_store import init_ledger
 from custody.store.migrate import upgrade
@@ -170,20 +170,61 @@ def org_webhook(name: str, url: str, data_dir: Path | None) -> None:
 
 
 @admin.group()
+def unit() -> None:
+    """Units: the teams inside an organisation (a CID unit, a RASSO unit)."""
+
+
+@unit.command("create")
+@click.argument("name")
+@click.option("--org", "org_name", required=True, help="The organisation's name.")
+@data_dir_option
+def unit_create(name: str, org_name: str, data_dir: Path | None) -> None:
+    """Create a unit in an organisation."""
+    made = units.create_unit(build_context(settings_for(data_dir)), org_name, name)
+    say(f"Created unit {made.name!r} in {made.org} ({made.id})")
+    say(
+        f'  → add people with `custody admin user create EMAIL --org "{made.org}" --unit '
+        f'"{made.name}" --role ROLE`; send to it with --to "{made.org}/{made.name}"'
+    )
+
+
+@unit.command("list")
+@click.option("--org", "org_name", required=True, help="The organisation's name.")
+@data_dir_option
+def unit_list(org_name: str, data_dir: Path | None) -> None:
+    """List an organisation's units."""
+    rows = units.list_units(build_context(settings_for(data_dir)), org_name)
+    if not rows:
+        say(f"{org_name} has no units yet; create one with `custody admin unit create`.")
+    for u in rows:
+        say(f"{u.name:40} {u.members:>4} people  {u.id}")
+
+
+@admin.group()
 def user() -> None:
-    """People: officers, prosecutors, paralegals, admins, auditors."""
+    """People: officers, prosecutors, paralegals, unit admins, organisation admins, auditors."""
 
 
 @user.command("create")
 @click.argument("email")
 @click.option("--org", "org_name", required=True, help="The organisation's name.")
-@click.option("--role", required=True, help="officer, prosecutor, paralegal, admin or auditor")
+@click.option(
+    "--role",
+    required=True,
+    help="officer, prosecutor, paralegal, unit-admin, admin (the organisation admin) or auditor",
+)
+@click.option("--unit", "unit_name", default=None, help="The unit (a unit-admin needs one).")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the initial password from standard input."
 )
 @data_dir_option
 def user_create(
-    email: str, org_name: str, role: str, password_stdin: bool, data_dir: Path | None
+    email: str,
+    org_name: str,
+    role: str,
+    unit_name: str | None,
+    password_stdin: bool,
+    data_dir: Path | None,
 ) -> None:
     """Create a person; prints a one-time initial password unless one is given on stdin."""
     parsed_role = parse_role(role)
@@ -194,9 +235,10 @@ def user_create(
         password = os.environ.get("CUSTODY_NEW_PASSWORD") or secrets.token_urlsafe(15)
         generated = "CUSTODY_NEW_PASSWORD" not in os.environ
     created = accounts.create_user(
-        build_context(settings_for(data_dir)), email, org_name, parsed_role, password
+        build_context(settings_for(data_dir)), email, org_name, parsed_role, password, unit_name
     )
-    say(f"Created {parsed_role.value} {created.email} in {org_name}")
+    where = f"{org_name} / {unit_name}" if unit_name else org_name
+    say(f"Created {parsed_role.value} {created.email} in {where}")
     if generated:
         say(f"  initial password: {password}")
         say("  → hand it over in person or by a separate channel; it is shown only once.")

@@ -15,6 +15,7 @@ from custody.cli import (
     delivery_cmds,
     ledger_cmds,
     output,
+    people_cmds,
     session_cmds,
     tokens_cmds,
     transfer_cmds,
@@ -63,6 +64,7 @@ for command in (
     *delivery_cmds.COMMANDS,
     *assurance_cmds.COMMANDS,
     *tokens_cmds.COMMANDS,
+    *people_cmds.COMMANDS,
 ):
     cli.add_command(command)
 

@@ -16,6 +16,8 @@ from custody.client.http import Api
 from custody.client.receiving import receive as receive_items
 from custody.client.sending import human_size
 from custody.client.sending import send as send_items
+from custody.domain.people import CONTENT_ROLES, unit_label
+from custody.errors import Forbidden
 
 
 def _api() -> tuple[Session, Api]:
@@ -46,7 +48,7 @@ def case_create(urn: str) -> None:
     "to",
     required=True,
     multiple=True,
-    help="A recipient: a person's e-mail address or an organisation's name. Repeatable.",
+    help='A recipient: an e-mail address, an organisation, or a unit as "ORG/UNIT". Repeatable.',
 )
 @click.option("--ack-within", default=None, help="Acknowledgement deadline, e.g. 24h or 3d.")
 @click.option(
@@ -69,10 +71,13 @@ def send(
         transfer = send_items(
             api, session, keys, list(files), urn, list(to), ack_within, say, list(subjects)
         )
-    say(
-        f"Sent transfer {transfer['id']} for case {transfer['case']} to {transfer['recipient_org']}"
-    )
+    say(f"Sent transfer {transfer['id']} for case {transfer['case']} to {_recipient(transfer)}")
     say(f"  {len(transfer['items'])} item(s); acknowledgement due {when(transfer['ack_deadline'])}")
+
+
+def _recipient(t: dict[str, Any]) -> str:
+    """The recipient organisation, with the unit it was addressed to: "ORG / UNIT"."""
+    return unit_label(t["recipient_org"], t.get("recipient_unit"))
 
 
 def _line(t: dict[str, Any], party: str) -> str:
@@ -98,13 +103,19 @@ def _list_box(box: str, party: Callable[[dict[str, Any]], str]) -> None:
 @click.command()
 def inbox() -> None:
     """Transfers sent to you."""
-    _list_box("inbox", lambda t: f"from {t['sender']['email']}")
+    _list_box("inbox", _inbox_party)
+
+
+def _inbox_party(t: dict[str, Any]) -> str:
+    """The sender; and the unit, for a transfer addressed to one ("to ORG / UNIT")."""
+    unit = f" to {_recipient(t)}" if t.get("recipient_unit") else ""
+    return f"from {t['sender']['email']}{unit}"
 
 
 @click.command()
 def outbox() -> None:
     """Transfers you sent, and where each stands."""
-    _list_box("outbox", lambda t: f"to {t['recipient_org']}")
+    _list_box("outbox", lambda t: f"to {_recipient(t)}")
 
 
 @click.command()
@@ -120,6 +131,12 @@ def receive(transfer: str, out: Path) -> None:
     """Download, verify (signature, hashes) and decrypt a transfer, or one item shared with
     you; record the receipt."""
     session, api = _api()
+    if session.role not in CONTENT_ROLES:
+        # The server refuses content to this role anyway; say so before asking for keys.
+        raise Forbidden(
+            f"a {session.role} does not receive case material, and holds no keys for it",
+            hint="read its custody trail with `custody history` and `custody report` instead",
+        )
     keys = unlock_keys(session)
     with api:
         received = receive_items(api, session, keys, transfer, out, say)
@@ -147,7 +164,7 @@ def show(transfer: str) -> None:
         t = api.get(f"/api/v1/transfers/{transfer}")
     say(f"Transfer {t['id']}  case {t['case']}  {t['state']}")
     say(
-        f"  from {t['sender']['email']} to {t['recipient_org']}: "
+        f"  from {t['sender']['email']} to {_recipient(t)}: "
         + ", ".join(r["email"] for r in t["recipients"])
     )
     say(

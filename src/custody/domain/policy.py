@@ -10,8 +10,10 @@ A policy needs a role and a token scope::
     AUTHENTICATED   any full token (who am I, my tokens)
     CONTENT_READ    officer/prosecutor/paralegal with scope "read"
     CONTENT_SEND    officer/prosecutor/paralegal with scope "send"
-    AUDIT_READ      content roles or auditor, scope "read": trails, never content
-    ADMIN           an organisation's admin with scope "admin"
+    AUDIT_READ      content roles or auditor with scope "read", or a unit admin (scope
+                    "admin", the only one they hold): trails and reports, never content
+    PEOPLE_ADMIN    an organisation admin or a unit admin, scope "admin": people, units
+    ADMIN           an organisation admin with scope "admin": organisation-wide things
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from custody.domain.people import CONTENT_ROLES, Role
+from custody.domain.people import CONTENT_ROLES, PEOPLE_ADMINS, Role
 from custody.errors import Forbidden, InvalidInput, NotAuthenticated
 
 
@@ -38,16 +40,22 @@ class Policy(StrEnum):
     CONTENT_READ = "content:read"
     CONTENT_SEND = "content:send"
     AUDIT_READ = "audit:read"
+    PEOPLE_ADMIN = "people:admin"
     ADMIN = "admin"
 
 
-# (roles allowed, scope needed); None means "any".
-_RULES: dict[Policy, tuple[frozenset[Role] | None, Scope | None]] = {
+# (roles allowed, scopes of which the token needs one); None means "any".
+_RULES: dict[Policy, tuple[frozenset[Role] | None, frozenset[Scope] | None]] = {
     Policy.AUTHENTICATED: (None, None),
-    Policy.CONTENT_READ: (CONTENT_ROLES, Scope.READ),
-    Policy.CONTENT_SEND: (CONTENT_ROLES, Scope.SEND),
-    Policy.AUDIT_READ: (CONTENT_ROLES | {Role.AUDITOR}, Scope.READ),
-    Policy.ADMIN: (frozenset({Role.ADMIN}), Scope.ADMIN),
+    Policy.CONTENT_READ: (CONTENT_ROLES, frozenset({Scope.READ})),
+    Policy.CONTENT_SEND: (CONTENT_ROLES, frozenset({Scope.SEND})),
+    # A unit admin's tokens carry "admin" only; no other role holding "admin" reads trails.
+    Policy.AUDIT_READ: (
+        CONTENT_ROLES | {Role.AUDITOR, Role.UNIT_ADMIN},
+        frozenset({Scope.READ, Scope.ADMIN}),
+    ),
+    Policy.PEOPLE_ADMIN: (PEOPLE_ADMINS, frozenset({Scope.ADMIN})),
+    Policy.ADMIN: (frozenset({Role.ADMIN}), frozenset({Scope.ADMIN})),
 }
 
 # What each role may ask for, and what it gets when it asks for nothing.
@@ -55,7 +63,15 @@ _GRANTABLE: dict[Role, frozenset[Scope]] = {
     **{role: frozenset({Scope.READ, Scope.SEND}) for role in CONTENT_ROLES},
     Role.AUDITOR: frozenset({Scope.READ}),
     Role.ADMIN: frozenset({Scope.ADMIN}),
+    Role.UNIT_ADMIN: frozenset({Scope.ADMIN}),
 }
+
+
+def _holdable(role: str) -> frozenset[Scope]:
+    try:
+        return _GRANTABLE.get(Role(role), frozenset())
+    except ValueError:  # a role this version does not know holds nothing
+        return frozenset()
 
 
 def parse_scopes(text: str | Iterable[str]) -> frozenset[Scope]:
@@ -106,10 +122,14 @@ def decide(policy: Policy, role: str | None, scopes: frozenset[Scope] | None) ->
         if enrolling:
             raise NotAuthenticated("set up your second factor first", hint="finish `custody login`")
         raise Forbidden("this is only for setting up a second factor, which you have done")
-    roles, scope = _RULES[policy]
+    roles, needed = _RULES[policy]
     if roles is not None and role not in roles:
         raise Forbidden(f"a {role} may not do this ({policy.value})")
-    if scope is not None and scope not in scopes:
+    # A scope counts only if the role may hold it (a token carrying more is refused, not used).
+    holdable = _holdable(role)
+    if needed is not None and not needed & scopes & holdable:
+        # Name the scope this role can actually get (a unit admin: admin; others: read).
+        scope = min(needed & holdable or needed)
         raise Forbidden(
             f"this token lacks the {scope.value!r} scope",
             hint=f"log in again with `custody login --scope {scope.value}`",

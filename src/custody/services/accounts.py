@@ -19,6 +19,7 @@ from custody.domain.people import (
     OrgKind,
     Role,
     check_org_name,
+    check_unit_membership,
     normalise_email,
 )
 from custody.domain.policy import Scope, grant
@@ -32,9 +33,9 @@ from custody.errors import (
 )
 from custody.services import second_factor, throttle, tokens
 from custody.services.context import Actor, ServiceContext
-from custody.services.ledger import record
+from custody.services.ledger import SYSTEM, record
 from custody.services.security_events import Origin, record_event
-from custody.store.models import Organisation, User, UserKey
+from custody.store.models import Organisation, Unit, User, UserKey
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 defaults
 MIN_PASSWORD = 12
@@ -85,31 +86,67 @@ def list_orgs(ctx: ServiceContext) -> list[Organisation]:
         return list(session.scalars(select(Organisation).order_by(Organisation.name)))
 
 
-def create_user(ctx: ServiceContext, email: str, org_name: str, role: Role, password: str) -> User:
+def create_user(
+    ctx: ServiceContext,
+    email: str,
+    org_name: str,
+    role: Role,
+    password: str,
+    unit: str | None = None,
+) -> User:
+    """The operator creates a person (``custody admin user create``)."""
+    with ctx.unit_of_work() as session:
+        org = find_org(session, org_name)
+        unit_id = find_unit(session, org.id, unit).id if unit else None
+        return add_user(ctx, session, email, org.id, role, password, unit_id, by=SYSTEM)
+
+
+def add_user(
+    ctx: ServiceContext,
+    session: Session,
+    email: str,
+    org_id: str,
+    role: Role,
+    password: str,
+    unit_id: str | None,
+    *,
+    by: Actor | str,
+) -> User:
+    """Add a person in the caller's transaction; the ledger records it (ids only)."""
     email = normalise_email(email)
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
-    with ctx.unit_of_work() as session:
-        org = find_org(session, org_name)
-        if session.scalar(select(User).where(User.email == email)):
-            raise Conflict(f"a user {email} exists already")
-        user = User(
-            email=email,
-            org_id=org.id,
-            role=role.value,
-            password_hash=_hasher.hash(password),
-            created_at=ctx.clock.now(),
+    check_unit_membership(role, unit_id)
+    if session.scalar(select(User).where(User.email == email)):
+        raise Conflict(f"a user {email} exists already")
+    user = User(
+        email=email,
+        org_id=org_id,
+        role=role.value,
+        unit_id=unit_id,
+        password_hash=_hasher.hash(password),
+        created_at=ctx.clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    data = {"user": user.id, "org": org_id, "role": role.value}
+    record(ctx, session, "user:created", by, data=data | ({"unit": unit_id} if unit_id else {}))
+    return user
+
+
+def find_unit(session: Session, org_id: str, name_or_id: str) -> Unit:
+    """A unit of this organisation, by name or id."""
+    unit = session.scalar(
+        select(Unit).where(
+            Unit.org_id == org_id, (Unit.name == name_or_id.strip()) | (Unit.id == name_or_id)
         )
-        session.add(user)
-        session.flush()
-        record(
-            ctx,
-            session,
-            "user:created",
-            "system",
-            data={"user": user.id, "org": org.id, "role": role.value},
+    )
+    if unit is None:
+        raise NotFound(
+            f"no unit {name_or_id!r} in this organisation",
+            hint="list them with `custody units list` (operators: `custody admin unit list`)",
         )
-        return user
+    return unit
 
 
 GENERIC_REFUSAL = (

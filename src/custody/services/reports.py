@@ -13,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.domain.people import Role
+from custody.domain.transfers import TransferState
 from custody.errors import NotFound
 from custody.ledger.entry import Entry
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import SYSTEM
+from custody.services.trail_access import unit_admin_reaches
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import AccessRecord, Item, Organisation, User
 from custody.store.models_delivery import AccessGrant
@@ -37,12 +39,17 @@ END_TYPES = {
 
 
 def may_report(session: Session, actor: Actor, item: Item) -> bool:
-    """The sender, the transfer's recipients, and admins or auditors of either unit."""
+    """The sender, the transfer's recipients, admins or auditors of either organisation, and
+    unit admins of the sending or receiving unit (as for trails: never a draft's)."""
     transfer = item.transfer
     if actor.user_id == transfer.sender_id or any(
         r.user_id == actor.user_id for r in transfer.recipients
     ):
         return True
+    if actor.role == Role.UNIT_ADMIN:
+        return transfer.state != TransferState.DRAFT and unit_admin_reaches(
+            session, actor, transfer
+        )
     return actor.role in (Role.ADMIN.value, Role.AUDITOR.value) and actor.org_id in (
         transfer.sender_org_id,
         transfer.recipient_org_id,

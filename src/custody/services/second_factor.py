@@ -27,7 +27,12 @@ from custody.services import tokens
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
 from custody.store.models import User
-from custody.store.models_security import RecoveryCode, SecondFactor
+from custody.store.models_security import (
+    RecoveryCode,
+    SecondFactor,
+    WebAuthnChallenge,
+    WebAuthnCredential,
+)
 
 RECOVERY_CODES = 10
 _PURPOSE = "totp secret v1"
@@ -139,8 +144,9 @@ def verify(
     return False
 
 
-def reset(ctx: ServiceContext, email: str, reason: str) -> int:
-    """An operator clears a person's second factor and tokens; returns the ledger index.
+def reset(ctx: ServiceContext, email: str, reason: str, by: Actor | str = "system") -> int:
+    """An operator (or ``by``, a people admin) clears a person's second factor and tokens;
+    returns the ledger index.
 
     The person enrols again at their next login. The reset is a ledger entry,
     since it changes who can reach case material.
@@ -152,12 +158,15 @@ def reset(ctx: ServiceContext, email: str, reason: str) -> int:
             raise NotFound(f"no user {email}")
         session.execute(delete(SecondFactor).where(SecondFactor.user_id == user.id))
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        # A reset clears every second factor: security keys too.
+        session.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.user_id == user.id))
+        session.execute(delete(WebAuthnCredential).where(WebAuthnCredential.user_id == user.id))
         tokens.revoke_all(session, user.id, ctx.clock.now())
         appended = record(
             ctx,
             session,
             "account:second_factor_reset",
-            "system",
+            by,
             data={"user": user.id, "reason": reason[:200]},
         )
         return appended.index

@@ -3,6 +3,11 @@
 A token is ``cst_`` + 256 random bits; only its SHA-256 is stored, so a copy of
 the database holds no usable token. Revocation takes effect on the next
 request: every request looks the token up.
+
+Two kinds share the table: ``api`` tokens (bearer, for the CLI and integrations)
+and ``session`` tokens (the web application's cookie, with an idle timeout as
+well). Each is accepted only where it belongs: a session is never a bearer
+token, and an API token is never a cookie.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -23,6 +29,9 @@ from custody.store.models import ApiToken, User
 TOKEN_PREFIX = "cst_"  # noqa: S105 - a public prefix for secret scanners  # nosec B105
 # Writing last_used_at on every request would make every read a write; once a minute will do.
 _TOUCH_EVERY = timedelta(minutes=1)
+API: Literal["api"] = "api"
+SESSION: Literal["session"] = "session"
+Kind = Literal["api", "session"]
 
 
 def hash_token(token: str) -> str:
@@ -48,6 +57,7 @@ def issue(
     scopes: frozenset[Scope],
     ttl: timedelta,
     label: str | None = None,
+    kind: Kind = API,
 ) -> IssuedToken:
     """A new token for ``user`` in the caller's transaction; the clear value is returned once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -57,6 +67,7 @@ def issue(
         token_hash=hash_token(token),
         scopes=format_scopes(scopes),
         label=label,
+        kind=kind,
         created_at=now,
         expires_at=now + ttl,
     )
@@ -67,33 +78,43 @@ def issue(
     )
 
 
-def authenticate(ctx: ServiceContext, token: str) -> Actor:
-    """The actor a bearer token stands for; 401 if unknown, revoked, expired or disabled."""
+def authenticate(ctx: ServiceContext, token: str, kind: Kind = API) -> Actor:
+    """The actor a token of ``kind`` stands for; 401 if unknown, of the other kind, revoked,
+    expired (or, for a session, idle too long) or its account is disabled."""
+    noun, again = (
+        ("token", "log in again: custody login") if kind == API else ("session", "sign in")
+    )
     with ctx.unit_of_work() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-        if row is None or row.revoked_at is not None:
-            raise NotAuthenticated("this token is not valid", hint="log in again: custody login")
+        if row is None or row.revoked_at is not None or row.kind != kind:
+            raise NotAuthenticated(f"this {noun} is not valid", hint=again)
         now = ctx.clock.now()
         if row.expires_at <= now:
-            raise NotAuthenticated("your token has expired", hint="log in again: custody login")
-        user = session.get(User, row.user_id)
-        if user is None or user.disabled:
-            raise NotAuthenticated("this account is disabled")
-        if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
-            row.last_used_at = now
-        return Actor(
-            user.id,
-            user.email,
-            user.org_id,
-            user.role,
-            token_id=row.id,
-            scopes=frozenset(str(s) for s in parse_scopes(row.scopes)),
-        )
+            raise NotAuthenticated(f"your {noun} has expired", hint=again)
+        idle = timedelta(minutes=ctx.settings.session_idle_minutes)
+        if kind == SESSION and now - (row.last_used_at or row.created_at) > idle:
+            row.revoked_at = now  # an idle session ends for good (ASVS V3.3.2); kept on commit
+        else:
+            user = session.get(User, row.user_id)
+            if user is None or user.disabled:
+                raise NotAuthenticated("this account is disabled")
+            if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+                row.last_used_at = now
+            return Actor(
+                user.id,
+                user.email,
+                user.org_id,
+                user.role,
+                token_id=row.id,
+                scopes=frozenset(str(s) for s in parse_scopes(row.scopes)),
+            )
+    raise NotAuthenticated("your session ended after a while without use", hint=again)
 
 
 @dataclass(frozen=True)
 class TokenView:
     id: str
+    kind: str
     scopes: str
     label: str | None
     created_at: datetime
@@ -117,6 +138,7 @@ def list_tokens(ctx: ServiceContext, actor: Actor) -> list[TokenView]:
         return [
             TokenView(
                 r.id,
+                r.kind,
                 r.scopes,
                 r.label,
                 r.created_at,
@@ -138,6 +160,13 @@ def revoke(ctx: ServiceContext, actor: Actor, token_id: str | None) -> int:
             raise NotFound(f"no token {token_id} of yours", hint="list them: custody tokens list")
         row.revoked_at = ctx.clock.now()
         return 1
+
+
+def revoke_id(ctx: ServiceContext, token_id: str) -> None:
+    """Revoke a token the server itself just issued and will not hand out."""
+    with ctx.unit_of_work() as session:
+        row = session.get_one(ApiToken, token_id)
+        row.revoked_at = row.revoked_at or ctx.clock.now()
 
 
 def revoke_all(session: Session, user_id: str, now: datetime) -> int:

@@ -7,10 +7,15 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from custody.domain.people import CONTENT_ROLES, require_content_role
+from custody.domain.people import (
+    CONTENT_ROLES,
+    require_content_role,
+    split_unit_target,
+    unit_label,
+)
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, CustodyError, Forbidden, InvalidInput, NotFound
 from custody.services.accounts import current_key
@@ -24,6 +29,7 @@ from custody.store.models import (
     Organisation,
     Transfer,
     TransferRecipient,
+    Unit,
     User,
     UserKey,
 )
@@ -42,9 +48,35 @@ class Reader:
     key_index: int | None = None
 
 
-def _resolve_recipients(session: Session, to: list[str]) -> tuple[Organisation, list[User]]:
+@dataclass(frozen=True)
+class _Recipients:
+    org: Organisation
+    unit: Unit | None  # set when the transfer is addressed to a unit ("ORG/UNIT")
+    users: list[User]
+
+
+def _content_members(session: Session, label: str, *where: ColumnElement[bool]) -> list[User]:
+    """The enabled content-role people matching ``where`` who have keys (refuse if none)."""
+    members = session.scalars(
+        select(User).where(
+            *where,
+            User.disabled.is_(False),
+            User.role.in_([r.value for r in CONTENT_ROLES]),
+        )
+    ).all()
+    keyed = [m for m in members if current_key(session, m.id)]
+    if not keyed:
+        raise Conflict(
+            f"nobody in {label} has keys yet", hint="ask them to run `custody keys init`"
+        )
+    return keyed
+
+
+def _resolve_recipients(session: Session, to: list[str]) -> _Recipients:
+    """Recipients from e-mail addresses, organisation names and ``ORG/UNIT`` names."""
     users: dict[str, User] = {}
     orgs: set[str] = set()
+    units: dict[str, Unit] = {}
     for target in to:
         if "@" in target:
             user = session.scalar(select(User).where(User.email == target.strip().lower()))
@@ -55,35 +87,40 @@ def _resolve_recipients(session: Session, to: list[str]) -> tuple[Organisation, 
                 )
             users[user.id] = user
             orgs.add(user.org_id)
+            continue
+        named = split_unit_target(target)
+        org = session.scalar(
+            select(Organisation).where(Organisation.name == (named[0] if named else target))
+        )
+        unit = (
+            session.scalar(select(Unit).where(Unit.org_id == org.id, Unit.name == named[1]))
+            if org and named
+            else None
+        )
+        if org is None or (named and unit is None):
+            raise NotFound(
+                f"no recipient {target!r}",
+                hint='name a person\'s e-mail address, an organisation, or "ORGANISATION/UNIT"',
+            )
+        if unit is not None:
+            label = unit_label(org.name, unit.name)
+            found = _content_members(session, label, User.unit_id == unit.id)
+            units[unit.id] = unit
         else:
-            org = session.scalar(select(Organisation).where(Organisation.name == target))
-            if org is None:
-                raise NotFound(
-                    f"no recipient {target!r}",
-                    hint="name a person's e-mail address or an organisation",
-                )
-            members = session.scalars(
-                select(User).where(
-                    User.org_id == org.id,
-                    User.disabled.is_(False),
-                    User.role.in_([r.value for r in CONTENT_ROLES]),
-                )
-            ).all()
-            keyed = [m for m in members if current_key(session, m.id)]
-            if not keyed:
-                raise Conflict(
-                    f"nobody in {org.name} has keys yet", hint="ask them to run `custody keys init`"
-                )
-            users.update({m.id: m for m in keyed})
-            orgs.add(org.id)
+            found = _content_members(session, org.name, User.org_id == org.id)
+        users.update({m.id: m for m in found})
+        orgs.add(org.id)
     if len(orgs) != 1:
         raise InvalidInput("a transfer goes to one organisation", hint="send separate transfers")
+    if len(units) > 1:
+        raise InvalidInput("a transfer goes to at most one unit", hint="send separate transfers")
     for user in users.values():
         if current_key(session, user.id) is None:
             raise Conflict(
                 f"{user.email} has no keys yet", hint="ask them to run `custody keys init`"
             )
-    return session.get_one(Organisation, orgs.pop()), list(users.values())
+    org = session.get_one(Organisation, orgs.pop())
+    return _Recipients(org, next(iter(units.values()), None), list(users.values()))
 
 
 def readers_for(session: Session, transfer: Transfer) -> list[Reader]:
@@ -116,7 +153,8 @@ def create_transfer(
         sender_key = current_key(session, actor.user_id)
         if sender_key is None:
             raise Conflict("you have no keys yet", hint="run `custody keys init` first")
-        org, users = _resolve_recipients(session, to)
+        resolved = _resolve_recipients(session, to)
+        org, users = resolved.org, resolved.users
         if any(u.id == actor.user_id for u in users):
             raise InvalidInput("you cannot send a transfer to yourself")
         ack = ack_within or timedelta(hours=org.default_ack_hours)
@@ -125,6 +163,7 @@ def create_transfer(
             sender_id=actor.user_id,
             sender_org_id=actor.org_id,
             recipient_org_id=org.id,
+            recipient_unit_id=resolved.unit.id if resolved.unit else None,
             state=TransferState.DRAFT.value,
             ack_within_seconds=int(ack.total_seconds()),
             created_at=ctx.clock.now(),
@@ -140,7 +179,11 @@ def create_transfer(
             actor,
             case=case.id,
             transfer=transfer.id,
-            data={"recipients": sorted(u.id for u in users), "org": org.id},
+            data={
+                "recipients": sorted(u.id for u in users),
+                "org": org.id,
+                **({"unit": resolved.unit.id} if resolved.unit else {}),
+            },
         )
         return transfer, readers_for(session, transfer)
 
@@ -273,6 +316,7 @@ def describe_transfer(session: Session, transfer: Transfer, actor: Actor) -> dic
         ).all()
     )
     org = session.get(Organisation, transfer.recipient_org_id)
+    unit = session.get(Unit, transfer.recipient_unit_id) if transfer.recipient_unit_id else None
     sender_key = session.scalar(
         select(UserKey).where(UserKey.ledger_index == transfer.sender_key_index)
     )
@@ -284,6 +328,7 @@ def describe_transfer(session: Session, transfer: Transfer, actor: Actor) -> dic
         "sender_signing_key": sender_key.signing_key if sender_key else None,
         "sender_key_index": transfer.sender_key_index,
         "recipient_org": org.name if org else "?",
+        "recipient_unit": unit.name if unit else None,
         "recipients": [
             {"user_id": r.user_id, "email": emails.get(r.user_id, "?")} for r in transfer.recipients
         ],

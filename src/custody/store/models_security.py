@@ -50,6 +50,21 @@ class WebAuthnCredential(Base):
     last_used_at: Mapped[datetime | None]
 
 
+class WebAuthnChallenge(Base):
+    """A WebAuthn challenge handed to a browser: single-use, short-lived, stored hashed.
+
+    Deleted when its answer arrives (used or not), so a captured assertion cannot be replayed.
+    """
+
+    __tablename__ = "webauthn_challenges"
+
+    challenge_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # "register" or "login"
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class RecoveryCode(Base):
     """A one-time recovery code; only its SHA-256 is stored."""
 

@@ -87,9 +87,10 @@ class World:
                            (OTHER, OrgKind.POLICE)):
             accounts.create_org(self.ctx, name, kind, Identity.generate().recipient.to_string())
 
-    def add(self, key: str, email: str, org: str, role: Role, *, enrol: bool = True) -> Member:
+    def add(self, key: str, email: str, org: str, role: Role, *, enrol: bool = True,
+            unit: str | None = None) -> Member:
         member = Member(email, org, role.value, f"password-{next(_PASSWORDS):04d}-long")
-        accounts.create_user(self.ctx, email, org, role, member.password)
+        accounts.create_user(self.ctx, email, org, role, member.password, unit)
         self.members[key] = member
         if enrol:
             self.enrol(member)

@@ -3,7 +3,10 @@
 Routes are enumerated from ``app.routes`` (JSON API, tus, the public log, health),
 so a new endpoint is in the matrix the moment it exists; one that declares no
 policy fails it. Actors: anonymous, another organisation, same organisation
-wrong role, right role, a revoked token, an expired token.
+wrong role, right role, a revoked token, an expired token. The web application's
+pages (``requires(..., web=True)``) are called the way a browser would: with a
+session cookie instead of a bearer token, and a valid CSRF token and our own
+``Origin`` on every POST, so that only the policy decides.
 
 "Allowed" means past the policy: any answer but 401, 403 or 404 (an empty body
 earns a 400, which is fine). Bodies are empty except where an object check can
@@ -13,6 +16,7 @@ only be reached with a valid one (``EXAMPLE_BODIES``).
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -21,17 +25,22 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
-from security_world import CPS, OTHER, POLICE, World, world
+from security_world import CPS, OTHER, POLICE, TestClient, World, world
 from sqlalchemy import select
 
-from custody.api.policy import declared_routes, requires, undeclared
+from custody.api.deps import LOGIN_COOKIE, SESSION_COOKIE
+from custody.api.policy import declared_routes, is_web, requires, undeclared
 from custody.domain.people import Role
 from custody.domain.policy import Policy
+from custody.services import units, web_sessions
 from custody.services.tokens import hash_token
-from custody.store.models import ApiToken
+from custody.store.models import ApiToken, User
+from custody.store.models_security import WebAuthnCredential
 
 DENIED = {401, 403, 404}
-OBJECT_PARAMS = {"transfer_id", "item_id", "upload_id", "ref", "token_id", "incident_id"}
+WEB = "https://testserver"  # Secure cookies need https, as in a browser
+OBJECT_PARAMS = {"transfer_id", "item_id", "upload_id", "ref", "token_id", "incident_id",
+                 "user_id", "key_id"}
 # Routes that act on a transfer still being put together; the rest act on a sent one.
 ON_DRAFT = {"/api/v1/transfers/{transfer_id}/items", "/api/v1/items/{item_id}/seal",
             "/api/v1/transfers/{transfer_id}/send"}
@@ -44,6 +53,9 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/items/{item_id}/shares"): {
         "email": "b.okafor@cps.example", "wrap": "AAAA", "key_index": 0},
     ("POST", "/api/v1/transfers/{transfer_id}/subjects"): {"subjects": ["V1"]},
+    ("POST", "/api/v1/people/{user_id}/disable"): {"reason": "left the unit"},
+    ("POST", "/api/v1/people/{user_id}/reset-second-factor"): {"reason": "phone lost"},
+    ("POST", "/api/v1/people/{user_id}/unit"): {"unit": "Interview Unit"},
 }
 
 # ...and headers, where a protocol checks them before the object.
@@ -66,7 +78,9 @@ CAST: dict[Policy, tuple[str, str | None, str]] = {
     Policy.CONTENT_SEND: ("officer", "auditor_police", "outsider"),
     Policy.CONTENT_READ: ("prosecutor", "auditor_cps", "outsider"),
     Policy.AUDIT_READ: ("auditor_cps", "admin_cps", "auditor_other"),
-    Policy.ADMIN: ("admin_police", "officer", "admin_other"),
+    Policy.PEOPLE_ADMIN: ("admin_police", "officer", "admin_other"),
+    # A unit admin holds the "admin" scope but nothing organisation-wide.
+    Policy.ADMIN: ("admin_police", "unit_admin_police", "admin_other"),
 }
 
 
@@ -83,6 +97,15 @@ class Matrix:
         add("outsider", "pc.reid@northshire.police.example", OTHER, Role.OFFICER)
         add("auditor_other", "auditor@northshire.police.example", OTHER, Role.AUDITOR)
         add("admin_other", "admin@northshire.police.example", OTHER, Role.ADMIN)
+        units.create_unit(w.ctx, POLICE, "Interview Unit")
+        add("unit_admin_police", "unit.admin@tvp.police.example", POLICE, Role.UNIT_ADMIN,
+            unit="Interview Unit")
+        # Whom people admins act on (the right role disables, resets and moves them).
+        add("member", "pc.member@tvp.police.example", POLICE, Role.OFFICER, enrol=False,
+            unit="Interview Unit")
+        with w.ctx.unit_of_work() as session:
+            self.member_id = session.scalars(
+                select(User.id).where(User.email == "pc.member@tvp.police.example")).one()
         add("newbie", "new.officer@tvp.police.example", POLICE, Role.OFFICER, enrol=False)
         add("newbie_other", "new@northshire.police.example", OTHER, Role.OFFICER, enrol=False)
         for key in ("officer", "prosecutor", "outsider"):
@@ -96,6 +119,9 @@ class Matrix:
         self.incident = str(opened.json()["id"])
         # Someone to share with: joins after the transfers, so is not a reader yet.
         w.register_keys(add("colleague", "b.okafor@cps.example", CPS, Role.PROSECUTOR))
+        self.web = {r.path: r.policy for r in declared_routes(w.app.routes) if is_web(r.route)}
+        self.browser = TestClient(w.app, base_url=WEB, follow_redirects=False,
+                                  raise_server_exceptions=False)
 
     def token(self, key: str) -> str | None:
         """A fresh token of ``key`` (routes such as "revoke all" spend the one they use)."""
@@ -118,6 +144,63 @@ class Matrix:
                 row.expires_at = self.w.clock.now() - timedelta(seconds=1)
         return token
 
+    # ── the web application: session cookies, CSRF tokens ──
+
+    def session(self, key: str) -> str | None:
+        """A fresh browser session of ``key`` (made directly: the login page has its own tests)."""
+        if key == "anonymous":
+            return None
+        with self.w.ctx.unit_of_work() as session:
+            user_id = session.scalars(
+                select(User.id).where(User.email == self.w.members[key].email)).one()
+        return web_sessions.issue(self.w.ctx, user_id, None).token
+
+    def spoiled_session(self, key: str, how: str) -> str:
+        token = self.session(key)
+        assert token is not None
+        with self.w.ctx.unit_of_work() as session:
+            row = session.scalars(
+                select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one()
+            if how == "revoked":
+                row.revoked_at = self.w.clock.now()
+            else:
+                row.expires_at = self.w.clock.now() - timedelta(seconds=1)
+        return token
+
+    def security_key(self, owner: str) -> str:
+        """A security key of ``owner``'s to remove (only its row: no browser needed)."""
+        with self.w.ctx.unit_of_work() as session:
+            user_id = session.scalars(
+                select(User.id).where(User.email == self.w.members[owner].email)).one()
+            row = WebAuthnCredential(user_id=user_id, credential_id=f"matrix-{uuid.uuid4()}",
+                                     public_key=b"\0", label="matrix",
+                                     created_at=self.w.clock.now())
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def web_call(self, method: str, template: str, path: str, session: str | None) -> int:
+        """A browser's request: the session cookie, and for a POST our Origin and the form's
+        CSRF token (the login form's, bound to a pre-session cookie, on a public page)."""
+        cookies, data = {}, None
+        if session:
+            cookies[SESSION_COOKIE] = session
+        if method == "POST" and self.web[template] is Policy.PUBLIC:
+            cookies[LOGIN_COOKIE] = "matrix-pre-session"
+            data = {"csrf": web_sessions.login_csrf_token(self.w.ctx, "matrix-pre-session")}
+        elif method == "POST" and session:
+            with self.w.ctx.unit_of_work() as db:
+                session_id = db.scalars(select(ApiToken.id).where(
+                    ApiToken.token_hash == hash_token(session))).one()
+            data = {"csrf": web_sessions.csrf_token(self.w.ctx, session_id)}
+        self.browser.cookies.clear()
+        headers = {"Origin": WEB}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        response = self.browser.request(method, path, headers=headers, data=data)
+        assert response.status_code < 500, (method, path, response.text)
+        return response.status_code
+
     def path(self, template: str, policy: Policy, owner: str) -> str:
         target = self.draft if template in ON_DRAFT else self.sent
         values: dict[str, Callable[[], str]] = {
@@ -128,6 +211,9 @@ class Matrix:
             "index": lambda: "0",
             "path": lambda: "0/000",
             "incident_id": lambda: self.incident,
+            "user_id": lambda: self.member_id,
+            "key_id": lambda: self.security_key(owner),
+            "asset": lambda: "custody.js",
             "token_id": lambda: self.w.login(self.w.members[owner])["token_id"],
         }
 
@@ -140,6 +226,8 @@ class Matrix:
 
     def call(self, method: str, template: str, path: str, token: str | None,
              body: Any = None) -> int:
+        if template in self.web:
+            return self.web_call(method, template, path, token)
         # tus routes check the protocol version before the object: always speak it.
         headers = {"Tus-Resumable": "1.0.0", **EXAMPLE_HEADERS.get((method, template), {})}
         if token:
@@ -168,21 +256,24 @@ def run_matrix(m: Matrix) -> list[str]:
         right, wrong, other = CAST[policy]
         params = {p.split(":")[0] for p in re.findall(r"\{([^}]+)\}", declared.path)}
         on_object = bool(params & OBJECT_PARAMS)
+        # Web pages: session cookies, never bearer tokens (and the other way round).
+        token, spoiled = ((m.session, m.spoiled_session) if is_web(route)
+                          else (m.token, m.spoiled))
         for method in sorted(declared.methods):
             check = partial(_check, m, problems, method, declared.path, policy, right)
             public = policy is Policy.PUBLIC
             check("anonymous", None, public)
             if wrong is not None:
-                check("wrong role", m.token(wrong), False)
+                check("wrong role", token(wrong), False)
             example = EXAMPLE_BODIES.get((method, declared.path)) if on_object else None
             if on_object and route.body_field is not None and example is None:
                 problems.append(f"{method} {declared.path}: add an example body to the matrix")
-            check("other organisation", m.token(other), public or not on_object, example)
+            check("other organisation", token(other), public or not on_object, example)
             if not public:
-                check("revoked token", m.spoiled(right, "revoked"), False)
-                check("expired token", m.spoiled(right, "expired"), False)
+                check("revoked token", spoiled(right, "revoked"), False)
+                check("expired token", spoiled(right, "expired"), False)
             # Last: the right role may change what it acts on (terminate, revoke, send).
-            check("right role", m.token(right), True)
+            check("right role", token(right), True)
     return problems
 
 
@@ -197,6 +288,10 @@ def test_every_route_is_in_the_matrix_and_behaves(matrix: Matrix) -> None:
     # The matrix really does walk the tus, public-log and health routes too.
     assert {"/api/v1/uploads/{upload_id}", "/checkpoint", "/tile/{path:path}", "/healthz",
             "/api/v1/ledger/entries/{index}", "/openapi.json"} <= paths
+    # ...and the web application's pages, by session cookie.
+    assert {"/login", "/inbox", "/transfers/{transfer_id}", "/transfers/{transfer_id}/ack",
+            "/security/tokens/{token_id}/revoke", "/security/keys/{key_id}/remove",
+            "/logout"} <= set(matrix.web)
     assert run_matrix(matrix) == []
 
 

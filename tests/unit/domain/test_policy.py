@@ -18,6 +18,10 @@ ALLOWED = {
     (Policy.AUDIT_READ, "auditor", READ),
     (Policy.AUDIT_READ, "prosecutor", FULL),
     (Policy.ADMIN, "admin", ADMIN),
+    (Policy.PEOPLE_ADMIN, "admin", ADMIN),
+    (Policy.PEOPLE_ADMIN, "unit-admin", ADMIN),
+    (Policy.AUDIT_READ, "unit-admin", ADMIN),  # trails and reports with the one scope they hold
+    (Policy.AUTHENTICATED, "unit-admin", ADMIN),
     (Policy.AUTHENTICATED, "auditor", READ),
     (Policy.ENROLMENT, "officer", ENROL),
 }
@@ -26,6 +30,13 @@ REFUSED = [
     (Policy.CONTENT_READ, "auditor", READ, Forbidden),  # never content
     (Policy.AUDIT_READ, "admin", ADMIN, Forbidden),
     (Policy.ADMIN, "officer", FULL, Forbidden),
+    (Policy.ADMIN, "unit-admin", ADMIN, Forbidden),  # nothing organisation-wide
+    (Policy.PEOPLE_ADMIN, "officer", FULL, Forbidden),
+    (Policy.PEOPLE_ADMIN, "auditor", READ, Forbidden),
+    (Policy.PEOPLE_ADMIN, "admin", READ, Forbidden),  # scope
+    (Policy.CONTENT_READ, "unit-admin", ADMIN, Forbidden),  # never content
+    (Policy.CONTENT_SEND, "unit-admin", ADMIN, Forbidden),
+    (Policy.AUDIT_READ, "auditor", ADMIN, Forbidden),  # an auditor's trail scope is read
     (Policy.CONTENT_READ, "officer", ENROL, NotAuthenticated),  # no second factor yet
     (Policy.AUTHENTICATED, "officer", ENROL, NotAuthenticated),
     (Policy.ENROLMENT, "officer", FULL, Forbidden),
@@ -53,6 +64,12 @@ def test_grant_defaults_and_limits() -> None:
     assert grant("officer", None) == FULL
     assert grant("auditor", None) == READ
     assert grant("admin", None) == ADMIN
+    assert grant("unit-admin", None) == ADMIN
+    assert grant("unit-admin", ADMIN) == ADMIN
+    with pytest.raises(Forbidden):
+        grant("unit-admin", READ)
+    with pytest.raises(Forbidden):
+        grant("unit-admin", FULL)
     assert grant("prosecutor", READ) == READ
     with pytest.raises(Forbidden):
         grant("auditor", FULL)
@@ -64,3 +81,12 @@ def test_parse_scopes() -> None:
     assert parse_scopes("read, send") == FULL
     with pytest.raises(InvalidInput):
         parse_scopes("read write")
+
+
+def test_a_missing_scope_names_one_the_role_can_have() -> None:
+    with pytest.raises(Forbidden) as refused:
+        decide(Policy.AUDIT_READ, "auditor", frozenset({Scope.SEND}))
+    assert "--scope read" in (refused.value.hint or "")
+    with pytest.raises(Forbidden) as refused:
+        decide(Policy.AUDIT_READ, "unit-admin", frozenset())
+    assert "--scope admin" in (refused.value.hint or "")

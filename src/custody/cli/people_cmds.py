@@ -1,0 +1,132 @@
+"""``custody people`` and ``custody units``: people administration, for organisation and unit
+admins, over the API like every other client command."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import click
+
+from custody.cli.output import say, when
+from custody.client.config import Session
+from custody.client.http import Api
+
+
+def _api() -> Api:
+    session = Session.load()
+    return Api(session.server, session.token)
+
+
+def _person_path(person: str, action: str) -> str:
+    # The server takes an id or an e-mail address, and answers "not found" for anyone out of
+    # your reach, whoever they are.
+    return f"/api/v1/people/{quote(person.strip(), safe='@')}/{action}"
+
+
+def _line(p: dict[str, Any]) -> str:
+    state = "DISABLED" if p["disabled"] else ("active" if p["enrolled"] else "not enrolled")
+    keys = "keys" if p["keys"] else "-"
+    return f"{p['email']:40} {p['role']:11} {p['unit'] or '-':24} {state:12} {keys:4}  {p['id']}"
+
+
+@click.group()
+def people() -> None:
+    """People you administer (organisation admins: your organisation; unit admins: your unit)."""
+
+
+@people.command("list")
+def people_list() -> None:
+    """Everyone you administer: role, unit, whether they can sign in, whether they have keys."""
+    with _api() as api:
+        rows = api.get("/api/v1/people")
+    if not rows:
+        say("Nobody yet; add someone with `custody people add EMAIL --role ROLE`.")
+        return
+    say(f"{'E-MAIL':40} {'ROLE':11} {'UNIT':24} {'STATE':12} {'KEYS':4}  ID")
+    for p in rows:
+        say(_line(p))
+
+
+@people.command("add")
+@click.argument("email")
+@click.option(
+    "--role",
+    required=True,
+    help="officer, prosecutor or paralegal; organisation admins also unit-admin, admin, auditor.",
+)
+@click.option("--unit", default=None, help="The unit [unit admins: yours; others: none].")
+def people_add(email: str, role: str, unit: str | None) -> None:
+    """Add a person; prints a one-time initial password to hand over."""
+    with _api() as api:
+        added = api.post("/api/v1/people", {"email": email, "role": role, "unit": unit})
+    person = added["person"]
+    where = f" in unit {person['unit']}" if person["unit"] else ""
+    say(f"Added {person['role']} {person['email']}{where} ({person['id']})")
+    say(f"  initial password: {added['initial_password']}")
+    say("  → hand it over in person or by a separate channel, never with the e-mail address;")
+    say("    it is shown only once. They set up a second factor at their first `custody login`.")
+
+
+@people.command("disable")
+@click.argument("person", metavar="EMAIL|ID")
+@click.option("--reason", required=True, help="Why, e.g. 'left the unit'.")
+def people_disable(person: str, reason: str) -> None:
+    """Stop a person signing in, now: their tokens are revoked and nobody can send to them."""
+    with _api() as api:
+        p = api.post(_person_path(person, "disable"), {"reason": reason})
+    say(f"Disabled {p['email']}: their tokens are revoked; recorded in the custody ledger.")
+
+
+@people.command("reset-2fa")
+@click.argument("person", metavar="EMAIL|ID")
+@click.option("--reason", required=True, help="Why, e.g. 'phone lost'.")
+def people_reset_2fa(person: str, reason: str) -> None:
+    """Clear a person's second factor and tokens; they enrol again at their next login."""
+    with _api() as api:
+        done = api.post(_person_path(person, "reset-second-factor"), {"reason": reason})
+    say(
+        f"Second factor of {person} reset; their tokens are revoked (ledger index "
+        f"{done['ledger_index']})."
+    )
+    say("  → they enrol a new authenticator app at their next `custody login`.")
+
+
+@people.command("move")
+@click.argument("person", metavar="EMAIL|ID")
+@click.option("--unit", required=True, help="The unit to move them to ('' for none).")
+def people_move(person: str, unit: str) -> None:
+    """Move a person to another unit of your organisation (organisation admins)."""
+    with _api() as api:
+        p = api.post(_person_path(person, "unit"), {"unit": unit or None})
+    say(f"Moved {p['email']} to {p['unit'] or 'no unit'}.")
+
+
+@click.group()
+def units() -> None:
+    """Units of your organisation: teams that people belong to and transfers can go to."""
+
+
+@units.command("list")
+def units_list() -> None:
+    """Units you administer, with how many people each has."""
+    with _api() as api:
+        rows = api.get("/api/v1/units")
+    if not rows:
+        say("No units yet; an organisation admin creates one with `custody units create NAME`.")
+    for u in rows:
+        say(f"{u['name']:40} {u['members']:>4} people  created {when(u['created_at'])}  {u['id']}")
+
+
+@units.command("create")
+@click.argument("name")
+def units_create(name: str) -> None:
+    """Create a unit in your organisation (organisation admins)."""
+    with _api() as api:
+        u = api.post("/api/v1/units", {"name": name})
+    say(f"Created unit {u['name']!r} in {u['org']} ({u['id']})")
+    say(f'  → add people with `custody people add EMAIL --role ROLE --unit "{u["name"]}"`;')
+    say(f'    send to it with `custody send FILE --case URN --to "{u["org"]}/{u["name"]}"`')
+
+
+COMMANDS = [people, units]

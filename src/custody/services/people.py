@@ -1,0 +1,248 @@
+"""People administration over the API: list, add, disable, reset a second factor, move.
+
+Who may act on whom is :func:`custody.domain.people.may_manage`: an organisation
+admin reaches everyone of their organisation, a unit admin the officers,
+prosecutors and paralegals of their own unit. Anyone out of reach answers 404,
+exactly as someone who does not exist (no oracle for other units or
+organisations), and that refusal is a security event. Every change is a
+security event; disabling and second-factor resets change who can reach case
+material, so they are ledger entries too (pseudonymous ids only).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custody.domain.people import (
+    Member,
+    Role,
+    check_may_add,
+    check_unit_membership,
+    may_manage,
+    may_see,
+)
+from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
+from custody.services import second_factor, tokens
+from custody.services.accounts import add_user, current_key, find_unit
+from custody.services.context import Actor, ServiceContext
+from custody.services.delivery import check_reason
+from custody.services.ledger import record
+from custody.services.security_events import Origin, record_alone, record_event
+from custody.store.models import Unit, User
+
+PASSWORD_BYTES = 15  # 20 URL-safe characters: 120 bits
+
+
+@dataclass(frozen=True)
+class PersonView:
+    id: str
+    email: str
+    role: str
+    unit: str | None
+    unit_id: str | None
+    disabled: bool
+    enrolled: bool  # has a second factor
+    keys: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Added:
+    person: PersonView
+    initial_password: str  # shown once, to the admin who hands it over
+
+
+def _member(user: User) -> Member:
+    return Member(user.org_id, user.unit_id, user.role)
+
+
+def _admin(session: Session, actor: Actor) -> User:
+    """The acting admin as they are now (a unit admin moved elsewhere reaches elsewhere)."""
+    return session.get_one(User, actor.user_id)
+
+
+def _view(session: Session, user: User) -> PersonView:
+    unit = session.get(Unit, user.unit_id) if user.unit_id else None
+    return PersonView(
+        user.id,
+        user.email,
+        user.role,
+        unit.name if unit else None,
+        user.unit_id,
+        user.disabled,
+        second_factor.is_enrolled(session, user.id),
+        current_key(session, user.id) is not None,
+        user.created_at,
+    )
+
+
+def _origin(actor: Actor) -> Origin:
+    return Origin(actor.address, actor.user_agent)
+
+
+def _in_reach(session: Session, actor: Actor, ref: str) -> User:
+    """The person ``ref`` (an id or an e-mail address) if the actor may manage them."""
+    admin = _admin(session, actor)
+    key = ref.strip().lower()
+    person = session.scalar(select(User).where((User.id == key) | (User.email == key)))
+    if person is None or not may_see(_member(admin), _member(person)):
+        raise NotFound(
+            f"no person {ref} in your reach",
+            hint="see whom you manage with `custody people list`",
+        )
+    if person.id == admin.id:
+        raise InvalidInput("you cannot do this to your own account", hint="ask another admin")
+    if not may_manage(_member(admin), _member(person)):
+        raise Forbidden(
+            "a unit admin manages only the officers, prosecutors and paralegals of their unit "
+            f"(this person's role: {person.role})",
+            hint="ask your organisation admin",
+        )
+    return person
+
+
+@contextmanager
+def _refusals_recorded(ctx: ServiceContext, actor: Actor, action: str) -> Iterator[None]:
+    """Record a refused people change as a security event (beside the rollback)."""
+    try:
+        yield
+    except (Forbidden, NotFound, Conflict, InvalidInput) as exc:
+        record_alone(
+            ctx,
+            "people:refused",
+            _origin(actor),
+            user_id=actor.user_id,
+            org_id=actor.org_id,
+            detail=f"{action}: {exc.code}: {exc.message}",
+        )
+        raise
+
+
+def list_people(ctx: ServiceContext, actor: Actor) -> list[PersonView]:
+    """Everyone the admin sees: their organisation, or (unit admin) their unit."""
+    with ctx.unit_of_work() as session:
+        admin = _admin(session, actor)
+        query = select(User).where(User.org_id == admin.org_id).order_by(User.email)
+        if admin.role != Role.ADMIN:
+            if admin.unit_id is None:
+                return []
+            query = query.where(User.unit_id == admin.unit_id)
+        return [
+            _view(session, u) for u in session.scalars(query) if may_see(_member(admin), _member(u))
+        ]
+
+
+def add_person(
+    ctx: ServiceContext, actor: Actor, email: str, role: Role, unit: str | None
+) -> Added:
+    """A new person with a one-time initial password made here; they enrol at first login.
+
+    A unit admin adds officers, prosecutors and paralegals to their own unit (the
+    default); an organisation admin adds anyone to any unit of their organisation.
+    """
+    password = secrets.token_urlsafe(PASSWORD_BYTES)
+    with _refusals_recorded(ctx, actor, f"add {email}"), ctx.unit_of_work() as session:
+        admin = _admin(session, actor)
+        unit_id = _unit_for_new_person(session, admin, unit)
+        check_may_add(_member(admin), role, unit_id)
+        user = add_user(ctx, session, email, admin.org_id, role, password, unit_id, by=actor)
+        record_event(
+            ctx,
+            session,
+            "people:added",
+            _origin(actor),
+            user_id=actor.user_id,
+            org_id=actor.org_id,
+            email=user.email,
+            detail=f"added {user.id} as {role.value}" + (f" in unit {unit_id}" if unit_id else ""),
+        )
+        return Added(_view(session, user), password)
+
+
+def _unit_for_new_person(session: Session, admin: User, unit: str | None) -> str | None:
+    if admin.role == Role.ADMIN:
+        return find_unit(session, admin.org_id, unit).id if unit else None
+    own = session.get(Unit, admin.unit_id) if admin.unit_id else None
+    if unit is None or (own is not None and unit.strip() in (own.id, own.name)):
+        return admin.unit_id
+    # The same answer whether or not that unit exists: no oracle for other units.
+    raise Forbidden("a unit admin adds people to their own unit only", hint="leave out --unit")
+
+
+def disable(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> PersonView:
+    """Disable a person and revoke all their tokens: they can no longer sign in or be sent to.
+
+    The ledger records who and by whom (ids only); the reason, free text that may
+    name people, stays in the security event, which can be erased.
+    """
+    reason = check_reason(reason)
+    with _refusals_recorded(ctx, actor, f"disable {ref}"), ctx.unit_of_work() as session:
+        person = _in_reach(session, actor, ref)
+        if person.disabled:
+            raise Conflict(f"{person.email} is disabled already")
+        person.disabled = True
+        revoked = tokens.revoke_all(session, person.id, ctx.clock.now())
+        appended = record(ctx, session, "account:disabled", actor, data={"user": person.id})
+        record_event(
+            ctx,
+            session,
+            "people:disabled",
+            _origin(actor),
+            user_id=actor.user_id,
+            org_id=actor.org_id,
+            email=person.email,
+            detail=f"disabled {person.id}; {revoked} token(s) revoked; ledger #{appended.index}; "
+            f"reason: {reason}",
+        )
+        return _view(session, person)
+
+
+def reset_second_factor(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> int:
+    """Clear a person's second factor and tokens (they enrol again); returns the ledger index."""
+    reason = check_reason(reason)
+    with _refusals_recorded(ctx, actor, f"reset-2fa {ref}"), ctx.unit_of_work() as session:
+        person = _in_reach(session, actor, ref)
+        email, person_id = person.email, person.id
+    index = second_factor.reset(ctx, email, reason, by=actor)
+    record_alone(
+        ctx,
+        "people:second_factor_reset",
+        _origin(actor),
+        user_id=actor.user_id,
+        org_id=actor.org_id,
+        email=email,
+        detail=f"reset {person_id}; ledger #{index}; reason: {reason}",
+    )
+    return index
+
+
+def move(ctx: ServiceContext, actor: Actor, ref: str, unit: str | None) -> PersonView:
+    """Move a person to another unit of the organisation (None: to no unit). Org admins only."""
+    with _refusals_recorded(ctx, actor, f"move {ref}"), ctx.unit_of_work() as session:
+        if actor.role != Role.ADMIN:
+            raise Forbidden(
+                "only an organisation admin moves people between units",
+                hint="ask your organisation admin",
+            )
+        person = _in_reach(session, actor, ref)
+        target = find_unit(session, person.org_id, unit).id if unit else None
+        check_unit_membership(person.role, target)
+        before, person.unit_id = person.unit_id, target
+        record_event(
+            ctx,
+            session,
+            "people:moved",
+            _origin(actor),
+            user_id=actor.user_id,
+            org_id=actor.org_id,
+            email=person.email,
+            detail=f"moved {person.id} from unit {before or '-'} to {target or '-'}",
+        )
+        return _view(session, person)

@@ -1,0 +1,112 @@
+"""Browser sessions and their CSRF tokens (ASVS V3, V4.2.2).
+
+A session is an ``ApiToken`` row of kind ``session``: 256 random bits in a
+``__Host-`` cookie, only the SHA-256 stored, an absolute lifetime and an idle
+timeout (``custody.services.tokens.authenticate``). A login turns the token
+:func:`custody.services.accounts.login` issued into a session, and revokes any
+session the browser presented (rotation: no session fixation).
+
+CSRF tokens are synchronizer tokens, ``HMAC-SHA-256(K, session id)`` under a
+key derived from the server secret with its own purpose label: nothing to
+store, bound to one session, and useless for any other. Before there is a
+session, the login form is protected by a double-submit pre-session cookie
+whose HMAC is the form's token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from custody.domain.policy import grant
+from custody.errors import NotFound
+from custody.services import tokens
+from custody.services.context import Actor, ServiceContext
+from custody.store.models import ApiToken, User
+
+_CSRF_PURPOSE = b"custody csrf v1"
+
+
+def derive_key(server_secret: bytes, purpose: bytes) -> bytes:
+    """HKDF-SHA-256 (RFC 5869) with an empty salt, one output block: a key for one purpose."""
+    prk = hmac.new(b"\0" * 32, server_secret, hashlib.sha256).digest()
+    return hmac.new(prk, purpose + b"\x01", hashlib.sha256).digest()
+
+
+def _mac(ctx: ServiceContext, label: str, value: str) -> str:
+    key = derive_key(ctx.server_secret, _CSRF_PURPOSE)
+    return hmac.new(key, f"{label}\0{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token(ctx: ServiceContext, session_id: str) -> str:
+    """The synchronizer token of one session: every form of that session carries it."""
+    return _mac(ctx, "session", session_id)
+
+
+def login_csrf_token(ctx: ServiceContext, pre_session: str) -> str:
+    """The login form's token, bound to the browser's pre-session cookie."""
+    return _mac(ctx, "login", pre_session)
+
+
+def new_pre_session() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def same(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
+
+
+def lifetime(ctx: ServiceContext) -> timedelta:
+    return timedelta(hours=ctx.settings.session_hours)
+
+
+def start(
+    ctx: ServiceContext, issued: tokens.IssuedToken, presented: str | None
+) -> tokens.IssuedToken:
+    """Make the token a login just issued a browser session; revoke the one the browser had.
+
+    The token's clear value never left the server, so it was never usable as a bearer token.
+    """
+    with ctx.unit_of_work() as db:
+        now = ctx.clock.now()
+        if presented:
+            old = db.scalar(
+                select(ApiToken).where(ApiToken.token_hash == tokens.hash_token(presented))
+            )
+            if old is not None and old.kind == tokens.SESSION and old.revoked_at is None:
+                old.revoked_at = now
+        row = db.get_one(ApiToken, issued.token_id)
+        row.kind = tokens.SESSION
+        row.expires_at = min(row.expires_at, row.created_at + lifetime(ctx))
+        row.label = "browser"
+        return tokens.IssuedToken(
+            issued.token,
+            row.id,
+            row.expires_at,
+            row.scopes,
+            issued.user_id,
+            issued.email,
+            issued.org,
+            issued.role,
+        )
+
+
+def issue(ctx: ServiceContext, user_id: str, presented: str | None) -> tokens.IssuedToken:
+    """A fresh session for a person whose sign-in was checked elsewhere (a security key)."""
+    with ctx.unit_of_work() as db:
+        user = db.get_one(User, user_id)
+        issued = tokens.issue(
+            ctx, db, user, grant(user.role, None), lifetime(ctx), "browser", tokens.SESSION
+        )
+    return start(ctx, issued, presented)
+
+
+def end(ctx: ServiceContext, actor: Actor) -> None:
+    """Log out: the session stops working at once."""
+    if actor.token_id is None:
+        raise NotFound("there is no session to end")
+    tokens.revoke(ctx, actor, actor.token_id)

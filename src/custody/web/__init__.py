@@ -1,0 +1,16 @@
+"""The web application: server-rendered pages for signing in, inbox and outbox, a transfer and
+its custody trail, acknowledging receipt, and your sessions, tokens and security keys.
+
+Every page declares its policy with ``requires(..., web=True)``: authenticated by the
+``__Host-custody`` session cookie, with CSRF checks on every state-changing request. Content
+is never decrypted here (``custody receive`` does that on the reader's machine). See
+docs/web.md.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from custody.web import security_pages, sign_in, transfer_pages
+
+routers: tuple[APIRouter, ...] = (sign_in.router, transfer_pages.router, security_pages.router)

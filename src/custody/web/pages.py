@@ -1,0 +1,127 @@
+"""Rendering: Jinja2 templates, the pages' headers and cookies, and errors as pages.
+
+Every web route is a :class:`WebRoute`: a custody error raised anywhere in it
+(the policy check included) becomes a page with the same status code the JSON
+API would answer, or a small JSON error for the security-key script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from custody.api.deps import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE
+from custody.api.errors import error_body
+from custody.api.middleware import WEB_CONTENT_SECURITY_POLICY
+from custody.api.policy import requires
+from custody.domain.policy import Policy
+from custody.errors import CustodyError, LocalError
+from custody.services import web_sessions
+from custody.services.context import Actor, ServiceContext
+
+_env = Environment(
+    loader=PackageLoader("custody.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+_env.filters["when"] = _when
+
+# The web's policies: the same as the matching JSON routes', by session cookie.
+WEB_PUBLIC = requires(Policy.PUBLIC, web=True)
+SignedIn = Annotated[Actor, requires(Policy.AUTHENTICATED, web=True)]
+Reader = Annotated[Actor, requires(Policy.CONTENT_READ, web=True)]
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": WEB_CONTENT_SECURITY_POLICY,
+    "Cache-Control": "no-store",
+    # Not the API's "no-referrer": under it a browser sends "Origin: null" with our own forms,
+    # and the CSRF check needs the real origin. Nothing is sent to other sites either way.
+    "Referrer-Policy": "same-origin",
+}
+LOGIN_COOKIE_SECONDS = 2 * 3600
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    actor: Actor | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page; with an actor, its forms carry that session's CSRF token."""
+    ctx: ServiceContext = request.app.state.context
+    csrf = web_sessions.csrf_token(ctx, actor.token_id) if actor and actor.token_id else ""
+    html = _env.get_template(template).render(
+        actor=actor, csrf=csrf, csrf_field=CSRF_FIELD, **context
+    )
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+
+def redirect(to: str) -> RedirectResponse:
+    return RedirectResponse(to, status_code=303, headers=PAGE_HEADERS)
+
+
+def set_cookie(response: Response, name: str, value: str, seconds: int) -> None:
+    # __Host-: Secure, Path=/, no Domain. SameSite=Strict: never sent with a cross-site request.
+    response.set_cookie(
+        name, value, max_age=seconds, path="/", secure=True, httponly=True, samesite="strict"
+    )
+
+
+def clear_cookie(response: Response, name: str) -> None:
+    response.delete_cookie(name, path="/", secure=True, httponly=True, samesite="strict")
+
+
+def set_session(response: Response, token: str, seconds: int) -> None:
+    set_cookie(response, SESSION_COOKIE, token, seconds)
+    clear_cookie(response, LOGIN_COOKIE)
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, exc: CustodyError) -> Response:
+    status = 500 if isinstance(exc, LocalError) else exc.status_code
+    if wants_json(request):
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.hint), status_code=status, headers=PAGE_HEADERS
+        )
+    return render(request, "error.html", status=status, error=exc, signed_out=status == 401)
+
+
+class WebRoute(APIRoute):
+    """A route whose custody errors become pages (or JSON for the page's own script)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CustodyError as exc:
+                return error_page(request, exc)
+
+        return handle
+
+
+def field(fields: Mapping[str, str], name: str, limit: int = 1000) -> str:
+    return fields.get(name, "").strip()[:limit]

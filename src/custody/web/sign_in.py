@@ -1,0 +1,172 @@
+"""Signing in and out: the system-use notice, password + code or security key, logout.
+
+``POST /login`` calls the same :func:`custody.services.accounts.login` as the
+CLI (throttling, one generic refusal, every attempt recorded), then turns the
+token it issues into a browser session. With a security key the page's script
+asks ``/login/webauthn/options`` (password checked the same way; a second
+factor is then needed) and answers at ``/login/webauthn``.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from custody.api.deps import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    ContextDep,
+    FormDep,
+    origin_of,
+    own_origin,
+)
+from custody.domain.people import CONTENT_ROLES
+from custody.errors import InvalidInput, NotAuthenticated, NotFound, SecondFactorRequired
+from custody.services import accounts, tokens, web_sessions, webauthn_keys
+from custody.services.context import ServiceContext
+from custody.web.pages import (
+    LOGIN_COOKIE_SECONDS,
+    PAGE_HEADERS,
+    WEB_PUBLIC,
+    SignedIn,
+    WebRoute,
+    clear_cookie,
+    field,
+    redirect,
+    render,
+    set_cookie,
+    set_session,
+)
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+_TOTP = re.compile(r"^\d{6}$")
+_ASSETS = {"custody.css": "text/css", "custody.js": "text/javascript"}
+ENROL_FIRST = (
+    "Set up your second factor first: run `custody login --server {url} --email {email}` "
+    "once, then sign in here."
+)
+
+
+def home_of(role: str) -> str:
+    return "/inbox" if role in CONTENT_ROLES else "/security"
+
+
+def _login_page(
+    request: Request, ctx: ServiceContext, *, status: int = 200, message: str = "", email: str = ""
+) -> Response:
+    pre = request.cookies.get(LOGIN_COOKIE) or web_sessions.new_pre_session()
+    response = render(
+        request,
+        "login.html",
+        status=status,
+        notice=ctx.settings.system_use_notice,
+        login_csrf=web_sessions.login_csrf_token(ctx, pre),
+        message=message,
+        email=email,
+    )
+    set_cookie(response, LOGIN_COOKIE, pre, LOGIN_COOKIE_SECONDS)
+    return response
+
+
+@router.get("/", dependencies=[WEB_PUBLIC])
+def home() -> Response:
+    return redirect("/login")
+
+
+@router.get("/login", dependencies=[WEB_PUBLIC])
+def login_form(request: Request, ctx: ContextDep) -> Response:
+    """The system-use notice (CJIS 5.5.4) and the sign-in form."""
+    return _login_page(request, ctx)
+
+
+def _credentials(fields: dict[str, str]) -> tuple[str, str]:
+    email, password = field(fields, "email", 254), fields.get("password", "")[:1000]
+    if not email or not password:
+        raise InvalidInput("enter your e-mail address and password")
+    return email, password
+
+
+@router.post("/login", dependencies=[WEB_PUBLIC])
+def login(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
+    try:
+        email, password = _credentials(fields)
+    except InvalidInput as exc:
+        return _login_page(request, ctx, status=400, message=exc.message)
+    code = field(fields, "code", 40).replace(" ", "")
+    totp = code if _TOTP.match(code) else None
+    try:
+        result = accounts.login(
+            ctx,
+            email,
+            password,
+            code=totp,
+            recovery_code=None if totp or not code else code,
+            origin=origin_of(request),
+        )
+    except SecondFactorRequired:
+        message = "Enter the code from your authenticator app, or use your security key."
+        return _login_page(request, ctx, status=401, message=message, email=email)
+    except NotAuthenticated as exc:
+        return _login_page(request, ctx, status=401, message=exc.message, email=email)
+    if result.enrolling:  # no second factor yet: the browser does not enrol one (docs/web.md)
+        tokens.revoke_id(ctx, result.issued.token_id)
+        url = own_origin(request, ctx.settings.public_url)
+        message = ENROL_FIRST.format(url=url, email=result.issued.email)
+        return _login_page(request, ctx, status=403, message=message, email=email)
+    issued = web_sessions.start(ctx, result.issued, request.cookies.get(SESSION_COOKIE))
+    response = redirect(home_of(issued.role))
+    set_session(response, issued.token, int(web_sessions.lifetime(ctx).total_seconds()))
+    return response
+
+
+def _relying_party(request: Request, ctx: ServiceContext) -> webauthn_keys.RelyingParty:
+    return webauthn_keys.relying_party(ctx.settings, own_origin(request, None))
+
+
+@router.post("/login/webauthn/options", dependencies=[WEB_PUBLIC])
+def login_key_options(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
+    """After a right password: a challenge for the person's security keys."""
+    email, password = _credentials(fields)
+    rp = _relying_party(request, ctx)
+    try:
+        result = accounts.login(ctx, email, password, origin=origin_of(request))
+    except SecondFactorRequired:
+        options = webauthn_keys.login_options(ctx, email, rp)
+        return Response(options, media_type="application/json", headers=PAGE_HEADERS)
+    tokens.revoke_id(ctx, result.issued.token_id)  # enrolling: no key can be registered yet
+    url = own_origin(request, ctx.settings.public_url)
+    raise NotAuthenticated(ENROL_FIRST.format(url=url, email=result.issued.email))
+
+
+@router.post("/login/webauthn", dependencies=[WEB_PUBLIC])
+def login_with_key(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
+    """The security key's assertion: a session, as after any login."""
+    credential = fields.get("credential", "")
+    if not credential:
+        raise InvalidInput("the security key's answer is missing")
+    rp = _relying_party(request, ctx)
+    user_id = webauthn_keys.login(ctx, rp, credential[:20000], origin_of(request))
+    issued = web_sessions.issue(ctx, user_id, request.cookies.get(SESSION_COOKIE))
+    response = JSONResponse({"next": home_of(issued.role)}, headers=PAGE_HEADERS)
+    set_session(response, issued.token, int(web_sessions.lifetime(ctx).total_seconds()))
+    return response
+
+
+@router.post("/logout")
+def logout(ctx: ContextDep, actor: SignedIn) -> Response:
+    web_sessions.end(ctx, actor)
+    response = redirect("/login")
+    clear_cookie(response, SESSION_COOKIE)
+    return response
+
+
+@router.get("/static/{asset}", dependencies=[WEB_PUBLIC])
+def static(asset: str) -> Response:
+    """The one stylesheet and the one script (for security keys); nothing inline."""
+    if asset not in _ASSETS:
+        raise NotFound(f"no file {asset}")
+    body = resources.files("custody.web").joinpath("static", asset).read_bytes()
+    return Response(body, media_type=_ASSETS[asset], headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,47 @@
+"""Inbox, outbox, one transfer with its custody trail, and acknowledging receipt.
+
+The same services and policies as ``/api/v1/transfers/...`` and ``/api/v1/history``.
+Content is not downloaded here: it stays end-to-end encrypted, and
+``custody receive`` decrypts and verifies it on the reader's machine.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import APIRouter, Request, Response
+
+from custody.api.deps import ContextDep
+from custody.services import trails, transfers
+from custody.web.pages import Reader, WebRoute, redirect, render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+@router.get("/inbox")
+def inbox(request: Request, ctx: ContextDep, actor: Reader) -> Response:
+    rows = transfers.inbox(ctx, actor)
+    return render(request, "transfers.html", actor=actor, title="Inbox", rows=rows, inbox=True)
+
+
+@router.get("/outbox")
+def outbox(request: Request, ctx: ContextDep, actor: Reader) -> Response:
+    rows = transfers.outbox(ctx, actor)
+    return render(request, "transfers.html", actor=actor, title="Outbox", rows=rows, inbox=False)
+
+
+@router.get("/transfers/{transfer_id}")
+def transfer(transfer_id: str, request: Request, ctx: ContextDep, actor: Reader) -> Response:
+    shown = transfers.view(ctx, actor, transfer_id)
+    trail = trails.history(ctx, actor, transfer_id) if shown["items"] else []
+    recipients = cast("list[dict[str, str]]", shown["recipients"])
+    is_recipient = any(r["user_id"] == actor.user_id for r in recipients)
+    can_ack = is_recipient and shown["state"] in ("sent", "delivered")
+    return render(request, "transfer.html", actor=actor, t=shown, trail=trail, can_ack=can_ack)
+
+
+@router.post("/transfers/{transfer_id}/ack")
+def acknowledge(transfer_id: str, ctx: ContextDep, actor: Reader) -> Response:
+    """Acknowledge receipt: a ``transfer:acknowledged`` ledger entry for each item."""
+    transfers.acknowledge(ctx, actor, transfer_id)
+    return redirect(f"/transfers/{transfer_id}?acknowledged=1")

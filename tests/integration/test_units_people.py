@@ -1,0 +1,157 @@
+"""Units and people administration through the real CLI, on a real server (both backends).
+
+An organisation admin makes units and a unit admin; the unit admin adds a prosecutor; the
+prosecutor signs in and makes keys; an officer sends to "ORG/UNIT"; the prosecutor receives;
+the unit admin reads the trail and the access report but never the content; the admin of
+another unit learns nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from conftest import (
+    CPS,
+    Account,
+    People,
+    Person,
+    Server,
+    assert_fails,
+    item_ids,
+    make_file,
+    new_case,
+)
+
+
+def _initial_password(said: str) -> str:
+    match = re.search(r"initial password: (\S+)", said)
+    assert match, said
+    assert "separate channel" in said
+    return match[1]
+
+
+def _added(admin: Person, key: str, email: str, role: str, *unit: str) -> Person:
+    """``custody people add`` by ``admin``; the new person at their own machine, signed in."""
+    said = admin.ok("people", "add", email, "--role", role, *unit).stdout
+    account = Account(key, email, CPS, role, _initial_password(said))
+    person = Person(admin.server, account, admin.server.work / "people" / key)
+    person.login()
+    return person
+
+
+def test_units_unit_admins_and_sending_to_a_unit(server: Server, people: People) -> None:
+    org_admin = Person(
+        server,
+        server.add_user("cps_admin", "admin@cps.example", CPS, "admin"),
+        server.work / "people" / "cps_admin",
+    )
+    org_admin.login()
+    assert "RASSO" in org_admin.ok("units", "create", "RASSO").stdout
+    org_admin.ok("units", "create", "Magistrates")
+    assert_fails(org_admin.run("units", "create", "RASSO"), "already", code=6)
+
+    rasso_admin = _added(
+        org_admin, "rasso_admin", "rasso.admin@cps.example", "unit-admin", "--unit", "RASSO"
+    )
+    mags_admin = _added(
+        org_admin, "mags_admin", "mags.admin@cps.example", "unit-admin", "--unit", "Magistrates"
+    )
+    assert_fails(
+        org_admin.run("people", "add", "ua@cps.example", "--role", "unit-admin"),
+        "must belong to a unit",
+        code=2,
+    )
+
+    # The unit admin adds a prosecutor to their own unit, but no admin and nobody elsewhere.
+    prosecutor = _added(rasso_admin, "rasso_prosecutor", "c.khan@cps.example", "prosecutor")
+    prosecutor.keys_init()
+    assert_fails(
+        rasso_admin.run("people", "add", "boss@cps.example", "--role", "admin"),
+        "officers, prosecutors and paralegals only",
+        code=4,
+    )
+    assert_fails(
+        rasso_admin.run(
+            "people", "add", "x@cps.example", "--role", "officer", "--unit", "Magistrates"
+        ),
+        "own unit",
+        code=4,
+    )
+    assert_fails(rasso_admin.run("units", "create", "Mine"), "unit-admin may not", code=4)
+    listed = rasso_admin.ok("people", "list").stdout
+    assert "c.khan@cps.example" in listed
+    assert "rasso.admin@cps.example" in listed
+    assert "a.patel@cps.example" not in listed  # in the organisation, not in the unit
+    assert "a.patel@cps.example" in org_admin.ok("people", "list").stdout
+    assert rasso_admin.ok("units", "list").stdout.startswith("RASSO ")
+
+    # An officer sends to the unit: its members with keys receive, nobody else.
+    officer = people.officer
+    urn = new_case(officer)
+    video = make_file(officer.home / "out", "interview.mp4", 200_000)
+    sent = officer.ok("send", str(video), "--case", urn, "--to", f"{CPS}/RASSO").stdout
+    assert f"to {CPS} / RASSO" in sent
+    tid = re.findall(r"Sent transfer (\S+)", sent)[0]
+    item = item_ids(officer, tid)[0]
+    assert f"to {CPS} / RASSO" in officer.ok("outbox").stdout
+    shown = officer.transfer(tid)
+    assert (shown["recipient_unit"], [r["email"] for r in shown["recipients"]]) == (
+        "RASSO",
+        ["c.khan@cps.example"],
+    )
+    inbox = prosecutor.ok("inbox").stdout
+    assert f"{tid}  {urn}" in inbox
+    assert f"from {officer.email} to {CPS} / RASSO" in inbox
+    assert tid not in people.prosecutor.ok("inbox").stdout
+    prosecutor.ok("receive", tid, "--out", str(prosecutor.home / "got"))
+    assert (prosecutor.home / "got" / "interview.mp4").read_bytes() == video.read_bytes()
+
+    # The unit admin reads the trail and the report; content is refused, by the CLI and server.
+    history = rasso_admin.ok("history", tid).stdout
+    assert "c.khan@cps.example  received it" in history
+    report = json.loads(rasso_admin.ok("report", item, "--json").stdout)
+    assert {(a["user"], a["type"]) for a in report["accessed"]} >= {
+        ("c.khan@cps.example", "item:received")
+    }
+    assert_fails(
+        rasso_admin.run("receive", tid, "--out", str(rasso_admin.home / "got")),
+        "does not receive case material",
+        code=4,
+    )
+    with rasso_admin.api() as api:
+        assert api.get(f"/api/v1/transfers/{tid}").status_code == 403
+        assert api.get(f"/api/v1/items/{item}/content").status_code == 403
+    assert not (rasso_admin.home / "got").exists()
+
+    # The admin of another unit learns nothing: not the trail, not the report, not the person.
+    assert_fails(mags_admin.run("history", tid), "no item or transfer", code=5)
+    assert_fails(mags_admin.run("report", item), "no item", code=5)
+    assert_fails(
+        mags_admin.run("people", "disable", "c.khan@cps.example", "--reason", "x"),
+        "no person",
+        code=5,
+    )
+    assert_fails(
+        mags_admin.run("people", "reset-2fa", prosecutor.session["user_id"], "--reason", "x"),
+        "no person",
+        code=5,
+    )
+    refused = server.query(
+        "SELECT count(*) FROM security_events WHERE type = 'people:refused' AND user_id = :u",
+        u=mags_admin.session["user_id"],
+    )
+    assert refused[0][0] == 2
+
+    # Moving is for the organisation admin; disabling ends the person's sessions at once.
+    assert_fails(
+        rasso_admin.run("people", "move", "c.khan@cps.example", "--unit", "Magistrates"),
+        "organisation admin",
+        code=4,
+    )
+    moved = org_admin.ok("people", "move", "c.khan@cps.example", "--unit", "Magistrates")
+    assert "to Magistrates" in moved.stdout
+    org_admin.ok("people", "move", "c.khan@cps.example", "--unit", "RASSO")
+    said = rasso_admin.ok("people", "disable", "c.khan@cps.example", "--reason", "left").stdout
+    assert "Disabled c.khan@cps.example" in said
+    assert_fails(prosecutor.run("inbox"), "not valid", code=3)

@@ -1,0 +1,209 @@
+"""The web application in a real browser: headless Chromium (Debian) driven by Playwright,
+against a real ``custody serve``, with material sent by a person using the real CLI.
+
+- sign in with password + TOTP, see the transfer in the inbox, acknowledge it through the
+  form; the ledger has the entry (``custody history``);
+- register a security key (Chromium's virtual authenticator over CDP), sign out, sign in
+  with password + key;
+- a form posted from another origin acts on nothing.
+
+SQLite only: the pages use the same services and tables as the API, which run on both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from conftest import CPS, People, Server, make_file, new_case
+
+pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 60_000  # a loaded 2-core machine; every wait is on a selector or a URL, never a sleep
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is needed: apt-get install chromium (scripts/test.sh does)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(chromium: Any) -> Iterator[BrowserContext]:
+    ctx = chromium.new_context()
+    ctx.set_default_timeout(WAIT_MS)
+    yield ctx
+    ctx.close()
+
+
+def send_one(people: People, tmp_path: Path) -> str:
+    case = new_case(people.officer)
+    return people.officer.send([make_file(tmp_path / "out", "statement.pdf", 4096)], case, CPS)
+
+
+def sign_in(page: Page, server: Server, people: People, *, code: bool = True) -> None:
+    prosecutor = people.prosecutor
+    page.goto(f"{server.web_url}/login")
+    page.fill("#email", prosecutor.email)
+    page.fill("#password", prosecutor.password)
+    if code:
+        page.fill("#code", prosecutor.code())
+        page.click("#sign-in")
+        page.wait_for_url("**/inbox")
+
+
+def test_sign_in_see_the_inbox_acknowledge_and_find_it_in_the_ledger(
+    server: Server, people: People, context: BrowserContext, tmp_path: Path
+) -> None:
+    transfer = send_one(people, tmp_path)
+    page = context.new_page()
+    page.goto(f"{server.web_url}/login")
+    notice = page.text_content("#notice") or ""
+    assert "restricted criminal-justice system" in notice  # the CLI shows the same text
+
+    sign_in(page, server, people)
+    # Chromium keeps the Secure, __Host- cookie on http://localhost (a secure context).
+    cookies = {c["name"]: c for c in context.cookies()}
+    session = cookies["__Host-custody"]
+    assert session["secure"]
+    assert session["httpOnly"]
+    assert session["sameSite"] == "Strict"
+    assert session["path"] == "/"
+    page.click(f'tr[data-transfer="{transfer}"] a')
+    page.wait_for_url(f"**/transfers/{transfer}")
+    assert "custody receive" in (page.text_content("main") or "")
+    page.click("#acknowledge")
+    page.wait_for_url("**?acknowledged=1")
+    assert page.text_content("#state") == "acknowledged"
+    assert page.locator("#trail .event", has_text="transfer:acknowledged").count() >= 1
+
+    history = people.prosecutor.ok("history", transfer).stdout
+    assert "a.patel@cps.example  acknowledged the transfer" in history
+    assert any(
+        e["type"] == "transfer:acknowledged" and e["actor_email"] == people.prosecutor.email
+        for e in people.prosecutor.history(transfer)
+    )
+
+
+def test_a_security_key_registers_and_then_stands_in_for_the_code(
+    server: Server, people: People, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    sign_in(page, server, people)
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+            }
+        },
+    )
+
+    page.goto(f"{server.web_url}/security")
+    page.fill("#key-label", "Chromium virtual key")
+    page.click("#add-key-button")
+    page.wait_for_selector("#key-added")
+    assert page.text_content("#keys .label") == "Chromium virtual key"
+    added = server.query(
+        "SELECT count(*) FROM security_events WHERE type = :t", t="account:webauthn_added"
+    )
+    assert added[0][0] == 1
+
+    page.click("#logout")
+    page.wait_for_url("**/login")
+    assert "__Host-custody" not in {c["name"] for c in context.cookies()}
+    assert page.goto(f"{server.web_url}/inbox").status == 401  # type: ignore[union-attr]
+
+    sign_in(page, server, people, code=False)  # password, and the key instead of a code
+    page.click("#use-key")
+    page.wait_for_url("**/inbox")
+    assert page.locator("#transfers, #empty").count() == 1
+    by_key = server.query(
+        "SELECT detail FROM security_events WHERE type = 'login:succeeded' "
+        "AND detail LIKE 'security key%'"
+    )
+    assert len(by_key) == 1
+    count = server.query("SELECT sign_count FROM webauthn_credentials")[0][0]
+    assert count >= 1  # the authenticator's counter was checked and stored
+
+
+class _Attacker(BaseHTTPRequestHandler):
+    target = ""
+
+    def do_GET(self) -> None:
+        page = (
+            f'<form method="post" action="{self.target}"><input name="csrf" value="guess">'
+            "</form><script>document.forms[0].submit()</script>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def attacker_site() -> Iterator[tuple[type[_Attacker], int]]:
+    handler = type("Attacker", (_Attacker,), {})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield handler, httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_form_posted_from_another_origin_does_nothing(
+    server: Server,
+    people: People,
+    context: BrowserContext,
+    tmp_path: Path,
+    attacker_site: tuple[type[_Attacker], int],
+) -> None:
+    handler, port = attacker_site
+    transfer = send_one(people, tmp_path)
+    handler.target = f"{server.web_url}/transfers/{transfer}/ack"
+    page = context.new_page()
+    sign_in(page, server, people)
+
+    # Same site, other origin (another port on localhost): the Strict cookie goes along,
+    # but the Origin and the missing CSRF token stop it.
+    with page.expect_navigation(url=handler.target):
+        page.goto(f"http://localhost:{port}/")
+    assert "came from another site" in (page.text_content("#error") or "")
+    # Another site altogether (127.0.0.1 is not localhost): the cookie stays home.
+    with page.expect_navigation(url=handler.target):
+        page.goto(f"http://127.0.0.1:{port}/")
+    assert page.text_content("#error-title") == "Please sign in"
+
+    assert people.prosecutor.transfer(transfer)["acknowledged_at"] is None
+    refused = server.query("SELECT detail FROM security_events WHERE type = 'csrf:refused'")
+    # Chromium says where the form came from (Fetch Metadata); that alone refuses it.
+    assert any("Sec-Fetch-Site: same-site" in row[0] for row in refused), refused

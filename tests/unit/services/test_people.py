@@ -1,0 +1,477 @@
+"""People administration, units, transfers to a unit and unit admins' trail access, through
+the services on a real database (SQLite and PostgreSQL).
+
+Police: an organisation admin; units "Interview Unit" (a unit admin, an officer) and "CID"
+(a unit admin, an officer). CPS: units "RASSO" (a unit admin, a prosecutor) and "Magistrates"
+(a unit admin, nobody with keys), and a prosecutor in no unit. Northshire: an admin, an officer.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from custody.clock import FixedClock
+from custody.crypto.age import Identity
+from custody.crypto.signing import SigningKey
+from custody.domain.people import OrgKind, Role
+from custody.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from custody.ledger.entry import Entry
+from custody.services import (
+    accounts,
+    cases,
+    people,
+    reports,
+    second_factor,
+    tokens,
+    trails,
+    transfers,
+    units,
+)
+from custody.services import items as item_service
+from custody.services.context import Actor, ServiceContext
+from custody.settings import Settings
+from custody.store.blobs import open_blob_store
+from custody.store.db import make_engine, make_sessionmaker, transaction
+from custody.store.ledger_store import LedgerStore, init_ledger
+from custody.store.migrate import upgrade
+from custody.store.models import ApiToken, Item, Transfer, User
+from custody.store.models_security import SecurityEvent
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+POLICE, CPS, OTHER = "Thames Valley Police", "CPS Thames and Chiltern", "Northshire Constabulary"
+PASSWORD = "a long password 123"  # noqa: S105 - test accounts' password
+
+
+@dataclass
+class World:
+    ctx: ServiceContext
+    org_admin: Actor
+    interview_admin: Actor
+    cid_admin: Actor
+    officer: Actor
+    cid_officer: Actor
+    rasso_admin: Actor
+    magistrates_admin: Actor
+    rasso_prosecutor: Actor
+    loose_prosecutor: Actor
+    other_admin: Actor
+    outsider: Actor
+    _urn: int = 0
+
+    def events(self, type_: str) -> list[SecurityEvent]:
+        with self.ctx.unit_of_work() as session:
+            return list(session.scalars(select(SecurityEvent).where(SecurityEvent.type == type_)))
+
+    def entries(self, type_: str) -> list[Entry]:
+        with self.ctx.unit_of_work() as session:
+            store = LedgerStore(session)
+            found = [Entry.from_bytes(store.entry(i)) for i in range(store.size())]
+        return [e for e in found if e.type == type_]
+
+    def user(self, email: str) -> User:
+        with self.ctx.unit_of_work() as session:
+            user = session.scalars(select(User).where(User.email == email)).one()
+            session.expunge(user)
+            return user
+
+    def send(self, sender: Actor, *to: str) -> Transfer:
+        """A sent transfer of one sealed item (the server never reads the bytes)."""
+        self._urn += 1
+        urn = f"47TV{self._urn:07d}"
+        cases.create_case(self.ctx, sender, urn)
+        transfer, readers = transfers.create_transfer(self.ctx, sender, urn, list(to), None)
+        item = item_service.add_item(self.ctx, sender, transfer.id, 100)
+        with self.ctx.unit_of_work() as session:
+            row = session.get_one(Item, item.id)
+            row.state, row.blob_key = "uploaded", f"items/{item.id}"
+        wraps = {r.recipient: base64.b64encode(b"wrap").decode() for r in readers}
+        item_service.seal_item(
+            self.ctx,
+            sender,
+            item.id,
+            sealed_manifest_b64=base64.b64encode(b"sealed").decode(),
+            manifest_sha256="a" * 64,
+            wraps=wraps,
+        )
+        return transfers.send(self.ctx, sender, transfer.id)
+
+
+def _actor(
+    ctx: ServiceContext, email: str, org: str, role: Role, unit: str | None, keys: bool
+) -> Actor:
+    user = accounts.create_user(ctx, email, org, role, PASSWORD, unit)
+    actor = Actor(user.id, user.email, user.org_id, role.value, "192.0.2.7", "pytest-agent")
+    if keys:
+        signing = SigningKey.generate().public_key.to_b64()
+        accounts.register_keys(ctx, actor, Identity.generate().recipient.to_string(), signing)
+    return actor
+
+
+@pytest.fixture
+def w(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    # Eleven people per test: argon2id still, at its cheapest, so the tests stay quick.
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with transaction(make_sessionmaker(engine)) as session:
+        init_ledger(session)
+    settings = Settings(mode="development", data_dir=tmp_path)
+    ctx = ServiceContext(
+        settings,
+        make_sessionmaker(engine),
+        open_blob_store((tmp_path / "b").as_uri()),
+        FixedClock(T0),
+        "custody.test/ledger",
+        server_secret=b"k" * 32,
+    )
+    for name, kind in (
+        (POLICE, OrgKind.POLICE),
+        (CPS, OrgKind.PROSECUTION),
+        (OTHER, OrgKind.POLICE),
+    ):
+        accounts.create_org(ctx, name, kind, Identity.generate().recipient.to_string())
+    for org, unit in (
+        (POLICE, "Interview Unit"),
+        (POLICE, "CID"),
+        (CPS, "RASSO"),
+        (CPS, "Magistrates"),
+    ):
+        units.create_unit(ctx, org, unit)
+
+    def a(email: str, org: str, role: Role, unit: str | None = None, keys: bool = False) -> Actor:
+        return _actor(ctx, email, org, role, unit, keys)
+
+    yield World(
+        ctx,
+        org_admin=a("admin@tvp.police.example", POLICE, Role.ADMIN),
+        interview_admin=a("iu.admin@tvp.police.example", POLICE, Role.UNIT_ADMIN, "Interview Unit"),
+        cid_admin=a("cid.admin@tvp.police.example", POLICE, Role.UNIT_ADMIN, "CID"),
+        officer=a("dc.jones@tvp.police.example", POLICE, Role.OFFICER, "Interview Unit", True),
+        cid_officer=a("dc.smith@tvp.police.example", POLICE, Role.OFFICER, "CID", True),
+        rasso_admin=a("rasso.admin@cps.example", CPS, Role.UNIT_ADMIN, "RASSO"),
+        magistrates_admin=a("mags.admin@cps.example", CPS, Role.UNIT_ADMIN, "Magistrates"),
+        rasso_prosecutor=a("a.patel@cps.example", CPS, Role.PROSECUTOR, "RASSO", True),
+        loose_prosecutor=a("b.okafor@cps.example", CPS, Role.PROSECUTOR, None, True),
+        other_admin=a("admin@northshire.police.example", OTHER, Role.ADMIN),
+        outsider=a("pc.reid@northshire.police.example", OTHER, Role.OFFICER, None, True),
+    )
+    engine.dispose()
+
+
+# ── units ───────────────────────────────────────────────────────────────────────────────────
+
+
+def test_units_are_made_by_organisation_admins_and_listed_by_reach(w: World) -> None:
+    made = units.create_unit(w.ctx, w.org_admin.org_id, "Roads Policing", by=w.org_admin)
+    assert (made.name, made.org, made.members) == ("Roads Policing", POLICE, 0)
+    assert w.entries("unit:created")[-1].data == {"unit": made.id, "org": w.org_admin.org_id}
+    assert w.entries("unit:created")[-1].actor == w.org_admin.user_id
+    assert [e.detail for e in w.events("unit:created")] == [f"unit {made.id} 'Roads Policing'"]
+    with pytest.raises(Conflict):
+        units.create_unit(w.ctx, POLICE, "Roads Policing")
+    with pytest.raises(InvalidInput, match="not a valid unit name"):
+        units.create_unit(w.ctx, POLICE, "Roads/Traffic")
+    with pytest.raises(Forbidden):
+        units.create_unit(w.ctx, w.org_admin.org_id, "Mine", by=w.interview_admin)
+    with pytest.raises(Forbidden):
+        units.create_unit(w.ctx, w.org_admin.org_id, "Theirs", by=w.other_admin)
+
+    assert [u.name for u in units.units_for(w.ctx, w.org_admin)] == [
+        "CID",
+        "Interview Unit",
+        "Roads Policing",
+    ]
+    assert [(u.name, u.members) for u in units.units_for(w.ctx, w.interview_admin)] == [
+        ("Interview Unit", 2)
+    ]
+    assert [u.name for u in units.list_units(w.ctx, CPS)] == ["Magistrates", "RASSO"]
+
+
+# ── listing and adding people ───────────────────────────────────────────────────────────────
+
+
+def test_an_organisation_admin_lists_their_organisation_a_unit_admin_their_unit(w: World) -> None:
+    everyone = {p.email for p in people.list_people(w.ctx, w.org_admin)}
+    assert everyone == {
+        "admin@tvp.police.example",
+        "iu.admin@tvp.police.example",
+        "cid.admin@tvp.police.example",
+        "dc.jones@tvp.police.example",
+        "dc.smith@tvp.police.example",
+    }
+    unit = people.list_people(w.ctx, w.interview_admin)
+    assert {(p.email, p.unit, p.keys) for p in unit} == {
+        ("iu.admin@tvp.police.example", "Interview Unit", False),
+        ("dc.jones@tvp.police.example", "Interview Unit", True),
+    }
+
+
+def test_a_unit_admin_adds_a_content_role_to_their_own_unit(w: World) -> None:
+    added = people.add_person(w.ctx, w.rasso_admin, "c.new@cps.example", Role.PROSECUTOR, None)
+    assert (added.person.role, added.person.unit, added.person.enrolled) == (
+        "prosecutor",
+        "RASSO",
+        False,
+    )
+    assert len(added.initial_password) >= accounts.MIN_PASSWORD
+    # The password works, once: the first login hands out an enrolment token.
+    assert accounts.login(w.ctx, "c.new@cps.example", added.initial_password).enrolling
+    created = w.entries("user:created")[-1]
+    assert created.actor == w.rasso_admin.user_id
+    assert created.data["unit"] == w.user("c.new@cps.example").unit_id
+    assert "@" not in created.to_bytes().decode()  # pseudonymous ids only
+    (event,) = w.events("people:added")
+    assert (event.user_id, event.email) == (w.rasso_admin.user_id, "c.new@cps.example")
+    # Naming their own unit is the same as naming none.
+    again = people.add_person(w.ctx, w.rasso_admin, "d.new@cps.example", Role.PARALEGAL, "RASSO")
+    assert again.person.unit == "RASSO"
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.AUDITOR, Role.UNIT_ADMIN])
+def test_a_unit_admin_cannot_add_admins_or_auditors(w: World, role: Role) -> None:
+    with pytest.raises(Forbidden):
+        people.add_person(w.ctx, w.rasso_admin, "boss@cps.example", role, None)
+    assert not any(p.email == "boss@cps.example" for p in people.list_people(w.ctx, w.org_admin))
+    (refused,) = w.events("people:refused")
+    assert refused.user_id == w.rasso_admin.user_id
+    assert refused.detail is not None
+    assert refused.detail.startswith("add boss@cps.example: forbidden")
+
+
+def test_a_unit_admin_cannot_add_to_another_unit_and_learns_nothing_of_it(w: World) -> None:
+    answers = []
+    for unit in ("Magistrates", "No Such Unit"):
+        with pytest.raises(Forbidden) as refused:
+            people.add_person(w.ctx, w.rasso_admin, "c.new@cps.example", Role.PROSECUTOR, unit)
+        answers.append(refused.value.diagnostics())
+    assert answers[0] == answers[1]
+
+
+def test_an_organisation_admin_adds_any_role_to_any_unit_of_their_organisation(w: World) -> None:
+    added = people.add_person(
+        w.ctx, w.org_admin, "new.ua@tvp.police.example", Role.UNIT_ADMIN, "CID"
+    )
+    assert (added.person.role, added.person.unit) == ("unit-admin", "CID")
+    auditor = people.add_person(w.ctx, w.org_admin, "aud@tvp.police.example", Role.AUDITOR, None)
+    assert auditor.person.unit is None
+    with pytest.raises(InvalidInput, match="must belong to a unit"):
+        people.add_person(w.ctx, w.org_admin, "ua2@tvp.police.example", Role.UNIT_ADMIN, None)
+    with pytest.raises(InvalidInput, match="must belong to a unit"):  # the operator's way too
+        accounts.create_user(w.ctx, "ua3@tvp.police.example", POLICE, Role.UNIT_ADMIN, PASSWORD)
+    with pytest.raises(NotFound, match="no unit"):  # CPS's unit is not theirs
+        people.add_person(w.ctx, w.org_admin, "x@tvp.police.example", Role.OFFICER, "RASSO")
+    with pytest.raises(Conflict):
+        people.add_person(w.ctx, w.org_admin, "dc.jones@tvp.police.example", Role.OFFICER, None)
+    assert len(w.events("people:refused")) == 3
+
+
+# ── out of reach: 404, recorded ─────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda w, ref: people.disable(w.ctx, w.interview_admin, ref, "left"),
+        lambda w, ref: people.reset_second_factor(w.ctx, w.interview_admin, ref, "phone lost"),
+    ],
+    ids=["disable", "reset-2fa"],
+)
+def test_a_unit_admin_gets_404_for_anyone_outside_their_unit(w: World, action: object) -> None:
+    assert callable(action)
+    answers = []
+    refs = [
+        "dc.smith@tvp.police.example",  # another unit of the organisation
+        w.outsider.user_id,  # another organisation
+        "admin@tvp.police.example",  # their organisation admin, in no unit
+        "nobody@tvp.police.example",  # nobody at all
+    ]
+    for ref in refs:
+        with pytest.raises(NotFound) as refused:
+            action(w, ref)
+        answers.append(refused.value.diagnostics().replace(ref, "REF"))
+    assert len(set(answers)) == 1, answers  # the same answer for each: no oracle
+    recorded = w.events("people:refused")
+    assert len(recorded) == len(refs)
+    assert all(e.user_id == w.interview_admin.user_id for e in recorded)
+    assert all("not_found" in (e.detail or "") for e in recorded)
+    assert not w.user("dc.smith@tvp.police.example").disabled
+
+
+def test_an_organisation_admin_gets_404_for_other_organisations(w: World) -> None:
+    with pytest.raises(NotFound):
+        people.disable(w.ctx, w.org_admin, "pc.reid@northshire.police.example", "left")
+    with pytest.raises(NotFound):
+        people.move(w.ctx, w.other_admin, w.officer.user_id, None)
+    assert not w.user("pc.reid@northshire.police.example").disabled
+    assert len(w.events("people:refused")) == 2
+
+
+def test_a_unit_admin_cannot_act_on_a_fellow_admin_of_their_unit(w: World) -> None:
+    fellow = people.add_person(
+        w.ctx, w.org_admin, "iu.admin2@tvp.police.example", Role.UNIT_ADMIN, "Interview Unit"
+    )
+    with pytest.raises(Forbidden, match="role: unit-admin"):
+        people.disable(w.ctx, w.interview_admin, fellow.person.id, "rivalry")
+    with pytest.raises(InvalidInput, match="your own account"):
+        people.disable(w.ctx, w.interview_admin, w.interview_admin.user_id, "tired")
+
+
+# ── disabling, resetting, moving ────────────────────────────────────────────────────────────
+
+
+def test_disabling_revokes_tokens_stops_sign_in_and_sending_and_is_in_the_ledger(w: World) -> None:
+    with w.ctx.unit_of_work() as session:
+        user = session.get_one(User, w.officer.user_id)
+        issued = tokens.issue(w.ctx, session, user, frozenset(), timedelta(hours=1))
+    done = people.disable(w.ctx, w.interview_admin, "DC.Jones@tvp.police.example", "left the unit")
+    assert done.disabled
+    with pytest.raises(NotAuthenticated):
+        tokens.authenticate(w.ctx, issued.token)
+    with w.ctx.unit_of_work() as session:
+        live = session.scalars(
+            select(ApiToken).where(
+                ApiToken.user_id == w.officer.user_id, ApiToken.revoked_at.is_(None)
+            )
+        ).all()
+    assert live == []
+    with pytest.raises(NotAuthenticated):
+        accounts.login(w.ctx, "dc.jones@tvp.police.example", PASSWORD)
+    with pytest.raises(NotFound):
+        w.send(w.rasso_prosecutor, "dc.jones@tvp.police.example")
+    (entry,) = w.entries("account:disabled")
+    assert (entry.actor, entry.data) == (w.interview_admin.user_id, {"user": w.officer.user_id})
+    (event,) = w.events("people:disabled")
+    assert event.email == "dc.jones@tvp.police.example"
+    assert "left the unit" in (event.detail or "")
+    with pytest.raises(Conflict, match="disabled already"):
+        people.disable(w.ctx, w.org_admin, w.officer.user_id, "again")
+
+
+def test_a_reason_is_required(w: World) -> None:
+    with pytest.raises(InvalidInput, match="reason"):
+        people.disable(w.ctx, w.interview_admin, w.officer.user_id, "  ")
+    with pytest.raises(InvalidInput, match="reason"):
+        people.reset_second_factor(w.ctx, w.interview_admin, w.officer.user_id, "")
+
+
+def test_a_second_factor_reset_by_a_unit_admin_is_a_ledger_entry_in_their_name(w: World) -> None:
+    with w.ctx.unit_of_work() as session:
+        user = session.get_one(User, w.officer.user_id)
+        issued = tokens.issue(w.ctx, session, user, frozenset(), timedelta(hours=1))
+    index = people.reset_second_factor(w.ctx, w.interview_admin, w.officer.user_id, "phone lost")
+    with w.ctx.unit_of_work() as session:
+        entry = Entry.from_bytes(LedgerStore(session).entry(index))
+        assert not second_factor.is_enrolled(session, w.officer.user_id)
+    assert (entry.type, entry.actor) == ("account:second_factor_reset", w.interview_admin.user_id)
+    assert entry.data["user"] == w.officer.user_id
+    with pytest.raises(NotAuthenticated):
+        tokens.authenticate(w.ctx, issued.token)
+    (event,) = w.events("people:second_factor_reset")
+    assert event.user_id == w.interview_admin.user_id
+    assert f"ledger #{index}" in (event.detail or "")
+
+
+def test_only_an_organisation_admin_moves_people(w: World) -> None:
+    with pytest.raises(Forbidden, match="organisation admin"):
+        people.move(w.ctx, w.interview_admin, w.officer.user_id, "CID")
+    assert (
+        w.user("dc.jones@tvp.police.example").unit_id
+        != w.user("dc.smith@tvp.police.example").unit_id
+    )
+    moved = people.move(w.ctx, w.org_admin, "dc.jones@tvp.police.example", "CID")
+    assert moved.unit == "CID"
+    (event,) = w.events("people:moved")
+    assert event.user_id == w.org_admin.user_id
+    # The interview unit's admin no longer reaches them; the CID's does.
+    with pytest.raises(NotFound):
+        people.disable(w.ctx, w.interview_admin, w.officer.user_id, "left")
+    assert "dc.jones@tvp.police.example" in {
+        p.email for p in people.list_people(w.ctx, w.cid_admin)
+    }
+    assert people.move(w.ctx, w.org_admin, w.officer.user_id, None).unit is None
+    with pytest.raises(InvalidInput, match="must belong to a unit"):
+        people.move(w.ctx, w.org_admin, w.cid_admin.user_id, None)
+    with pytest.raises(NotFound, match="no unit"):
+        people.move(w.ctx, w.org_admin, w.officer.user_id, "RASSO")
+
+
+# ── transfers to a unit, and who reads their trails ─────────────────────────────────────────
+
+
+def test_a_transfer_to_a_unit_goes_to_its_members_with_keys(w: World) -> None:
+    transfer = w.send(w.officer, f"{CPS}/RASSO")
+    assert [r.user_id for r in transfer.recipients] == [w.rasso_prosecutor.user_id]
+    with w.ctx.unit_of_work() as session:
+        row = session.get_one(Transfer, transfer.id)
+    assert row.recipient_unit_id == w.user("a.patel@cps.example").unit_id
+    shown = transfers.view(w.ctx, w.officer, transfer.id)
+    assert (shown["recipient_org"], shown["recipient_unit"]) == (CPS, "RASSO")
+    created = w.entries("transfer:created")[-1]
+    assert created.data["unit"] == row.recipient_unit_id
+    # Addressed as custody shows it, too; an organisation target records no unit.
+    assert (
+        transfers.view(w.ctx, w.officer, w.send(w.officer, f"{CPS} / RASSO").id)["recipient_unit"]
+        == "RASSO"
+    )
+    assert transfers.view(w.ctx, w.officer, w.send(w.officer, CPS).id)["recipient_unit"] is None
+
+
+def test_unit_targets_that_cannot_be_sent_to(w: World) -> None:
+    cases.create_case(w.ctx, w.officer, "47TV9999999")
+
+    def create(*to: str) -> None:
+        transfers.create_transfer(w.ctx, w.officer, "47TV9999999", list(to), None)
+
+    with pytest.raises(NotFound, match="no recipient"):
+        create(f"{CPS}/No Such Unit")
+    with pytest.raises(NotFound, match="no recipient"):
+        create(f"{OTHER}/RASSO")  # a unit of another organisation is not theirs
+    with pytest.raises(Conflict, match=r"nobody in .* / Magistrates has keys"):
+        create(f"{CPS}/Magistrates")
+    _actor(w.ctx, "c.khan@cps.example", CPS, Role.PROSECUTOR, "Magistrates", keys=True)
+    create(f"{CPS}/Magistrates")
+    with pytest.raises(InvalidInput, match="one unit"):
+        create(f"{CPS}/RASSO", f"{CPS}/Magistrates")
+
+
+def test_unit_admins_read_trails_and_reports_of_their_units_transfers_only(w: World) -> None:
+    to_unit = w.send(w.officer, f"{CPS}/RASSO")  # from the interview unit to RASSO
+    to_person = w.send(w.cid_officer, "b.okafor@cps.example")  # CID to a prosecutor in no unit
+    item = to_unit.items[0].id
+    for admin in (w.interview_admin, w.rasso_admin):
+        assert [e.entry.type for e in trails.history(w.ctx, admin, to_unit.id)][-1] == (
+            "transfer:sent"
+        )
+        report = reports.access_report(w.ctx, admin, item)
+        assert report["transfer"] == to_unit.id
+    for outsider in (w.cid_admin, w.magistrates_admin, w.other_admin):
+        with pytest.raises(NotFound):
+            trails.history(w.ctx, outsider, to_unit.id)
+        with pytest.raises(NotFound):
+            reports.access_report(w.ctx, outsider, item)
+    # Sender in the unit is enough; so is a recipient in it, with no unit addressed.
+    trails.history(w.ctx, w.cid_admin, to_person.id)
+    with pytest.raises(NotFound):
+        trails.history(w.ctx, w.interview_admin, to_person.id)
+    to_member = w.send(w.cid_officer, "a.patel@cps.example")
+    trails.history(w.ctx, w.rasso_admin, to_member.items[0].id)
+    # Never content: a unit admin is no party to the transfer.
+    with pytest.raises(NotFound):
+        transfers.view(w.ctx, w.rasso_admin, to_unit.id)
+
+
+def test_a_unit_admin_sees_no_draft(w: World) -> None:
+    cases.create_case(w.ctx, w.officer, "47TV8888888")
+    draft, _ = transfers.create_transfer(w.ctx, w.officer, "47TV8888888", [f"{CPS}/RASSO"], None)
+    with pytest.raises(NotFound):
+        trails.history(w.ctx, w.rasso_admin, draft.id)
