@@ -73,7 +73,7 @@ def test_tokens_scopes_revocation_and_reset(server: Server) -> None:
     assert_fails(person.run("case", "create", "47TV9999001"), "scope", code=4)
     listed = ok(person.run("tokens", "list")).stdout
     assert "(this one)" in listed
-    assert len(re.findall(r"^[0-9a-f-]{36} ", listed, re.M)) == 2
+    assert len(re.findall(r"^[0-9a-f-]{36}  api ", listed, re.M)) == 2
     stolen_id = next(line.split()[0] for line in listed.splitlines()[1:] if "this one" not in line)
     headers = {"Authorization": f"Bearer {stolen}"}
     assert httpx.get(f"{server.url}/api/v1/me", headers=headers).status_code == 200

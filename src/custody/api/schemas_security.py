@@ -25,6 +25,7 @@ class EnrolledOut(LoginOut):
 
 class TokenOut(BaseModel):
     id: str
+    kind: str  # "api" (bearer) or "session" (a browser's cookie)
     scopes: str
     label: str | None
     created_at: datetime

@@ -15,17 +15,22 @@ def tokens() -> None:
     """Your API tokens: list them, revoke one or all."""
 
 
+_KINDS = {"api": "api", "session": "browser"}
+
+
 @tokens.command("list")
 def tokens_list() -> None:
-    """Tokens of yours that still work (id, scopes, created, expires, last used)."""
+    """Tokens of yours that still work, browser sessions too (id, kind, scopes, created,
+    expires, last used)."""
     session = Session.load()
     with Api(session.server, session.token) as api:
         rows = api.get("/api/v1/tokens")
-    say(f"{'ID':36}  {'SCOPES':12}  {'CREATED':20}  {'EXPIRES':20}  LAST USED")
+    say(f"{'ID':36}  {'KIND':7}  {'SCOPES':12}  {'CREATED':20}  {'EXPIRES':20}  LAST USED")
     for t in rows:
         mark = "  (this one)" if t["current"] else ""
         say(
-            f"{t['id']:36}  {t['scopes']:12}  {when(t['created_at']):20}  "
+            f"{t['id']:36}  {_KINDS.get(t['kind'], t['kind']):7}  {t['scopes']:12}  "
+            f"{when(t['created_at']):20}  "
             f"{when(t['expires_at']):20}  {when(t['last_used_at'])}{mark}"
         )
 
