@@ -22,23 +22,18 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from custody.crypto.at_rest import purpose_key
 from custody.domain.policy import grant
 from custody.errors import NotFound
 from custody.services import tokens
 from custody.services.context import Actor, ServiceContext
 from custody.store.models import ApiToken, User
 
-_CSRF_PURPOSE = b"custody csrf v1"
-
-
-def derive_key(server_secret: bytes, purpose: bytes) -> bytes:
-    """HKDF-SHA-256 (RFC 5869) with an empty salt, one output block: a key for one purpose."""
-    prk = hmac.new(b"\0" * 32, server_secret, hashlib.sha256).digest()
-    return hmac.new(prk, purpose + b"\x01", hashlib.sha256).digest()
+_CSRF_PURPOSE = "csrf v1"
 
 
 def _mac(ctx: ServiceContext, label: str, value: str) -> str:
-    key = derive_key(ctx.server_secret, _CSRF_PURPOSE)
+    key = purpose_key(ctx.server_secret, _CSRF_PURPOSE)
     return hmac.new(key, f"{label}\0{value}".encode(), hashlib.sha256).hexdigest()
 
 
