@@ -70,21 +70,28 @@ def requires(policy: Policy, *, web: bool = False) -> Any:
             actor = tokens.authenticate(ctx, token)
             decide(policy, actor.role, frozenset(Scope(s) for s in actor.scopes))
         except (NotAuthenticated, Forbidden) as exc:
-            route = request.scope.get("route")
-            where = getattr(route, "path", request.url.path)
-            record_alone(
-                ctx,
-                "access:denied",
-                origin,
-                user_id=actor.user_id if actor else None,
-                org_id=actor.org_id if actor else None,
-                detail=f"{request.method} {where}: {exc.code} ({policy.value})",
-            )
+            _record_refusal(ctx, request, actor, "access:denied", exc.code, policy.value)
             raise
         return replace(actor, address=origin.address, user_agent=origin.user_agent)
 
     setattr(authorised, _MARK, policy)
     return Depends(authorised)
+
+
+def _record_refusal(
+    ctx: ServiceContext, request: Request, actor: Actor | None, event: str, why: str, label: str
+) -> None:
+    """A refused request as a security event (CJIS: every access attempt), in its own commit."""
+    route = request.scope.get("route")
+    where = getattr(route, "path", request.url.path)
+    record_alone(
+        ctx,
+        event,
+        origin_of(request),
+        user_id=actor.user_id if actor else None,
+        org_id=actor.org_id if actor else None,
+        detail=f"{request.method} {where}: {why} ({label})",
+    )
 
 
 async def _csrf_problem(request: Request, ctx: ServiceContext, actor: Actor | None) -> str:
@@ -126,17 +133,9 @@ def _web_requires(policy: Policy) -> Any:
                     event = "csrf:refused"
                     _refuse_csrf()
         except (NotAuthenticated, Forbidden) as exc:
-            route = request.scope.get("route")
-            where = getattr(route, "path", request.url.path)
-            detail = f"{request.method} {where}: {why or exc.code} ({policy.value}, web)"
+            label = f"{policy.value}, web"
             await run_in_threadpool(
-                record_alone,
-                ctx,
-                event,
-                origin,
-                user_id=actor.user_id if actor else None,
-                org_id=actor.org_id if actor else None,
-                detail=detail,
+                _record_refusal, ctx, request, actor, event, why or exc.code, label
             )
             raise
         if actor is None:

@@ -189,9 +189,7 @@ def login(
         if outcome == "code needed":
             record_event(ctx, session, "login:second_factor_needed", origin, email=email, **ids)
         elif outcome != "ok" or user is None:
-            if outcome not in throttle.PAUSED:  # a refused retry does not extend the pause
-                throttle.failed(session, ctx, email, origin.address)
-            record_event(ctx, session, "login:failed", origin, email=email, detail=outcome, **ids)
+            failed_login(ctx, session, email, origin, outcome, ids)
         else:
             throttle.succeeded(session, email)
             enrolling = not second_factor.is_enrolled(session, user.id)
@@ -210,6 +208,20 @@ def login(
             hint="set CUSTODY_TOTP_CODE, or use --recovery-code",
         )
     raise NotAuthenticated(GENERIC_REFUSAL, hint="check them and try again later")
+
+
+def failed_login(
+    ctx: ServiceContext,
+    session: Session,
+    email: str,
+    origin: Origin,
+    why: str,
+    ids: dict[str, str | None],
+) -> None:
+    """Every failed sign-in, by code or security key: fed to the throttle and recorded."""
+    if why not in throttle.PAUSED:  # a refused retry does not extend the pause
+        throttle.failed(session, ctx, email, origin.address)
+    record_event(ctx, session, "login:failed", origin, email=email, detail=why, **ids)
 
 
 def _check(  # noqa: PLR0911 - one return per outcome reads clearest

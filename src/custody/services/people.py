@@ -83,10 +83,6 @@ def _view(session: Session, user: User) -> PersonView:
     )
 
 
-def _origin(actor: Actor) -> Origin:
-    return Origin(actor.address, actor.user_agent)
-
-
 def _in_reach(session: Session, actor: Actor, ref: str) -> User:
     """The person ``ref`` (an id or an e-mail address) if the actor may manage them."""
     admin = _admin(session, actor)
@@ -117,7 +113,7 @@ def _refusals_recorded(ctx: ServiceContext, actor: Actor, action: str) -> Iterat
         record_alone(
             ctx,
             "people:refused",
-            _origin(actor),
+            Origin.of(actor),
             user_id=actor.user_id,
             org_id=actor.org_id,
             detail=f"{action}: {exc.code}: {exc.message}",
@@ -157,7 +153,7 @@ def add_person(
             ctx,
             session,
             "people:added",
-            _origin(actor),
+            Origin.of(actor),
             user_id=actor.user_id,
             org_id=actor.org_id,
             email=user.email,
@@ -194,7 +190,7 @@ def disable(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> PersonV
             ctx,
             session,
             "people:disabled",
-            _origin(actor),
+            Origin.of(actor),
             user_id=actor.user_id,
             org_id=actor.org_id,
             email=person.email,
@@ -214,7 +210,7 @@ def reset_second_factor(ctx: ServiceContext, actor: Actor, ref: str, reason: str
     record_alone(
         ctx,
         "people:second_factor_reset",
-        _origin(actor),
+        Origin.of(actor),
         user_id=actor.user_id,
         org_id=actor.org_id,
         email=email,
@@ -239,7 +235,7 @@ def move(ctx: ServiceContext, actor: Actor, ref: str, unit: str | None) -> Perso
             ctx,
             session,
             "people:moved",
-            _origin(actor),
+            Origin.of(actor),
             user_id=actor.user_id,
             org_id=actor.org_id,
             email=person.email,

@@ -24,6 +24,11 @@ class Origin:
     address: str | None = None
     user_agent: str | None = None
 
+    @classmethod
+    def of(cls, actor: Actor) -> Origin:
+        """Where an authenticated request came from (the API layer fills these in)."""
+        return cls(actor.address, actor.user_agent)
+
 
 def record_event(
     ctx: ServiceContext,

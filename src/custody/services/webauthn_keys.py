@@ -48,7 +48,7 @@ from webauthn.helpers.structs import (
 
 from custody.domain.people import normalise_email
 from custody.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from custody.services import throttle
+from custody.services import accounts, throttle
 from custody.services.accounts import GENERIC_REFUSAL
 from custody.services.context import Actor, ServiceContext
 from custody.services.security_events import Origin, record_event
@@ -213,7 +213,7 @@ def register(
     except WebAuthnException:
         raise InvalidInput("the security key's answer did not verify", hint="try again") from None
     transports = " ".join(t.value for t in parsed.response.transports or [])[:100]
-    origin = Origin(actor.address, actor.user_agent)
+    origin = Origin.of(actor)
     with ctx.unit_of_work() as session:
         credential_id = bytes_to_base64url(verified.credential_id)
         if session.scalar(
@@ -254,7 +254,7 @@ def remove(ctx: ServiceContext, actor: Actor, key_id: str) -> None:
             ctx,
             session,
             "account:webauthn_removed",
-            Origin(actor.address, actor.user_agent),
+            Origin.of(actor),
             user_id=actor.user_id,
             org_id=actor.org_id,
             email=actor.email,
@@ -293,7 +293,7 @@ def login(ctx: ServiceContext, rp: RelyingParty, credential: str, origin: Origin
     except (WebAuthnException, ValueError, TypeError):
         raise InvalidInput("the security key's answer could not be read") from None
     challenge, user_id = _spend(ctx, parsed.response.client_data_json, "login")
-    failure: str | None = None
+    failure: str
     with ctx.unit_of_work() as session:
         user = session.get_one(User, user_id)
         paused = throttle.refusal(session, ctx, user.email, origin.address)
@@ -303,7 +303,7 @@ def login(ctx: ServiceContext, rp: RelyingParty, credential: str, origin: Origin
                 WebAuthnCredential.user_id == user_id,
             )
         )
-        ids = {"user_id": user.id, "org_id": user.org_id, "email": user.email}
+        ids: dict[str, str | None] = {"user_id": user.id, "org_id": user.org_id}
         if paused or user.disabled or row is None:
             failure = paused or ("disabled" if user.disabled else "unknown security key")
         else:
@@ -323,11 +323,16 @@ def login(ctx: ServiceContext, rp: RelyingParty, credential: str, origin: Origin
                 row.last_used_at = ctx.clock.now()
                 throttle.succeeded(session, user.email)
                 record_event(
-                    ctx, session, "login:succeeded", origin, detail=f"security key {row.id}", **ids
+                    ctx,
+                    session,
+                    "login:succeeded",
+                    origin,
+                    email=user.email,
+                    detail=f"security key {row.id}",
+                    **ids,
                 )
                 return user.id
+        email = user.email
     with ctx.unit_of_work() as session:
-        if failure not in throttle.PAUSED:
-            throttle.failed(session, ctx, ids["email"], origin.address)
-        record_event(ctx, session, "login:failed", origin, detail=failure, **ids)
+        accounts.failed_login(ctx, session, email, origin, failure, ids)
     raise NotAuthenticated(GENERIC_REFUSAL, hint="check them and try again later")
