@@ -11,13 +11,8 @@ from custody.cli.delivery_cmds import _lines as report_lines
 from custody.cli.output import say, when
 from custody.cli.session_cmds import unlock_keys
 from custody.client.config import Session
-from custody.client.http import Api
+from custody.client.http import Api, signed_in
 from custody.client.sharing import share_item
-
-
-def _api() -> Api:
-    session = Session.load()
-    return Api(session.server, session.token)
 
 
 @click.command()
@@ -38,7 +33,7 @@ def share(item: str, with_: str, expires: str | None) -> None:
 @click.command()
 def shared() -> None:
     """Items others shared with you that you can still read."""
-    with _api() as api:
+    with signed_in() as api:
         rows = api.get("/api/v1/shared")
     if not rows:
         say("Nothing is shared with you.")
@@ -80,7 +75,7 @@ def _show(data: dict[str, Any], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable impact report.")
 def incident_open(ref: str, reason: str, as_json: bool) -> None:
     """Withdraw everyone's access but the sender's, freeze sharing, start the 72-hour clock."""
-    with _api() as api:
+    with signed_in() as api:
         data = api.post("/api/v1/incidents", {"ref": ref, "reason": reason})
     if not as_json:
         say(f"Opened incident {data['id']}: access withdrawn from everyone but the owners.")
@@ -92,7 +87,7 @@ def incident_open(ref: str, reason: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def incident_show(incident_id: str, as_json: bool) -> None:
     """The impact report: items, case, data subjects, every access, the deadline."""
-    with _api() as api:
+    with signed_in() as api:
         _show(api.get(f"/api/v1/incidents/{incident_id}"), as_json)
 
 
@@ -100,7 +95,7 @@ def incident_show(incident_id: str, as_json: bool) -> None:
 @click.argument("incident_id", metavar="ID")
 def incident_reported(incident_id: str) -> None:
     """Record that the regulator was told: the reminders stop."""
-    with _api() as api:
+    with signed_in() as api:
         data = api.post(f"/api/v1/incidents/{incident_id}/reported")
     say(f"Incident {data['id']} marked reported at {when(data['reported_at'])}.")
 
@@ -109,7 +104,7 @@ def incident_reported(incident_id: str) -> None:
 @click.argument("incident_id", metavar="ID")
 def incident_close(incident_id: str) -> None:
     """Close the incident: sharing is possible again (withdrawn access stays withdrawn)."""
-    with _api() as api:
+    with signed_in() as api:
         data = api.post(f"/api/v1/incidents/{incident_id}/close")
     say(f"Incident {data['id']} closed at {when(data['closed_at'])}.")
 
@@ -125,7 +120,7 @@ def retention() -> None:
 @click.option("--for", "for_", default=None, help="A period from now: 90d, 26w, 7y.")
 def retention_set(ref: str, until: str | None, for_: str | None) -> None:
     """Shred CASE|ITEM at a date, unless under legal hold (the sender or an org admin)."""
-    with _api() as api:
+    with signed_in() as api:
         data = api.post("/api/v1/retention", {"ref": ref, "until": until, "for_": for_})
     say(f"Retention of {data['target']}: shredded after {when(data['retain_until'])}.")
 
@@ -136,7 +131,7 @@ def retention_set(ref: str, until: str | None, for_: str | None) -> None:
 @click.option("--release", is_flag=True, help="Release the hold instead.")
 def hold(ref: str, reason: str, release: bool) -> None:
     """Put CASE|ITEM under legal hold (an org admin): nothing in it is shredded."""
-    with _api() as api:
+    with signed_in() as api:
         data = api.post("/api/v1/holds", {"ref": ref, "reason": reason, "release": release})
     what = "released from" if release else "put under"
     say(f"{data['target'][0].upper()}{data['target'][1:]} {what} legal hold.")

@@ -8,13 +8,7 @@ from typing import Any
 import click
 
 from custody.cli.output import say, when
-from custody.client.config import Session
-from custody.client.http import Api
-
-
-def _api() -> Api:
-    session = Session.load()
-    return Api(session.server, session.token)
+from custody.client.http import Api, signed_in
 
 
 @click.command()
@@ -22,7 +16,7 @@ def _api() -> Api:
 @click.option("--reason", required=True, help="Why, in words the recipients and auditors read.")
 def revoke(transfer: str, reason: str) -> None:
     """Withdraw a transfer from its recipients at once: their key wraps are destroyed."""
-    with _api() as api:
+    with signed_in() as api:
         t = api.post(f"/api/v1/transfers/{transfer}/revoke", {"reason": reason})
     say(f"Revoked transfer {t['id']} (case {t['case']}): the recipients' keys are destroyed,")
     say("  their downloads are refused and recorded, and they have been told.")
@@ -40,7 +34,7 @@ def print_notices(api: Api, limit: int = 10) -> None:
 @click.command()
 def notices() -> None:
     """Alerts and notices for you: overdue transfers, revocations, incidents."""
-    with _api() as api:
+    with signed_in() as api:
         rows = api.get("/api/v1/notices")
     if not rows:
         say("No notices.")
@@ -94,7 +88,7 @@ def _lines(report: dict[str, Any]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def report(item: str, as_json: bool) -> None:
     """Who could access ITEM, who did, who was refused: each line with its ledger index."""
-    with _api() as api:
+    with signed_in() as api:
         data = api.get(f"/api/v1/items/{item}/report")
     if as_json:
         say(json.dumps(data, indent=2))

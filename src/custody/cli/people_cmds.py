@@ -9,13 +9,7 @@ from urllib.parse import quote
 import click
 
 from custody.cli.output import say, when
-from custody.client.config import Session
-from custody.client.http import Api
-
-
-def _api() -> Api:
-    session = Session.load()
-    return Api(session.server, session.token)
+from custody.client.http import signed_in
 
 
 def _person_path(person: str, action: str) -> str:
@@ -38,7 +32,7 @@ def people() -> None:
 @people.command("list")
 def people_list() -> None:
     """Everyone you administer: role, unit, whether they can sign in, whether they have keys."""
-    with _api() as api:
+    with signed_in() as api:
         rows = api.get("/api/v1/people")
     if not rows:
         say("Nobody yet; add someone with `custody people add EMAIL --role ROLE`.")
@@ -58,7 +52,7 @@ def people_list() -> None:
 @click.option("--unit", default=None, help="The unit [unit admins: yours; others: none].")
 def people_add(email: str, role: str, unit: str | None) -> None:
     """Add a person; prints a one-time initial password to hand over."""
-    with _api() as api:
+    with signed_in() as api:
         added = api.post("/api/v1/people", {"email": email, "role": role, "unit": unit})
     person = added["person"]
     where = f" in unit {person['unit']}" if person["unit"] else ""
@@ -73,7 +67,7 @@ def people_add(email: str, role: str, unit: str | None) -> None:
 @click.option("--reason", required=True, help="Why, e.g. 'left the unit'.")
 def people_disable(person: str, reason: str) -> None:
     """Stop a person signing in, now: their tokens are revoked and nobody can send to them."""
-    with _api() as api:
+    with signed_in() as api:
         p = api.post(_person_path(person, "disable"), {"reason": reason})
     say(f"Disabled {p['email']}: their tokens are revoked; recorded in the custody ledger.")
 
@@ -83,7 +77,7 @@ def people_disable(person: str, reason: str) -> None:
 @click.option("--reason", required=True, help="Why, e.g. 'phone lost'.")
 def people_reset_2fa(person: str, reason: str) -> None:
     """Clear a person's second factor and tokens; they enrol again at their next login."""
-    with _api() as api:
+    with signed_in() as api:
         done = api.post(_person_path(person, "reset-second-factor"), {"reason": reason})
     say(
         f"Second factor of {person} reset; their tokens are revoked (ledger index "
@@ -97,7 +91,7 @@ def people_reset_2fa(person: str, reason: str) -> None:
 @click.option("--unit", required=True, help="The unit to move them to ('' for none).")
 def people_move(person: str, unit: str) -> None:
     """Move a person to another unit of your organisation (organisation admins)."""
-    with _api() as api:
+    with signed_in() as api:
         p = api.post(_person_path(person, "unit"), {"unit": unit or None})
     say(f"Moved {p['email']} to {p['unit'] or 'no unit'}.")
 
@@ -110,7 +104,7 @@ def units() -> None:
 @units.command("list")
 def units_list() -> None:
     """Units you administer, with how many people each has."""
-    with _api() as api:
+    with signed_in() as api:
         rows = api.get("/api/v1/units")
     if not rows:
         say("No units yet; an organisation admin creates one with `custody units create NAME`.")
@@ -122,7 +116,7 @@ def units_list() -> None:
 @click.argument("name")
 def units_create(name: str) -> None:
     """Create a unit in your organisation (organisation admins)."""
-    with _api() as api:
+    with signed_in() as api:
         u = api.post("/api/v1/units", {"name": name})
     say(f"Created unit {u['name']!r} in {u['org']} ({u['id']})")
     say(f'  → add people with `custody people add EMAIL --role ROLE --unit "{u["name"]}"`;')

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from custody import __version__
+from custody.client.config import Session
 from custody.errors import CustodyError, ServerUnavailable, from_code
 
 TIMEOUT = httpx.Timeout(30.0, read=300.0)
@@ -83,3 +84,9 @@ def raise_for_error(response: httpx.Response) -> None:
     except (ValueError, KeyError, TypeError):
         pass
     raise CustodyError(f"the server answered {response.status_code}: {response.text[:200]}")
+
+
+def signed_in() -> Api:
+    """An API client for the session ``custody login`` saved on this machine."""
+    session = Session.load()
+    return Api(session.server, session.token)
