@@ -172,11 +172,13 @@ def login(
     recovery_code: str | None = None,
     scopes: frozenset[Scope] | None = None,
     origin: Origin | None = None,
+    kind: tokens.Kind = tokens.API,
 ) -> LoginResult:
     """Password, then second factor; one generic error, and the same work, for every failure.
 
     Unknown address, wrong password, wrong code and a paused account all say the same and
     all verify a password hash. Every attempt is a security event; failures feed the throttle.
+    ``kind``: an API token (the CLI) or a browser session (the web app's sign-in page).
     """
     origin = origin or Origin()
     try:
@@ -193,12 +195,15 @@ def login(
         else:
             throttle.succeeded(session, email)
             enrolling = not second_factor.is_enrolled(session, user.id)
+            browser = kind == tokens.SESSION
+            label = "browser" if browser else None
             if enrolling:
                 ttl = timedelta(minutes=ctx.settings.enrolment_minutes)
-                issued = tokens.issue(ctx, session, user, frozenset({Scope.ENROL}), ttl)
+                wanted = frozenset({Scope.ENROL})
             else:
-                ttl = timedelta(hours=ctx.settings.token_ttl_hours)
-                issued = tokens.issue(ctx, session, user, grant(user.role, scopes), ttl)
+                hours = ctx.settings.session_hours if browser else ctx.settings.token_ttl_hours
+                ttl, wanted = timedelta(hours=hours), grant(user.role, scopes)
+            issued = tokens.issue(ctx, session, user, wanted, ttl, label, kind)
             detail = "enrolment" if enrolling else f"scopes {issued.scopes}"
             record_event(ctx, session, "login:succeeded", origin, email=email, detail=detail, **ids)
             return LoginResult(issued, enrolling)

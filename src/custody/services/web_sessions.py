@@ -3,8 +3,8 @@
 A session is an ``ApiToken`` row of kind ``session``: 256 random bits in a
 ``__Host-`` cookie, only the SHA-256 stored, an absolute lifetime and an idle
 timeout (``custody.services.tokens.authenticate``). A login turns the token
-:func:`custody.services.accounts.login` issued into a session, and revokes any
-session the browser presented (rotation: no session fixation).
+:func:`custody.services.accounts.login` issues a session directly (``kind``), and
+:func:`rotate` revokes any session the browser presented (no session fixation).
 
 CSRF tokens are synchronizer tokens, ``HMAC-SHA-256(K, session id)`` under a
 key derived from the server secret with its own purpose label: nothing to
@@ -59,35 +59,14 @@ def lifetime(ctx: ServiceContext) -> timedelta:
     return timedelta(hours=ctx.settings.session_hours)
 
 
-def start(
-    ctx: ServiceContext, issued: tokens.IssuedToken, presented: str | None
-) -> tokens.IssuedToken:
-    """Make the token a login just issued a browser session; revoke the one the browser had.
-
-    The token's clear value never left the server, so it was never usable as a bearer token.
-    """
+def rotate(ctx: ServiceContext, presented: str | None) -> None:
+    """At a login, end the session the browser presented, if any (no session fixation)."""
+    if not presented:
+        return
     with ctx.unit_of_work() as db:
-        now = ctx.clock.now()
-        if presented:
-            old = db.scalar(
-                select(ApiToken).where(ApiToken.token_hash == tokens.hash_token(presented))
-            )
-            if old is not None and old.kind == tokens.SESSION and old.revoked_at is None:
-                old.revoked_at = now
-        row = db.get_one(ApiToken, issued.token_id)
-        row.kind = tokens.SESSION
-        row.expires_at = min(row.expires_at, row.created_at + lifetime(ctx))
-        row.label = "browser"
-        return tokens.IssuedToken(
-            issued.token,
-            row.id,
-            row.expires_at,
-            row.scopes,
-            issued.user_id,
-            issued.email,
-            issued.org,
-            issued.role,
-        )
+        old = db.scalar(select(ApiToken).where(ApiToken.token_hash == tokens.hash_token(presented)))
+        if old is not None and old.kind == tokens.SESSION and old.revoked_at is None:
+            old.revoked_at = ctx.clock.now()
 
 
 def issue(ctx: ServiceContext, user_id: str, presented: str | None) -> tokens.IssuedToken:
@@ -97,7 +76,8 @@ def issue(ctx: ServiceContext, user_id: str, presented: str | None) -> tokens.Is
         issued = tokens.issue(
             ctx, db, user, grant(user.role, None), lifetime(ctx), "browser", tokens.SESSION
         )
-    return start(ctx, issued, presented)
+    rotate(ctx, presented)
+    return issued
 
 
 def end(ctx: ServiceContext, actor: Actor) -> None:

@@ -105,6 +105,7 @@ def login(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
             code=totp,
             recovery_code=None if totp or not code else code,
             origin=origin_of(request),
+            kind=tokens.SESSION,
         )
     except SecondFactorRequired:
         message = "Enter the code from your authenticator app, or use your security key."
@@ -116,7 +117,8 @@ def login(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
         url = own_origin(request, ctx.settings.public_url)
         message = ENROL_FIRST.format(url=url, email=result.issued.email)
         return _login_page(request, ctx, status=403, message=message, email=email)
-    issued = web_sessions.start(ctx, result.issued, request.cookies.get(SESSION_COOKIE))
+    issued = result.issued
+    web_sessions.rotate(ctx, request.cookies.get(SESSION_COOKIE))
     response = redirect(home_of(issued.role))
     set_session(response, issued.token, int(web_sessions.lifetime(ctx).total_seconds()))
     return response
