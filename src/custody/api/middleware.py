@@ -3,21 +3,33 @@
 Headers a response sets itself are kept: that is how the web pages carry their
 own Content-Security-Policy while every JSON answer keeps the strict one.
 
-A plain ASGI middleware, outermost, so even an error page carries the headers.
-JSON bodies are read here up to ``max_json_bytes`` and refused beyond it
-(413) before any route sees them; tus PATCH bodies stream past, bounded by the
-upload's declared ``Upload-Length`` in the blob store instead.
+A plain ASGI middleware, outermost of ours. Starlette's own error handler sits
+outside it, so Guard answers an unexpected exception itself (a JSON 500, the
+exception logged, nothing of it told to the client): every response, errors
+included, carries the headers. JSON bodies are read here up to
+``max_json_bytes`` and refused beyond it (413) before any route sees them; tus
+PATCH bodies stream past, bounded by the upload's declared ``Upload-Length`` in
+the blob store instead.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_HEADER_BYTES = 8 * 1024
 MAX_HEADERS_BYTES = 32 * 1024
 _STREAMED = ("PATCH", "/api/v1/uploads/")
+# More digits than this is more than any body we accept, and int() on it is not free.
+_MAX_LENGTH_DIGITS = 18
+INTERNAL_ERROR = (
+    "the server failed while answering this request; it has been logged. "
+    "Try again, and tell the server's operator if it keeps happening"
+)
+
+log = logging.getLogger("custody.api")
 
 
 # The web application's pages (custody.web) send this instead: their own script and
@@ -47,7 +59,10 @@ def security_headers(tls: bool) -> list[tuple[bytes, bytes]]:
 
 
 class Guard:
-    """Adds the security headers; refuses oversize headers (431) and JSON bodies (413)."""
+    """Adds the security headers; refuses oversize headers (431) and JSON bodies (413).
+
+    An exception that escapes the app before it answered becomes a JSON 500 here.
+    """
 
     def __init__(self, app: ASGIApp, *, tls: bool, max_body: int) -> None:
         self.app = app
@@ -59,13 +74,26 @@ class Guard:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [h for h in self.headers if h[0] not in present]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
+        try:
+            await self._guard(scope, receive, send_with_headers)
+        except Exception:  # the last line of defence: answered here, with the headers
+            if started:
+                raise  # part of the answer is out; the server drops the connection and logs it
+            log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+            await _refuse(send_with_headers, 500, INTERNAL_ERROR, code="error")
+
+    async def _guard(self, scope: Scope, receive: Receive, send_with_headers: Send) -> None:
         raw_headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         sizes = [len(k) + len(v) for k, v in raw_headers]
         if any(s > MAX_HEADER_BYTES for s in sizes) or sum(sizes) > MAX_HEADERS_BYTES:
@@ -76,7 +104,7 @@ class Guard:
             await self.app(scope, receive, send_with_headers)
             return
         length = dict(raw_headers).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.max_body:
+        if length.isdigit() and (len(length) > _MAX_LENGTH_DIGITS or int(length) > self.max_body):
             await _refuse(send_with_headers, 413, f"a request body may have {self.max_body} bytes")
             return
         body, more = bytearray(), True
@@ -103,8 +131,7 @@ class Guard:
         await self.app(scope, replay, send_with_headers)
 
 
-async def _refuse(send: Send, status: int, message: str) -> None:
-    code = "invalid_input"
+async def _refuse(send: Send, status: int, message: str, code: str = "invalid_input") -> None:
     payload = json.dumps({"error": {"code": code, "message": message}}).encode()
     await send(
         {

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -27,6 +28,10 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,checksum"
 _BATCH = 16 * 1024 * 1024
 _ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
+# tus 1.0.0 §Headers: Upload-Length and Upload-Offset are non-negative integers. ASCII digits
+# only: str.isdigit() and int() also take "²" or "٣". 18 digits keep int() cheap and the
+# value inside a 64-bit column; no upload comes near 10^18 bytes.
+_DECIMAL = re.compile(r"[0-9]{1,18}")
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 
@@ -58,6 +63,13 @@ def _response(status: int, message: str = "", **headers: str) -> Response:
         headers=_headers(**headers),
         media_type="text/plain" if message else None,
     )
+
+
+def _decimal(header: str | None) -> int | None:
+    """The header's value if it is a plain ASCII decimal number, else None."""
+    if header is None or not _DECIMAL.fullmatch(header):
+        return None
+    return int(header)
 
 
 def _metadata(header: str | None) -> dict[str, str]:
@@ -93,15 +105,16 @@ def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
         _require_tus(request)
     except _TusError as exc:
         return _response(exc.status, str(exc), **exc.headers)
-    length_header = request.headers.get("upload-length", "")
-    if not length_header.isdigit():
+    length = _decimal(request.headers.get("upload-length"))
+    if length is None:
         raise InvalidInput(
-            "Upload-Length must be a non-negative integer (deferred length is not supported)"
+            "Upload-Length must be a non-negative integer in ASCII digits "
+            "(deferred length is not supported)"
         )
     item_id = _metadata(request.headers.get("upload-metadata")).get("item")
     if not item_id:
         raise InvalidInput("Upload-Metadata must name the item: 'item <base64 item id>'")
-    status = uploads.create(ctx, actor, item_id, int(length_header))
+    status = uploads.create(ctx, actor, item_id, length)
     return _response(201, Location=f"/api/v1/uploads/{status.id}", **{"Upload-Offset": "0"})
 
 
@@ -175,12 +188,14 @@ async def patch(
 def _patch_preconditions(request: Request) -> tuple[int, tuple[Any, bytes] | None]:
     if request.headers.get("content-type") != "application/offset+octet-stream":
         raise _TusError(415, "PATCH needs Content-Type: application/offset+octet-stream")
-    offset_header = request.headers.get("upload-offset", "")
-    if not offset_header.isdigit():
-        raise _TusError(400, "Upload-Offset must be a non-negative integer")
+    offset = _decimal(request.headers.get("upload-offset"))
+    if offset is None:
+        raise _TusError(
+            400, "Upload-Offset must be a non-negative integer in ASCII digits; HEAD the upload"
+        )
     checksum_header = request.headers.get("upload-checksum")
     if checksum_header is None:
-        return int(offset_header), None
+        return offset, None
     algorithm, _, value = checksum_header.strip().partition(" ")
     if algorithm not in _ALGORITHMS:
         raise _TusError(400, f"unsupported checksum algorithm {algorithm!r}; use sha256")
@@ -188,7 +203,7 @@ def _patch_preconditions(request: Request) -> tuple[int, tuple[Any, bytes] | Non
         expected = base64.b64decode(value, validate=True)
     except binascii.Error:
         raise _TusError(400, "Upload-Checksum value is not base64") from None
-    return int(offset_header), (_ALGORITHMS[algorithm], expected)
+    return offset, (_ALGORITHMS[algorithm], expected)
 
 
 @router.delete("/{upload_id}", status_code=204, summary="Abandon an upload (tus termination)")
