@@ -6,11 +6,12 @@ never at import time. Outside development mode it refuses insecure values.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_NOTICE = (
     "This is a restricted criminal-justice system. Use is authorised only for official "
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: float = Field(default=2.0, gt=0)
     max_upload_bytes: int = Field(default=64 * 1024**3, gt=0)
     tls: bool = False
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: IPs or CIDRs,
+    # comma-separated in CUSTODY_TRUSTED_PROXIES. Empty: none, so the address recorded for a
+    # sign-in and counted by the address lockout is always the connecting peer's.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     # Delivery assurance (docs/operations.md): alerts by e-mail, webhooks and in-app notices.
     smtp_host: str | None = None  # no host: e-mail alerts are off, the others still go out
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -63,6 +68,15 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
     totp_issuer: str = Field(default="custody", min_length=1, max_length=40)
     system_use_notice: str = Field(default=DEFAULT_NOTICE, min_length=1, max_length=2000)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list | tuple):
+            return value
+        return tuple(_proxy(str(entry).strip()) for entry in value if str(entry).strip())
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
@@ -96,3 +110,21 @@ class Settings(BaseSettings):
     @property
     def log_origin_path(self) -> Path:
         return self.data_dir / "log-origin.txt"
+
+
+def _proxy(entry: str) -> str:
+    """One trusted proxy, written the one way uvicorn reads it.
+
+    uvicorn silently treats what it cannot parse as a literal host name that no
+    client address ever equals, so a typo would quietly trust no one (or, with
+    host bits set, not the network meant): refused here instead.
+    """
+    try:
+        if "/" in entry:
+            return str(ipaddress.ip_network(entry))
+        return str(ipaddress.ip_address(entry))
+    except ValueError as exc:
+        raise ValueError(
+            f"CUSTODY_TRUSTED_PROXIES: {entry!r} is not an IP address or network ({exc}); "
+            "list your reverse proxies' addresses, e.g. 10.0.0.5,10.1.0.0/24"
+        ) from None

@@ -31,10 +31,18 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
         clock = FileOffsetClock(settings.test_clock_file)
     app = create_app(settings, clock=clock)
     say(f"custody: {settings.data_dir} on http://{host}:{port} (log {app.state.context.origin})")
+    proxies = list(settings.trusted_proxies)
+    if proxies:
+        say(f"  believing X-Forwarded-For from {', '.join(proxies)} (CUSTODY_TRUSTED_PROXIES)")
     uvicorn.run(
         app,
         host=host,
         port=port,
+        # uvicorn's default believes X-Forwarded-For from $FORWARDED_ALLOW_IPS or loopback:
+        # any local process, or anyone when nothing is in front, would choose the address
+        # recorded for its sign-ins and counted by the address lockout. Only named proxies may.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
         log_level="warning",
         access_log=False,
         server_header=False,
