@@ -19,6 +19,7 @@ import click
 from custody.api.app import build_context, load_log_signer
 from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
+from custody.cli.serve import private_data_dir
 from custody.client.config import write_private
 from custody.crypto.age import Identity, Recipient
 from custody.crypto.signing import SigningKey
@@ -26,6 +27,7 @@ from custody.domain.people import check_org_name, parse_org_kind, parse_role
 from custody.errors import Conflict, InvalidInput, LocalError
 from custody.ledger.note import Signer, is_valid_name
 from custody.services import accounts, outbox, retention, second_factor, units
+from custody.settings import Settings
 from custody.store.db import make_engine, make_sessionmaker, transaction
 from custody.store.ledger_store import init_ledger
 from custody.store.migrate import upgrade
@@ -47,12 +49,16 @@ def admin() -> None:
 def init(data_dir: Path | None, origin: str | None) -> None:
     """Create (or upgrade) the database and the ledger's signing key; print its verifier key."""
     settings = settings_for(data_dir)
+    with private_data_dir(settings.data_dir):
+        _initialise(settings, origin)
+
+
+def _initialise(settings: Settings, origin: str | None) -> None:
     secrets_dir = settings.log_key_path.parent
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         secrets_dir.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
-        raise LocalError(f"cannot create {settings.data_dir}: {exc.strerror}") from exc
+        raise LocalError(f"cannot create {secrets_dir}: {exc.strerror}") from exc
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
     with transaction(make_sessionmaker(engine)) as session:
@@ -72,8 +78,8 @@ def init(data_dir: Path | None, origin: str | None) -> None:
             )
         signer = Signer(origin, SigningKey.generate())
         write_private(settings.log_key_path, (signer.to_skey() + "\n").encode())
-        settings.log_origin_path.write_text(origin + "\n")
-        say(f"Initialised {settings.data_dir}")
+        write_private(settings.log_origin_path, (origin + "\n").encode())
+        say(f"Initialised {settings.data_dir} (0700: the server's user alone)")
         say(f"  database:         {_redact(settings.effective_database_url)}")
         say(f"  blobs:            {settings.effective_blob_url}")
         say(f"  log signing key:  {settings.log_key_path} (0600; back it up offline)")

@@ -1,7 +1,15 @@
-"""``custody serve``: the HTTP server (API, tus uploads, the log's read API)."""
+"""``custody serve``: the HTTP server (API, tus uploads, the log's read API).
+
+Also how a data folder stays private: ``serve`` and ``admin init`` do their
+work inside :func:`private_data_dir`.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -11,7 +19,13 @@ from custody.api.app import create_app
 from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
 from custody.clock import FileOffsetClock
-from custody.errors import InvalidInput
+from custody.errors import InvalidInput, LocalError
+from custody.settings import Settings
+
+# What this process creates is its owner's alone: the database, SQLite's -wal and -shm
+# files, blobs, keys. Files get 0600 and folders 0700 whoever creates them.
+PRIVATE_UMASK = 0o077
+_OTHERS = 0o077
 
 
 @click.command()
@@ -21,6 +35,11 @@ from custody.errors import InvalidInput
 def serve(data_dir: Path | None, host: str, port: int) -> None:
     """Run the server: the embedded default (SQLite + files) or what CUSTODY_* configure."""
     settings = settings_for(data_dir)
+    with private_data_dir(settings.data_dir):
+        _run(settings, host, port)
+
+
+def _run(settings: Settings, host: str, port: int) -> None:
     clock = None
     if settings.test_clock_file is not None:
         if settings.mode != "development":
@@ -48,3 +67,54 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
         server_header=False,
         timeout_graceful_shutdown=5,
     )
+
+
+@contextmanager
+def private_data_dir(data_dir: Path) -> Iterator[None]:
+    """Inside this, ``data_dir`` and everything the process writes are its owner's alone.
+
+    The umask covers files that libraries create (SQLite's); what an older version or
+    a careless copy left readable by others is tightened first, with a warning, because
+    a database of addresses and sealed secrets must not be readable by other accounts.
+    The umask is put back afterwards, for a caller that runs a command in-process.
+    """
+    before = os.umask(PRIVATE_UMASK)
+    try:
+        _make_private(data_dir)
+        yield
+    finally:
+        os.umask(before)
+
+
+def _make_private(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        loosened = _tighten(data_dir)
+    except OSError as exc:
+        raise LocalError(
+            f"cannot make the data folder {data_dir} private: {exc.strerror}",
+            hint="run custody as the user who owns the folder and everything in it",
+        ) from exc
+    if loosened:
+        click.echo(
+            f"warning: {len(loosened)} file(s) or folder(s) in {data_dir} were readable by "
+            f"other users (e.g. {loosened[0]}); they are now the owner's alone. "
+            "Check who could have copied them.",
+            err=True,
+        )
+
+
+def _tighten(root: Path) -> list[Path]:
+    """Take group and other permissions off ``root`` and everything under it.
+
+    Only those bits: the owner's stay as they were. Symbolic links are not followed,
+    so nothing outside the folder changes.
+    """
+    loosened = []
+    for folder, _, files in os.walk(root):
+        for path in (Path(folder), *(Path(folder) / name for name in files)):
+            mode = path.lstat().st_mode
+            if not stat.S_ISLNK(mode) and mode & _OTHERS:
+                path.chmod(stat.S_IMODE(mode) & ~_OTHERS)
+                loosened.append(path)
+    return loosened

@@ -56,8 +56,10 @@ class FilesystemBlobStore:
         self.root = root
         self._staging = root / "uploads"
         self._blobs = root / "objects"
-        self._staging.mkdir(parents=True, exist_ok=True)
-        self._blobs.mkdir(parents=True, exist_ok=True)
+        # Ciphertext only, but who sent how much, and when, is still nobody else's business:
+        # folders 0700 and files 0600, whatever the process's umask.
+        for folder in (root, self._staging, self._blobs):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         # SHA-256 of each staged upload so far, kept while this process wrote every
         # byte of it, so publishing need not read the whole file back (see _Running).
         self._running: dict[str, _Running] = {}
@@ -75,8 +77,11 @@ class FilesystemBlobStore:
         if part.exists():
             raise Conflict(f"upload {upload_id} exists already")
         with _disk_errors():
-            meta.write_text(str(length))
-            part.touch()
+            _write_private(meta, str(length).encode(), exclusive=False)
+            try:
+                _write_private(part, b"", exclusive=True)
+            except FileExistsError:
+                raise Conflict(f"upload {upload_id} exists already") from None
 
     def upload_offset(self, upload_id: str) -> int:
         part, _ = self._staged(upload_id)
@@ -151,8 +156,8 @@ class FilesystemBlobStore:
         sha256 = self._staged_sha256(upload_id, part, size)
         target = self._path(key)
         with _disk_errors():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(part, target)
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.replace(part, target)  # keeps the staged file's 0600
             _fsync_dir(target.parent)
             meta.unlink(missing_ok=True)
         return BlobInfo(size=size, sha256=sha256)
@@ -217,6 +222,13 @@ def _read_range(f: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
             if remaining is not None:
                 remaining -= len(block)
             yield block
+
+
+def _write_private(path: Path, data: bytes, *, exclusive: bool) -> None:
+    """Create (or with ``exclusive=False`` replace the content of) a 0600 file."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    with os.fdopen(os.open(path, flags, 0o600), "wb") as f:
+        f.write(data)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -9,14 +9,16 @@ sequencer takes a row lock instead (``SELECT ... FOR UPDATE``).
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Constraint names that Alembic can address the same way on SQLite and PostgreSQL.
@@ -63,6 +65,7 @@ def new_id() -> str:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and immediate transactions."""
     if url.startswith("sqlite"):
+        _create_private_sqlite_file(url)
         engine = create_engine(
             url,
             echo=echo,
@@ -73,6 +76,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 before SQLite would (0644, less the umask).
+
+    SQLite gives the -wal and -shm files the database file's mode, so this one
+    file decides all three. An existing file is left as it is.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite refuses to open it with its own message; nothing to create here
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _configure_sqlite(engine: Engine) -> None:
