@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_HEADER_BYTES = 8 * 1024
@@ -87,6 +88,10 @@ class Guard:
 
         try:
             await self._guard(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            # The client went away (an interrupted upload, kept for resuming): nobody to
+            # answer, and nothing went wrong here.
+            return
         except Exception:  # the last line of defence: answered here, with the headers
             if started:
                 raise  # part of the answer is out; the server drops the connection and logs it

@@ -6,6 +6,7 @@ the security headers, and a 500 tells the client nothing about what went wrong i
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import warnings
@@ -110,6 +111,35 @@ def test_an_exception_after_the_answer_started_is_not_answered_twice() -> None:
         pytest.raises(RuntimeError, match="hunter2"),
     ):
         client.get("/boom-mid-stream")
+
+
+def test_a_client_that_went_away_is_neither_answered_nor_logged_as_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An interrupted tus PATCH: the body streams past Guard, and the client disconnects.
+    async def read_all(request: Request) -> NoReturn:
+        await request.body()
+        raise AssertionError("the body cannot be complete")
+
+    app = Starlette(routes=[Route("/api/v1/uploads/u1", read_all, methods=["PATCH"])],
+                    middleware=[Middleware(Guard, tls=False, max_body=1024)])
+    arriving = [{"type": "http.request", "body": b"part", "more_body": True},
+                {"type": "http.disconnect"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return arriving.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "PATCH", "path": "/api/v1/uploads/u1", "headers": [],
+             "query_string": b"", "root_path": "", "scheme": "http", "server": ("t", 80),
+             "client": ("127.0.0.1", 1), "http_version": "1.1", "asgi": {"version": "3.0"}}
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(app(scope, receive, send))
+    assert sent == []
+    assert caplog.records == []
 
 
 def test_a_content_length_with_thousands_of_digits_is_413_not_500(guarded: TestClient) -> None:
