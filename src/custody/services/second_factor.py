@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pyotp
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
-from custody.crypto.at_rest import AtRestKey
+from custody.crypto.at_rest import AtRestKey, purpose_key
 from custody.domain.people import normalise_email
 from custody.domain.policy import Scope, grant
 from custody.errors import Conflict, NotAuthenticated, NotFound
@@ -28,6 +28,8 @@ from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
 from custody.store.models import User
 from custody.store.models_security import (
+    RECOVERY_KEYED,
+    RECOVERY_LEGACY,
     RecoveryCode,
     SecondFactor,
     WebAuthnChallenge,
@@ -42,7 +44,30 @@ def _key(ctx: ServiceContext) -> AtRestKey:
     return AtRestKey(ctx.server_secret, _PURPOSE)
 
 
-def hash_recovery_code(code: str) -> str:
+# Recovery codes: 16 characters of Crockford's base32 (no I, L, O or U), 80 bits, shown
+# as four groups of four. Case, spaces and dashes do not matter, and I, L and O are read
+# as the digits they look like, so a code copied from paper by hand still works.
+_RECOVERY_PURPOSE = "recovery code v1"
+_RECOVERY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RECOVERY_LENGTH = 16
+_LOOK_ALIKES = str.maketrans("ILO", "110")
+
+
+def _new_recovery_code() -> str:
+    chars = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
+    return "-".join(chars[i : i + 4] for i in range(0, _RECOVERY_LENGTH, 4))
+
+
+def hash_recovery_code(ctx: ServiceContext, user_id: str, code: str) -> str:
+    """HMAC-SHA-256 of the code, bound to its person, under a key derived from the server
+    secret: without that secret a copy of the database cannot confirm a single guess."""
+    normal = "".join(code.upper().split()).replace("-", "").translate(_LOOK_ALIKES)
+    key = purpose_key(ctx.server_secret, _RECOVERY_PURPOSE)
+    return hmac.new(key, f"{user_id}:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+def _legacy_recovery_hash(code: str) -> str:
+    """How codes made before migration 0007 were stored: unkeyed SHA-256, 48-bit codes."""
     normal = code.strip().lower().replace("-", "").replace(" ", "")
     return hashlib.sha256(f"custody recovery {normal}".encode()).hexdigest()
 
@@ -98,7 +123,7 @@ def confirm_enrolment(
     ctx: ServiceContext, actor: Actor, code: str, scopes: frozenset[Scope] | None
 ) -> tuple[tokens.IssuedToken, list[str]]:
     """Check the first code; make recovery codes; swap the enrolment token for a full one."""
-    codes = ["-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(RECOVERY_CODES)]
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
     with ctx.unit_of_work() as session:
         row = session.get(SecondFactor, actor.user_id)
         if row is None or row.confirmed_at is not None:
@@ -112,7 +137,12 @@ def confirm_enrolment(
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == actor.user_id))
         for c in codes:
             session.add(
-                RecoveryCode(user_id=actor.user_id, code_hash=hash_recovery_code(c), created_at=now)
+                RecoveryCode(
+                    user_id=actor.user_id,
+                    code_hash=hash_recovery_code(ctx, actor.user_id, c),
+                    scheme=RECOVERY_KEYED,
+                    created_at=now,
+                )
             )
         tokens.revoke_all(session, actor.user_id, now)  # the enrolment token is spent
         user = session.get_one(User, actor.user_id)
@@ -131,12 +161,23 @@ def verify(
     if code:
         return _accept_code(ctx, row, code)
     if recovery:
+        # Codes made before migration 0007 (unkeyed) still work, once each, until the
+        # person enrols again: voiding them would strand exactly the people who need them
+        # (a lost phone) with only an admin's reset, and the unkeyed hash of one is of use
+        # only to someone who also has that person's password.
+        keyed = hash_recovery_code(ctx, user_id, recovery)
+        legacy = _legacy_recovery_hash(recovery)
         used = session.scalar(
-            select(RecoveryCode).where(
+            select(RecoveryCode)
+            .where(
                 RecoveryCode.user_id == user_id,
-                RecoveryCode.code_hash == hash_recovery_code(recovery),
                 RecoveryCode.used_at.is_(None),
+                or_(
+                    and_(RecoveryCode.scheme == RECOVERY_KEYED, RecoveryCode.code_hash == keyed),
+                    and_(RecoveryCode.scheme == RECOVERY_LEGACY, RecoveryCode.code_hash == legacy),
+                ),
             )
+            .with_for_update()  # two logins racing with one code: only one may spend it
         )
         if used is not None:
             used.used_at = ctx.clock.now()

@@ -2,7 +2,7 @@
 
 Kept apart from ``models`` so the security tables move on their own. Secrets
 are never stored in clear: a TOTP secret is sealed with a key derived from the
-server secret, recovery codes are stored as hashes.
+server secret, recovery codes are stored as keyed hashes under another.
 """
 
 from __future__ import annotations
@@ -65,14 +65,25 @@ class WebAuthnChallenge(Base):
     expires_at: Mapped[datetime]
 
 
+# How a recovery code's hash was made (``RecoveryCode.scheme``).
+RECOVERY_KEYED = "hmac-sha256"  # HMAC under a key derived from the server secret
+RECOVERY_LEGACY = "sha256"  # before migration 0007: unkeyed, 48-bit codes; never written now
+
+
 class RecoveryCode(Base):
-    """A one-time recovery code; only its SHA-256 is stored."""
+    """A one-time recovery code, stored as HMAC-SHA-256 under a key derived from the server
+    secret: a copy of the database alone cannot confirm a guess.
+
+    Rows made before migration 0007 keep ``scheme`` "sha256" and are accepted until used or
+    until the person enrols again (services/second_factor.py says why).
+    """
 
     __tablename__ = "recovery_codes"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scheme: Mapped[str] = mapped_column(String(20), default=RECOVERY_KEYED)
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
 
@@ -105,3 +116,26 @@ class SecurityEvent(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(String(300))
+    # How many attempts this row stands for: 1, or for the summary of a flood of identical
+    # refusals the repeats folded into it (services/refusal_records.py).
+    occurrences: Mapped[int] = mapped_column(default=1)
+
+
+class RefusalTally(Base):
+    """Identical refusals inside one window, folded into a count (services/refusal_records.py).
+
+    The first of them is recorded in full (``first_ref``: its ledger index or security
+    event id); the rest only add to ``repeats`` here, in their own transactions, until a
+    summary carrying the count is written once the window has closed. One row per
+    (kind, who, what, why) with an open or unsummarised window; ``key`` is their SHA-256.
+    """
+
+    __tablename__ = "refusal_tallies"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "ledger" or "event"
+    first_ref: Mapped[str | None] = mapped_column(String(36))  # None: claimed, not yet written
+    opened_at: Mapped[datetime]
+    closes_at: Mapped[datetime] = mapped_column(index=True)
+    last_at: Mapped[datetime]
+    repeats: Mapped[int] = mapped_column(default=0)
