@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from custody.domain.transfers import TransferState
 from custody.errors import CustodyError, Gone, NotFound
-from custody.services import access
+from custody.services import access, refusal_records
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record_item
 from custody.store.models import (
@@ -29,7 +29,9 @@ def refusal(
     """Why ``actor`` may not read ``item`` now, recorded in the ledger; None if they may.
 
     The caller commits the refusal's entry and only then raises the error, so a
-    refused attempt is in the ledger even though the request fails.
+    refused attempt is in the ledger even though the request fails. The same refusal
+    repeated within a minute is counted and summarised, not appended again
+    (services/refusal_records.py): otherwise anyone could grow the public log at will.
     """
     transfer = item.transfer
     now = ctx.clock.now()
@@ -66,13 +68,13 @@ def refusal(
         # A draft is invisible to its future recipients: the same answer as for strangers.
         reason = f"transfer {transfer.state}" if wrap else "not a reader"
         error = NotFound(f"no item {item.id}")
-    record_item(
-        ctx,
+    data = {"action": action, "reason": reason}
+    refusal_records.record_once(
         session,
-        "access:refused",
-        actor,
-        item,
-        data={"action": action, "reason": reason},
+        ctx,
+        refusal_records.LEDGER,
+        (actor.user_id, item.id, action, reason),
+        lambda: str(record_item(ctx, session, "access:refused", actor, item, data=data).index),
     )
     return error
 

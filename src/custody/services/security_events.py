@@ -3,6 +3,11 @@
 Tags are shaped like ``"login:failed"``. Events that touch case material (a
 refused download, a second-factor reset) are also ledger entries; these rows
 hold what the ledger must not: addresses and e-mail addresses as typed.
+
+Refusals (:data:`FOLDED`) are folded: the same one repeated within a minute is
+counted, not written again, and one summary row carries the count
+(``occurrences``; services/refusal_records.py). So a flood of refused requests
+costs a bounded number of rows, and ``sum(occurrences)`` is still every attempt.
 """
 
 from __future__ import annotations
@@ -13,8 +18,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody.services import refusal_records
 from custody.services.context import Actor, ServiceContext
+from custody.store.db import new_id
 from custody.store.models_security import SecurityEvent
+
+# Refusals anyone can repeat at will; each identical one within a minute is only counted.
+FOLDED = frozenset({"access:denied", "csrf:refused", "people:refused", "login:failed"})
 
 
 @dataclass(frozen=True)
@@ -41,19 +51,30 @@ def record_event(
     email: str | None = None,
     detail: str | None = None,
 ) -> None:
-    """Add one event to the caller's transaction."""
-    session.add(
-        SecurityEvent(
-            at=ctx.clock.now(),
-            type=type_,
-            user_id=user_id,
-            org_id=org_id,
-            email=(email or "")[:254] or None,
-            address=(origin.address or "")[:64] or None,
-            user_agent=(origin.user_agent or "")[:200] or None,
-            detail=(detail or "")[:300] or None,
-        )
+    """Add one event to the caller's transaction (a repeated refusal only adds to a count)."""
+    event = SecurityEvent(
+        id=new_id(),
+        at=ctx.clock.now(),
+        type=type_,
+        user_id=user_id,
+        org_id=org_id,
+        email=(email or "")[:254] or None,
+        address=(origin.address or "")[:64] or None,
+        user_agent=(origin.user_agent or "")[:200] or None,
+        detail=(detail or "")[:300] or None,
+        occurrences=1,
     )
+    if type_ not in FOLDED:
+        session.add(event)
+        return
+
+    def write() -> str:
+        session.add(event)
+        return event.id
+
+    # Not the user agent: it is the sender's to vary, and would defeat the folding.
+    same = (type_, event.user_id, event.org_id, event.email, event.address, event.detail)
+    refusal_records.record_once(session, ctx, refusal_records.EVENT, same, write)
 
 
 def record_alone(ctx: ServiceContext, type_: str, origin: Origin, **fields: str | None) -> None:
@@ -70,6 +91,7 @@ class EventView:
     email: str | None
     address: str | None
     detail: str | None
+    occurrences: int  # > 1: the summary of identical refusals folded together
 
 
 def org_events(ctx: ServiceContext, actor: Actor, limit: int = 200) -> list[EventView]:
@@ -81,4 +103,7 @@ def org_events(ctx: ServiceContext, actor: Actor, limit: int = 200) -> list[Even
             .order_by(SecurityEvent.at.desc())
             .limit(limit)
         )
-        return [EventView(e.at, e.type, e.user_id, e.email, e.address, e.detail) for e in rows]
+        return [
+            EventView(e.at, e.type, e.user_id, e.email, e.address, e.detail, e.occurrences)
+            for e in rows
+        ]
