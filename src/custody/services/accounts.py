@@ -241,14 +241,19 @@ def _check(  # noqa: PLR0911 - one return per outcome reads clearest
     """What came of an attempt: "ok", "code needed", or why it failed (kept server-side)."""
     user = session.scalar(select(User).where(User.email == email))
     paused = throttle.refusal(session, ctx, email, origin.address)
+    if paused:
+        # Answered before any password hash: a flood of paused attempts must not buy
+        # argon2 time from everyone else's requests. The quicker answer is no oracle: a
+        # pause comes only from failures on this very account key or address, counted the
+        # same whether the account exists or not, so it tells the sender that recent
+        # attempts failed (theirs), not whether the account exists or the password is right.
+        return paused, user
     try:
-        # Verify even for unknown users or paused accounts: same cost, no oracle.
+        # Verify even for unknown users: same cost, no user-exists oracle.
         _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         right = True
     except (VerificationError, InvalidHashError):
         right = False
-    if paused:
-        return paused, user
     if user is None or user.disabled:
         return "unknown or disabled", user
     if not right:
