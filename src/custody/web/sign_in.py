@@ -25,7 +25,7 @@ from custody.api.deps import (
 )
 from custody.domain.people import CONTENT_ROLES
 from custody.errors import InvalidInput, NotAuthenticated, NotFound, SecondFactorRequired
-from custody.services import accounts, tokens, web_sessions, webauthn_keys
+from custody.services import accounts, security_events, tokens, web_sessions, webauthn_keys
 from custody.services.context import ServiceContext
 from custody.web.pages import (
     LOGIN_COOKIE_SECONDS,
@@ -113,7 +113,7 @@ def login(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
     except NotAuthenticated as exc:
         return _login_page(request, ctx, status=401, message=exc.message, email=email)
     if result.enrolling:  # no second factor yet: the browser does not enrol one (docs/web.md)
-        tokens.revoke_id(ctx, result.issued.token_id)
+        security_events.refuse_enrolment(ctx, result.issued.token_id)
         url = own_origin(request, ctx.settings.public_url)
         message = ENROL_FIRST.format(url=url, email=result.issued.email)
         return _login_page(request, ctx, status=403, message=message, email=email)
@@ -138,7 +138,8 @@ def login_key_options(request: Request, ctx: ContextDep, fields: FormDep) -> Res
     except SecondFactorRequired:
         options = webauthn_keys.login_options(ctx, email, rp)
         return Response(options, media_type="application/json", headers=PAGE_HEADERS)
-    tokens.revoke_id(ctx, result.issued.token_id)  # enrolling: no key can be registered yet
+    # Enrolling: no key can be registered yet, so this sign-in is refused, not a success.
+    security_events.refuse_enrolment(ctx, result.issued.token_id)
     url = own_origin(request, ctx.settings.public_url)
     raise NotAuthenticated(ENROL_FIRST.format(url=url, email=result.issued.email))
 

@@ -1,0 +1,77 @@
+"""What the web sign-in records: a sign-in the web app refuses is never a success."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from security_world import CPS, Member, World, world
+from sqlalchemy import select
+from web_client import Browser
+
+from custody.domain.people import Role
+from custody.services.security_events import ENROLMENT_NEEDED
+from custody.store.models import ApiToken
+from custody.store.models_security import SecurityEvent
+
+
+@pytest.fixture
+def w(tmp_path: Path) -> Iterator[World]:
+    db = f"sqlite:///{tmp_path / 'custody.db'}"
+    with world(tmp_path, db, public_url="https://testserver") as w:
+        yield w
+
+
+@pytest.fixture
+def browser(w: World) -> Iterator[Browser]:
+    b = Browser(w)
+    yield b
+    b.close()
+
+
+def _sign_ins(w: World, member: Member) -> list[tuple[str, str | None]]:
+    with w.ctx.unit_of_work() as session:
+        return [
+            (e.type, e.detail)
+            for e in session.scalars(
+                select(SecurityEvent)
+                .where(SecurityEvent.email == member.email, SecurityEvent.type.like("login:%"))
+                .order_by(SecurityEvent.at)
+            )
+        ]
+
+
+def _live_tokens(w: World) -> list[ApiToken]:
+    with w.ctx.unit_of_work() as session:
+        return list(session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))))
+
+
+def test_a_sign_in_refused_for_want_of_enrolment_is_recorded_as_refused(
+    w: World, browser: Browser
+) -> None:
+    newbie = w.add("newbie", "new@cps.example", CPS, Role.PROSECUTOR, enrol=False)
+    response = browser.post_login(newbie, code="")
+    assert response.status_code == 403
+    assert browser.session is None
+    assert _sign_ins(w, newbie) == [("login:refused", ENROLMENT_NEEDED)]
+    assert _live_tokens(w) == []
+
+
+def test_the_security_key_path_records_it_the_same_way(w: World, browser: Browser) -> None:
+    newbie = w.add("newbie", "new@cps.example", CPS, Role.PROSECUTOR, enrol=False)
+    response = browser.post(
+        "/login/webauthn/options",
+        csrf=browser.login_form(),
+        email=newbie.email,
+        password=newbie.password,
+    )
+    assert response.status_code == 401, response.text
+    assert _sign_ins(w, newbie) == [("login:refused", ENROLMENT_NEEDED)]
+    assert _live_tokens(w) == []
+
+
+def test_the_same_password_from_the_cli_still_starts_enrolment(w: World) -> None:
+    newbie = w.add("newbie", "new@cps.example", CPS, Role.PROSECUTOR, enrol=False)
+    assert w.post_login(newbie).json()["enrolment_required"] is True
+    assert _sign_ins(w, newbie) == [("login:succeeded", "enrolment")]
