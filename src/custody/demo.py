@@ -54,10 +54,14 @@ class Person:
         self.passphrase = secrets.token_urlsafe(12)
         self.app: pyotp.TOTP | None = None  # their authenticator app, once enrolled
 
-    def log_in(self, url: str) -> None:
-        """Password, then the authenticator app: enrolled from the secret the login shows."""
+    def log_in(self, url: str, log_key: str) -> None:
+        """Password, then the authenticator app: enrolled from the secret the login shows.
+
+        The first login pins the log's verifier key, which the organisation hands out (here,
+        the one `admin init` printed); the server's own answer is only checked against it.
+        """
         shown = io.StringIO()
-        self.run("login", "--server", url, "--email", self.email, tee=shown)
+        self.run("login", "--server", url, "--email", self.email, "--log-key", log_key, tee=shown)
         secret = re.search(r"secret: ([A-Z2-7]+)", shown.getvalue())
         if secret is None:
             raise CustodyError("the login showed no second-factor secret to enrol")
@@ -222,7 +226,7 @@ def run(workdir: Path) -> None:
             " and makes keys on their own machine"
         )
         for person in (officer, prosecutor):
-            person.log_in(url)
+            person.log_in(url, log_key)
             person.run("keys", "init")
         _explain("Only public keys left those machines; each registration is a ledger entry.")
         files, transfer_id = _send(workdir, data, officer)

@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
@@ -139,16 +140,24 @@ class ForkRunner:
             cwd=workdir,
         )
         self._count = 0
+        self._pending = b""
 
     def _reply(self, deadline: float) -> dict[str, Any]:
+        """The helper's next JSON line. Read from the pipe's descriptor into our own buffer:
+        both lines of a fast call arrive together, and a buffered reader would keep the
+        second where ``select`` cannot see it (the next call would wait for nothing)."""
         assert self._proc.stdout is not None
-        wait = max(0.0, deadline - time.monotonic())
-        ready, _, _ = select.select([self._proc.stdout], [], [], wait)
-        if not ready:
-            raise TimeoutError
-        line = self._proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the CLI fork helper died")
+        fd = self._proc.stdout.fileno()
+        while b"\n" not in self._pending:
+            wait = max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError("the CLI fork helper died")
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
         reply: dict[str, Any] = json.loads(line)
         return reply
 
@@ -277,6 +286,39 @@ GROUP_BY_STATE = {table: text(f"SELECT state, count(*) FROM {table} GROUP BY sta
                   for table in ("transfers", "items")}
 
 
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on loopback: what the server e-mails, as people read it."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []  # (to, body)
+        self._controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self._controller.start()
+        self.port = int(self._controller.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        from email import message_from_bytes  # noqa: PLC0415 - only the mail thread needs it
+
+        message = message_from_bytes(envelope.content)
+        raw = message.get_payload(decode=True)
+        body = raw.decode() if isinstance(raw, bytes) else str(message.get_payload())
+        self.messages.extend((to, body) for to in envelope.rcpt_tos)
+        return "250 OK"
+
+    def code_for(self, email: str, flag: str) -> str:
+        """The one-time code in the newest e-mail to ``email`` (``--activation-code`` ...)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            bodies = [body for to, body in self.messages if to == email]
+            found = re.search(rf"{flag} ([A-Z2-7-]+)", bodies[-1]) if bodies else None
+            if found:
+                return found[1]
+            time.sleep(0.05)
+        raise AssertionError(f"no {flag} e-mailed to {email}: {self.messages}")
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
 @dataclass
 class Account:
     key: str
@@ -299,6 +341,7 @@ class Server:
     work: Path
     proc: subprocess.Popen[bytes]
     engine: Engine = field(repr=False)
+    mailbox: Mailbox = field(repr=False)
 
     @property
     def web_url(self) -> str:
@@ -391,16 +434,18 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log_path = work / "server.log"
+        mailbox = Mailbox()  # one-time codes go to people by e-mail, never to an admin
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [CUSTODY, "serve", "--data-dir", str(data_dir), "--port", str(port)],
                 # The web application's address (CSRF origin, WebAuthn relying party): a browser
                 # opens http://localhost, a secure context where IP addresses are no RP id.
-                env={**env, "CUSTODY_PUBLIC_URL": f"http://localhost:{port}"}, cwd=work,
-                stdout=log, stderr=subprocess.STDOUT)
+                env={**env, "CUSTODY_PUBLIC_URL": f"http://localhost:{port}",
+                     "CUSTODY_SMTP_HOST": "127.0.0.1", "CUSTODY_SMTP_PORT": str(mailbox.port)},
+                cwd=work, stdout=log, stderr=subprocess.STDOUT)
         engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
         srv = Server(backend, url, data_dir, db_url, log_key, log_path, recovery, {}, work,
-                     proc, engine)
+                     proc, engine, mailbox)
         try:
             for key, email, org, role in (
                 ("officer", "dc.jones@tvp.police.example", POLICE, "officer"),
@@ -419,6 +464,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 proc.kill()
                 proc.wait()
             engine.dispose()
+            mailbox.stop()
 
 
 # ── people ──────────────────────────────────────────────────────────────────────────────────
@@ -442,9 +488,11 @@ class Person:
         return self.account.password
 
     def env(self, **overrides: str) -> dict[str, str]:
+        # CUSTODY_LOG_KEY: the log's verifier key, as an organisation would hand it out; the
+        # first login pins it (tests of pinning itself leave it out).
         values = {"CUSTODY_HOME": str(self.home), "CUSTODY_PASSWORD": self.password,
                   "CUSTODY_PASSPHRASE": self.passphrase, "CUSTODY_KEY_WORK_FACTOR": WORK_FACTOR,
-                  "HOME": str(self.home)}
+                  "CUSTODY_LOG_KEY": self.server.log_key, "HOME": str(self.home)}
         values.update(overrides)
         return base_env(**values)
 
@@ -456,9 +504,13 @@ class Person:
     def ok(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return ok(self.run(*args, **kwargs))
 
-    def login(self) -> None:
-        """Log in; the first time, enrol an authenticator app (pyotp) from the secret shown."""
-        args = ("login", "--server", self.server.url, "--email", self.email)
+    def login(self, *extra: str, url: str | None = None) -> None:
+        """Log in; the first time, enrol an authenticator app (pyotp) from the secret shown.
+
+        ``extra``: e.g. ``--activation-code CODE`` for an account an admin added; ``url``:
+        another address for the server (a proxy in front of it).
+        """
+        args = ("login", "--server", url or self.server.url, "--email", self.email, *extra)
         if self.totp is None:
             shown = self.ok(*args).stdout
             match = re.search(r"secret: ([A-Z2-7]+)", shown)

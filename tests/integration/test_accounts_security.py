@@ -80,11 +80,19 @@ def test_tokens_scopes_revocation_and_reset(server: Server) -> None:
     ok(person.run("tokens", "revoke", stolen_id))
     assert httpx.get(f"{server.url}/api/v1/me", headers=headers).status_code == 401
     # The operator resets the second factor: a ledger entry; tokens end; the next login enrols.
+    # The password alone no longer enrols: the one-time code (printed for the operator to
+    # hand over, on a server machine without SMTP) must come with it.
     reset = server.admin("user", "reset-2fa", person.email, "--reason", "phone lost").stdout
     assert "ledger index" in reset
+    code = re.search(r"re-enrolment code: (\S+)", reset)
+    assert code, reset
     assert_fails(person.run("whoami"), "not valid", code=3)
+    assert_fails(
+        person.run("login", "--server", server.url, "--email", person.email),
+        "one-time code", code=3,
+    )
     person.totp = None
-    person.login()
+    person.login("--enrolment-code", code[1])
     ok(person.run("whoami"))
 
 

@@ -13,8 +13,10 @@ def test_shred_leaves_no_wrap_and_no_blob_and_records_why(server: Server, people
     before = server.snapshot()
     assert_fails(officer.run("retention", "set", urn, "--until", "2020-01-01"), "past", code=2)
     assert_fails(officer.run("retention", "set", "nope", "--for", "7y"), "no item or case")
-    assert_fails(officer.run("hold", item, "--reason", "appeal"), "admin", code=4)
-    assert_fails(people.outsider.run("retention", "set", urn, "--for", "7y"), "no item", code=5)
+    # Retention is the sending organisation's; a stranger learns nothing of its case or item.
+    assert_fails(people.outsider.run("retention", "set", urn, "--for", "7y"), "no case", code=5)
+    assert_fails(people.outsider.run("hold", item, "--reason", "mine"), "no item", code=5)
+    assert_fails(prosecutor.run("retention", "set", item, "--for", "1d"), "sent it", code=4)
     assert server.snapshot() == before
     assert "Retention of case" in officer.ok("retention", "set", urn, "--for", "7y").stdout
 

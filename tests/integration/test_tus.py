@@ -118,8 +118,11 @@ def test_creation_needs_tus_resumable_and_a_valid_item(officer_api: httpx.Client
     assert unknown.status_code == 404
     first = officer_api.post("/api/v1/uploads", headers={**headers, **TUS})
     assert first.status_code == 201
+    # Asked again (the answer was lost), the same upload, at what it holds: never a second.
     again = officer_api.post("/api/v1/uploads", headers={**headers, **TUS})
-    assert again.status_code == 409
+    assert again.status_code == 201
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Upload-Offset"] == "0"
 
 
 def test_upload_in_pieces_with_checks(server: Server, people: People,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 from conftest import (
     CPS,
@@ -24,19 +25,16 @@ from conftest import (
 )
 
 
-def _initial_password(said: str) -> str:
-    match = re.search(r"initial password: (\S+)", said)
-    assert match, said
-    assert "separate channel" in said
-    return match[1]
-
-
 def _added(admin: Person, key: str, email: str, role: str, *unit: str) -> Person:
-    """``custody people add`` by ``admin``; the new person at their own machine, signed in."""
+    """``custody people add`` by ``admin``; the new person, at their own machine, activates
+    the account with the code only they were e-mailed, chooses a password and signs in."""
     said = admin.ok("people", "add", email, "--role", role, *unit).stdout
-    account = Account(key, email, CPS, role, _initial_password(said))
+    assert f"e-mailed to {email}" in said
+    code = admin.server.mailbox.code_for(email, "--activation-code")
+    assert code.replace("-", "") not in said.replace("-", "")  # the admin never sees it
+    account = Account(key, email, CPS, role, f"chosen-by-{key}-{uuid.uuid4().hex[:8]}")
     person = Person(admin.server, account, admin.server.work / "people" / key)
-    person.login()
+    person.login("--activation-code", code)
     return person
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Response
 
 from custody.api.deps import ContextDep
 from custody.api.policy import PUBLIC
-from custody.api.schemas import ProvenEntryOut
+from custody.api.schemas import ConsistencyOut, ProvenEntryOut
 from custody.errors import NotFound
 from custody.ledger.tiles import parse_tile_path, tile_width
 from custody.services import trails
@@ -50,6 +50,14 @@ def proven_entry(index: int, ctx: ContextDep) -> dict[str, object]:
         "proof": [base64.b64encode(h).decode() for h in proven.proof],
         "checkpoint": checkpoint_note.decode("utf-8"),
     }
+
+
+@router.get("/api/v1/ledger/consistency", response_model=ConsistencyOut)
+def consistency(old: int, new: int, ctx: ContextDep) -> dict[str, object]:
+    """A consistency proof between two tree sizes: a client that verified a checkpoint of
+    ``old`` entries checks a newer one of ``new`` entries extends it (no login)."""
+    proof = trails.consistency(ctx, old, new)
+    return {"old": old, "new": new, "proof": [base64.b64encode(h).decode() for h in proof]}
 
 
 @router.get(

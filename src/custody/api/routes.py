@@ -19,6 +19,7 @@ from custody.api.policy import (
     TrailReader,
 )
 from custody.api.schemas import (
+    ActivateIn,
     BundleOut,
     CaseIn,
     CaseOut,
@@ -67,6 +68,7 @@ def login(body: LoginIn, ctx: ContextDep, request: Request) -> dict[str, Any]:
         recovery_code=body.recovery_code,
         scopes=parse_scopes(body.scopes) if body.scopes else None,
         origin=origin_of(request),
+        enrolment_code=body.enrolment_code,
     )
     log_key: str | None = request.app.state.log_vkey
     return {
@@ -75,6 +77,19 @@ def login(body: LoginIn, ctx: ContextDep, request: Request) -> dict[str, Any]:
         "log_origin": ctx.origin,
         "log_key": log_key,
     }
+
+
+@router.post(
+    "/activate",
+    status_code=204,
+    tags=["accounts"],
+    dependencies=[PUBLIC],
+    responses={401: {"description": "the code is wrong, used or expired"}},
+)
+def activate(body: ActivateIn, ctx: ContextDep, request: Request) -> Response:
+    """A new person chooses their password with the one-time code e-mailed to them."""
+    accounts.activate(ctx, body.email, body.code, body.password, origin_of(request))
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=MeOut, tags=["accounts"])
@@ -217,7 +232,7 @@ def history(ref: str, ctx: ContextDep, actor: TrailReader) -> list[dict[str, Any
             "actor_email": t.actor_email,
             "item": t.entry.item,
             "transfer": t.entry.transfer,
-            "data": dict(t.entry.data),
+            "data": t.data,
         }
         for t in trails.history(ctx, actor, ref)
     ]

@@ -47,7 +47,7 @@ def list_people(ctx: ContextDep, actor: PeopleAdmin) -> list[people.PersonView]:
 
 @router.post("/people", response_model=PersonAddedOut, status_code=201)
 def add_person(body: PersonIn, ctx: ContextDep, actor: PeopleAdmin) -> people.Added:
-    """A new person with a one-time initial password (shown once); they enrol at first login."""
+    """A new person; a one-time activation code goes to their address (never to the admin)."""
     return people.add_person(ctx, actor, body.email, parse_role(body.role), body.unit)
 
 
@@ -60,9 +60,10 @@ def disable(user_id: str, body: ReasonIn, ctx: ContextDep, actor: PeopleAdmin) -
 @router.post("/people/{user_id}/reset-second-factor", response_model=ResetOut)
 def reset_second_factor(
     user_id: str, body: ReasonIn, ctx: ContextDep, actor: PeopleAdmin
-) -> dict[str, int]:
-    """Clear a person's second factor and tokens; they enrol again at their next login."""
-    return {"ledger_index": people.reset_second_factor(ctx, actor, user_id, body.reason)}
+) -> people.ResetDone:
+    """Clear a person's second factor and tokens; they enrol again with a one-time code
+    e-mailed to them (never to the admin)."""
+    return people.reset_second_factor(ctx, actor, user_id, body.reason)
 
 
 @router.post("/people/{user_id}/unit", response_model=PersonOut)

@@ -16,6 +16,9 @@ class LoginIn(Strict):
     password: str = Field(max_length=1024)
     code: str | None = Field(default=None, max_length=10, description="TOTP code")
     recovery_code: str | None = Field(default=None, max_length=40)
+    enrolment_code: str | None = Field(
+        default=None, max_length=60, description="after a reset: the one-time code e-mailed"
+    )
     scopes: list[str] | None = Field(default=None, max_length=3, description="read, send, admin")
 
 
@@ -152,6 +155,14 @@ class ProvenEntryOut(BaseModel):
     checkpoint: str | None = None
 
 
+class ConsistencyOut(BaseModel):
+    """RFC 9162 consistency proof from the tree of ``old`` entries to that of ``new``."""
+
+    old: int
+    new: int
+    proof: list[str]
+
+
 class BundleOut(BaseModel):
     origin: str
     checkpoint: str
@@ -192,8 +203,8 @@ class PersonOut(BaseModel):
 
 class PersonAddedOut(BaseModel):
     person: PersonOut
-    # Shown once: the admin hands it over by a separate channel; the person enrols at login.
-    initial_password: str
+    # The one-time activation code went to this address only; the admin never sees it.
+    activation_sent_to: str
 
 
 class ReasonIn(Strict):
@@ -206,3 +217,11 @@ class MoveIn(Strict):
 
 class ResetOut(BaseModel):
     ledger_index: int
+    # The one-time re-enrolment code went to this address only; the admin never sees it.
+    enrolment_code_sent_to: str
+
+
+class ActivateIn(Strict):
+    email: str = Field(max_length=254)
+    code: str = Field(max_length=60, description="the one-time activation code e-mailed")
+    password: str = Field(max_length=1024, description="the password the person chooses")

@@ -115,7 +115,8 @@ def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     if not item_id:
         raise InvalidInput("Upload-Metadata must name the item: 'item <base64 item id>'")
     status = uploads.create(ctx, actor, item_id, length)
-    return _response(201, Location=f"/api/v1/uploads/{status.id}", **{"Upload-Offset": "0"})
+    offset = str(status.offset)  # not 0 when the sender asks again for the upload it lost
+    return _response(201, Location=f"/api/v1/uploads/{status.id}", **{"Upload-Offset": offset})
 
 
 @router.head("/{upload_id}", summary="Where an upload stands (tus core)")

@@ -232,22 +232,30 @@ def user_create(
     password_stdin: bool,
     data_dir: Path | None,
 ) -> None:
-    """Create a person; prints a one-time initial password unless one is given on stdin."""
+    """Create a person, who activates the account with a one-time code and chooses their own
+    password (e-mailed to them if the server has SMTP, else printed here for you to hand over).
+
+    For scripted provisioning, --password-stdin (or CUSTODY_NEW_PASSWORD) sets the password
+    instead.
+    """
     parsed_role = parse_role(role)
+    password: str | None = os.environ.get("CUSTODY_NEW_PASSWORD")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-        generated = False
-    else:
-        password = os.environ.get("CUSTODY_NEW_PASSWORD") or secrets.token_urlsafe(15)
-        generated = "CUSTODY_NEW_PASSWORD" not in os.environ
-    created = accounts.create_user(
-        build_context(settings_for(data_dir)), email, org_name, parsed_role, password, unit_name
-    )
+    ctx = build_context(settings_for(data_dir))
     where = f"{org_name} / {unit_name}" if unit_name else org_name
-    say(f"Created {parsed_role.value} {created.email} in {where}")
-    if generated:
-        say(f"  initial password: {password}")
-        say("  → hand it over in person or by a separate channel; it is shown only once.")
+    if password is not None:
+        made = accounts.create_user(ctx, email, org_name, parsed_role, password, unit_name)
+        say(f"Created {parsed_role.value} {made.email} in {where}")
+        return
+    invited = accounts.invite_user(ctx, email, org_name, parsed_role, unit_name)
+    say(f"Created {parsed_role.value} {invited.user.email} in {where}")
+    if invited.activation_code is None:
+        say(f"  → a one-time activation code was e-mailed to {invited.user.email}")
+        return
+    say(f"  activation code: {invited.activation_code}")
+    say("  → hand it to them in person or by a separate channel; it works once, for 7 days.")
+    say("    They run: custody login --server URL --email ADDRESS --activation-code CODE")
 
 
 @user.command("reset-2fa")
@@ -255,10 +263,19 @@ def user_create(
 @click.option("--reason", required=True, help="Why (kept in the ledger), e.g. 'phone lost'.")
 @data_dir_option
 def user_reset_2fa(email: str, reason: str, data_dir: Path | None) -> None:
-    """Clear a person's second factor and revoke their tokens; they enrol again at next login."""
-    index = second_factor.reset(build_context(settings_for(data_dir)), email, reason)
-    say(f"Second factor of {email} reset; their tokens are revoked (ledger index {index}).")
-    say("  → they enrol a new authenticator app at their next `custody login`.")
+    """Clear a person's second factor and revoke their tokens; they enrol again with a
+    one-time code (e-mailed to them if the server has SMTP, else printed here)."""
+    done = second_factor.reset(build_context(settings_for(data_dir)), email, reason, "operator")
+    say(
+        f"Second factor of {email} reset; their tokens are revoked (ledger index "
+        f"{done.ledger_index})."
+    )
+    if done.enrolment_code:
+        say(f"  re-enrolment code: {done.enrolment_code}")
+        say("  → hand it to them by a separate channel; it works once, for 3 days. They run:")
+        say("    custody login --server URL --email ADDRESS --enrolment-code CODE")
+    else:
+        say(f"  → a one-time re-enrolment code was e-mailed to {email}.")
 
 
 @admin.command("shred")

@@ -117,9 +117,15 @@ def retention() -> None:
 @retention.command("set")
 @click.argument("ref", metavar="CASE|ITEM")
 @click.option("--until", default=None, help="A date: 2033-01-31.")
-@click.option("--for", "for_", default=None, help="A period from now: 90d, 26w, 7y.")
+@click.option(
+    "--for", "for_", default=None, help="A period from now: 90d, 26w, 18m, 7y (calendar)."
+)
 def retention_set(ref: str, until: str | None, for_: str | None) -> None:
-    """Shred CASE|ITEM at a date, unless under legal hold (the sender or an org admin)."""
+    """Shred CASE|ITEM at a date, unless under legal hold.
+
+    An item's retention is set by its sender or an admin of the sending organisation; a
+    case (URN) is your own organisation's case and its own material only.
+    """
     with signed_in() as api:
         data = api.post("/api/v1/retention", {"ref": ref, "until": until, "for_": for_})
     say(f"Retention of {data['target']}: shredded after {when(data['retain_until'])}.")
@@ -130,7 +136,12 @@ def retention_set(ref: str, until: str | None, for_: str | None) -> None:
 @click.option("--reason", required=True, help="Why (e.g. the appeal, the order).")
 @click.option("--release", is_flag=True, help="Release the hold instead.")
 def hold(ref: str, reason: str, release: bool) -> None:
-    """Put CASE|ITEM under legal hold (an org admin): nothing in it is shredded."""
+    """Put CASE|ITEM under your organisation's legal hold: nothing in it is shredded.
+
+    An ITEM you sent or received (or any your organisation holds, if you are its admin);
+    a CASE (URN) covers everything your organisation holds for it. Only your organisation
+    releases its own hold.
+    """
     with signed_in() as api:
         data = api.post("/api/v1/holds", {"ref": ref, "reason": reason, "release": release})
     what = "released from" if release else "put under"

@@ -12,6 +12,7 @@ from custody.cli.session_cmds import unlock_keys
 from custody.client.bundles import make_bundle
 from custody.client.config import Session, write_private
 from custody.client.http import Api
+from custody.client.trust import LogView, current_checkpoint, require_pin
 from custody.errors import LocalError
 from custody.ledger.bundle import verify_bundle
 
@@ -60,13 +61,13 @@ def history(ref: str) -> None:
 def bundle(ref: str, out: Path) -> None:
     """Write the evidence bundle of an item or transfer: entries, proofs, checkpoint, manifests."""
     session = Session.load()
+    verifier = require_pin(session.server)
     keys = unlock_keys(session)
     with Api(session.server, session.token) as api:
-        data, count = make_bundle(api, keys, ref, session.log_key)
+        data, count = make_bundle(api, keys, ref, verifier)
     write_private(out, data)
     say(f"Wrote {out}: {count} ledger entries with inclusion proofs against a signed checkpoint")
-    if session.log_key:
-        say(f"  → anyone can check it offline: custody verify {out} --log-key '{session.log_key}'")
+    say(f"  → anyone can check it offline: custody verify {out} --log-key '{verifier.vkey}'")
 
 
 @click.command()
@@ -98,4 +99,25 @@ def verify(bundle_file: Path, log_key: str, content: Path | None) -> None:
         say(f"  #{t.index:<6} {t.time:%Y-%m-%d %H:%M:%S}  {t.actor}  {_LABELS.get(t.type, t.type)}")
 
 
-COMMANDS = [history, bundle, verify]
+@click.command()
+def checkpoint() -> None:
+    """Check the server's newest checkpoint extends the one this machine verified before.
+
+    Signed by the log key pinned at your first login, and consistent (RFC 9162) with the
+    largest tree this machine has seen: a server that rolled its log back, or showed you a
+    history of its own, is refused, and both signed checkpoints are kept as evidence.
+    """
+    session = Session.load()
+    verifier = require_pin(session.server)
+    view = LogView(verifier)
+    before = view.remembered()
+    with Api(session.server, session.token) as api:
+        cp = current_checkpoint(api, verifier)
+    if cp is None:
+        say(f"The log {verifier.name} has no checkpoint yet.")
+        return
+    seen = f"extends the {before.size} entries verified before" if before else "first seen now"
+    say(f"Ledger {cp.origin}: {cp.size} entries, signed by the pinned key; {seen}.")
+
+
+COMMANDS = [history, bundle, verify, checkpoint]

@@ -4,6 +4,11 @@ The first login of a person enrols their authenticator app: the server hands
 out a short-lived enrolment token, this client shows the ``otpauth://`` URI
 and the secret, and one code from the app completes it. At a terminal that
 happens in one go; a script runs ``custody enrol`` with ``CUSTODY_TOTP_CODE``.
+
+The first login to a server also pins the log's verifier key, given by the
+person (``--log-key``, ``--log-key-file`` or ``CUSTODY_LOG_KEY``, from their
+organisation) — never taken from the server's answer, which is only checked
+against it (``custody.client.trust``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import os
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +25,15 @@ import click
 from custody.cli.output import say, secret
 from custody.client.config import Session, home, write_private
 from custody.client.http import Api
-from custody.errors import NotAuthenticated, SecondFactorRequired
+from custody.client.trust import (
+    check_server_names,
+    current_checkpoint,
+    expected_log_key,
+    pin_log_key,
+    read_log_key_file,
+)
+from custody.errors import InvalidInput, NotAuthenticated, SecondFactorRequired
+from custody.ledger.note import Verifier
 
 _PENDING = "enrolment.json"
 _CONTENT_ROLES = ("officer", "prosecutor", "paralegal")
@@ -45,21 +59,70 @@ def show_notice(api: Api) -> None:
     help="Ask for a narrower token (repeatable) [default: all your role may have].",
 )
 @click.option("--recovery-code", default=None, help="A one-time recovery code instead of a code.")
+@click.option(
+    "--activation-code",
+    default=None,
+    help="First sign-in of a new account: the code e-mailed to you; you choose your password.",
+)
+@click.option(
+    "--enrolment-code",
+    default=None,
+    help="After your second factor was reset: the one-time code e-mailed to you.",
+)
+@click.option(
+    "--log-key",
+    envvar="CUSTODY_LOG_KEY",
+    default=None,
+    help="The log's verifier key, from your organisation (needed at the first login to a server).",
+)
+@click.option(
+    "--log-key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A file your organisation distributes holding the log's verifier key.",
+)
+@click.option(
+    "--replace-log-key",
+    is_flag=True,
+    help="Replace the pinned log key (only when your organisation announced a new one).",
+)
 def login(
-    server: str, email: str | None, scopes: tuple[str, ...], recovery_code: str | None
+    server: str,
+    email: str | None,
+    scopes: tuple[str, ...],
+    recovery_code: str | None,
+    activation_code: str | None,
+    enrolment_code: str | None,
+    log_key: str | None,
+    log_key_file: Path | None,
+    replace_log_key: bool,
 ) -> None:
     """Log in with password and second factor; keeps an expiring token in a 0600 file.
 
-    The code comes from CUSTODY_TOTP_CODE, else it is asked for at the terminal.
+    The code comes from CUSTODY_TOTP_CODE, else it is asked for at the terminal. The first
+    login to a server pins the log's verifier key you give (--log-key or --log-key-file);
+    later logins check the server against it.
     """
     server = server.rstrip("/")
+    if log_key and log_key_file:
+        raise InvalidInput("give the log key once: --log-key or --log-key-file")
+    given = read_log_key_file(log_key_file) if log_key_file else log_key
+    expected = expected_log_key(server, given, replace=replace_log_key)
     with Api(server) as api:
         show_notice(api)
         email = email or click.prompt("E-mail")
-        request: dict[str, Any] = {
-            "email": email,
-            "password": secret("CUSTODY_PASSWORD", "Password"),
-        }
+        if activation_code:
+            password = secret("CUSTODY_PASSWORD", "Choose your password", confirm=True)
+            api.post(
+                "/api/v1/activate",
+                {"email": email, "code": activation_code, "password": password},
+            )
+            say("Account activated with the password you chose.")
+        else:
+            password = secret("CUSTODY_PASSWORD", "Password")
+        request: dict[str, Any] = {"email": email, "password": password}
+        if enrolment_code:
+            request["enrolment_code"] = enrolment_code
         if scopes:
             request["scopes"] = list(scopes)
         if recovery_code:
@@ -71,10 +134,16 @@ def login(
         except SecondFactorRequired:
             request["code"] = secret("CUSTODY_TOTP_CODE", "Code from your authenticator app")
             body = api.post("/api/v1/login", request)
+    check_server_names(server, body.get("log_key"), expected)
     if not body["enrolment_required"]:
-        _save(server, body)
+        _save(server, body, expected)
         return
-    pending = {"server": server, "token": body["token"], "scopes": list(scopes) or None}
+    pending = {
+        "server": server,
+        "token": body["token"],
+        "scopes": list(scopes) or None,
+        "log_key": expected.vkey,
+    }
     with Api(server, body["token"]) as api:
         made = api.post("/api/v1/second-factor/enrol")
     say("Your account needs a second factor. Add it to your authenticator app:")
@@ -110,10 +179,15 @@ def _confirm(pending: dict[str, Any], code: str) -> None:
     say("Second factor enrolled. One-time recovery codes (shown only now; keep them offline):")
     for code_ in body["recovery_codes"]:
         say(f"  {code_}")
-    _save(pending["server"], body)
+    _save(pending["server"], body, Verifier.from_vkey(pending["log_key"]))
 
 
-def _save(server: str, body: dict[str, Any]) -> None:
+def _save(server: str, body: dict[str, Any], verifier: Verifier) -> None:
+    """Pin the confirmed log key, remember the log's current tree, keep the token."""
+    check_server_names(server, body.get("log_key"), verifier)
+    pin_log_key(server, verifier)
+    with Api(server, body["token"]) as api:
+        checkpoint = current_checkpoint(api, verifier)  # remembered: later trees must extend it
     session = Session(
         server=server,
         token=body["token"],
@@ -122,13 +196,13 @@ def _save(server: str, body: dict[str, Any]) -> None:
         email=body["email"],
         org=body["org"],
         role=body["role"],
-        log_origin=body["log_origin"],
-        log_key=body["log_key"],
     )
     session.save()
     say(
         f"Logged in as {session.email} ({session.role}, {session.org}) until "
         f"{session.expires_at}; scopes: {body['scopes']}"
     )
+    if checkpoint is not None:
+        say(f"  ledger {verifier.name}: {checkpoint.size} entries, consistent with what you saw")
     if not session.key_file.exists() and session.role in _CONTENT_ROLES:
         say("  → next: create your keys with `custody keys init`")

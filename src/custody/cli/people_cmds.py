@@ -51,15 +51,18 @@ def people_list() -> None:
 )
 @click.option("--unit", default=None, help="The unit [unit admins: yours; others: none].")
 def people_add(email: str, role: str, unit: str | None) -> None:
-    """Add a person; prints a one-time initial password to hand over."""
+    """Add a person: a one-time activation code is e-mailed to them, and only them.
+
+    They choose their own password with it and set up a second factor at their first
+    `custody login --activation-code CODE`; you never hold a credential of theirs.
+    """
     with signed_in() as api:
         added = api.post("/api/v1/people", {"email": email, "role": role, "unit": unit})
     person = added["person"]
     where = f" in unit {person['unit']}" if person["unit"] else ""
     say(f"Added {person['role']} {person['email']}{where} ({person['id']})")
-    say(f"  initial password: {added['initial_password']}")
-    say("  → hand it over in person or by a separate channel, never with the e-mail address;")
-    say("    it is shown only once. They set up a second factor at their first `custody login`.")
+    say(f"  → a one-time activation code was e-mailed to {added['activation_sent_to']};")
+    say("    they choose their password and set up a second factor with it.")
 
 
 @people.command("disable")
@@ -76,14 +79,15 @@ def people_disable(person: str, reason: str) -> None:
 @click.argument("person", metavar="EMAIL|ID")
 @click.option("--reason", required=True, help="Why, e.g. 'phone lost'.")
 def people_reset_2fa(person: str, reason: str) -> None:
-    """Clear a person's second factor and tokens; they enrol again at their next login."""
+    """Clear a person's second factor and tokens; they enrol again with a one-time code
+    e-mailed to them (never to you)."""
     with signed_in() as api:
         done = api.post(_person_path(person, "reset-second-factor"), {"reason": reason})
     say(
         f"Second factor of {person} reset; their tokens are revoked (ledger index "
         f"{done['ledger_index']})."
     )
-    say("  → they enrol a new authenticator app at their next `custody login`.")
+    say(f"  → a one-time re-enrolment code was e-mailed to {done['enrolment_code_sent_to']}.")
 
 
 @people.command("move")

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from custody.client.http import Api
+from custody.client.trust import LogView
 from custody.crypto import age
 from custody.crypto.items import unwrap
 from custody.crypto.keys import UserKeys
@@ -16,11 +17,14 @@ from custody.crypto.manifest import SignedManifest
 from custody.errors import IntegrityError
 from custody.ledger.bundle import build_bundle, verify_bundle
 from custody.ledger.entry import Entry
+from custody.ledger.note import Verifier
 
 
-def make_bundle(api: Api, keys: UserKeys, ref: str, log_key: str | None) -> tuple[bytes, int]:
-    """The bundle's bytes and how many entries it proves. Checked against ``log_key`` first."""
+def make_bundle(api: Api, keys: UserKeys, ref: str, verifier: Verifier) -> tuple[bytes, int]:
+    """The bundle's bytes and how many entries it proves, checked against the pinned log key,
+    and its checkpoint against the largest tree this client verified before."""
     material = api.get(f"/api/v1/bundle/{ref}")
+    LogView(verifier).accept(api, material["checkpoint"].encode("utf-8"))
     entries = [
         (e["index"], base64.b64decode(e["entry"]), [base64.b64decode(h) for h in e["proof"]])
         for e in material["entries"]
@@ -44,9 +48,7 @@ def make_bundle(api: Api, keys: UserKeys, ref: str, log_key: str | None) -> tupl
             }
         )
     bundle = build_bundle(material["origin"], checkpoint, entries, items)
-    if log_key:
-        # Check against the log key this client pinned at login, before anyone relies on it.
-        verify_bundle(bundle, log_key)
+    verify_bundle(bundle, verifier.vkey)  # before anyone relies on it
     return bundle, len(entries)
 
 

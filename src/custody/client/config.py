@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from custody.errors import LocalError, NotAuthenticated
@@ -35,6 +35,9 @@ def write_private(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class Session:
+    """The token ``custody login`` keeps. The log key it trusts is not here but pinned apart
+    (``custody.client.trust``), so no login answer can ever rewrite it."""
+
     server: str
     token: str
     expires_at: str
@@ -42,8 +45,6 @@ class Session:
     email: str
     org: str
     role: str
-    log_origin: str
-    log_key: str | None
 
     @property
     def key_file(self) -> Path:
@@ -56,10 +57,11 @@ class Session:
     def load(cls) -> Session:
         path = home() / "session.json"
         try:
-            return cls(**json.loads(path.read_text()))
+            data = json.loads(path.read_text())
+            return cls(**{f.name: data[f.name] for f in fields(cls)})
         except FileNotFoundError:
             raise NotAuthenticated(
                 "you are not logged in", hint="run `custody login --server URL`"
             ) from None
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, KeyError) as exc:
             raise LocalError(f"{path} is damaged", hint="log in again: custody login") from exc

@@ -24,6 +24,7 @@ from typing import Any
 
 from custody.client.config import Session, home
 from custody.client.http import Api
+from custody.client.ids import server_id
 from custody.client.transparency import check_key_logged
 from custody.crypto import age
 from custody.crypto.items import unwrap
@@ -65,6 +66,10 @@ def receive(
             transfer = api.get(f"/api/v1/items/{transfer_id}")
         except NotFound:
             raise NotFound(f"no item or transfer {transfer_id}") from None
+    # Ids name files and URLs below: refuse anything but the UUIDs custody makes.
+    server_id(transfer["id"], "transfer id")
+    for item in transfer["items"]:
+        server_id(item["id"], "item id")
     if not transfer["sender_signing_key"]:
         raise IntegrityError(
             "the server gave no signing key for the sender", hint="report this to your admin"
@@ -192,10 +197,17 @@ def _download(api: Api, item: dict[str, Any], part: Path, say: Say, name: str) -
 def _decrypt_into_place(
     part: Path, target: Path, item_key: age.Identity, manifest: Manifest
 ) -> None:
-    tmp = target.with_name(f".{target.name}.custody-tmp")
+    # Named by the item, not the file: a 250-byte file name plus a suffix would pass the
+    # file system's 255-byte limit. Only the owner may read it, now and once renamed.
+    tmp = target.with_name(f".custody-{manifest.item}.tmp")
     digest = hashlib.sha256()
     try:
-        with _local_writes(tmp), part.open("rb") as src, tmp.open("wb") as dst:
+        with (
+            _local_writes(tmp),
+            part.open("rb") as src,
+            os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as dst,
+        ):
+            os.fchmod(dst.fileno(), 0o600)  # an existing file keeps its mode through O_CREAT
             size = age.decrypt_stream(src, dst, [item_key], on_plaintext=digest.update)
             dst.flush()
             os.fsync(dst.fileno())

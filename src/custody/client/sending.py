@@ -21,7 +21,8 @@ from typing import Any
 
 from custody.client.config import Session, home, write_private
 from custody.client.http import Api
-from custody.client.transparency import check_key_logged
+from custody.client.ids import server_id, upload_path
+from custody.client.transparency import check_key_logged, check_recovery_key_logged
 from custody.crypto import age
 from custody.crypto.items import new_item_key, wrap
 from custody.crypto.keys import UserKeys
@@ -109,16 +110,7 @@ def send(
     state = SendState(session, case, to, sources)
     transfer = _resume_or_create(api, state, case, to, ack_within, say)
     readers = transfer["readers"]
-    for reader in readers:
-        if reader["user_id"] is not None:
-            # Wrap only for keys the ledger shows their owners registered.
-            check_key_logged(
-                api,
-                session,
-                index=reader["key_index"],
-                user_id=reader["user_id"],
-                age_recipient=reader["recipient"],
-            )
+    check_readers_logged(api, session, readers)
     own = age.Recipient.parse(keys.age_recipient)
     items: dict[str, Any] = state.data.setdefault("items", {})
     for source in sources:
@@ -137,7 +129,7 @@ def send(
                 }
             ).encode()
             entry = {
-                "item": created["id"],
+                "item": server_id(created["id"], "item id"),
                 "secret": base64.b64encode(age.encrypt(secret, [own])).decode(),
                 "upload": None,
                 "sealed": False,
@@ -192,6 +184,34 @@ def send(
     return result
 
 
+def check_readers_logged(api: Api, session: Session, readers: list[dict[str, Any]]) -> None:
+    """Wrap only for keys the ledger shows: each person's registration, each organisation's
+    recovery key. A reader that is neither is refused, never wrapped for."""
+    for reader in readers:
+        if reader["user_id"] is not None:
+            check_key_logged(
+                api,
+                session,
+                index=reader["key_index"],
+                user_id=server_id(reader["user_id"], "reader id"),
+                age_recipient=reader["recipient"],
+            )
+        elif reader["org_id"] is not None:
+            check_recovery_key_logged(
+                api,
+                session,
+                index=reader["key_index"],
+                org_id=server_id(reader["org_id"], "organisation id"),
+                recipient=reader["recipient"],
+            )
+        else:
+            raise IntegrityError(
+                f"the server named a reader that is neither a person nor an organisation "
+                f"({str(reader.get('label'))[:60]!r})",
+                hint="do not send through this server; report it to your security team",
+            )
+
+
 def _resume_or_create(
     api: Api, state: SendState, case: str, to: list[str], ack_within: str | None, say: Say
 ) -> dict[str, Any]:
@@ -208,6 +228,7 @@ def _resume_or_create(
             return transfer
         state.data = {}
     transfer = api.post("/api/v1/transfers", {"case": case, "to": to, "ack_within": ack_within})
+    server_id(transfer["id"], "transfer id")
     state.data = {"transfer": transfer["id"], "readers": transfer["readers"], "items": {}}
     state.save()
     return transfer
@@ -223,7 +244,7 @@ def _upload(
     if entry["upload"]:
         try:
             head = api.request("HEAD", entry["upload"], headers=tus)
-            offset = int(head.headers["Upload-Offset"])
+            offset = _offset(head.headers.get("Upload-Offset"), length)
         except NotFound:
             entry["upload"] = None
     if not entry["upload"]:
@@ -233,7 +254,9 @@ def _upload(
             "/api/v1/uploads",
             headers={**tus, "Upload-Length": str(length), "Upload-Metadata": f"item {item_b64}"},
         )
-        entry["upload"] = created.headers["Location"]
+        entry["upload"] = upload_path(created.headers.get("Location"))
+        # A lost answer made the server hand back the upload it already holds for the item.
+        offset = _offset(created.headers.get("Upload-Offset", "0"), length)
         state.save()
     if offset:
         say(f"  {source.name}: resuming upload at {human_size(offset)} of {human_size(length)}")
@@ -261,6 +284,16 @@ def _upload(
             hint="run the same command again to resume",
         )
     return plain.hexdigest(), cipher.hexdigest()
+
+
+def _offset(header: str | None, length: int) -> int:
+    """The server's ``Upload-Offset``, refused unless a decimal within the upload."""
+    if header is None or not header.isascii() or not header.isdigit() or int(header) > length:
+        raise IntegrityError(
+            f"the server answered an upload offset of {str(header)[:20]!r} for {length} bytes",
+            hint="do not trust this server's answers; report it to your security team",
+        )
+    return int(header)
 
 
 class _Patch:

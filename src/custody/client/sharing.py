@@ -12,6 +12,7 @@ from typing import Any
 
 from custody.client.config import Session
 from custody.client.http import Api
+from custody.client.ids import server_id
 from custody.client.transparency import check_key_logged
 from custody.crypto import age
 from custody.crypto.age import DecryptionFailed
@@ -35,6 +36,7 @@ def share_item(
             hint="were your keys replaced since you received it? ask the sender to share it",
         ) from None
     target = api.get(f"/api/v1/items/{item_id}/share-target", params={"email": email})
+    server_id(target["user_id"], "user id")
     # Wrap only for a key the ledger shows its owner registered.
     check_key_logged(
         api,

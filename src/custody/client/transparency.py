@@ -4,8 +4,10 @@ The server tells a sender whose keys to wrap for, and a receiver whose key
 signed a manifest. A server that swapped a key could read content or forge a
 sender; so the client asks for the ``key:registered`` entry with an inclusion
 proof, and checks it against a checkpoint signed by the log key this client
-pinned at login. A swapped key would have to be logged — where its owner and
-any monitor can see it.
+pinned at the first login (``custody.client.trust``), after checking that the
+checkpoint extends the largest one this client verified before. A swapped key
+would have to be logged — where its owner and any monitor can see it — and a
+log shown only to this client would be caught the next time it sees the real one.
 """
 
 from __future__ import annotations
@@ -14,11 +16,42 @@ import base64
 
 from custody.client.config import Session
 from custody.client.http import Api
-from custody.errors import IntegrityError
-from custody.ledger.checkpoint import open_checkpoint
+from custody.client.trust import LogView, require_pin
+from custody.errors import CustodyError, IntegrityError
 from custody.ledger.entry import Entry
 from custody.ledger.merkle import leaf_hash, verify_inclusion
-from custody.ledger.note import Verifier
+
+_REPORT = "do not send or accept material; report this to your security team"
+
+
+def _logged_entry(api: Api, session: Session, index: object, whose: str) -> Entry:
+    """Entry ``index``, proven included in a checkpoint that extends what this client saw."""
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise IntegrityError(f"the server named no ledger entry for {whose}", hint=_REPORT)
+    view = LogView(require_pin(session.server))
+    proven = api.get(f"/api/v1/ledger/entries/{index}")
+    try:
+        body = base64.b64decode(proven["entry"], validate=True)
+        proof = [base64.b64decode(h, validate=True) for h in proven["proof"]]
+        note = proven["checkpoint"].encode("utf-8")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IntegrityError(f"the server's proof of ledger entry {index} is malformed") from exc
+    checkpoint = view.accept(api, note)
+    verify_inclusion(leaf_hash(body), index, checkpoint.size, proof, checkpoint.root_hash)
+    try:
+        return Entry.from_bytes(body)
+    except CustodyError as exc:
+        raise IntegrityError(f"ledger entry {index} is not a custody entry") from exc
+
+
+def _refuse_unless(checks: tuple[tuple[str, bool], ...], whose: str, index: int) -> None:
+    wrong = [what for what, ok in checks if not ok]
+    if wrong:
+        raise IntegrityError(
+            f"the server's key for {whose} is not the one the ledger shows at entry {index} "
+            f"({', '.join(wrong)} differ)",
+            hint=_REPORT,
+        )
 
 
 def check_key_logged(
@@ -31,28 +64,9 @@ def check_key_logged(
     signing_key: str | None = None,
 ) -> None:
     """Raise :class:`IntegrityError` unless entry ``index`` registers these keys for ``user_id``."""
-    if not session.log_key:
-        raise IntegrityError(
-            "this client has no log key pinned", hint="log in again: custody login"
-        )
-    proven = api.get(f"/api/v1/ledger/entries/{index}")
-    body = base64.b64decode(proven["entry"])
-    checkpoint = open_checkpoint(
-        proven["checkpoint"].encode("utf-8"),
-        Verifier.from_vkey(session.log_key),
-        session.log_origin,
-    )
-    verify_inclusion(
-        leaf_hash(body),
-        index,
-        checkpoint.size,
-        [base64.b64decode(h) for h in proven["proof"]],
-        checkpoint.root_hash,
-    )
-    entry = Entry.from_bytes(body)
-    wrong = [
-        what
-        for what, ok in (
+    entry = _logged_entry(api, session, index, f"user {user_id}'s key")
+    _refuse_unless(
+        (
             ("entry type", entry.type == "key:registered"),
             ("owner", entry.actor == user_id),
             (
@@ -60,12 +74,24 @@ def check_key_logged(
                 age_recipient is None or entry.data.get("age_recipient") == age_recipient,
             ),
             ("signing key", signing_key is None or entry.data.get("signing_key") == signing_key),
-        )
-        if not ok
-    ]
-    if wrong:
-        raise IntegrityError(
-            f"the server's key for user {user_id} is not the one the ledger shows at entry {index} "
-            f"({', '.join(wrong)} differ)",
-            hint="do not send or accept material; report this to your security team",
-        )
+        ),
+        f"user {user_id}",
+        index,
+    )
+
+
+def check_recovery_key_logged(
+    api: Api, session: Session, *, index: int, org_id: str, recipient: str
+) -> None:
+    """Raise :class:`IntegrityError` unless entry ``index`` logs ``recipient`` as the recovery
+    key of organisation ``org_id`` (a server must not slip its own key in as "recovery")."""
+    entry = _logged_entry(api, session, index, f"organisation {org_id}'s recovery key")
+    _refuse_unless(
+        (
+            ("entry type", entry.type == "org:recovery_key"),
+            ("organisation", entry.data.get("org") == org_id),
+            ("recovery key", entry.data.get("recovery_recipient") == recipient),
+        ),
+        f"organisation {org_id}'s recovery",
+        index,
+    )

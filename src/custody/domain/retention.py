@@ -2,31 +2,52 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, datetime, timedelta
 
 from custody.errors import InvalidInput
 
-_PERIOD = re.compile(r"^\s*([0-9]{1,4})\s*([dwy])\s*$", re.ASCII)
-_DAYS = {"d": 1, "w": 7, "y": 365}
-MAX_RETENTION = timedelta(days=100 * 365)
+_PERIOD = re.compile(r"^\s*([0-9]{1,4})\s*([dwmy])\s*$", re.ASCII)
+_DAYS = {"d": 1, "w": 7}
+_MONTHS = {"m": 1, "y": 12}
+MAX_YEARS = 100
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$", re.ASCII)
 
 
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` calendar months later; the month's last day if that
+    day does not exist (31 January + 1 month is 28 or 29 February; 29 February + 1 year is
+    28 February)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
 def retention_end(now: datetime, *, until: str | None, for_: str | None) -> datetime:
-    """``--until 2033-01-31`` or ``--for 7y`` (days, weeks or years) → a future UTC moment."""
+    """``--until 2033-01-31`` or ``--for 7y`` → a future UTC moment.
+
+    Days and weeks are exact; months and years are calendar periods, as a retention
+    schedule means them: 7 years from 1 March 2026 is 1 March 2033, whatever the leap days.
+    """
     if (until is None) == (for_ is None):
         raise InvalidInput("give exactly one of --until DATE or --for DURATION")
     if for_ is not None:
         match = _PERIOD.match(for_.lower())
         if not match:
             raise InvalidInput(
-                f"{for_!r} is not a retention period", hint="write e.g. 90d, 26w or 7y"
+                f"{for_!r} is not a retention period", hint="write e.g. 90d, 26w, 18m or 7y"
             )
-        days = int(match[1]) * _DAYS[match[2]]
-        if days <= 0:
+        count, unit = int(match[1]), match[2]
+        if count <= 0:
             raise InvalidInput("a retention period must be longer than nothing")
-        end = now + timedelta(days=days)
+        if unit in _DAYS:
+            end = now + timedelta(days=count * _DAYS[unit])
+        elif count * _MONTHS[unit] > MAX_YEARS * 12:  # refused before a year past 9999
+            raise InvalidInput(f"a retention period can be at most {MAX_YEARS} years")
+        else:
+            end = add_months(now, count * _MONTHS[unit])
     else:
         if until is None:  # narrowed by the check above; kept for the type checker
             raise InvalidInput("give --until DATE or --for PERIOD")
@@ -43,8 +64,8 @@ def retention_end(now: datetime, *, until: str | None, for_: str | None) -> date
                 hint="a retention date must be in the future; to destroy material now, "
                 "ask the operator (custody admin shred)",
             )
-    if end - now > MAX_RETENTION:
-        raise InvalidInput("a retention period can be at most 100 years")
+    if end > add_months(now, MAX_YEARS * 12):
+        raise InvalidInput(f"a retention period can be at most {MAX_YEARS} years")
     return end
 
 

@@ -31,7 +31,7 @@ from custody.errors import (
     NotFound,
     SecondFactorRequired,
 )
-from custody.services import second_factor, throttle, tokens
+from custody.services import activation, second_factor, throttle, tokens
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import SYSTEM, record
 from custody.services.security_events import Origin, record_event
@@ -65,7 +65,33 @@ def create_org(
         session.add(org)
         session.flush()
         record(ctx, session, "org:created", "system", data={"org": org.id, "kind": kind.value})
+        _log_recovery_key(ctx, session, org)
         return org
+
+
+def _log_recovery_key(ctx: ServiceContext, session: Session, org: Organisation) -> None:
+    """Log the organisation's recovery key: a client wraps only for one the ledger shows."""
+    appended = record(
+        ctx,
+        session,
+        "org:recovery_key",
+        SYSTEM,
+        data={"org": org.id, "recovery_recipient": org.recovery_recipient},
+    )
+    org.recovery_key_index = appended.index
+
+
+def log_recovery_keys(ctx: ServiceContext) -> int:
+    """Log the recovery keys of organisations made before they were logged (``admin init``)."""
+    with ctx.unit_of_work() as session:
+        unlogged = session.scalars(
+            select(Organisation)
+            .where(Organisation.recovery_key_index.is_(None))
+            .order_by(Organisation.created_at)
+        ).all()
+        for org in unlogged:
+            _log_recovery_key(ctx, session, org)
+        return len(unlogged)
 
 
 def find_org(session: Session, name_or_id: str) -> Organisation:
@@ -94,11 +120,34 @@ def create_user(
     password: str,
     unit: str | None = None,
 ) -> User:
-    """The operator creates a person (``custody admin user create``)."""
+    """The operator creates a person with a password they set (scripted provisioning)."""
     with ctx.unit_of_work() as session:
         org = find_org(session, org_name)
         unit_id = find_unit(session, org.id, unit).id if unit else None
         return add_user(ctx, session, email, org.id, role, password, unit_id, by=SYSTEM)
+
+
+@dataclass(frozen=True)
+class Invited:
+    user: User
+    activation_code: str | None  # for the operator to hand over, when it was not e-mailed
+
+
+def invite_user(
+    ctx: ServiceContext, email: str, org_name: str, role: Role, unit: str | None = None
+) -> Invited:
+    """The operator creates a person who chooses their own password with a one-time
+    activation code: e-mailed to them if the server has SMTP, else returned for the operator
+    to hand over by a separate channel (``custody admin user create``)."""
+    with ctx.unit_of_work() as session:
+        org = find_org(session, org_name)
+        unit_id = find_unit(session, org.id, unit).id if unit else None
+        user = add_user(ctx, session, email, org.id, role, None, unit_id, by=SYSTEM)
+        code = activation.issue(ctx, session, user, activation.ACTIVATE, by="operator")
+        if ctx.settings.smtp_host:
+            activation.mail(ctx, user, activation.ACTIVATE, code, "The custody operator")
+            return Invited(user, None)
+        return Invited(user, code)
 
 
 def add_user(
@@ -107,15 +156,20 @@ def add_user(
     email: str,
     org_id: str,
     role: Role,
-    password: str,
+    password: str | None,
     unit_id: str | None,
     *,
     by: Actor | str,
 ) -> User:
-    """Add a person in the caller's transaction; the ledger records it (ids only)."""
+    """Add a person in the caller's transaction; the ledger records it (ids only).
+
+    Without ``password`` the account cannot sign in until the person activates it with a
+    one-time code (:mod:`custody.services.activation`): its hash is of a random secret
+    nobody ever holds.
+    """
     email = normalise_email(email)
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+    if password is not None:
+        check_password(password)
     check_unit_membership(role, unit_id)
     if session.scalar(select(User).where(User.email == email)):
         raise Conflict(f"a user {email} exists already")
@@ -124,7 +178,7 @@ def add_user(
         org_id=org_id,
         role=role.value,
         unit_id=unit_id,
-        password_hash=_hasher.hash(password),
+        password_hash=_hasher.hash(password if password is not None else secrets.token_hex(32)),
         created_at=ctx.clock.now(),
     )
     session.add(user)
@@ -132,6 +186,48 @@ def add_user(
     data = {"user": user.id, "org": org_id, "role": role.value}
     record(ctx, session, "user:created", by, data=data | ({"unit": unit_id} if unit_id else {}))
     return user
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def activate(
+    ctx: ServiceContext, email: str, code: str, password: str, origin: Origin | None = None
+) -> None:
+    """The person sets their first password with the one-time code e-mailed to them.
+
+    A wrong code is a failed sign-in (counted by the throttle, same generic refusal).
+    """
+    check_password(password)
+    origin = origin or Origin()
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        email = email.strip().lower()[:254]
+    with ctx.unit_of_work() as session:
+        user = session.scalar(select(User).where(User.email == email))
+        paused = throttle.refusal(session, ctx, email, origin.address)
+        ids = {"user_id": user.id if user else None, "org_id": user.org_id if user else None}
+        good = (
+            user is not None
+            and not user.disabled
+            and not paused
+            and activation.check(ctx, session, user.id, activation.ACTIVATE, code)
+        )
+        if user is not None and good:
+            user.password_hash = _hasher.hash(password)
+            activation.spend(session, user.id, activation.ACTIVATE)
+            throttle.succeeded(session, email)
+            record(ctx, session, "account:activated", user.id, data={"user": user.id})
+            record_event(ctx, session, "account:activated", origin, email=email, **ids)
+            return
+        failed_login(ctx, session, email, origin, paused or "wrong activation code", ids)
+    raise NotAuthenticated(
+        "that activation code is not right, has been used, or has expired",
+        hint="ask your admin to add you again if it has expired; it works once",
+    )
 
 
 def find_unit(session: Session, org_id: str, name_or_id: str) -> Unit:
@@ -173,6 +269,7 @@ def login(
     scopes: frozenset[Scope] | None = None,
     origin: Origin | None = None,
     kind: tokens.Kind = tokens.API,
+    enrolment_code: str | None = None,
 ) -> LoginResult:
     """Password, then second factor; one generic error, and the same work, for every failure.
 
@@ -187,8 +284,12 @@ def login(
         email = email.strip().lower()[:254]  # still counted and recorded, never matched
     with ctx.unit_of_work() as session:
         outcome, user = _check(ctx, session, email, password, code, recovery_code, origin)
+        if outcome == "ok" and user is not None:
+            outcome = _reenrolment(ctx, session, user, enrolment_code)
         ids = {"user_id": user.id if user else None, "org_id": user.org_id if user else None}
-        if outcome == "code needed":
+        if outcome == "enrolment code needed":
+            record_event(ctx, session, "login:enrolment_code_needed", origin, email=email, **ids)
+        elif outcome == "code needed":
             record_event(ctx, session, "login:second_factor_needed", origin, email=email, **ids)
         elif outcome != "ok" or user is None:
             failed_login(ctx, session, email, origin, outcome, ids)
@@ -212,7 +313,29 @@ def login(
             "enter the code from your authenticator app",
             hint="set CUSTODY_TOTP_CODE, or use --recovery-code",
         )
+    if outcome == "enrolment code needed":
+        raise NotAuthenticated(
+            "your second factor was reset: enrolling a new one needs the one-time code e-mailed "
+            "to you",
+            hint="custody login --server URL --email ADDRESS --enrolment-code CODE",
+        )
     raise NotAuthenticated(GENERIC_REFUSAL, hint="check them and try again later")
+
+
+def _reenrolment(
+    ctx: ServiceContext, session: Session, user: User, enrolment_code: str | None
+) -> str:
+    """After a reset, only the person (with the code e-mailed to them) may enrol again: the
+    password alone, which someone else may know, is not enough."""
+    if second_factor.is_enrolled(session, user.id):
+        return "ok"
+    if not activation.pending(session, user.id, activation.REENROL):
+        return "ok"
+    if not enrolment_code:
+        return "enrolment code needed"
+    if activation.check(ctx, session, user.id, activation.REENROL, enrolment_code):
+        return "ok"
+    return "wrong enrolment code"
 
 
 def failed_login(

@@ -1,4 +1,10 @@
-"""Cases, by their URN: opened by the organisation that gathers the material."""
+"""Cases, by their URN: each organisation opens its own.
+
+A URN is the police's reference, and the prosecution, the court and the defence
+all use it; so a case belongs to an organisation, and two organisations may each
+hold URN 47XX1234567 as their own case, with their own material, retention and
+holds. Opening a case says nothing about whether another organisation has one.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +29,9 @@ def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> Case:
     urn = parse_urn(urn)
     require_content_role(actor.role)
     with ctx.unit_of_work() as session:
-        if session.scalar(select(Case).where(Case.urn == urn)):
-            raise Conflict(f"case {urn} exists already")
+        existing = select(Case).where(Case.owner_org_id == actor.org_id, Case.urn == urn)
+        if session.scalar(existing):
+            raise Conflict(f"your organisation has opened case {urn} already")
         case = Case(
             urn=urn, owner_org_id=actor.org_id, created_by=actor.user_id, created_at=ctx.clock.now()
         )
@@ -34,8 +41,13 @@ def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> Case:
         return case
 
 
-def find_case(session: Session, urn: str) -> Case:
-    case = session.scalar(select(Case).where(Case.urn == parse_urn(urn)))
+def find_case(session: Session, org_id: str, urn: str) -> Case:
+    """The organisation's own case ``urn``."""
+    case = session.scalar(
+        select(Case).where(Case.owner_org_id == org_id, Case.urn == parse_urn(urn))
+    )
     if case is None:
-        raise NotFound(f"no case {urn}", hint=f"create it first: custody case create {urn}")
+        raise NotFound(
+            f"your organisation has no case {urn}", hint=f"open it first: custody case create {urn}"
+        )
     return case

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from custody.domain.people import Role
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Forbidden, InvalidInput, NotFound
-from custody.services import outbox
+from custody.services import notes, outbox
 from custody.services.access import end_access
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
@@ -61,6 +61,7 @@ def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> 
         )
         readers = sorted({w.reader_user_id for w in wraps if w.reader_user_id})
         end_access(session, wraps, kind="revoked", by=actor.user_id, reason=reason, at=now)
+        note = notes.keep(ctx, session, reason)
         for item in transfer.items:
             record(
                 ctx,
@@ -70,7 +71,7 @@ def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> 
                 case=transfer.case_id,
                 transfer=transfer.id,
                 item=item.id,
-                data={"reason": reason, "readers": readers},
+                data={"readers": readers, **note},
             )
         people = session.scalars(select(User).where(User.id.in_(readers))).all()
         outbox.enqueue(

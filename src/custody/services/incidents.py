@@ -19,7 +19,7 @@ from custody.domain.deadlines import reminders_due
 from custody.domain.people import Role
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, Forbidden, NotFound
-from custody.services import outbox, reports
+from custody.services import notes, outbox, reports
 from custody.services.access import end_access
 from custody.services.context import Actor, ServiceContext
 from custody.services.delivery import check_reason
@@ -91,6 +91,7 @@ def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> I
         )
         readers = sorted({w.reader_user_id for w in wraps if w.reader_user_id})
         end_access(session, wraps, kind="incident", by=actor.user_id, reason=reason, at=now)
+        note = notes.keep(ctx, session, reason)
         for each in items:
             record(
                 ctx,
@@ -100,7 +101,7 @@ def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> I
                 case=transfer.case_id,
                 transfer=transfer.id,
                 item=each.id,
-                data={"incident": incident.id, "reason": reason, "readers": readers},
+                data={"incident": incident.id, "readers": readers, **note},
             )
         people = session.scalars(select(User).where(User.id.in_(readers))).all()
         admins = [

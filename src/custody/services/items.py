@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, InvalidInput, NotFound
-from custody.services import access
+from custody.services import access, notes
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record, record_item
@@ -218,7 +218,8 @@ def record_receipt(
                 item,
                 data={
                     "manifest_sha256": manifest_sha256,
-                    **({} if verified else {"reason": (reason or "")[:200]}),
+                    # The client's words may name a file: kept beside the public log.
+                    **({} if verified else notes.keep(ctx, session, (reason or "")[:300])),
                 },
             )
             return

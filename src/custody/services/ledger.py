@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from custody.errors import NotFound
 from custody.ledger.entry import Entry
+from custody.services import notes
 from custody.services.context import Actor, ServiceContext
 from custody.store.ledger_store import Appended, LedgerStore, StoredCheckpoint
 from custody.store.models import AccessRecord, Item, User
@@ -98,11 +99,17 @@ class TrailEntry:
     index: int
     entry: Entry
     actor_email: str | None
+    data: dict[str, Any]  # the entry's data, with the text of any reason it refers to
 
 
 def describe(session: Session, rows: list[tuple[int, bytes]]) -> list[TrailEntry]:
-    """Decode entries and resolve pseudonymous actor ids for an authorised reader."""
+    """Decode entries and resolve, for an authorised reader, pseudonymous actor ids to
+    addresses and reason commitments to the reasons kept beside the log."""
     entries = [(index, Entry.from_bytes(body)) for index, body in rows]
     actor_ids = {e.actor for _, e in entries if e.actor != SYSTEM}
     emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(actor_ids))).all())
-    return [TrailEntry(index, e, emails.get(e.actor)) for index, e in entries]
+    reasons = notes.texts(session, (e.data[notes.KEY] for _, e in entries if notes.KEY in e.data))
+    return [
+        TrailEntry(index, e, emails.get(e.actor), notes.resolve(e.data, reasons))
+        for index, e in entries
+    ]

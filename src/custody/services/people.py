@@ -11,7 +11,6 @@ material, so they are ledger entries too (pseudonymous ids only).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,15 +28,13 @@ from custody.domain.people import (
     may_see,
 )
 from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
-from custody.services import second_factor, tokens
+from custody.services import activation, second_factor, tokens
 from custody.services.accounts import add_user, current_key, find_unit
 from custody.services.context import Actor, ServiceContext
 from custody.services.delivery import check_reason
 from custody.services.ledger import record
 from custody.services.security_events import Origin, record_alone, record_event
 from custody.store.models import Unit, User
-
-PASSWORD_BYTES = 15  # 20 URL-safe characters: 120 bits
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,15 @@ class PersonView:
 @dataclass(frozen=True)
 class Added:
     person: PersonView
-    initial_password: str  # shown once, to the admin who hands it over
+    # Where the one-time activation code went: the person's own address. The admin never
+    # sees it, so cannot sign in as them (security review, finding 5).
+    activation_sent_to: str
+
+
+@dataclass(frozen=True)
+class ResetDone:
+    ledger_index: int
+    enrolment_code_sent_to: str
 
 
 def _member(user: User) -> Member:
@@ -138,17 +143,19 @@ def list_people(ctx: ServiceContext, actor: Actor) -> list[PersonView]:
 def add_person(
     ctx: ServiceContext, actor: Actor, email: str, role: Role, unit: str | None
 ) -> Added:
-    """A new person with a one-time initial password made here; they enrol at first login.
+    """A new person, who activates their account with a one-time code e-mailed to them (they
+    choose their password, then enrol a second factor). The admin never holds a credential.
 
     A unit admin adds officers, prosecutors and paralegals to their own unit (the
     default); an organisation admin adds anyone to any unit of their organisation.
     """
-    password = secrets.token_urlsafe(PASSWORD_BYTES)
     with _refusals_recorded(ctx, actor, f"add {email}"), ctx.unit_of_work() as session:
+        activation.require_mail(ctx)
         admin = _admin(session, actor)
         unit_id = _unit_for_new_person(session, admin, unit)
         check_may_add(_member(admin), role, unit_id)
-        user = add_user(ctx, session, email, admin.org_id, role, password, unit_id, by=actor)
+        user = add_user(ctx, session, email, admin.org_id, role, None, unit_id, by=actor)
+        code = activation.issue(ctx, session, user, activation.ACTIVATE, by=actor.user_id)
         record_event(
             ctx,
             session,
@@ -159,7 +166,9 @@ def add_person(
             email=user.email,
             detail=f"added {user.id} as {role.value}" + (f" in unit {unit_id}" if unit_id else ""),
         )
-        return Added(_view(session, user), password)
+        # Last: once it is sent, only a failed commit could strand it (the code then fails).
+        activation.mail(ctx, user, activation.ACTIVATE, code, actor.email)
+        return Added(_view(session, user), user.email)
 
 
 def _unit_for_new_person(session: Session, admin: User, unit: str | None) -> str | None:
@@ -200,23 +209,24 @@ def disable(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> PersonV
         return _view(session, person)
 
 
-def reset_second_factor(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> int:
-    """Clear a person's second factor and tokens (they enrol again); returns the ledger index."""
+def reset_second_factor(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> ResetDone:
+    """Clear a person's second factor and tokens, in one transaction; they enrol again with a
+    one-time code e-mailed to them (never to the admin)."""
     reason = check_reason(reason)
     with _refusals_recorded(ctx, actor, f"reset-2fa {ref}"), ctx.unit_of_work() as session:
         person = _in_reach(session, actor, ref)
-        email, person_id = person.email, person.id
-    index = second_factor.reset(ctx, email, reason, by=actor)
-    record_alone(
-        ctx,
-        "people:second_factor_reset",
-        Origin.of(actor),
-        user_id=actor.user_id,
-        org_id=actor.org_id,
-        email=email,
-        detail=f"reset {person_id}; ledger #{index}; reason: {reason}",
-    )
-    return index
+        done = second_factor.clear(ctx, session, person, reason, actor)
+        record_event(
+            ctx,
+            session,
+            "people:second_factor_reset",
+            Origin.of(actor),
+            user_id=actor.user_id,
+            org_id=actor.org_id,
+            email=person.email,
+            detail=f"reset {person.id}; ledger #{done.ledger_index}; reason: {reason}",
+        )
+        return ResetDone(done.ledger_index, person.email)
 
 
 def move(ctx: ServiceContext, actor: Actor, ref: str, unit: str | None) -> PersonView:

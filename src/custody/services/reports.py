@@ -16,6 +16,7 @@ from custody.domain.people import Role
 from custody.domain.transfers import TransferState
 from custody.errors import NotFound
 from custody.ledger.entry import Entry
+from custody.services import notes
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import SYSTEM
 from custody.services.trail_access import unit_admin_reaches
@@ -74,8 +75,27 @@ def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> dict[str, 
                 f"no item {item_id}", hint="you can report on items you sent or received"
             )
         trail = [(i, Entry.from_bytes(b)) for i, b in LedgerStore(session).item_trail(item.id)]
-        users = {u.id: u.email for u in session.scalars(select(User))}
-        orgs = {o.id: o.name for o in session.scalars(select(Organisation))}
+        grants = list(
+            session.scalars(
+                select(AccessGrant)
+                .where(AccessGrant.item_id == item.id)
+                .order_by(AccessGrant.granted_at)
+            )
+        )
+        # Only the people and organisations this item's records name, never whole tables.
+        user_ids = {e.actor for _, e in trail} | {
+            u for g in grants for u in (g.reader_user_id, g.granted_by, g.ended_by) if u
+        }
+        users = dict(
+            session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all()
+        )
+        org_ids = {g.reader_org_id for g in grants if g.reader_org_id}
+        orgs = dict(
+            session.execute(
+                select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
+            ).all()
+        )
+        reasons = notes.texts(session, (e.data[notes.KEY] for _, e in trail if notes.KEY in e.data))
         where = {
             r.ledger_index: r
             for r in session.scalars(
@@ -87,11 +107,7 @@ def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> dict[str, 
             return "system" if user_id in (None, SYSTEM) else users.get(user_id or "", "?")
 
         could = []
-        for g in session.scalars(
-            select(AccessGrant)
-            .where(AccessGrant.item_id == item.id)
-            .order_by(AccessGrant.granted_at)
-        ):
+        for g in grants:
             reader = (
                 users.get(g.reader_user_id, "?")
                 if g.reader_user_id
@@ -130,7 +146,7 @@ def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> dict[str, 
                 "user": who(entry.actor),
                 "address": rec.address if rec else None,
                 "user_agent": rec.user_agent if rec else None,
-                "detail": dict(entry.data),
+                "detail": notes.resolve(entry.data, reasons),
             }
 
         return {

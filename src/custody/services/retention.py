@@ -21,23 +21,25 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from custody.domain.cases import parse_urn
-from custody.domain.people import Role
+from custody.domain.people import CONTENT_ROLES, Role
 from custody.domain.retention import retention_end
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
+from custody.services import notes
 from custody.services.access import end_access
 from custody.services.context import Actor, ServiceContext
 from custody.services.delivery import check_reason
 from custody.services.ledger import SYSTEM, record, record_item
-from custody.store.models import Case, Item, KeyWrap, Transfer
-from custody.store.models_delivery import CaseRetention, Retention
+from custody.services.security_events import Origin, record_event
+from custody.store.models import Case, Item, KeyWrap, Organisation, Transfer
+from custody.store.models_delivery import AccessGrant, CaseRetention, LegalHold, Retention
 
 log = logging.getLogger("custody.retention")
 
 
 @dataclass(frozen=True)
 class Target:
-    """What a retention or hold command acts on: one item, or every item of a case."""
+    """What a retention command acts on: one item, or every item of one organisation's case."""
 
     case: Case
     item: Item | None
@@ -47,40 +49,78 @@ class Target:
         return f"item {self.item.id}" if self.item else f"case {self.case.urn}"
 
 
-def _parties(session: Session, case_id: str) -> set[str]:
-    rows = session.execute(
-        select(Transfer.sender_org_id, Transfer.recipient_org_id).where(Transfer.case_id == case_id)
+def holders(session: Session, item: Item) -> set[str]:
+    """The organisations that hold ``item``: its sender's, its recipients' once it was sent,
+    and any it was shared with."""
+    transfer = item.transfer
+    orgs = {transfer.sender_org_id}
+    if transfer.state != TransferState.DRAFT:
+        orgs.add(transfer.recipient_org_id)
+    orgs.update(
+        org
+        for org in session.scalars(
+            select(AccessGrant.reader_org_id).where(
+                AccessGrant.item_id == item.id, AccessGrant.kind == "share"
+            )
+        )
+        if org is not None
     )
-    return {org for pair in rows for org in pair}
+    return orgs
 
 
-def find_target(session: Session, actor: Actor, ref: str, *, hold: bool) -> Target:
-    """Resolve ITEM|CASE and check the actor may manage it; strangers learn nothing."""
-    item = session.get(Item, ref)
-    case: Case | None
-    if item is not None:
-        case = session.get_one(Case, item.case_id)
-    else:
-        try:
-            case = session.scalar(select(Case).where(Case.urn == parse_urn(ref)))
-        except InvalidInput:
-            case = None
+def _held_by_person(session: Session, actor: Actor, item: Item) -> bool:
+    """The actor sent the item or was ever given a key to it (recipient, share)."""
+    if item.transfer.sender_id == actor.user_id:
+        return True
+    granted = select(AccessGrant.id).where(
+        AccessGrant.item_id == item.id, AccessGrant.reader_user_id == actor.user_id
+    )
+    return session.scalar(granted.limit(1)) is not None
+
+
+def _item(session: Session, ref: str) -> Item | None:
+    return session.get(Item, ref.strip()) if len(ref.strip()) == 36 else None
+
+
+def _own_case(session: Session, actor: Actor, ref: str) -> Case:
+    """The actor's organisation's case ``ref``; nobody learns about another's."""
+    try:
+        urn = parse_urn(ref)
+    except InvalidInput:
+        raise NotFound(f"no item or case {ref}") from None
+    case = session.scalar(select(Case).where(Case.owner_org_id == actor.org_id, Case.urn == urn))
     if case is None:
-        raise NotFound(f"no item or case {ref}")
-    admin = actor.role == Role.ADMIN.value
-    orgs = {case.owner_org_id}
-    if item is not None:
-        orgs.add(item.transfer.sender_org_id)
-    may = admin and actor.org_id in orgs
-    if not hold and not may:
-        may = actor.user_id == (item.transfer.sender_id if item else case.created_by)
-    if may:
-        return Target(case, item)
-    if actor.org_id in orgs | _parties(session, case.id):
-        who = "an admin of the owning organisation"
+        raise NotFound(f"your organisation has no case {urn}", hint=f"custody case create {urn}")
+    return case
+
+
+def find_target(session: Session, actor: Actor, ref: str) -> Target:
+    """Resolve ITEM|CASE for a retention date: only the material's own organisation sets it.
+
+    An item's retention is set by its sender or an admin of the sending organisation; a
+    case's by whoever opened it or an admin of its organisation. A holder of the item is
+    told to use a legal hold instead; anyone else learns nothing.
+    """
+    item = _item(session, ref)
+    if item is None:
+        case = _own_case(session, actor, ref)
+        if actor.user_id == case.created_by or actor.role == Role.ADMIN:
+            return Target(case, None)
         raise Forbidden(
-            f"only {who} can {'set a legal hold on' if hold else 'set the retention of'} this",
-            hint=None if hold else f"ask the sender or {who}",
+            f"only whoever opened case {case.urn} or an admin of your organisation sets its "
+            "retention",
+            hint="ask them, or keep material from destruction with a legal hold: custody hold",
+        )
+    transfer = item.transfer
+    owner = transfer.sender_org_id == actor.org_id
+    if transfer.sender_id == actor.user_id or (owner and actor.role == Role.ADMIN):
+        return Target(session.get_one(Case, item.case_id), item)
+    if actor.org_id in holders(session, item):
+        raise Forbidden(
+            f"the retention of item {item.id} is set by the organisation that sent it (its "
+            "sender or one of its admins)",
+            hint=f"to keep it from destruction, put it under a legal hold: custody hold {item.id}"
+            " --reason ...",
         )
     raise NotFound(f"no item or case {ref}")
 
@@ -88,7 +128,7 @@ def find_target(session: Session, actor: Actor, ref: str, *, hold: bool) -> Targ
 def _item_row(session: Session, item_id: str) -> Retention:
     row = session.get(Retention, item_id)
     if row is None:
-        row = Retention(item_id=item_id, legal_hold=False)
+        row = Retention(item_id=item_id)
         session.add(row)
     return row
 
@@ -96,7 +136,7 @@ def _item_row(session: Session, item_id: str) -> Retention:
 def _case_row(session: Session, case_id: str) -> CaseRetention:
     row = session.get(CaseRetention, case_id)
     if row is None:
-        row = CaseRetention(case_id=case_id, legal_hold=False)
+        row = CaseRetention(case_id=case_id)
         session.add(row)
     return row
 
@@ -106,7 +146,7 @@ def set_retention(
 ) -> tuple[str, datetime]:
     end = retention_end(ctx.clock.now(), until=until, for_=for_)
     with ctx.unit_of_work() as session:
-        target = find_target(session, actor, ref, hold=False)
+        target = find_target(session, actor, ref)
         if target.item is not None:
             if target.item.state == "shredded":
                 raise Conflict(f"item {target.item.id} is already shredded")
@@ -126,42 +166,142 @@ def set_retention(
         return target.label, end
 
 
+@dataclass(frozen=True)
+class HoldScope:
+    """What a legal hold covers: one item, or all the organisation holds for a URN."""
+
+    item: Item | None
+    urn: str
+    case_id: str | None  # the organisation's own case of that URN, if it has one
+
+    @property
+    def label(self) -> str:
+        return f"item {self.item.id}" if self.item else f"case {self.urn}"
+
+
+def _hold_scope(session: Session, actor: Actor, ref: str) -> HoldScope:
+    """Resolve ITEM|CASE for a hold by ``actor``'s organisation, which must hold it.
+
+    Holds belong to whoever holds the material: an admin of a holding organisation, or a
+    person who sent it or was given a key to it; for a whole case, an admin or a content
+    role of an organisation that holds material of that case.
+    """
+    item = _item(session, ref)
+    if item is not None:
+        if actor.org_id not in holders(session, item):
+            raise NotFound(f"no item or case {ref}")
+        if actor.role != Role.ADMIN and not _held_by_person(session, actor, item):
+            raise Forbidden(
+                f"only an admin of your organisation, or someone who holds item {item.id}, can "
+                "put it under a legal hold",
+                hint="ask your organisation admin",
+            )
+        case = session.get_one(Case, item.case_id)
+        own = case.id if case.owner_org_id == actor.org_id else None
+        return HoldScope(item, case.urn, own)
+    try:
+        urn = parse_urn(ref)
+    except InvalidInput:
+        raise NotFound(f"no item or case {ref}") from None
+    if actor.role != Role.ADMIN and actor.role not in CONTENT_ROLES:
+        raise Forbidden(f"a {actor.role} does not put material under a legal hold")
+    if not _org_holds_urn(session, actor.org_id, urn):
+        raise NotFound(f"your organisation holds no material for case {urn}")
+    own_case = session.scalar(
+        select(Case.id).where(Case.owner_org_id == actor.org_id, Case.urn == urn)
+    )
+    return HoldScope(None, urn, own_case)
+
+
+def _org_holds_urn(session: Session, org_id: str, urn: str) -> bool:
+    """Whether the organisation sent, received or was shared any item of case ``urn``."""
+    shared = select(AccessGrant.item_id).where(
+        AccessGrant.kind == "share", AccessGrant.reader_org_id == org_id
+    )
+    found = session.scalar(
+        select(Item.id)
+        .join(Transfer, Transfer.id == Item.transfer_id)
+        .join(Case, Case.id == Item.case_id)
+        .where(
+            Case.urn == urn,
+            (Transfer.sender_org_id == org_id)
+            | ((Transfer.recipient_org_id == org_id) & (Transfer.state != TransferState.DRAFT))
+            | Item.id.in_(shared),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _standing(session: Session, org_id: str, scope: HoldScope) -> LegalHold | None:
+    where = LegalHold.item_id == scope.item.id if scope.item else LegalHold.urn == scope.urn
+    return session.scalar(
+        select(LegalHold).where(
+            LegalHold.org_id == org_id, where, LegalHold.released_at.is_(None)
+        )
+    )
+
+
 def set_hold(
     ctx: ServiceContext, actor: Actor, ref: str, reason: str, *, release: bool = False
 ) -> str:
-    """Set (or release) a legal hold: while it stands, nothing in it is shredded."""
+    """Set (or release) a legal hold of the actor's organisation: while any organisation's
+    hold stands on an item, nothing shreds it. Only the holding organisation releases its own."""
     reason = check_reason(reason)
     with ctx.unit_of_work() as session:
-        target = find_target(session, actor, ref, hold=True)
-        if target.item is not None:
-            row: Retention | CaseRetention = _item_row(session, target.item.id)
+        scope = _hold_scope(session, actor, ref)
+        standing = _standing(session, actor.org_id, scope)
+        now = ctx.clock.now()
+        if release:
+            if standing is None:
+                raise Conflict(f"{scope.label} is not under a legal hold of your organisation")
+            if actor.role != Role.ADMIN and standing.set_by != actor.user_id:
+                raise Forbidden(
+                    "only whoever set this hold or an admin of your organisation releases it"
+                )
+            standing.released_at, standing.released_by = now, actor.user_id
+            hold = standing
         else:
-            row = _case_row(session, target.case.id)
-        if row.legal_hold != release:
-            state = "not under" if release else "already under"
-            raise Conflict(f"{target.label} is {state} a legal hold")
-        if target.item is not None and target.item.state == "shredded":
-            raise Conflict(f"item {target.item.id} is already shredded")
-        row.legal_hold = not release
-        row.hold_reason, row.hold_by = reason, actor.user_id
+            if standing is not None:
+                raise Conflict(f"{scope.label} is already under a legal hold of your organisation")
+            if scope.item is not None and scope.item.state == "shredded":
+                raise Conflict(f"item {scope.item.id} is already shredded")
+            hold = LegalHold(
+                org_id=actor.org_id,
+                item_id=scope.item.id if scope.item else None,
+                urn=None if scope.item else scope.urn,
+                reason=reason,
+                set_by=actor.user_id,
+                set_at=now,
+            )
+            session.add(hold)
+            session.flush()
         record(
             ctx,
             session,
             "retention:hold_released" if release else "retention:hold_set",
             actor,
-            case=target.case.id,
-            item=target.item.id if target.item else None,
-            data={"reason": reason},
+            case=scope.item.case_id if scope.item else scope.case_id,
+            transfer=scope.item.transfer_id if scope.item else None,
+            item=scope.item.id if scope.item else None,
+            data={"hold": hold.id, "org": actor.org_id, **notes.keep(ctx, session, reason)},
         )
-        return target.label
+        return scope.label
 
 
-def _held(session: Session, item: Item) -> str | None:
-    row, case_row = session.get(Retention, item.id), session.get(CaseRetention, item.case_id)
-    for held in (row, case_row):
-        if held is not None and held.legal_hold:
-            return held.hold_reason or "legal hold"
-    return None
+def _held(session: Session, item: Item) -> LegalHold | None:
+    """A standing hold on ``item``: on it, or on its case by an organisation that holds it."""
+    urn = session.get_one(Case, item.case_id).urn
+    return session.scalar(
+        select(LegalHold)
+        .where(
+            LegalHold.released_at.is_(None),
+            (LegalHold.item_id == item.id)
+            | ((LegalHold.urn == urn) & LegalHold.org_id.in_(holders(session, item))),
+        )
+        .order_by(LegalHold.set_at)
+        .limit(1)
+    )
 
 
 def shred(
@@ -184,10 +324,11 @@ def shred(
             raise Conflict(f"item {item_id} was already shredded{when}")
         held = _held(session, item)
         if held is not None:
+            org = session.get_one(Organisation, held.org_id)
             raise Conflict(
-                f"item {item_id} is under a legal hold ({held})",
-                hint="an admin of the owning organisation must release it first: custody hold "
-                "--release",
+                f"item {item_id} is under a legal hold of {org.name} since "
+                f"{held.set_at:%Y-%m-%d}: {held.reason}",
+                hint=f"{org.name} must release it first: custody hold --release",
             )
         now = ctx.clock.now()
         wraps = list(session.scalars(select(KeyWrap).where(KeyWrap.item_id == item.id)))
@@ -205,12 +346,12 @@ def shred(
             "item:shredded",
             by,
             item,
-            data={
-                "reason": reason,
-                "by": operator or (by.email if isinstance(by, Actor) else by_id),
-                "wraps_destroyed": len(wraps),
-            },
+            data={"wraps_destroyed": len(wraps), **notes.keep(ctx, session, reason)},
         )
+        if operator:  # which operator, by name: personal data, kept beside the public log
+            record_event(
+                ctx, session, "item:shredded", Origin(), detail=f"item {item.id} by {operator}"
+            )
     delete_blob(ctx, item_id)
     return len(wraps)
 

@@ -23,7 +23,7 @@ from custody.crypto.at_rest import AtRestKey, purpose_key
 from custody.domain.people import normalise_email
 from custody.domain.policy import Scope, grant
 from custody.errors import Conflict, NotAuthenticated, NotFound
-from custody.services import tokens
+from custody.services import activation, notes, tokens
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
 from custody.store.models import User
@@ -145,6 +145,8 @@ def confirm_enrolment(
                 )
             )
         tokens.revoke_all(session, actor.user_id, now)  # the enrolment token is spent
+        activation.spend(session, actor.user_id, activation.REENROL)
+        record(ctx, session, "account:second_factor_enrolled", actor, data={"user": actor.user_id})
         user = session.get_one(User, actor.user_id)
         ttl = timedelta(hours=ctx.settings.token_ttl_hours)
         issued = tokens.issue(ctx, session, user, grant(user.role, scopes), ttl)
@@ -185,29 +187,53 @@ def verify(
     return False
 
 
-def reset(ctx: ServiceContext, email: str, reason: str, by: Actor | str = "system") -> int:
-    """An operator (or ``by``, a people admin) clears a person's second factor and tokens;
-    returns the ledger index.
+@dataclass(frozen=True)
+class Reset:
+    ledger_index: int
+    # The one-time re-enrolment code, when it is the operator's to hand over (no SMTP);
+    # None when it was e-mailed to the person, who alone then sees it.
+    enrolment_code: str | None
 
-    The person enrols again at their next login. The reset is a ledger entry,
-    since it changes who can reach case material.
+
+def clear(ctx: ServiceContext, session: Session, user: User, reason: str, by: Actor | str) -> Reset:
+    """Clear a person's second factors and tokens in the caller's transaction.
+
+    They enrol again at their next login, which then needs a one-time code that goes to
+    them, not to whoever reset it (:mod:`custody.services.activation`): a people admin's
+    reset e-mails it (refused without SMTP); the operator's is e-mailed if the server can,
+    else returned to be handed over. The reset is a ledger entry, since it changes who can
+    reach case material.
     """
+    admin = isinstance(by, Actor)
+    if admin:
+        activation.require_mail(ctx)
+    session.execute(delete(SecondFactor).where(SecondFactor.user_id == user.id))
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    # A reset clears every second factor: security keys too.
+    session.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.user_id == user.id))
+    session.execute(delete(WebAuthnCredential).where(WebAuthnCredential.user_id == user.id))
+    tokens.revoke_all(session, user.id, ctx.clock.now())
+    by_id = by.user_id if isinstance(by, Actor) else by
+    code = activation.issue(ctx, session, user, activation.REENROL, by=by_id)
+    appended = record(
+        ctx,
+        session,
+        "account:second_factor_reset",
+        by,
+        data={"user": user.id, **notes.keep(ctx, session, reason[:300])},
+    )
+    if admin or ctx.settings.smtp_host:
+        who = by.email if isinstance(by, Actor) else "The custody operator"
+        activation.mail(ctx, user, activation.REENROL, code, who)
+        return Reset(appended.index, None)
+    return Reset(appended.index, code)
+
+
+def reset(ctx: ServiceContext, email: str, reason: str, by: Actor | str = "system") -> Reset:
+    """The operator's reset of a person's second factor (``custody admin user reset-2fa``)."""
     email = normalise_email(email)
     with ctx.unit_of_work() as session:
         user = session.scalar(select(User).where(User.email == email))
         if user is None:
             raise NotFound(f"no user {email}")
-        session.execute(delete(SecondFactor).where(SecondFactor.user_id == user.id))
-        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-        # A reset clears every second factor: security keys too.
-        session.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.user_id == user.id))
-        session.execute(delete(WebAuthnCredential).where(WebAuthnCredential.user_id == user.id))
-        tokens.revoke_all(session, user.id, ctx.clock.now())
-        appended = record(
-            ctx,
-            session,
-            "account:second_factor_reset",
-            by,
-            data={"user": user.id, "reason": reason[:200]},
-        )
-        return appended.index
+        return clear(ctx, session, user, reason, by)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custody.errors import Conflict, NotFound
+from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.entry import Entry
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import TrailEntry, describe, publish_checkpoint
@@ -93,6 +93,22 @@ def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:
             if index is not None:
                 found.add(index)
     return found
+
+
+def consistency(ctx: ServiceContext, old: int, new: int) -> list[bytes]:
+    """RFC 9162 §2.1.4 consistency proof between two sizes of the log (no login: no names).
+
+    A client that remembers a checkpoint of ``old`` entries asks for this before it
+    accepts a newer one of ``new`` entries.
+    """
+    with ctx.unit_of_work() as session:
+        store = LedgerStore(session)
+        head = store.size()
+        if not 0 < old <= new <= head:
+            raise InvalidInput(
+                f"ask for 0 < old <= new <= {head} (the log's size), not old={old}, new={new}"
+            )
+        return store.consistency_proof(old, new)
 
 
 def proven_entry(ctx: ServiceContext, index: int) -> tuple[ProvenEntry, bytes]:

@@ -138,7 +138,15 @@ def readers_for(session: Session, transfer: Transfer) -> list[Reader]:
             readers.append(Reader(key.age_recipient, user_id, None, user.email, key.ledger_index))
     for org_id in dict.fromkeys([transfer.sender_org_id, transfer.recipient_org_id]):
         org = session.get_one(Organisation, org_id)
-        readers.append(Reader(org.recovery_recipient, None, org.id, f"{org.name} (recovery key)"))
+        readers.append(
+            Reader(
+                org.recovery_recipient,
+                None,
+                org.id,
+                f"{org.name} (recovery key)",
+                org.recovery_key_index,
+            )
+        )
     return readers
 
 
@@ -149,7 +157,7 @@ def create_transfer(
     if not to:
         raise InvalidInput("name at least one recipient with --to")
     with ctx.unit_of_work() as session:
-        case = find_case(session, urn)
+        case = find_case(session, actor.org_id, urn)
         sender_key = current_key(session, actor.user_id)
         if sender_key is None:
             raise Conflict("you have no keys yet", hint="run `custody keys init` first")

@@ -32,6 +32,7 @@ def _own_upload(session: Session, actor: Actor, upload_id: str) -> Upload:
 
 
 def create(ctx: ServiceContext, actor: Actor, item_id: str, length: int) -> UploadStatus:
+    """A tus upload of the item's ciphertext; asked again, the same unfinished upload."""
     with ctx.unit_of_work() as session:
         item = session.get(Item, item_id)
         if item is None or item.transfer.sender_id != actor.user_id:
@@ -42,8 +43,14 @@ def create(ctx: ServiceContext, actor: Actor, item_id: str, length: int) -> Uplo
             raise InvalidInput(
                 f"Upload-Length must be the item's ciphertext size, {item.ciphertext_size}"
             )
-        if session.scalar(select(Upload).where(Upload.item_id == item_id)):
-            raise Conflict(f"item {item_id} has an upload already", hint="resume it instead")
+        existing = session.scalar(select(Upload).where(Upload.item_id == item_id))
+        if existing is not None:
+            # The sender lost the answer that named it (a dropped connection, a refused
+            # Location): the same upload again, with what it holds, so nothing is stranded.
+            if existing.finished_at is not None:
+                raise Conflict(f"item {item_id} is uploaded already")
+            offset = ctx.blobs.upload_offset(existing.id)
+            return UploadStatus(existing.id, offset, existing.length, complete=False)
         upload = Upload(
             id=secrets.token_hex(16),
             item_id=item_id,

@@ -23,8 +23,10 @@ class Organisation(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
-    # Public half of the organisation's offline recovery key (age1...).
+    # Public half of the organisation's offline recovery key (age1...), and the ledger entry
+    # (``org:recovery_key``) that logs it: clients wrap only for a recovery key the log shows.
     recovery_recipient: Mapped[str] = mapped_column(String(100))
+    recovery_key_index: Mapped[int | None]
     default_ack_hours: Mapped[int] = mapped_column(default=72)
     created_at: Mapped[datetime]
 
@@ -54,6 +56,21 @@ class User(Base):
     created_at: Mapped[datetime]
 
     org: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class OneTimeCode(Base):
+    """A one-time code e-mailed to a person: to activate their account, or to enrol a second
+    factor again after a reset (``custody.services.activation``). Only its keyed hash is kept;
+    the admin who caused it never sees it."""
+
+    __tablename__ = "one_time_codes"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20), primary_key=True)  # activate | re-enrol
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    issued_by: Mapped[str] = mapped_column(String(36))
 
 
 class ApiToken(Base):
@@ -91,10 +108,14 @@ class UserKey(Base):
 
 
 class Case(Base):
+    """A case as one organisation knows it: two organisations may both hold URN 47XX1234567,
+    each its own case with its own material, retention and holds."""
+
     __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("owner_org_id", "urn"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
-    urn: Mapped[str] = mapped_column(String(20), unique=True)
+    urn: Mapped[str] = mapped_column(String(20), index=True)
     owner_org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]

@@ -107,33 +107,63 @@ class ItemSubject(Base):
 
 
 class Retention(Base):
-    """When an item's material is to be crypto-shredded, and whether a legal hold stops it."""
+    """When an item's material is to be crypto-shredded, and when and why it was."""
 
     __tablename__ = "retention"
 
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
     retain_until: Mapped[datetime | None] = mapped_column(index=True)
     set_by: Mapped[str | None] = mapped_column(String(36))  # 0004
-    legal_hold: Mapped[bool] = mapped_column(default=False)
-    hold_reason: Mapped[str | None] = mapped_column(String(300))
-    hold_by: Mapped[str | None] = mapped_column(String(36))  # 0004
     shredded_at: Mapped[datetime | None]
     shredded_by: Mapped[str | None] = mapped_column(String(36))
     shred_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class CaseRetention(Base):
-    """A case's retention date and legal hold: they apply to every item of the case.
-
-    An item's own ``Retention`` row, if it names a date, overrides the case's date;
-    a legal hold on either the case or the item stops shredding.
-    """
+    """A case's retention date: it applies to every item of the case (its organisation's own
+    material). An item's own ``Retention`` row, if it names a date, overrides it."""
 
     __tablename__ = "case_retention"
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     retain_until: Mapped[datetime | None] = mapped_column(index=True)
     set_by: Mapped[str | None] = mapped_column(String(36))
-    legal_hold: Mapped[bool] = mapped_column(default=False)
-    hold_reason: Mapped[str | None] = mapped_column(String(300))
-    hold_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class LegalHold(Base):
+    """A legal hold one organisation put on material it holds: nothing covered is shredded.
+
+    It covers one item, or (``urn``) everything the organisation holds for that case: its
+    own items and those it received or was shared. Holds belong to the organisation that
+    set them: several may stand on one item, and only their own organisation releases them.
+    """
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    item_id: Mapped[str | None] = mapped_column(ForeignKey("items.id"), index=True)
+    urn: Mapped[str | None] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    set_by: Mapped[str] = mapped_column(String(36))
+    set_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class Note(Base):
+    """Free text a ledger entry refers to (a reason), kept beside the public log.
+
+    The log is public and cannot forget, so an entry carries only a salted commitment,
+    SHA-256("custody-note/v1\n" || salt || text); the text lives here, shown to those
+    who may read the trail, and can be erased (text and salt deleted) while the entry stays.
+    """
+
+    __tablename__ = "notes"
+
+    commitment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    salt: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    erased_at: Mapped[datetime | None]
+    erased_by: Mapped[str | None] = mapped_column(String(36))

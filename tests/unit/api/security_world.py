@@ -100,8 +100,11 @@ class World:
         body = {"email": member.email, "password": member.password, **extra}
         return self.client.post("/api/v1/login", json=body)
 
-    def enrol(self, member: Member, scopes: list[str] | None = None) -> Any:
-        first = self.post_login(member)
+    def enrol(
+        self, member: Member, scopes: list[str] | None = None, enrolment_code: str | None = None
+    ) -> Any:
+        extra = {"enrolment_code": enrolment_code} if enrolment_code else {}
+        first = self.post_login(member, **extra)
         assert first.status_code == 200, first.text
         assert first.json()["enrolment_required"] is True
         enrolling = {"Authorization": f"Bearer {first.json()['token']}"}

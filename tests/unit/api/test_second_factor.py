@@ -79,12 +79,17 @@ def test_scopes_narrow_and_limited_by_role(tmp_path: Path, db_url: str) -> None:
 def test_reset_is_a_ledger_entry_and_forces_enrolment(tmp_path: Path, db_url: str) -> None:
     with world(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
-        index = second_factor.reset(w.ctx, officer.email, "phone lost")
-        entry = w.client.get(f"/api/v1/ledger/entries/{index}")
+        reset = second_factor.reset(w.ctx, officer.email, "phone lost")
+        entry = w.client.get(f"/api/v1/ledger/entries/{reset.ledger_index}")
         assert entry.status_code == 200
         assert b"account:second_factor_reset" in __import__("base64").b64decode(
             entry.json()["entry"])
-        # Old tokens stop at once; the next login enrols a new app.
+        # Old tokens stop at once; the next login enrols a new app, with the one-time code
+        # (the operator's, on a server without SMTP) and not with the password alone.
         assert w.client.get("/api/v1/me", headers=officer.auth).status_code == 401
-        w.enrol(officer)
+        assert reset.enrolment_code is not None
+        refused = w.post_login(officer)
+        assert refused.status_code == 401
+        assert "enrolment-code" in refused.json()["error"]["hint"]
+        w.enrol(officer, enrolment_code=reset.enrolment_code)
         assert w.client.get("/api/v1/me", headers=officer.auth).status_code == 200

@@ -51,10 +51,10 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
         message = message_from_bytes(envelope.content)
+        raw = message.get_payload(decode=True)  # as a mail client shows it (quoted-printable)
+        body = raw.decode() if isinstance(raw, bytes) else str(message.get_payload())
         for to in envelope.rcpt_tos:
-            self.messages.append(
-                {"to": to, "subject": str(message["Subject"]), "body": message.get_payload()}
-            )
+            self.messages.append({"to": to, "subject": str(message["Subject"]), "body": body})
         return "250 OK"
 
 
@@ -105,10 +105,14 @@ class World:
     cps_org: str
     smtp: Inbox
 
-    def transfer(self, ack: timedelta = timedelta(hours=24), items: int = 1) -> str:
-        """A sent transfer from the officer to both prosecutors, ``items`` sealed items."""
-        urn = f"47TV{next(_URNS):07d}"
-        cases.create_case(self.ctx, self.officer, urn)
+    def transfer(
+        self, ack: timedelta = timedelta(hours=24), items: int = 1, urn: str | None = None
+    ) -> str:
+        """A sent transfer from the officer to both prosecutors, ``items`` sealed items, in a
+        new case (or in the officer's case ``urn``, opened already)."""
+        if urn is None:
+            urn = f"47TV{next(_URNS):07d}"
+            cases.create_case(self.ctx, self.officer, urn)
         transfer, readers = transfers.create_transfer(self.ctx, self.officer, urn, [CPS], ack)
         for _ in range(items):
             item = item_service.add_item(self.ctx, self.officer, transfer.id, 100)

@@ -9,14 +9,17 @@ Police: an organisation admin; units "Interview Unit" (a unit admin, an officer)
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from delivery_world import Inbox, smtp_controller
+from sqlalchemy import select, text
 
 from custody.clock import FixedClock
 from custody.crypto.age import Identity
@@ -64,7 +67,16 @@ class World:
     loose_prosecutor: Actor
     other_admin: Actor
     outsider: Actor
+    mail: Inbox  # a real SMTP server (aiosmtpd): one-time codes reach people only by e-mail
     _urn: int = 0
+
+    def code_mailed_to(self, email: str, flag: str) -> str:
+        """The one-time code in the newest e-mail to ``email`` (what only they can read)."""
+        bodies = [m["body"] for m in self.mail.messages if m["to"] == email]
+        assert bodies, f"nothing was e-mailed to {email}"
+        found = re.search(rf"{flag} ([A-Z2-7-]+)", bodies[-1])
+        assert found, bodies[-1]
+        return found[1]
 
     def events(self, type_: str) -> list[SecurityEvent]:
         with self.ctx.unit_of_work() as session:
@@ -116,7 +128,19 @@ def _actor(
 
 
 @pytest.fixture
-def w(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def mail() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    controller = smtp_controller(inbox)
+    try:
+        yield inbox, int(controller.port)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def w(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail: tuple[Inbox, int]
+) -> Iterator[World]:
     # Eleven people per test: argon2id still, at its cheapest, so the tests stay quick.
     monkeypatch.setattr(
         accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -125,7 +149,9 @@ def w(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     upgrade(engine)
     with transaction(make_sessionmaker(engine)) as session:
         init_ledger(session)
-    settings = Settings(mode="development", data_dir=tmp_path)
+    settings = Settings(
+        mode="development", data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=mail[1]
+    )
     ctx = ServiceContext(
         settings,
         make_sessionmaker(engine),
@@ -164,6 +190,7 @@ def w(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         loose_prosecutor=a("b.okafor@cps.example", CPS, Role.PROSECUTOR, None, True),
         other_admin=a("admin@northshire.police.example", OTHER, Role.ADMIN),
         outsider=a("pc.reid@northshire.police.example", OTHER, Role.OFFICER, None, True),
+        mail=mail[0],
     )
     engine.dispose()
 
@@ -223,9 +250,13 @@ def test_a_unit_admin_adds_a_content_role_to_their_own_unit(w: World) -> None:
         "RASSO",
         False,
     )
-    assert len(added.initial_password) >= accounts.MIN_PASSWORD
-    # The password works, once: the first login hands out an enrolment token.
-    assert accounts.login(w.ctx, "c.new@cps.example", added.initial_password).enrolling
+    assert added.activation_sent_to == "c.new@cps.example"
+    # The person, with the code only they received, chooses a password; then they enrol.
+    code = w.code_mailed_to("c.new@cps.example", "--activation-code")
+    accounts.activate(w.ctx, "c.new@cps.example", code, "my very own password")
+    assert accounts.login(w.ctx, "c.new@cps.example", "my very own password").enrolling
+    (activated,) = w.entries("account:activated")
+    assert activated.actor == w.user("c.new@cps.example").id
     created = w.entries("user:created")[-1]
     assert created.actor == w.rasso_admin.user_id
     assert created.data["unit"] == w.user("c.new@cps.example").unit_id
@@ -368,7 +399,9 @@ def test_a_second_factor_reset_by_a_unit_admin_is_a_ledger_entry_in_their_name(w
     with w.ctx.unit_of_work() as session:
         user = session.get_one(User, w.officer.user_id)
         issued = tokens.issue(w.ctx, session, user, frozenset(), timedelta(hours=1))
-    index = people.reset_second_factor(w.ctx, w.interview_admin, w.officer.user_id, "phone lost")
+    index = people.reset_second_factor(
+        w.ctx, w.interview_admin, w.officer.user_id, "phone lost"
+    ).ledger_index
     with w.ctx.unit_of_work() as session:
         entry = Entry.from_bytes(LedgerStore(session).entry(index))
         assert not second_factor.is_enrolled(session, w.officer.user_id)
@@ -379,6 +412,72 @@ def test_a_second_factor_reset_by_a_unit_admin_is_a_ledger_entry_in_their_name(w
     (event,) = w.events("people:second_factor_reset")
     assert event.user_id == w.interview_admin.user_id
     assert f"ledger #{index}" in (event.detail or "")
+
+
+def test_an_admin_never_holds_a_credential_of_the_person_they_add(w: World) -> None:
+    """Security review, finding 5: an organisation admin added a paralegal, signed in as
+    them, enrolled, made keys and read material. Now the admin's every view lacks the code,
+    the account has no password until the person sets one, and the code is kept hashed."""
+    added = people.add_person(
+        w.ctx, w.org_admin, "new.para@tvp.police.example", Role.PARALEGAL, None
+    )
+    code = w.code_mailed_to("new.para@tvp.police.example", "--activation-code")
+    compact = code.replace("-", "")
+    assert compact not in repr(added)
+    assert compact not in repr(people.list_people(w.ctx, w.org_admin))
+    assert all(compact not in repr(e.__dict__) for e in w.events("people:added"))
+    with w.ctx.unit_of_work() as session:  # nothing in the database holds it in clear
+        for table in ("one_time_codes", "users", "security_events"):
+            for row in session.execute(text(f"SELECT * FROM {table}")):  # noqa: S608 - fixed names
+                assert compact not in repr(tuple(row)).upper().replace("-", "")
+    # Without the code there is no way in: no password works, guesses fail and are counted.
+    for guess in ("", "a long password 123", "admin's guess"):
+        with pytest.raises(NotAuthenticated):
+            accounts.login(w.ctx, "new.para@tvp.police.example", guess or "x" * 12)
+    with pytest.raises(NotAuthenticated):
+        accounts.activate(
+            w.ctx, "new.para@tvp.police.example", "AAAA-" + compact[5:], "pw 1234567890"
+        )
+    assert isinstance(w.ctx.clock, FixedClock)
+    w.ctx.clock.advance(timedelta(minutes=2))  # the guesses put sign-in on a back-off
+    accounts.activate(w.ctx, "new.para@tvp.police.example", code, "the person's password")
+    with pytest.raises(NotAuthenticated):  # once only
+        accounts.activate(w.ctx, "new.para@tvp.police.example", code, "the admin's password")
+    assert accounts.login(w.ctx, "new.para@tvp.police.example", "the person's password").enrolling
+
+
+def test_adding_a_person_needs_a_way_to_reach_them(w: World) -> None:
+    offline = replace(w.ctx, settings=w.ctx.settings.model_copy(update={"smtp_host": None}))
+    with pytest.raises(InvalidInput, match="cannot e-mail"):
+        people.add_person(offline, w.org_admin, "x.new@tvp.police.example", Role.OFFICER, None)
+    assert not any(
+        p.email == "x.new@tvp.police.example" for p in people.list_people(w.ctx, w.org_admin)
+    )
+
+
+def test_after_a_reset_only_the_person_can_enrol_again(w: World) -> None:
+    """The password alone (which an admin might have learnt) no longer enrols a new
+    authenticator after a reset: it needs the one-time code e-mailed to the person, who is
+    told who reset it; the re-enrolment is a ledger entry."""
+    done = people.reset_second_factor(w.ctx, w.interview_admin, w.officer.user_id, "phone lost")
+    assert done.enrolment_code_sent_to == "dc.jones@tvp.police.example"
+    (told,) = [m for m in w.mail.messages if m["to"] == "dc.jones@tvp.police.example"]
+    assert "iu.admin@tvp.police.example reset the second factor" in told["body"]
+    with pytest.raises(NotAuthenticated, match="one-time code"):
+        accounts.login(w.ctx, "dc.jones@tvp.police.example", PASSWORD)
+    with pytest.raises(NotAuthenticated):
+        accounts.login(w.ctx, "dc.jones@tvp.police.example", PASSWORD, enrolment_code="AAAA-BBBB")
+    code = w.code_mailed_to("dc.jones@tvp.police.example", "--enrolment-code")
+    started = accounts.login(w.ctx, "dc.jones@tvp.police.example", PASSWORD, enrolment_code=code)
+    assert started.enrolling
+    enrolling = replace(w.officer, scopes=frozenset({"enrol"}))
+    made = second_factor.start_enrolment(w.ctx, enrolling)
+    totp = pyotp.TOTP(made.secret)
+    second_factor.confirm_enrolment(w.ctx, enrolling, totp.at(T0), None)
+    (enrolled,) = w.entries("account:second_factor_enrolled")
+    assert enrolled.actor == w.officer.user_id
+    with w.ctx.unit_of_work() as session:  # the code is spent
+        assert session.execute(text("SELECT count(*) FROM one_time_codes")).scalar_one() == 0
 
 
 def test_only_an_organisation_admin_moves_people(w: World) -> None:
