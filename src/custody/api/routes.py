@@ -250,4 +250,5 @@ def bundle(ref: str, ctx: ContextDep, actor: TrailReader) -> dict[str, Any]:
         ],
         "sealed_manifests": {k: _b64(v) for k, v in material.sealed_manifests.items()},
         "wraps": {k: _b64(v) for k, v in material.wraps.items()},
+        "head_proofs": {k: [_b64(h) for h in v] for k, v in material.head_proofs.items()},
     }

@@ -169,6 +169,8 @@ class BundleOut(BaseModel):
     entries: list[ProvenEntryOut]
     sealed_manifests: dict[str, str]
     wraps: dict[str, str]
+    # Per item: the siblings proving its head in the map the checkpoint's last entry commits to.
+    head_proofs: dict[str, list[str]]
 
 
 class UnitIn(Strict):

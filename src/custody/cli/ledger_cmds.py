@@ -29,6 +29,12 @@ _LABELS = {
     "item:verification_failed": "REFUSED it: verification failed",
     "transfer:acknowledged": "acknowledged the transfer",
     "access:refused": "was REFUSED access",
+    "ledger:heads": "the log committed to every item's latest entry",
+    "retention:hold_set": "put it under a legal hold",
+    "retention:hold_released": "released a legal hold",
+    "account:activated": "activated their account",
+    "account:second_factor_enrolled": "enrolled a second factor",
+    "org:recovery_key": "logged an organisation's recovery key",
 }
 
 
@@ -94,6 +100,8 @@ def verify(bundle_file: Path, log_key: str, content: Path | None) -> None:
     say(f"Bundle {bundle_file}: VERIFIED against log {report.origin} (tree size {report.size})")
     for check in report.checks:
         say(f"  ✓ {check}")
+    for caveat in report.caveats:
+        say(f"  ! not proven: {caveat}")
     say("Custody trail:")
     for t in report.trail:
         say(f"  #{t.index:<6} {t.time:%Y-%m-%d %H:%M:%S}  {t.actor}  {_LABELS.get(t.type, t.type)}")

@@ -47,7 +47,11 @@ def make_bundle(api: Api, keys: UserKeys, ref: str, verifier: Verifier) -> tuple
                 "signing_key": manifest["signing_key"],
             }
         )
-    bundle = build_bundle(material["origin"], checkpoint, entries, items)
+    head_proofs = {
+        item: [base64.b64decode(h) for h in proof]
+        for item, proof in material["head_proofs"].items()
+    }
+    bundle = build_bundle(material["origin"], checkpoint, entries, items, head_proofs)
     verify_bundle(bundle, verifier.vkey)  # before anyone relies on it
     return bundle, len(entries)
 

@@ -5,20 +5,27 @@
 verifier needs only the log's verifier key. Every failure is an
 :class:`IntegrityError` naming the file or entry index that failed; reading
 the zip itself, a hostile input, is :mod:`custody.ledger.bundle_zip`'s job.
+
+``manifest.json``'s optional ``heads`` ({"index": N, "items": {item: [base64
+hashes]}}) proves each item's trail complete up to the checkpoint: entry N, the
+checkpoint's last, is a ``ledger:heads`` entry, and each proof shows that the
+item's latest entry in the log is its last entry here (:mod:`custody.ledger.heads`).
+Without it, a bundle proves its entries and their chain, not that none follows.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
 
 from custody.errors import CustodyError, IntegrityError
 from custody.ledger import note
-from custody.ledger.bundle_checks import BundleReport, check_items, check_trail
+from custody.ledger.bundle_checks import BundleReport, check_heads, check_items, check_trail
 from custody.ledger.bundle_zip import read_members
 from custody.ledger.checkpoint import Checkpoint, open_checkpoint
 from custody.ledger.entry import Entry
@@ -26,6 +33,7 @@ from custody.ledger.merkle import leaf_hash
 from custody.ledger.proof_file import format_proof, parse_proof, verify_proof_file
 
 FORMAT = "custody-bundle/v1"
+_MANIFEST_KEYS = {"format", "origin", "items", "entries", "heads"}
 _ZIP_TIME = (2000, 1, 1, 0, 0, 0)  # fixed, so the same bundle is the same bytes
 
 __all__ = ["FORMAT", "BundleReport", "build_bundle", "verify_bundle"]
@@ -40,8 +48,10 @@ def build_bundle(
     checkpoint_note: bytes,
     entries: Sequence[tuple[int, bytes, Sequence[bytes]]],
     items: Sequence[dict[str, Any]],
+    head_proofs: Mapping[str, Sequence[bytes]] | None = None,
 ) -> bytes:
-    """Zip ``entries`` (index, bytes, inclusion proof) with the checkpoint they prove against."""
+    """Zip ``entries`` (index, bytes, inclusion proof) with the checkpoint they prove against,
+    and, given ``head_proofs`` (item -> map proof), the proof that each trail is complete."""
     listed = []
     for index, body, _ in sorted(entries, key=lambda e: e[0]):
         entry = Entry.from_bytes(body)
@@ -53,7 +63,21 @@ def build_bundle(
                 "item": entry.item,
             }
         )
-    manifest = {"format": FORMAT, "origin": origin, "items": list(items), "entries": listed}
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "origin": origin,
+        "items": list(items),
+        "entries": listed,
+    }
+    if head_proofs is not None:
+        text = checkpoint_note.decode("utf-8").split("\n\n", 1)[0] + "\n"
+        manifest["heads"] = {
+            "index": Checkpoint.parse(text).size - 1,
+            "items": {
+                item: [base64.b64encode(h).decode() for h in proof]
+                for item, proof in sorted(head_proofs.items())
+            },
+        }
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         members = [("manifest.json", _canonical(manifest)), ("checkpoint", checkpoint_note)]
@@ -74,8 +98,10 @@ def _load_manifest(raw: bytes) -> dict[str, Any]:
         raise IntegrityError("manifest.json is not valid JSON") from exc
     if not isinstance(manifest, dict) or _canonical(manifest) != raw:
         raise IntegrityError("manifest.json is not a canonical JSON object")
-    if set(manifest) != {"format", "origin", "items", "entries"}:
-        raise IntegrityError("manifest.json has keys other than format, origin, items, entries")
+    if not {"format", "origin", "items", "entries"} <= set(manifest) <= _MANIFEST_KEYS:
+        raise IntegrityError(
+            "manifest.json has keys other than format, origin, items, entries (and heads)"
+        )
     if manifest["format"] != FORMAT:
         raise IntegrityError(f"manifest.json: format is not {FORMAT!r}")
     if not isinstance(manifest["items"], list) or not isinstance(manifest["entries"], list):
@@ -107,6 +133,7 @@ def verify_bundle(zip_bytes: bytes, vkey: str, *, content: BinaryIO | None = Non
     report.checks.append(f"checkpoint signed by {verifier.vkey} (size {cp.size})")
     report.checks.append(f"{len(entries)} entries included in the checkpoint")
     check_trail(manifest["entries"], entries, report)
+    check_heads(manifest.get("heads"), entries, cp.size, report)
     digest = None if content is None else _sha256(content)
     check_items(manifest["items"], entries, report, digest)
     return report

@@ -18,6 +18,7 @@ from typing import Any
 
 from custody.crypto.signing import VerifyKey
 from custody.errors import CustodyError, IntegrityError
+from custody.ledger import heads
 from custody.ledger.entry import Entry, PrevRef
 from custody.ledger.merkle import leaf_hash
 
@@ -42,6 +43,8 @@ class BundleReport:
     root_hash: bytes
     trail: list[TrailEntry] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    # What the bundle does not prove, said as plainly as what it does.
+    caveats: list[str] = field(default_factory=list)
     content_item: str | None = None
 
 
@@ -84,7 +87,58 @@ def check_trail(listed: list[Any], entries: dict[int, bytes], report: BundleRepo
                 )
             last[entry.item] = PrevRef(index, leaf_hash(entries[index]).hex())
         report.trail.append(TrailEntry(index, entry.time, entry.type, entry.actor, entry.item))
-    report.checks.append(f"trails complete for {len(last)} item(s)")
+    report.checks.append(
+        f"trails of {len(last)} item(s) unbroken from each item's first entry to its last here"
+    )
+
+
+def check_heads(part: Any, entries: dict[int, bytes], size: int, report: BundleReport) -> None:
+    """Each item's last entry in the bundle is its latest in the log up to the checkpoint."""
+    last: dict[str, int] = {}
+    for index in sorted(entries):
+        item = _parse(index, entries[index]).item
+        if item is not None:
+            last[item] = index
+    if part is None:
+        report.caveats.append(
+            "this bundle carries no heads proof: it does not prove that no entry of these "
+            "items follows the last one shown (made before custody proved completeness)"
+        )
+        return
+    if not isinstance(part, dict) or set(part) != {"index", "items"}:
+        raise IntegrityError('manifest.json: heads is not {"index", "items"}')
+    index, proofs = part["index"], part["items"]
+    if index != size - 1 or index not in entries:
+        raise IntegrityError(
+            f"manifest.json: heads names entry {index!r}, not the checkpoint's last ({size - 1}) "
+            "included in the bundle"
+        )
+    sealing = _parse(index, entries[index])
+    try:
+        root = heads.committed_root(sealing.type, sealing.data, index)
+    except CustodyError as exc:
+        raise IntegrityError(f"entries/{index}: {exc.message}") from exc
+    if not isinstance(proofs, dict) or set(proofs) != set(last):
+        raise IntegrityError("manifest.json: heads proves other items than the bundle's trails")
+    for item, index_last in sorted(last.items()):
+        siblings = proofs[item]
+        if not isinstance(siblings, list):
+            raise IntegrityError(f"manifest.json: the heads proof of item {item} is not a list")
+        hashes = [_b64(h, f"manifest.json: heads proof of item {item}") for h in siblings]
+        try:
+            heads.verify(
+                root, heads.item_key(item), index_last, leaf_hash(entries[index_last]), hashes
+            )
+        except CustodyError as exc:
+            raise IntegrityError(
+                f"the trail of item {item} is not complete: entry {index_last} is not its latest "
+                f"in the log of {size} entries ({exc.message})",
+                hint="ask for a new bundle; if this one was offered as complete, say so",
+            ) from exc
+        report.checks.append(
+            f"trail of item {item} complete up to the checkpoint: entry {index_last} is its "
+            f"latest (heads committed at entry {index})"
+        )
 
 
 def _b64(value: Any, what: str) -> bytes:

@@ -1,9 +1,10 @@
 """Replaying a stored log from its entries, to find the first place it was altered.
 
 Pure: the store streams rows in index order into :class:`Replay`, which
-recomputes every leaf hash, every complete-subtree hash and every item's
-``prev`` chain, and says what does not match. Memory is O(log n) for the tree
-plus one (index, leaf) per item.
+recomputes every leaf hash, every complete-subtree hash, every item's ``prev``
+chain and the root of the item-heads map each ``ledger:heads`` entry commits
+to, and says what does not match. Memory is O(log n) for the tree plus one
+(index, leaf) and a few map nodes per item.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from custody.errors import CustodyError
-from custody.ledger import merkle
+from custody.ledger import heads, merkle
 from custody.ledger.entry import Entry, PrevRef
 
 
@@ -47,6 +48,8 @@ class Replay:
         self.size = 0
         self._frontier: dict[int, bytes] = {}
         self._last: dict[str, PrevRef] = {}
+        self._heads = heads.MemoryNodes()
+        self._unfolded: dict[bytes, bytes] = {}  # item key -> head hash, since the last fold
 
     def feed(
         self,
@@ -73,6 +76,10 @@ class Replay:
             if entry.prev != want:
                 raise Mismatch(index, f"prev is {entry.prev}, the item's previous entry is {want}")
             self._last[entry.item] = PrevRef(index, leaf.hex())
+            key = heads.item_key(entry.item)
+            self._unfolded[key] = heads.head_hash(key, index, leaf)
+        if entry.type == heads.HEADS_TYPE:
+            self._check_heads(index, entry)
         nodes = merkle.nodes_to_store_on_append(index, leaf, lambda lv, _i: self._frontier[lv])
         for level, ix, h in nodes:
             if stored_nodes.get((level, ix)) != h:
@@ -81,6 +88,16 @@ class Replay:
             self._frontier.pop(level, None)
         self._frontier[nodes[-1][0]] = nodes[-1][2]
         self.size = index + 1
+
+    def _check_heads(self, index: int, entry: Entry) -> None:
+        try:
+            committed = heads.committed_root(entry.type, entry.data, index)
+        except CustodyError as exc:
+            raise Mismatch(index, exc.message) from exc
+        folded = heads.update(self._heads, self._unfolded)
+        self._unfolded = {}
+        if folded != committed:
+            raise Mismatch(index, "the item-heads root does not match the entries before it")
 
     def root(self) -> bytes:
         """The root of the tree replayed so far."""

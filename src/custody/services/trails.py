@@ -46,20 +46,25 @@ class BundleMaterial:
     entries: list[ProvenEntry]
     sealed_manifests: dict[str, bytes]
     wraps: dict[str, bytes]  # the asking reader's own key wraps, to open the manifests
+    # Each item's head in the map the checkpoint's last entry (ledger:heads) commits to.
+    head_proofs: dict[str, list[bytes]]
 
 
 def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMaterial:
     """The items' trails and the registrations of the keys that sealed them, each with an
-    inclusion proof against one checkpoint that covers them all."""
-    publish_checkpoint(ctx)
+    inclusion proof against one checkpoint that covers them all; that checkpoint ends in a
+    ``ledger:heads`` entry, and each item's head in it is proven, so the trails are complete
+    up to the checkpoint, not merely chained."""
+    if ctx.log_signer is None:
+        raise Conflict("this server has no log signing key", hint="run `custody admin init`")
     with ctx.unit_of_work() as session:
-        item_ids = trail_item_ids(session, actor, ref)
+        item_ids = trail_item_ids(session, actor, ref)  # authorised before the log moves
         store = LedgerStore(session)
+        # Under the sequencer's lock until commit: the map and the checkpoint stay as sealed.
+        checkpoint = store.seal_heads(ctx.log_signer, ctx.origin, ctx.clock.now())
         rows = _trail_rows(store, item_ids)
-        indexes = set(rows) | _key_registrations(session, rows.values())
-        checkpoint = store.latest_checkpoint()
-        if checkpoint is None or checkpoint.size <= max(indexes):
-            raise Conflict("no checkpoint covers this trail yet", hint="try again in a few seconds")
+        indexes = set(rows) | _key_registrations(session, rows.values()) | {checkpoint.size - 1}
+        head_proofs = {i: store.head_proof(i) for i in item_ids}  # each has item:created
         entries = [
             ProvenEntry(i, store.entry(i), store.inclusion_proof(i, checkpoint.size))
             for i in sorted(indexes)
@@ -76,7 +81,7 @@ def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMateri
                 )
             ).all()
         )
-        return BundleMaterial(ctx.origin, checkpoint.note, entries, manifests, wraps)
+        return BundleMaterial(ctx.origin, checkpoint.note, entries, manifests, wraps, head_proofs)
 
 
 def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:

@@ -14,12 +14,16 @@ _Index = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class LedgerHead(Base):
-    """The one row holding the tree size; the sequencer locks it to append."""
+    """The one row holding the tree size; the sequencer locks it to append.
+
+    ``heads_size``: how many entries the item-heads map (``ledger_map_nodes``) has folded in.
+    """
 
     __tablename__ = "ledger_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    heads_size: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
 
 
 class LedgerEntryRow(Base):
@@ -43,6 +47,17 @@ class LedgerNode(Base):
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     index: Mapped[int] = mapped_column("index", BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class LedgerMapNode(Base):
+    """A node of the item-heads map (custody.ledger.heads): its path, hash, and for a subtree
+    of one item, that item's key."""
+
+    __tablename__ = "ledger_map_nodes"
+
+    path: Mapped[bytes] = mapped_column(LargeBinary(34), primary_key=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    leaf_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
 
 
 class LedgerCheckpointRow(Base):

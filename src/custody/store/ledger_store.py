@@ -16,11 +16,12 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from custody.errors import IntegrityError, InvalidInput, NotFound
-from custody.ledger import merkle, tiles
+from custody.ledger import heads, merkle, tiles
 from custody.ledger.checkpoint import Checkpoint, sign_checkpoint
 from custody.ledger.entry import Entry, PrevRef
 from custody.ledger.note import Signer
 from custody.ledger.replay import LedgerVerification, Mismatch, Replay, node_count
+from custody.store import ledger_heads
 from custody.store.ledger_models import (
     LedgerCheckpointRow,
     LedgerEntryRow,
@@ -287,6 +288,35 @@ class LedgerStore:
         self._session.add(row)
         self._session.flush()
         return StoredCheckpoint(size, new_root, signed, now)
+
+    def fold_heads(self) -> bytes:
+        """Bring the item-heads map up to the log's size (under the head's lock); its root."""
+        return ledger_heads.fold(self._session, _HEAD_ID, self._lock_head())
+
+    def seal_heads(self, signer: Signer, origin: str, now: datetime) -> StoredCheckpoint:
+        """A checkpoint whose last entry commits to every item's latest entry (a
+        ``ledger:heads`` entry): the newest one if it already is such, else one made now.
+
+        Evidence bundles prove against it, so their trails are complete up to it.
+        """
+        size = self._lock_head()
+        last = self.latest_checkpoint()
+        if last is not None and last.size == size and self._ends_in_heads(size):
+            return last
+        root = ledger_heads.fold(self._session, _HEAD_ID, size)
+        data = heads.entry_data(root, size)
+        self.append(Entry(type=heads.HEADS_TYPE, time=now, actor="system", data=data))
+        signed = self.sign_checkpoint(signer, origin, now)
+        if signed is None:  # the head grew under our lock: impossible, unless the store lies
+            raise LedgerCorrupted("the ledger head did not move after an append")
+        return signed
+
+    def _ends_in_heads(self, size: int) -> bool:
+        return size > 0 and Entry.from_bytes(self.entry(size - 1)).type == heads.HEADS_TYPE
+
+    def head_proof(self, item_id: str) -> list[bytes]:
+        """The proof of ``item_id``'s head in the map as it stands (right after seal_heads)."""
+        return ledger_heads.prove(self._session, item_id)
 
     def verify_all(self) -> LedgerVerification:
         """Recompute the whole log; the first index that does not match, or OK."""
