@@ -165,6 +165,15 @@ def test_other_organisation_sees_nothing_and_the_attempt_is_recorded(
     address = server.query("SELECT address FROM access_records WHERE ledger_index = :i",
                            i=refusals[0]["index"])
     assert [a for (a,) in address] == ["127.0.0.1"]
+    # The refused views of the transfer (show, receive, API) are a security event of the
+    # outsider's organisation: the first in full, the repeats counted (docs/security.md, V7).
+    views = server.query(
+        "SELECT count(*) FROM security_events WHERE type = 'access:refused'"
+        " AND user_id = :u AND detail LIKE :d",
+        u=outsider.session["user_id"], d=f"view of transfer {transfer_id}%")
+    assert views[0][0] == 1
+    tallies = server.query("SELECT sum(repeats) FROM refusal_tallies WHERE kind = 'event'")
+    assert tallies[0][0] >= 2
 
 
 def test_tampered_blob_is_refused_and_nothing_is_released(

@@ -74,6 +74,9 @@ def test_sign_in_see_the_inbox_acknowledge_and_find_it_in_the_ledger(
     server: Server, people: People, context: BrowserContext, tmp_path: Path
 ) -> None:
     transfer = send_one(people, tmp_path)
+    # The content is received and verified on the prosecutor's machine (the CLI), so the
+    # acknowledgement follows a verified receipt.
+    people.prosecutor.ok("receive", transfer, "--out", str(tmp_path / "received"))
     page = context.new_page()
     page.goto(f"{server.web_url}/login")
     notice = page.text_content("#notice") or ""

@@ -19,6 +19,7 @@ from custody.api.policy import (
     TrailReader,
 )
 from custody.api.schemas import (
+    AckIn,
     ActivateIn,
     BundleOut,
     CaseIn,
@@ -170,8 +171,13 @@ def send(transfer_id: str, ctx: ContextDep, actor: ContentSender) -> dict[str, o
 
 
 @router.post("/transfers/{transfer_id}/ack", response_model=TransferOut, tags=["transfers"])
-def acknowledge(transfer_id: str, ctx: ContextDep, actor: ContentReader) -> dict[str, object]:
-    transfers.acknowledge(ctx, actor, transfer_id)
+def acknowledge(
+    transfer_id: str, ctx: ContextDep, actor: ContentReader, body: AckIn | None = None
+) -> dict[str, object]:
+    """Take responsibility: after your own verified receipt of every item, or saying you did
+    not receive it yourself (``without_receipt``), which the ledger records."""
+    without = body.without_receipt if body else False
+    transfers.acknowledge(ctx, actor, transfer_id, without_receipt=without)
     return transfers.view(ctx, actor, transfer_id)
 
 

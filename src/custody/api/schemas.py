@@ -223,6 +223,12 @@ class ResetOut(BaseModel):
     enrolment_code_sent_to: str
 
 
+class AckIn(Strict):
+    without_receipt: bool = Field(
+        default=False, description="acknowledge without your own verified receipt (recorded)"
+    )
+
+
 class ActivateIn(Strict):
     email: str = Field(max_length=254)
     code: str = Field(max_length=60, description="the one-time activation code e-mailed")

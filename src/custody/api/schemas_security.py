@@ -49,3 +49,5 @@ class SecurityEventOut(BaseModel):
     email: str | None
     address: str | None
     detail: str | None
+    # 1, or the number of identical refusals this row stands for (counted, not each written).
+    occurrences: int

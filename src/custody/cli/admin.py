@@ -19,7 +19,7 @@ import click
 from custody.api.app import build_context, load_log_signer
 from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
-from custody.cli.serve import private_data_dir
+from custody.cli.serve import private_data_dir, private_umask
 from custody.client.config import write_private
 from custody.crypto.age import Identity, Recipient
 from custody.crypto.signing import SigningKey
@@ -35,8 +35,10 @@ from custody.store.server_secret import create_server_secret
 
 
 @click.group()
-def admin() -> None:
+@click.pass_context
+def admin(ctx: click.Context) -> None:
     """Set up a server: database, log key, organisations and people."""
+    ctx.with_resource(private_umask())  # what they write on the server: the owner's alone
 
 
 @admin.command()
@@ -70,6 +72,11 @@ def _initialise(settings: Settings, origin: str | None) -> None:
         if signer is None:
             raise LocalError(f"cannot read the log key {settings.log_key_path}")
         say(f"Already initialised: {settings.data_dir} (schema upgraded if needed)")
+        # Organisations made before recovery keys were logged: log them now (clients wrap
+        # only for a recovery key the ledger shows).
+        logged = accounts.log_recovery_keys(build_context(settings))
+        if logged:
+            say(f"  logged the recovery keys of {logged} organisation(s) in the ledger")
     else:
         origin = origin or f"custody.local/{secrets.token_hex(4)}"
         if not is_valid_name(origin):

@@ -8,14 +8,17 @@ import click
 
 from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
+from custody.cli.serve import private_umask
 from custody.errors import IntegrityError
 from custody.store.db import make_engine, make_sessionmaker, transaction
 from custody.store.ledger_store import LedgerStore
 
 
 @click.group()
-def ledger() -> None:
+@click.pass_context
+def ledger(ctx: click.Context) -> None:
     """The custody ledger itself (operator commands, on the server's machine)."""
+    ctx.with_resource(private_umask())
 
 
 @ledger.command("verify")

@@ -15,6 +15,7 @@ from custody.client.http import Api
 from custody.client.trust import LogView, current_checkpoint, require_pin
 from custody.errors import LocalError
 from custody.ledger.bundle import verify_bundle
+from custody.ledger.bundle_zip import MAX_ZIP_SIZE
 
 _LABELS = {
     "key:registered": "registered keys",
@@ -47,6 +48,10 @@ def describe(row: dict[str, Any]) -> str:
         detail = f" (bytes {data['first_byte']}-{data['last_byte']})"
     elif row["type"] in ("item:verification_failed", "access:refused"):
         detail = f" ({data.get('reason', '')})"
+        if data.get("repeats"):
+            detail += f", and {data['repeats']} more times within a minute"
+    elif row["type"] == "transfer:acknowledged" and data.get("receipt") == "none":
+        detail = " WITHOUT having received and verified it themself"
     return f"#{row['index']:<6} {str(row['time'])[:19].replace('T', ' ')}  {who}  {what}{detail}"
 
 
@@ -89,7 +94,8 @@ def bundle(ref: str, out: Path) -> None:
 def verify(bundle_file: Path, log_key: str, content: Path | None) -> None:
     """Check an evidence bundle offline: checkpoint signature, proofs, the trail, the content."""
     try:
-        data = bundle_file.read_bytes()
+        with bundle_file.open("rb") as f:
+            data = f.read(MAX_ZIP_SIZE + 1)  # never more than the largest bundle, into memory
     except OSError as exc:
         raise LocalError(f"cannot read {bundle_file}: {exc.strerror}") from exc
     if content is not None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
+from custody.errors import InvalidInput
 from custody.settings import Settings
 
 data_dir_option = click.option(
@@ -17,4 +19,15 @@ data_dir_option = click.option(
 
 
 def settings_for(data_dir: Path | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir else Settings()
+    """The server's settings from CUSTODY_* (and ``--data-dir``); a bad value is a clear error
+    naming its variable, not a traceback."""
+    try:
+        return Settings(data_dir=data_dir) if data_dir else Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        names = [str(part) for part in first.get("loc", ()) if isinstance(part, str)]
+        where = f"CUSTODY_{names[0].upper()}" if names else "a CUSTODY_* setting"
+        message = str(first.get("msg", "is not valid")).removeprefix("Value error, ")
+        said = message if message.startswith(where) else f"{where}: {message}"
+        hint = "fix or unset it; docs/operations.md lists the settings"
+        raise InvalidInput(said, hint=hint) from None

@@ -70,6 +70,17 @@ def _run(settings: Settings, host: str, port: int) -> None:
 
 
 @contextmanager
+def private_umask() -> Iterator[None]:
+    """Whatever the operator's commands write is the owner's alone; the umask is put back
+    afterwards, for a caller that runs a command in-process."""
+    before = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
+@contextmanager
 def private_data_dir(data_dir: Path) -> Iterator[None]:
     """Inside this, ``data_dir`` and everything the process writes are its owner's alone.
 
@@ -78,12 +89,9 @@ def private_data_dir(data_dir: Path) -> Iterator[None]:
     a database of addresses and sealed secrets must not be readable by other accounts.
     The umask is put back afterwards, for a caller that runs a command in-process.
     """
-    before = os.umask(PRIVATE_UMASK)
-    try:
+    with private_umask():
         _make_private(data_dir)
         yield
-    finally:
-        os.umask(before)
 
 
 def _make_private(data_dir: Path) -> None:

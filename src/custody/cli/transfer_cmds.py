@@ -147,12 +147,19 @@ def receive(transfer: str, out: Path) -> None:
 
 @click.command()
 @click.argument("transfer")
-def ack(transfer: str) -> None:
-    """Acknowledge a transfer: you have it and take responsibility for it."""
+@click.option(
+    "--without-receipt",
+    is_flag=True,
+    help="You did not receive it yourself (a colleague did); the ledger says so.",
+)
+def ack(transfer: str, without_receipt: bool) -> None:
+    """Acknowledge a transfer: you have received it and take responsibility for it."""
     _, api = _api()
     with api:
-        t = api.post(f"/api/v1/transfers/{transfer}/ack")
+        t = api.post(f"/api/v1/transfers/{transfer}/ack", {"without_receipt": without_receipt})
     say(f"Acknowledged transfer {t['id']} (case {t['case']}) at {when(t['acknowledged_at'])}")
+    if without_receipt:
+        say("  the ledger records that you acknowledged it without receiving it yourself")
 
 
 @click.command()

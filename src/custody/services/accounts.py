@@ -251,6 +251,19 @@ GENERIC_REFUSAL = (
 )
 
 
+ENROLMENT_NEEDED = "enrolment needed: the web app does not enrol a second factor"
+# Outcomes that are not failures but a next step, and how each is recorded.
+_NEXT_STEP = {
+    "code needed": ("login:second_factor_needed", None),
+    "enrolment code needed": ("login:enrolment_code_needed", None),
+    ENROLMENT_NEEDED: ("login:refused", ENROLMENT_NEEDED),
+}
+
+
+class EnrolmentNeeded(Forbidden):
+    """A right password for a browser sign-in, but no second factor to sign in with yet."""
+
+
 @dataclass(frozen=True)
 class LoginResult:
     """A full token, or (``enrolling``) a short-lived token good only for enrolment."""
@@ -285,12 +298,11 @@ def login(
     with ctx.unit_of_work() as session:
         outcome, user = _check(ctx, session, email, password, code, recovery_code, origin)
         if outcome == "ok" and user is not None:
-            outcome = _reenrolment(ctx, session, user, enrolment_code)
+            outcome = _enrolment_step(ctx, session, user, enrolment_code, kind)
         ids = {"user_id": user.id if user else None, "org_id": user.org_id if user else None}
-        if outcome == "enrolment code needed":
-            record_event(ctx, session, "login:enrolment_code_needed", origin, email=email, **ids)
-        elif outcome == "code needed":
-            record_event(ctx, session, "login:second_factor_needed", origin, email=email, **ids)
+        if outcome in _NEXT_STEP:  # not failures: the person has a step to take
+            event, detail = _NEXT_STEP[outcome]
+            record_event(ctx, session, event, origin, email=email, detail=detail, **ids)
         elif outcome != "ok" or user is None:
             failed_login(ctx, session, email, origin, outcome, ids)
         else:
@@ -319,16 +331,25 @@ def login(
             "to you",
             hint="custody login --server URL --email ADDRESS --enrolment-code CODE",
         )
+    if outcome == ENROLMENT_NEEDED:
+        raise EnrolmentNeeded("this account has no second factor yet")
     raise NotAuthenticated(GENERIC_REFUSAL, hint="check them and try again later")
 
 
-def _reenrolment(
-    ctx: ServiceContext, session: Session, user: User, enrolment_code: str | None
+def _enrolment_step(
+    ctx: ServiceContext,
+    session: Session,
+    user: User,
+    enrolment_code: str | None,
+    kind: tokens.Kind,
 ) -> str:
-    """After a reset, only the person (with the code e-mailed to them) may enrol again: the
-    password alone, which someone else may know, is not enough."""
+    """For a person without a second factor: the browser does not enrol one (docs/web.md);
+    and after a reset, only the person (with the code e-mailed to them) may enrol again,
+    since the password alone, which someone else may know, is not enough."""
     if second_factor.is_enrolled(session, user.id):
         return "ok"
+    if kind == tokens.SESSION:
+        return ENROLMENT_NEEDED
     if not activation.pending(session, user.id, activation.REENROL):
         return "ok"
     if not enrolment_code:

@@ -9,9 +9,7 @@ from custody.errors import CustodyError, Gone, NotFound
 from custody.services import access, refusal_records
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record_item
-from custody.store.models import (
-    Item,
-)
+from custody.store.models import Item, User
 
 READABLE = frozenset({TransferState.SENT, TransferState.DELIVERED, TransferState.ACKNOWLEDGED})
 
@@ -21,6 +19,14 @@ def find_item(session: Session, item_id: str) -> Item:
     if item is None:
         raise NotFound(f"no item {item_id}")
     return item
+
+
+def _by(session: Session, user_id: str | None) -> str:
+    """" by <who>" for a person who ended someone's access; the retention sweep is no one."""
+    if not user_id:
+        return ""
+    user = session.get(User, user_id)
+    return f" by {user.email}" if user is not None else f" by the {user_id}"
 
 
 def refusal(
@@ -57,7 +63,7 @@ def refusal(
         reason = ended.end_kind or "revoked"
         error = Gone(
             f"your access to item {item.id} {access.ENDINGS.get(reason, 'ended')} on "
-            f"{ended.ended_at:%Y-%m-%d %H:%M} UTC"
+            f"{ended.ended_at:%Y-%m-%d %H:%M} UTC{_by(session, ended.ended_by)}"
             + (f": {ended.end_reason}" if ended.end_reason else ""),
             hint="nothing was downloaded; ask the sender if you still need this material",
         )

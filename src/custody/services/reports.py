@@ -40,17 +40,18 @@ END_TYPES = {
 
 
 def may_report(session: Session, actor: Actor, item: Item) -> bool:
-    """The sender, the transfer's recipients, admins or auditors of either organisation, and
-    unit admins of the sending or receiving unit (as for trails: never a draft's)."""
+    """The sender; once it is sent (a draft is nobody else's business, as for trails): the
+    transfer's recipients, admins or auditors of either organisation, and unit admins of the
+    sending or receiving unit."""
     transfer = item.transfer
-    if actor.user_id == transfer.sender_id or any(
-        r.user_id == actor.user_id for r in transfer.recipients
-    ):
+    if actor.user_id == transfer.sender_id:
+        return True
+    if transfer.state == TransferState.DRAFT:
+        return False
+    if any(r.user_id == actor.user_id for r in transfer.recipients):
         return True
     if actor.role == Role.UNIT_ADMIN:
-        return transfer.state != TransferState.DRAFT and unit_admin_reaches(
-            session, actor, transfer
-        )
+        return unit_admin_reaches(session, actor, transfer)
     return actor.role in (Role.ADMIN.value, Role.AUDITOR.value) and actor.org_id in (
         transfer.sender_org_id,
         transfer.recipient_org_id,

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from custody.services import refusal_records
 from custody.services.context import Actor, ServiceContext
 from custody.store.db import new_id
-from custody.store.models import ApiToken
 from custody.store.models_security import SecurityEvent
 
 # Refusals anyone can repeat at will; each identical one within a minute is only counted.
-FOLDED = frozenset({"access:denied", "csrf:refused", "people:refused", "login:failed"})
+FOLDED = frozenset(
+    {"access:denied", "access:refused", "csrf:refused", "people:refused", "login:failed"}
+)
 
 
 @dataclass(frozen=True)
@@ -82,36 +83,6 @@ def record_alone(ctx: ServiceContext, type_: str, origin: Origin, **fields: str 
     """Record an event in a transaction of its own (e.g. beside a refusal that rolls back)."""
     with ctx.unit_of_work() as session:
         record_event(ctx, session, type_, origin, **fields)
-
-
-ENROLMENT_NEEDED = "enrolment needed: the web app does not enrol a second factor"
-
-
-def refuse_enrolment(ctx: ServiceContext, token_id: str) -> None:
-    """A right password for an account without a second factor, refused by the web app
-    (enrolment needs the CLI): revoke the enrolment token the login issued and record the
-    attempt as ``login:refused``, in one transaction.
-
-    ``accounts.login`` recorded it moments earlier, in this same request, as
-    ``login:succeeded`` ("enrolment"); that row is corrected rather than left to claim a
-    sign-in that never was.
-    """
-    with ctx.unit_of_work() as session:
-        token = session.get_one(ApiToken, token_id)
-        token.revoked_at = token.revoked_at or ctx.clock.now()
-        event = session.scalars(
-            select(SecurityEvent)
-            .where(
-                SecurityEvent.type == "login:succeeded",
-                SecurityEvent.user_id == token.user_id,
-                SecurityEvent.detail == "enrolment",
-                SecurityEvent.at >= token.created_at,
-            )
-            .order_by(SecurityEvent.at.desc())
-            .limit(1)
-        ).first()
-        if event is not None:
-            event.type, event.detail = "login:refused", ENROLMENT_NEEDED
 
 
 @dataclass(frozen=True)

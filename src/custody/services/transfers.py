@@ -18,11 +18,14 @@ from custody.domain.people import (
 )
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, CustodyError, Forbidden, InvalidInput, NotFound
+from custody.ledger.entry import Entry
 from custody.services.accounts import current_key
 from custody.services.cases import find_case
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
 from custody.services.reading import refusal
+from custody.services.security_events import Origin, record_alone
+from custody.store.ledger_store import LedgerStore
 from custody.store.models import (
     Item,
     KeyWrap,
@@ -276,12 +279,26 @@ def outbox(ctx: ServiceContext, actor: Actor) -> list[dict[str, object]]:
         return [describe_transfer(session, t, actor) for t in rows]
 
 
-def acknowledge(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer:
+def acknowledge(
+    ctx: ServiceContext, actor: Actor, transfer_id: str, *, without_receipt: bool = False
+) -> Transfer:
+    """Take responsibility for a transfer. "Acknowledged" must not mean "never received": it
+    follows the acknowledger's own verified receipt of every item, or (``without_receipt``,
+    e.g. a colleague in the unit received it) says in each entry that it did not."""
     with ctx.unit_of_work() as session:
         transfer = visible_transfer(session, actor, transfer_id)
         if not any(r.user_id == actor.user_id for r in transfer.recipients):
             raise Forbidden("only a recipient can acknowledge a transfer")
         transfer.state = next_state(TransferState(transfer.state), Event.ACKNOWLEDGE).value
+        received = _received_by(session, actor.user_id, [i.id for i in transfer.items])
+        missing = [i.id for i in transfer.items if i.id not in received]
+        if missing and not without_receipt:
+            raise Conflict(
+                f"you have not received and verified {len(missing)} of its item(s) yet "
+                f"(first: {missing[0]})",
+                hint=f"receive it first: custody receive {transfer.id}; if a colleague "
+                "received it for you, say so: custody ack --without-receipt",
+            )
         transfer.acknowledged_at = ctx.clock.now()
         transfer.acknowledged_by = actor.user_id
         for item in transfer.items:
@@ -293,8 +310,19 @@ def acknowledge(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer
                 case=transfer.case_id,
                 transfer=transfer.id,
                 item=item.id,
+                data={"receipt": "verified" if item.id in received else "none"},
             )
         return transfer
+
+
+def _received_by(session: Session, user_id: str, item_ids: list[str]) -> set[str]:
+    """The items ``user_id`` has a verified receipt of (an ``item:received`` entry of theirs)."""
+    found = set()
+    for _, body in LedgerStore(session).entries_of(item_ids, "item:received"):
+        entry = Entry.from_bytes(body)
+        if entry.actor == user_id and entry.item is not None:
+            found.add(entry.item)
+    return found
 
 
 def find_item_ids(session: Session, actor: Actor, ref: str) -> tuple[list[str], Transfer]:
@@ -367,9 +395,25 @@ def view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> dict[str, objec
     """A transfer for its sender, or for a recipient who may still read some of it.
 
     A recipient whose access was withdrawn from every item is refused, and each
-    refusal is recorded: that is how ``custody receive`` of a revoked transfer
-    ends up in the access report.
+    refusal is recorded in the ledger: that is how ``custody receive`` of a revoked
+    transfer ends up in the access report. Anyone else is told "no transfer", and that
+    is a security event (their organisation's admins see it; identical ones are counted).
     """
+    try:
+        return _view(ctx, actor, transfer_id)
+    except NotFound:
+        record_alone(
+            ctx,
+            "access:refused",
+            Origin.of(actor),
+            user_id=actor.user_id,
+            org_id=actor.org_id,
+            detail=f"view of transfer {transfer_id[:40]}: not theirs to see",
+        )
+        raise
+
+
+def _view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> dict[str, object]:
     with ctx.unit_of_work() as session:
         transfer = visible_transfer(session, actor, transfer_id)
         refused: CustodyError | None = None

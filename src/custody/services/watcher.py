@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from custody.domain.deadlines import AlertKind, Pending, alerts_due, overdue_reason
 from custody.domain.transfers import AWAITING_ACK, TransferState
-from custody.services import incidents, outbox, retention
+from custody.services import incidents, outbox, refusal_records, retention
 from custody.services.access import end_access
 from custody.services.alerts import HttpWebhookSender, Mailer, SmtpMailer, WebhookSender
 from custody.services.context import ServiceContext
@@ -171,7 +171,8 @@ def run_watcher_once(
     worker: str | None = None,
 ) -> Pass:
     """One pass: raise due alerts and regulator reminders, end expired shares (under the
-    lock); shred what retention says (row locks); then deliver."""
+    lock); shred what retention says (row locks); summarise refusals whose window closed;
+    then deliver."""
     raised = expired = reminders = 0
     with ctx.unit_of_work() as session:
         if _locked(session):
@@ -179,6 +180,7 @@ def run_watcher_once(
             expired = _end_expired_shares(ctx, session)
             reminders = incidents.raise_reminders(ctx, session)
     shredded = retention.sweep(ctx)
+    refusal_records.flush_closed(ctx)  # a flood's count, written once its window closed
     if mailer is None and ctx.settings.smtp_host:
         mailer = SmtpMailer(ctx.settings)
     delivered = outbox.deliver_due(

@@ -217,6 +217,15 @@ class LedgerStore:
             raise NotFound(f"no ledger entry {index}")
         return bytes(body)
 
+    def entries_of(self, item_ids: Sequence[str], type_: str) -> list[tuple[int, bytes]]:
+        """The entries of type ``type_`` about these items, in log order."""
+        stmt = (
+            select(_ENTRIES.c.index, _ENTRIES.c.body)
+            .where(_ENTRIES.c.item_id.in_(item_ids), _ENTRIES.c.type == type_)
+            .order_by(_ENTRIES.c.index)
+        )
+        return [(i, bytes(b)) for i, b in self._session.execute(stmt)]
+
     def item_trail(self, item_id: str) -> list[tuple[int, bytes]]:
         stmt = (
             select(_ENTRIES.c.index, _ENTRIES.c.body)

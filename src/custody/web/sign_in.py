@@ -25,7 +25,7 @@ from custody.api.deps import (
 )
 from custody.domain.people import CONTENT_ROLES
 from custody.errors import InvalidInput, NotAuthenticated, NotFound, SecondFactorRequired
-from custody.services import accounts, security_events, tokens, web_sessions, webauthn_keys
+from custody.services import accounts, tokens, web_sessions, webauthn_keys
 from custody.services.context import ServiceContext
 from custody.web.pages import (
     LOGIN_COOKIE_SECONDS,
@@ -112,10 +112,9 @@ def login(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
         return _login_page(request, ctx, status=401, message=message, email=email)
     except NotAuthenticated as exc:
         return _login_page(request, ctx, status=401, message=exc.message, email=email)
-    if result.enrolling:  # no second factor yet: the browser does not enrol one (docs/web.md)
-        security_events.refuse_enrolment(ctx, result.issued.token_id)
+    except accounts.EnrolmentNeeded:  # no second factor yet: the browser does not enrol one
         url = own_origin(request, ctx.settings.public_url)
-        message = ENROL_FIRST.format(url=url, email=result.issued.email)
+        message = ENROL_FIRST.format(url=url, email=email)
         return _login_page(request, ctx, status=403, message=message, email=email)
     issued = result.issued
     web_sessions.rotate(ctx, request.cookies.get(SESSION_COOKIE))
@@ -134,14 +133,15 @@ def login_key_options(request: Request, ctx: ContextDep, fields: FormDep) -> Res
     email, password = _credentials(fields)
     rp = _relying_party(request, ctx)
     try:
-        result = accounts.login(ctx, email, password, origin=origin_of(request))
+        accounts.login(ctx, email, password, origin=origin_of(request), kind=tokens.SESSION)
     except SecondFactorRequired:
         options = webauthn_keys.login_options(ctx, email, rp)
         return Response(options, media_type="application/json", headers=PAGE_HEADERS)
-    # Enrolling: no key can be registered yet, so this sign-in is refused, not a success.
-    security_events.refuse_enrolment(ctx, result.issued.token_id)
-    url = own_origin(request, ctx.settings.public_url)
-    raise NotAuthenticated(ENROL_FIRST.format(url=url, email=result.issued.email))
+    except accounts.EnrolmentNeeded:  # no key can be registered yet: refused, not a success
+        url = own_origin(request, ctx.settings.public_url)
+        raise NotAuthenticated(ENROL_FIRST.format(url=url, email=email)) from None
+    # A right password with a session kind and an enrolled account always needs a factor.
+    raise NotAuthenticated("sign in with your security key")
 
 
 @router.post("/login/webauthn", dependencies=[WEB_PUBLIC])

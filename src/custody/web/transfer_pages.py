@@ -11,7 +11,7 @@ from typing import cast
 
 from fastapi import APIRouter, Request, Response
 
-from custody.api.deps import ContextDep
+from custody.api.deps import ContextDep, FormDep
 from custody.services import trails, transfers
 from custody.web.pages import Reader, WebRoute, redirect, render
 
@@ -41,7 +41,10 @@ def transfer(transfer_id: str, request: Request, ctx: ContextDep, actor: Reader)
 
 
 @router.post("/transfers/{transfer_id}/ack")
-def acknowledge(transfer_id: str, ctx: ContextDep, actor: Reader) -> Response:
-    """Acknowledge receipt: a ``transfer:acknowledged`` ledger entry for each item."""
-    transfers.acknowledge(ctx, actor, transfer_id)
+def acknowledge(transfer_id: str, ctx: ContextDep, actor: Reader, fields: FormDep) -> Response:
+    """Acknowledge receipt: a ``transfer:acknowledged`` ledger entry for each item. The
+    browser does not receive content yet, so the form asks the person to say that they
+    acknowledge without their own receipt (a colleague's, or the CLI's), which is recorded."""
+    without = fields.get("without_receipt") == "yes"
+    transfers.acknowledge(ctx, actor, transfer_id, without_receipt=without)
     return redirect(f"/transfers/{transfer_id}?acknowledged=1")

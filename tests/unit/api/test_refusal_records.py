@@ -22,6 +22,7 @@ from custody.errors import NotFound
 from custody.ledger.entry import Entry
 from custody.services import items, refusal_records, reports, tokens
 from custody.services.security_events import Origin, record_alone
+from custody.services.watcher import run_watcher_once
 from custody.store.ledger_models import LedgerHead
 from custody.store.ledger_store import LedgerStore
 from custody.store.models_security import RefusalTally, SecurityEvent
@@ -209,3 +210,12 @@ def test_many_connections_at_once_count_exactly(scene: Scene) -> None:
     denied = [e for e in scene.events("access:denied") if e.address == "192.0.2.9"]
     assert len(denied) == 2
     assert sum(e.occurrences for e in denied) == threads * per_thread
+
+
+def test_the_watcher_writes_the_summary_of_a_closed_window(scene: Scene) -> None:
+    """With no later refusal to write it, the server's watcher pass does."""
+    for _ in range(7):
+        scene.download(scene.stranger)
+    scene.w.clock.advance(refusal_records.WINDOW + timedelta(seconds=1))
+    run_watcher_once(scene.w.ctx)
+    assert [e.data.get("repeats") for e in scene.refused()] == [None, 6]

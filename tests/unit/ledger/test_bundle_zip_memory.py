@@ -166,3 +166,22 @@ def test_a_bomb_is_refused_in_bounded_memory(
     assert done.stderr.startswith(f"error: {BOMBS[bomb]}"), done.stderr
     growth = json.loads(done.stdout.splitlines()[-1])["growth"]
     assert growth < PEAK_ABOVE_BASELINE, f"peak rose {growth >> 20} MiB"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM (Linux)")
+def test_a_file_far_larger_than_any_bundle_is_not_read_whole(tmp_path: Path) -> None:
+    """`custody verify` reads at most the largest bundle's size of the file, then refuses."""
+    path = tmp_path / "huge.zip"
+    with path.open("wb") as f:
+        f.truncate(4 << 30)  # 4 GiB, sparse
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, "verify", str(path), "--log-key", LOG.verifier.vkey],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 8, done.stderr
+    assert "a custody bundle is at most" in done.stderr
+    growth = json.loads(done.stdout.splitlines()[-1])["growth"]
+    assert growth < PEAK_ABOVE_BASELINE, f"peak rose {growth >> 20} MiB"

@@ -11,7 +11,7 @@ from delivery_world import Inbox, World, make_world
 from sqlalchemy import func, select
 
 from custody.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
-from custody.services import delivery, items, reports, transfers
+from custody.services import cases, delivery, items, reports, transfers
 from custody.store.models import KeyWrap, Transfer
 from custody.store.models_delivery import AccessGrant
 
@@ -42,7 +42,10 @@ def test_revocation_refuses_and_reports(world: World) -> None:
     items.start_download(w.ctx, w.prosecutor, item, 0, None)
     delivery.revoke(w.ctx, w.officer, tid, "sent to the wrong unit")
     for who in (w.prosecutor, w.prosecutor2):
-        with pytest.raises(Gone, match=r"was revoked on .*: sent to the wrong unit"):
+        # The refusal names when, by whom and why (docs/operations.md).
+        with pytest.raises(
+            Gone, match=r"was revoked on .* by dc\.jones@tvp\.police\.example: sent to the wrong"
+        ):
             transfers.view(w.ctx, who, tid)
         with pytest.raises(Gone, match="revoked"):
             items.start_download(w.ctx, who, item, 0, None)
@@ -101,7 +104,7 @@ def test_revoke_bad_input_changes_nothing(world: World) -> None:
     with pytest.raises(Conflict, match="it was revoked"):
         delivery.revoke(w.ctx, w.officer, tid, "again")
     with pytest.raises(Conflict, match="it was revoked"):
-        transfers.acknowledge(w.ctx, w.prosecutor, tid)
+        transfers.acknowledge(w.ctx, w.prosecutor, tid, without_receipt=True)
     assert _counts(w) == after
 
 
@@ -114,3 +117,18 @@ def test_report_permissions(world: World) -> None:
         reports.access_report(w.ctx, w.outsider, item)
     with pytest.raises(NotFound):
         reports.access_report(w.ctx, w.officer, "no-such-item")
+
+
+def test_a_drafts_access_report_is_the_senders_alone(world: World) -> None:
+    """Security review (low): the future recipients of a draft, and their admin, read nothing
+    of it — its report answers "not found", as its trail and transfer already did."""
+    w = world
+    cases.create_case(w.ctx, w.officer, "47TV8000001")
+    draft, _ = transfers.create_transfer(
+        w.ctx, w.officer, "47TV8000001", ["CPS Thames and Chiltern"], None
+    )
+    item = items.add_item(w.ctx, w.officer, draft.id, 100).id
+    assert reports.access_report(w.ctx, w.officer, item)["item"] == item
+    for stranger in (w.prosecutor, w.prosecutor2, w.cps_admin, w.police_admin, w.outsider):
+        with pytest.raises(NotFound):
+            reports.access_report(w.ctx, stranger, item)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from web_client import Browser
 
 from custody.domain.people import Role
-from custody.services.security_events import ENROLMENT_NEEDED
+from custody.services.accounts import ENROLMENT_NEEDED
 from custody.store.models import ApiToken
 from custody.store.models_security import SecurityEvent
 
