@@ -26,7 +26,8 @@ from custody.crypto.signing import SigningKey
 from custody.domain.people import check_org_name, parse_org_kind, parse_role
 from custody.errors import Conflict, InvalidInput, LocalError
 from custody.ledger.note import Signer, is_valid_name
-from custody.services import accounts, outbox, retention, second_factor, units
+from custody.services import accounts, notes, outbox, retention, second_factor, units
+from custody.services.context import ServiceContext
 from custody.settings import Settings
 from custody.store.db import make_engine, make_sessionmaker, transaction
 from custody.store.ledger_store import init_ledger
@@ -74,7 +75,7 @@ def _initialise(settings: Settings, origin: str | None) -> None:
         say(f"Already initialised: {settings.data_dir} (schema upgraded if needed)")
         # Organisations made before recovery keys were logged: log them now (clients wrap
         # only for a recovery key the ledger shows).
-        logged = accounts.log_recovery_keys(build_context(settings))
+        logged = accounts.log_recovery_keys(_context(settings))
         if logged:
             say(f"  logged the recovery keys of {logged} organisation(s) in the ledger")
     else:
@@ -94,6 +95,13 @@ def _initialise(settings: Settings, origin: str | None) -> None:
         say(f"  server secret:    {settings.server_secret_path} (0600; back it up offline)")
     say("The log's verifier key (give it to anyone who checks evidence bundles):")
     say(f"  {signer.verifier.vkey}")
+
+
+def _context(settings: Settings) -> ServiceContext:
+    """The services' context for this command; its connections close when the command ends."""
+    ctx = build_context(settings)
+    click.get_current_context().call_on_close(ctx.close)
+    return ctx
 
 
 def _redact(url: str) -> str:
@@ -130,7 +138,7 @@ def org_create(
     """Create an organisation with an offline recovery key (the server keeps its public half)."""
     name = check_org_name(name)
     org_kind = parse_org_kind(kind)
-    ctx = build_context(settings_for(data_dir))
+    ctx = _context(settings_for(data_dir))
     made: Identity | None = None
     if recovery_recipient is None:
         made = Identity.generate()
@@ -162,7 +170,7 @@ def org_create(
 @data_dir_option
 def org_list(data_dir: Path | None) -> None:
     """List organisations."""
-    for o in accounts.list_orgs(build_context(settings_for(data_dir))):
+    for o in accounts.list_orgs(_context(settings_for(data_dir))):
         say(f"{o.name:40} {o.kind:12} {o.id}")
 
 
@@ -172,7 +180,7 @@ def org_list(data_dir: Path | None) -> None:
 @data_dir_option
 def org_webhook(name: str, url: str, data_dir: Path | None) -> None:
     """Send this organisation's alerts to URL too, signed with a new secret (shown once)."""
-    ctx = build_context(settings_for(data_dir))
+    ctx = _context(settings_for(data_dir))
     with ctx.unit_of_work() as session:
         org_id = accounts.find_org(session, name).id
     secret = outbox.set_webhook(ctx, org_id, url)
@@ -193,7 +201,7 @@ def unit() -> None:
 @data_dir_option
 def unit_create(name: str, org_name: str, data_dir: Path | None) -> None:
     """Create a unit in an organisation."""
-    made = units.create_unit(build_context(settings_for(data_dir)), org_name, name)
+    made = units.create_unit(_context(settings_for(data_dir)), org_name, name)
     say(f"Created unit {made.name!r} in {made.org} ({made.id})")
     say(
         f'  → add people with `custody admin user create EMAIL --org "{made.org}" --unit '
@@ -206,7 +214,7 @@ def unit_create(name: str, org_name: str, data_dir: Path | None) -> None:
 @data_dir_option
 def unit_list(org_name: str, data_dir: Path | None) -> None:
     """List an organisation's units."""
-    rows = units.list_units(build_context(settings_for(data_dir)), org_name)
+    rows = units.list_units(_context(settings_for(data_dir)), org_name)
     if not rows:
         say(f"{org_name} has no units yet; create one with `custody admin unit create`.")
     for u in rows:
@@ -249,7 +257,7 @@ def user_create(
     password: str | None = os.environ.get("CUSTODY_NEW_PASSWORD")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-    ctx = build_context(settings_for(data_dir))
+    ctx = _context(settings_for(data_dir))
     where = f"{org_name} / {unit_name}" if unit_name else org_name
     if password is not None:
         made = accounts.create_user(ctx, email, org_name, parsed_role, password, unit_name)
@@ -267,12 +275,14 @@ def user_create(
 
 @user.command("reset-2fa")
 @click.argument("email")
-@click.option("--reason", required=True, help="Why (kept in the ledger), e.g. 'phone lost'.")
+@click.option(
+    "--reason", required=True, help="Why (kept beside the ledger, erasable), e.g. 'phone lost'."
+)
 @data_dir_option
 def user_reset_2fa(email: str, reason: str, data_dir: Path | None) -> None:
     """Clear a person's second factor and revoke their tokens; they enrol again with a
     one-time code (e-mailed to them if the server has SMTP, else printed here)."""
-    done = second_factor.reset(build_context(settings_for(data_dir)), email, reason, "operator")
+    done = second_factor.reset(_context(settings_for(data_dir)), email, reason, "operator")
     say(
         f"Second factor of {email} reset; their tokens are revoked (ledger index "
         f"{done.ledger_index})."
@@ -287,13 +297,26 @@ def user_reset_2fa(email: str, reason: str, data_dir: Path | None) -> None:
 
 @admin.command("shred")
 @click.argument("item")
-@click.option("--reason", required=True, help="Why (kept in the ledger), e.g. 'court order'.")
+@click.option(
+    "--reason", required=True, help="Why (kept beside the ledger, erasable), e.g. 'court order'."
+)
 @data_dir_option
 def shred(item: str, reason: str, data_dir: Path | None) -> None:
     """Crypto-shred ITEM now: destroy every key wrap and delete its ciphertext."""
     operator = f"operator {getpass.getuser()}@{socket.gethostname()}"[:100]
     destroyed = retention.shred(
-        build_context(settings_for(data_dir)), item, reason, by="operator", operator=operator
+        _context(settings_for(data_dir)), item, reason, by="operator", operator=operator
     )
     say(f"Shredded item {item}: {destroyed} key wrap(s) destroyed, ciphertext deleted.")
     say("  No copy anywhere can be decrypted now; the ledger records it as shredded, and why.")
+
+
+@admin.command("erase-reason")
+@click.argument("commitment")
+@data_dir_option
+def erase_reason(commitment: str, data_dir: Path | None) -> None:
+    """Erase the text of a reason (an erasure request): its ledger entry keeps only the
+    commitment (``reason_commitment``), which now opens to nothing."""
+    who = f"operator {getpass.getuser()}"[:36]
+    notes.erase(_context(settings_for(data_dir)), commitment.strip().lower(), who)
+    say(f"Erased the reason {commitment}; the ledger entry that refers to it is unchanged.")

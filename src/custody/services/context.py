@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from custody.clock import Clock
@@ -30,6 +31,12 @@ class ServiceContext:
     def unit_of_work(self) -> Iterator[Session]:
         with transaction(self.sessions) as session:
             yield session
+
+    def close(self) -> None:
+        """Close the database connections this context opened (a command run in-process)."""
+        engine = self.sessions.kw.get("bind")
+        if isinstance(engine, Engine):
+            engine.dispose()
 
 
 @dataclass(frozen=True)
