@@ -25,7 +25,8 @@ def _documented() -> list[tuple[str, str]]:
     found = []
     for doc in DOCS:
         for block in _BLOCK.findall(doc.read_text()):
-            for line in block.splitlines():
+            # A line ending in a backslash continues on the next, as in the shell.
+            for line in re.sub(r"\\\n\s*", " ", block).splitlines():
                 command = line.split("#", 1)[0].strip()
                 for prefix in (".venv/bin/custody ", "custody "):
                     if command.startswith(prefix):
