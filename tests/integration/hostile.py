@@ -37,8 +37,10 @@ class Answer:
     def json(self) -> Any:
         return json.loads(self.body)
 
-    def with_json(self, value: Any) -> Answer:
-        return Answer(self.status, self.headers, json.dumps(value).encode())
+    def with_json(self, value: Any, status: int | None = None) -> Answer:
+        """This answer with another JSON body (and status: the forger's, not the server's)."""
+        body = json.dumps(value).encode()
+        return Answer(self.status if status is None else status, self.headers, body)
 
 
 Rewrite = Callable[[str, Answer], Answer]  # (request path with query, real answer) -> answer

@@ -138,7 +138,7 @@ def test_a_proxy_without_the_log_key_cannot_make_a_sender_wrap_for_it(
 
     def entry(path: str, answer: Answer) -> Answer:
         index = int(path.rsplit("/", 1)[1])
-        return answer.with_json(forged.proven(index)) if index == swapped else answer
+        return answer.with_json(forged.proven(index), 200) if index == swapped else answer
 
     proxy.on("POST", "/api/v1/login", login)
     proxy.on("POST", "/api/v1/transfers", readers)
@@ -187,7 +187,7 @@ def test_a_server_with_the_log_key_cannot_roll_back_or_fork_a_clients_view(
         proxy.honest()
         proxy.on("GET", "/checkpoint", lambda _, a: Answer(200, a.headers, log.checkpoint()))
         proxy.on("GET", "/api/v1/ledger/consistency", lambda path, a: a.with_json(log.consistency(
-            *(int(part.split("=")[1]) for part in path.split("?")[1].split("&")))))
+            *(int(part.split("=")[1]) for part in path.split("?")[1].split("&"))), status=200))
 
     # A rollback: the real tree as it was, a few entries ago, really signed.
     serve(ForgedLog(signer, real[: size - 3]))

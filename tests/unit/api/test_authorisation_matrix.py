@@ -50,6 +50,7 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "sealed_manifest": "AAAA", "manifest_sha256": "ab" * 32, "wraps": {}},
     ("POST", "/api/v1/items/{item_id}/receipt"): {"manifest_sha256": "ab" * 32, "verified": True},
     ("POST", "/api/v1/transfers/{transfer_id}/revoke"): {"reason": "sent in error"},
+    ("POST", "/api/v1/transfers/{transfer_id}/ack"): {"without_receipt": True},
     ("POST", "/api/v1/items/{item_id}/shares"): {
         "email": "b.okafor@cps.example", "wrap": "AAAA", "key_index": 0},
     ("POST", "/api/v1/transfers/{transfer_id}/subjects"): {"subjects": ["V1"]},
