@@ -15,8 +15,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from custody.bundle import build_bundle, verify_bundle
 from custody.crypto.signing import SigningKey
-from custody.ledger.bundle import build_bundle, verify_bundle
 from custody.ledger.entry import Entry
 from custody.ledger.note import Signer
 from custody.store.db import Base, make_engine, make_sessionmaker, transaction

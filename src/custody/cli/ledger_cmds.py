@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from custody.bundle import MAX_ZIP_SIZE, verify_bundle
 from custody.cli.output import say
 from custody.cli.session_cmds import unlock_keys
 from custody.client.bundles import make_bundle
@@ -14,8 +15,6 @@ from custody.client.config import Session, write_private
 from custody.client.http import Api
 from custody.client.trust import LogView, current_checkpoint, require_pin
 from custody.errors import LocalError
-from custody.ledger.bundle import verify_bundle
-from custody.ledger.bundle_zip import MAX_ZIP_SIZE
 
 _LABELS = {
     "key:registered": "registered keys",

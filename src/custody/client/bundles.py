@@ -8,6 +8,7 @@ import hashlib
 import json
 from typing import Any
 
+from custody.bundle import build_bundle, verify_bundle
 from custody.client.http import Api
 from custody.client.trust import LogView
 from custody.crypto import age
@@ -15,7 +16,6 @@ from custody.crypto.items import unwrap
 from custody.crypto.keys import UserKeys
 from custody.crypto.manifest import SignedManifest
 from custody.errors import IntegrityError
-from custody.ledger.bundle import build_bundle, verify_bundle
 from custody.ledger.entry import Entry
 from custody.ledger.note import Verifier
 

@@ -9,14 +9,14 @@ import zipfile
 
 import pytest
 
-from custody.errors import IntegrityError
-from custody.ledger.bundle_zip import (
+from custody.bundle.archive import (
     MANIFEST_BASE,
     MANIFEST_PER_ENTRY,
     MAX_FILES,
     PROOF_OVERHEAD,
     read_members,
 )
+from custody.errors import IntegrityError
 from custody.ledger.tiles import MAX_ENTRY_SIZE
 
 ITEM = "7274fc1a-5b3c-4e61-9c0f-2f1d3b4a5c6d"

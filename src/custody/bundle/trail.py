@@ -1,28 +1,25 @@
-"""The content checks of an evidence bundle: the trail and the sealed items.
+"""What a bundle's entries say about each item's trail: listed, unbroken, complete.
 
-:mod:`custody.ledger.bundle` has already proven every entry is in the signed
-log; this module checks what the entries say: the manifest lists exactly
-them, each item's ``prev`` chain is complete, and each sealed item's signed
-manifest matches its ``item:sealed`` entry and its sender's registered key.
+:mod:`custody.bundle.verify` has already proven every entry is in the signed
+log; this module checks that ``manifest.json`` lists exactly them, that each
+item's ``prev`` chain is unbroken, and, with a heads proof, that each item's
+last entry here is its latest in the log (:mod:`custody.ledger.heads`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from custody.crypto.signing import VerifyKey
 from custody.errors import CustodyError, IntegrityError
 from custody.ledger import heads
 from custody.ledger.entry import Entry, PrevRef
 from custody.ledger.merkle import leaf_hash
 
-MANIFEST_CONTEXT = b"custody-manifest/v1\n"  # what a SignedManifest signature covers
+__all__ = ["BundleReport", "TrailEntry", "check_heads", "check_trail"]
 
 
 @dataclass(frozen=True)
@@ -48,11 +45,25 @@ class BundleReport:
     content_item: str | None = None
 
 
-def _parse(index: int, raw: bytes) -> Entry:
+def parse_entry(index: int, raw: bytes) -> Entry:
+    """Entry ``index`` of the bundle, or an IntegrityError naming its file."""
     try:
         return Entry.from_bytes(raw)
     except CustodyError as exc:
         raise IntegrityError(f"entries/{index}: not a custody entry: {exc.message}") from exc
+
+
+def canonical_b64(value: Any, what: str) -> bytes:
+    """The bytes of ``value``, a base64 string in its one canonical spelling."""
+    if not isinstance(value, str):
+        raise IntegrityError(f"{what} is not a base64 string")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise IntegrityError(f"{what} is not base64") from exc
+    if base64.b64encode(raw).decode() != value:
+        raise IntegrityError(f"{what} is not canonical base64")
+    return raw
 
 
 def check_trail(listed: list[Any], entries: dict[int, bytes], report: BundleReport) -> None:
@@ -65,7 +76,7 @@ def check_trail(listed: list[Any], entries: dict[int, bytes], report: BundleRepo
         raw = entries.get(row["index"])
         if raw is None:
             raise IntegrityError(f"manifest.json: entry {row['index']} has no entries/ file")
-        entry = _parse(row["index"], raw)
+        entry = parse_entry(row["index"], raw)
         if (row["leaf_hash"], row["type"], row["item"]) != (
             leaf_hash(raw).hex(),
             entry.type,
@@ -76,7 +87,7 @@ def check_trail(listed: list[Any], entries: dict[int, bytes], report: BundleRepo
         raise IntegrityError("manifest.json: the entry list is not exactly the entries/ files")
     last: dict[str, PrevRef] = {}
     for index in sorted(entries):
-        entry = _parse(index, entries[index])
+        entry = parse_entry(index, entries[index])
         if entry.item is not None:
             want = last.get(entry.item)
             if entry.prev != want:
@@ -96,7 +107,7 @@ def check_heads(part: Any, entries: dict[int, bytes], size: int, report: BundleR
     """Each item's last entry in the bundle is its latest in the log up to the checkpoint."""
     last: dict[str, int] = {}
     for index in sorted(entries):
-        item = _parse(index, entries[index]).item
+        item = parse_entry(index, entries[index]).item
         if item is not None:
             last[item] = index
     if part is None:
@@ -113,7 +124,7 @@ def check_heads(part: Any, entries: dict[int, bytes], size: int, report: BundleR
             f"manifest.json: heads names entry {index!r}, not the checkpoint's last ({size - 1}) "
             "included in the bundle"
         )
-    sealing = _parse(index, entries[index])
+    sealing = parse_entry(index, entries[index])
     try:
         root = heads.committed_root(sealing.type, sealing.data, index)
     except CustodyError as exc:
@@ -124,7 +135,7 @@ def check_heads(part: Any, entries: dict[int, bytes], size: int, report: BundleR
         siblings = proofs[item]
         if not isinstance(siblings, list):
             raise IntegrityError(f"manifest.json: the heads proof of item {item} is not a list")
-        hashes = [_b64(h, f"manifest.json: heads proof of item {item}") for h in siblings]
+        hashes = [canonical_b64(h, f"manifest.json: heads proof of item {item}") for h in siblings]
         try:
             heads.verify(
                 root, heads.item_key(item), index_last, leaf_hash(entries[index_last]), hashes
@@ -139,81 +150,3 @@ def check_heads(part: Any, entries: dict[int, bytes], size: int, report: BundleR
             f"trail of item {item} complete up to the checkpoint: entry {index_last} is its "
             f"latest (heads committed at entry {index})"
         )
-
-
-def _b64(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise IntegrityError(f"{what} is not a base64 string")
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except binascii.Error as exc:
-        raise IntegrityError(f"{what} is not base64") from exc
-    if base64.b64encode(raw).decode() != value:
-        raise IntegrityError(f"{what} is not canonical base64")
-    return raw
-
-
-def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        obj = json.loads(raw)
-    except ValueError as exc:
-        raise IntegrityError(f"{what} is not JSON") from exc
-    if not isinstance(obj, dict):
-        raise IntegrityError(f"{what} is not a JSON object")
-    return obj
-
-
-def check_items(
-    items: list[Any], entries: dict[int, bytes], report: BundleReport, digest: str | None
-) -> None:
-    """Each sealed item's signed manifest is the one logged, signed by a registered key."""
-    parsed = {i: _parse(i, raw) for i, raw in entries.items()}
-    for pos, item in enumerate(items):
-        keys = set(item) if isinstance(item, dict) else set()
-        if keys not in ({"item"}, {"item", "signed_manifest", "signing_key"}):
-            raise IntegrityError(f"manifest.json: items[{pos}] is malformed")
-        if "signed_manifest" not in keys:
-            continue
-        item_id = item["item"]
-        what = f"manifest.json: item {item_id}"
-        sealed = [(i, e) for i, e in sorted(parsed.items()) if e.item == item_id]
-        sealed = [(i, e) for i, e in sealed if e.type == "item:sealed"]
-        if not sealed:
-            raise IntegrityError(f"{what}: the bundle has no item:sealed entry for it")
-        seal_index, seal = sealed[0]
-        envelope = _json_object(_b64(item["signed_manifest"], what), f"{what}: signed manifest")
-        if set(envelope) != {"manifest", "signature"}:
-            raise IntegrityError(f"{what}: signed manifest is not {{manifest, signature}}")
-        body = _b64(envelope["manifest"], f"{what}: manifest")
-        signature = _b64(envelope["signature"], f"{what}: signature")
-        if hashlib.sha256(body).hexdigest() != seal.data.get("manifest_sha256"):
-            raise IntegrityError(f"{what}: manifest hash differs from entry {seal_index}")
-        sender = _json_object(body, f"{what}: manifest").get("sender")
-        key = _b64(item["signing_key"], f"{what}: signing key")
-        registered = [
-            i
-            for i, e in sorted(parsed.items())
-            if e.type == "key:registered"
-            and e.actor == sender
-            and i < seal_index
-            and e.data.get("signing_key") == item["signing_key"]
-        ]
-        if not registered:
-            raise IntegrityError(
-                f"{what}: signing key is not registered to sender {sender} "
-                f"before entry {seal_index}"
-            )
-        try:
-            VerifyKey(key).verify(signature, MANIFEST_CONTEXT + body)
-        except CustodyError as exc:
-            raise IntegrityError(f"{what}: manifest signature does not verify") from exc
-        report.checks.append(
-            f"item {item_id}: manifest signed by sender {sender} (key logged at entry "
-            f"{registered[-1]}), hash logged at entry {seal_index}"
-        )
-        if digest is not None and _json_object(body, what).get("sha256") == digest:
-            report.content_item = item_id
-    if digest is not None:
-        if report.content_item is None:
-            raise IntegrityError("content: its SHA-256 matches no sealed item in the bundle")
-        report.checks.append(f"content matches item {report.content_item}")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from test_bundle import LOG  # the bundle tests' log: any verifier key will do
 
-from custody.ledger.bundle_zip import MANIFEST_BASE, MANIFEST_PER_ENTRY, MAX_TOTAL
+from custody.bundle.archive import MANIFEST_BASE, MANIFEST_PER_ENTRY, MAX_TOTAL
 from custody.ledger.tiles import MAX_ENTRY_SIZE
 
 PEAK_ABOVE_BASELINE = 100 << 20

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from test_bundle import BUNDLE, LOG  # the bundle of one item's trail, and its log's key
 
+from custody.bundle import verify_bundle
 from custody.cli.main import main
 from custody.errors import IntegrityError
-from custody.ledger.bundle import verify_bundle
 
 MEMBER = "entries/2"
 FRESH_COPY = "fresh copy"

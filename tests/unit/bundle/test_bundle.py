@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from custody.bundle import build_bundle, verify_bundle
+from custody.bundle.items import MANIFEST_CONTEXT
 from custody.crypto.signing import SigningKey
 from custody.errors import IntegrityError
 from custody.ledger import note
-from custody.ledger.bundle import build_bundle, verify_bundle
-from custody.ledger.bundle_checks import MANIFEST_CONTEXT
 from custody.ledger.checkpoint import Checkpoint, sign_checkpoint
 from custody.ledger.entry import Entry, PrevRef
 from custody.ledger.merkle import MemoryTree, inclusion_proof, leaf_hash
