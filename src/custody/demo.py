@@ -24,11 +24,11 @@ import click
 import httpx
 import pyotp
 
-from custody.api.app import load_log_signer
 from custody.cli.main import main as custody
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.errors import CustodyError, LocalError
+from custody.server import load_log_signer
 from custody.settings import Settings
 
 URN = "47XX1234567"

@@ -1,6 +1,6 @@
 """One exception hierarchy for all of custody.
 
-Adapters map these to HTTP status codes (``custody.api.errors``) and CLI exit
+Adapters map these to HTTP status codes (``custody.http.errors``) and CLI exit
 codes (``custody.cli.output``) in exactly one place each. Every message says
 what happened and, where there is one, what to do next.
 

@@ -12,10 +12,10 @@ import base64
 
 from fastapi import APIRouter, Response
 
-from custody.api.deps import ContextDep
-from custody.api.policy import PUBLIC
 from custody.api.schemas import ConsistencyOut, ProvenEntryOut
 from custody.errors import NotFound
+from custody.http.deps import ContextDep
+from custody.http.policy import PUBLIC
 from custody.ledger.tiles import parse_tile_path, tile_width
 from custody.services import trails
 from custody.services.ledger import latest_checkpoint

@@ -9,15 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from custody.api.deps import ContextDep, origin_of
-from custody.api.errors import error_body
-from custody.api.policy import (
-    PUBLIC,
-    Authenticated,
-    ContentReader,
-    ContentSender,
-    TrailReader,
-)
 from custody.api.schemas import (
     AckIn,
     ActivateIn,
@@ -42,6 +33,15 @@ from custody.api.schemas import (
 from custody.domain.policy import parse_scopes
 from custody.domain.transfers import parse_duration
 from custody.errors import InvalidInput
+from custody.http.deps import ContextDep, origin_of
+from custody.http.errors import error_body
+from custody.http.policy import (
+    PUBLIC,
+    Authenticated,
+    ContentReader,
+    ContentSender,
+    TrailReader,
+)
 from custody.services import accounts, cases, items, trails, transfers
 
 router = APIRouter(prefix="/api/v1")

@@ -13,9 +13,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from custody.api.deps import ContextDep
-from custody.api.policy import Authenticated, ContentReader, ContentSender
 from custody.api.schemas import Strict
+from custody.http.deps import ContextDep
+from custody.http.policy import Authenticated, ContentReader, ContentSender
 from custody.services import incidents, retention, shares, subjects
 
 router = APIRouter(prefix="/api/v1", tags=["assurance"])

@@ -10,9 +10,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from custody.api.deps import ContextDep
-from custody.api.policy import Authenticated
 from custody.api.schemas import Strict
+from custody.http.deps import ContextDep
+from custody.http.policy import Authenticated
 from custody.services import delivery, outbox, reports
 
 router = APIRouter(prefix="/api/v1", tags=["delivery"])

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from custody.api.deps import ContextDep
-from custody.api.policy import OrgAdmin, PeopleAdmin
 from custody.api.schemas import (
     MoveIn,
     PersonAddedOut,
@@ -22,6 +20,8 @@ from custody.api.schemas import (
     UnitOut,
 )
 from custody.domain.people import parse_role
+from custody.http.deps import ContextDep
+from custody.http.policy import OrgAdmin, PeopleAdmin
 from custody.services import people, units
 
 router = APIRouter(prefix="/api/v1", tags=["people"])

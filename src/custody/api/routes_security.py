@@ -6,8 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from custody.api.deps import ContextDep
-from custody.api.policy import PUBLIC, Authenticated, Enrolling, OrgAdmin
 from custody.api.schemas_security import (
     ConfirmIn,
     EnrolledOut,
@@ -18,6 +16,8 @@ from custody.api.schemas_security import (
     TokenOut,
 )
 from custody.domain.policy import parse_scopes
+from custody.http.deps import ContextDep
+from custody.http.policy import PUBLIC, Authenticated, Enrolling, OrgAdmin
 from custody.services import second_factor, security_events, tokens
 
 router = APIRouter(prefix="/api/v1")

@@ -19,9 +19,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from custody.api.deps import ContextDep
-from custody.api.policy import PUBLIC, ContentSender
 from custody.errors import InvalidInput
+from custody.http.deps import ContextDep
+from custody.http.policy import PUBLIC, ContentSender
 from custody.services import uploads
 
 TUS_VERSION = "1.0.0"

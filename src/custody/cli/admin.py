@@ -9,30 +9,24 @@ from __future__ import annotations
 import getpass
 import os
 import re
-import secrets
 import socket
 import sys
 from pathlib import Path
 
 import click
 
-from custody.api.app import build_context, load_log_signer
 from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
 from custody.cli.serve import private_data_dir, private_umask
-from custody.client.config import write_private
 from custody.crypto.age import Identity, Recipient
-from custody.crypto.signing import SigningKey
 from custody.domain.people import check_org_name, parse_org_kind, parse_role
-from custody.errors import Conflict, InvalidInput, LocalError
-from custody.ledger.note import Signer, is_valid_name
+from custody.errors import Conflict
+from custody.files import write_private
+from custody.server import operator_context
+from custody.server.setup import initialise
 from custody.services import accounts, notes, outbox, retention, second_factor, units
 from custody.services.context import ServiceContext
 from custody.settings import Settings
-from custody.store.db import make_engine, make_sessionmaker, transaction
-from custody.store.ledger_store import init_ledger
-from custody.store.migrate import upgrade
-from custody.store.server_secret import create_server_secret
 
 
 @click.group()
@@ -57,51 +51,26 @@ def init(data_dir: Path | None, origin: str | None) -> None:
 
 
 def _initialise(settings: Settings, origin: str | None) -> None:
-    secrets_dir = settings.log_key_path.parent
-    try:
-        secrets_dir.mkdir(mode=0o700, exist_ok=True)
-    except OSError as exc:
-        raise LocalError(f"cannot create {secrets_dir}: {exc.strerror}") from exc
-    engine = make_engine(settings.effective_database_url)
-    upgrade(engine)
-    with transaction(make_sessionmaker(engine)) as session:
-        init_ledger(session)
-    engine.dispose()
-    made_secret = create_server_secret(settings)
-    if settings.log_key_path.exists():
-        _, signer = load_log_signer(settings)
-        if signer is None:
-            raise LocalError(f"cannot read the log key {settings.log_key_path}")
-        say(f"Already initialised: {settings.data_dir} (schema upgraded if needed)")
-        # Organisations made before recovery keys were logged: log them now (clients wrap
-        # only for a recovery key the ledger shows).
-        logged = accounts.log_recovery_keys(_context(settings))
-        if logged:
-            say(f"  logged the recovery keys of {logged} organisation(s) in the ledger")
-    else:
-        origin = origin or f"custody.local/{secrets.token_hex(4)}"
-        if not is_valid_name(origin):
-            raise InvalidInput(
-                f"{origin!r} cannot name a log", hint="use letters, digits, '.', '/' and '-'"
-            )
-        signer = Signer(origin, SigningKey.generate())
-        write_private(settings.log_key_path, (signer.to_skey() + "\n").encode())
-        write_private(settings.log_origin_path, (origin + "\n").encode())
+    done = initialise(settings, origin)
+    if done.made_log_key:
         say(f"Initialised {settings.data_dir} (0700: the server's user alone)")
         say(f"  database:         {_redact(settings.effective_database_url)}")
         say(f"  blobs:            {settings.effective_blob_url}")
         say(f"  log signing key:  {settings.log_key_path} (0600; back it up offline)")
-    if made_secret:
+    else:
+        say(f"Already initialised: {settings.data_dir} (schema upgraded if needed)")
+    if done.recovery_keys_logged:
+        logged = done.recovery_keys_logged
+        say(f"  logged the recovery keys of {logged} organisation(s) in the ledger")
+    if done.made_secret:
         say(f"  server secret:    {settings.server_secret_path} (0600; back it up offline)")
     say("The log's verifier key (give it to anyone who checks evidence bundles):")
-    say(f"  {signer.verifier.vkey}")
+    say(f"  {done.signer.verifier.vkey}")
 
 
 def _context(settings: Settings) -> ServiceContext:
     """The services' context for this command; its connections close when the command ends."""
-    ctx = build_context(settings)
-    click.get_current_context().call_on_close(ctx.close)
-    return ctx
+    return click.get_current_context().with_resource(operator_context(settings))
 
 
 def _redact(url: str) -> str:

@@ -11,10 +11,11 @@ from custody.bundle import MAX_ZIP_SIZE, verify_bundle
 from custody.cli.output import say
 from custody.cli.session_cmds import unlock_keys
 from custody.client.bundles import make_bundle
-from custody.client.config import Session, write_private
+from custody.client.config import Session
 from custody.client.http import Api
 from custody.client.trust import LogView, current_checkpoint, require_pin
 from custody.errors import LocalError
+from custody.files import write_private
 
 _LABELS = {
     "key:registered": "registered keys",

@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from custody.cli.output import say, secret
-from custody.client.config import Session, home, write_private
+from custody.client.config import Session, home
 from custody.client.http import Api
 from custody.client.trust import (
     check_server_names,
@@ -33,6 +33,7 @@ from custody.client.trust import (
     read_log_key_file,
 )
 from custody.errors import InvalidInput, NotAuthenticated, SecondFactorRequired
+from custody.files import write_private
 from custody.ledger.note import Verifier
 
 _PENDING = "enrolment.json"

@@ -15,11 +15,11 @@ from pathlib import Path
 import click
 import uvicorn
 
-from custody.api.app import create_app
 from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
 from custody.clock import FileOffsetClock
 from custody.errors import InvalidInput, LocalError
+from custody.server import create_app
 from custody.settings import Settings
 
 # What this process creates is its owner's alone: the database, SQLite's -wal and -shm

@@ -8,10 +8,11 @@ import click
 
 from custody.cli.login_cmds import enrol, login
 from custody.cli.output import say, secret
-from custody.client.config import Session, write_private
+from custody.client.config import Session
 from custody.client.http import Api
 from custody.crypto.keys import DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR, UserKeys
 from custody.errors import Conflict, InvalidInput
+from custody.files import write_private
 
 MIN_PASSPHRASE = 10
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from custody.client.config import Session, home, write_private
+from custody.client.config import Session, home
 from custody.client.http import Api
 from custody.client.ids import server_id, upload_path
 from custody.client.transparency import check_key_logged, check_recovery_key_logged
@@ -28,6 +28,7 @@ from custody.crypto.items import new_item_key, wrap
 from custody.crypto.keys import UserKeys
 from custody.crypto.manifest import Manifest, SignedManifest, safe_file_name
 from custody.errors import Conflict, CustodyError, IntegrityError, LocalError, NotFound
+from custody.files import write_private
 
 PATCH_BYTES = 32 * 1024 * 1024
 Say = Callable[[str], None]

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from custody.client.config import home, write_private
+from custody.client.config import home
 from custody.client.http import Api
 from custody.errors import CustodyError, IntegrityError, InvalidInput, LocalError
+from custody.files import write_private
 from custody.ledger.checkpoint import Checkpoint, open_checkpoint
 from custody.ledger.merkle import InvalidProof, verify_consistency
 from custody.ledger.note import Verifier

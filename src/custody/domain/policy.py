@@ -1,6 +1,6 @@
 """Who may do what: the named policies every route declares, decided in one place.
 
-Pure: no I/O. ``custody.api.policy`` applies these to requests; the services
+Pure: no I/O. ``custody.http.policy`` applies these to requests; the services
 add the per-object checks (organisation, case, item) that need the database.
 
 A policy needs a role and a token scope::

@@ -16,12 +16,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from custody.api.deps import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE
-from custody.api.errors import error_body
-from custody.api.middleware import WEB_CONTENT_SECURITY_POLICY
-from custody.api.policy import requires
 from custody.domain.policy import Policy
 from custody.errors import CustodyError, LocalError
+from custody.http.deps import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE
+from custody.http.errors import error_body
+from custody.http.middleware import WEB_CONTENT_SECURITY_POLICY
+from custody.http.policy import requires
 from custody.services import web_sessions
 from custody.services.context import Actor, ServiceContext
 

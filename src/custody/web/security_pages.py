@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from custody.api.deps import SESSION_COOKIE, ContextDep, FormDep, own_origin
+from custody.http.deps import SESSION_COOKIE, ContextDep, FormDep, own_origin
 from custody.services import tokens, webauthn_keys
 from custody.web.pages import (
     PAGE_HEADERS,

@@ -15,7 +15,9 @@ from importlib import resources
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from custody.api.deps import (
+from custody.domain.people import CONTENT_ROLES
+from custody.errors import InvalidInput, NotAuthenticated, NotFound, SecondFactorRequired
+from custody.http.deps import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     ContextDep,
@@ -23,8 +25,6 @@ from custody.api.deps import (
     origin_of,
     own_origin,
 )
-from custody.domain.people import CONTENT_ROLES
-from custody.errors import InvalidInput, NotAuthenticated, NotFound, SecondFactorRequired
 from custody.services import accounts, tokens, web_sessions, webauthn_keys
 from custody.services.context import ServiceContext
 from custody.web.pages import (

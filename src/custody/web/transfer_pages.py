@@ -11,7 +11,7 @@ from typing import cast
 
 from fastapi import APIRouter, Request, Response
 
-from custody.api.deps import ContextDep, FormDep
+from custody.http.deps import ContextDep, FormDep
 from custody.services import trails, transfers
 from custody.web.pages import Reader, WebRoute, redirect, render
 

@@ -27,13 +27,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-from custody.api.app import create_app
 from custody.clock import FixedClock
 from custody.crypto.age import Identity
 from custody.crypto.keys import UserKeys
 from custody.crypto.signing import SigningKey
 from custody.domain.people import OrgKind, Role
 from custody.ledger.note import Signer
+from custody.server import create_app
 from custody.services import accounts
 from custody.services.context import ServiceContext
 from custody.settings import Settings

@@ -28,10 +28,10 @@ from fastapi.routing import APIRoute
 from security_world import CPS, OTHER, POLICE, TestClient, World, world
 from sqlalchemy import select
 
-from custody.api.deps import LOGIN_COOKIE, SESSION_COOKIE
-from custody.api.policy import declared_routes, is_web, requires, undeclared
 from custody.domain.people import Role
 from custody.domain.policy import Policy
+from custody.http.deps import LOGIN_COOKIE, SESSION_COOKIE
+from custody.http.policy import declared_routes, is_web, requires, undeclared
 from custody.services import units, web_sessions
 from custody.services.tokens import hash_token
 from custody.store.models import ApiToken, User

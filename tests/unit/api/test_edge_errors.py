@@ -28,8 +28,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-from custody.api.middleware import INTERNAL_ERROR, Guard
 from custody.domain.people import Role
+from custody.http.middleware import INTERNAL_ERROR, Guard
 from custody.services import uploads
 
 # What a client must never see of an exception.

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from custody.api.app import load_log_signer
 from custody.crypto.signing import SigningKey
 from custody.errors import LocalError
 from custody.ledger.note import Signer
+from custody.server import load_log_signer
 from custody.settings import Settings
 
 

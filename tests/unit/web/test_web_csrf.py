@@ -10,8 +10,8 @@ from security_world import CPS, POLICE, World, world
 from sqlalchemy import select
 from web_client import BASE, Browser
 
-from custody.api.deps import LOGIN_COOKIE
 from custody.domain.people import Role
+from custody.http.deps import LOGIN_COOKIE
 from custody.store.models import Transfer
 from custody.store.models_security import SecurityEvent
 

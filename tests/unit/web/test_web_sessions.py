@@ -12,9 +12,9 @@ from security_world import CPS, POLICE, Member, World, world
 from sqlalchemy import select
 from web_client import BASE, Browser
 
-from custody.api.deps import LOGIN_COOKIE, SESSION_COOKIE
-from custody.api.middleware import WEB_CONTENT_SECURITY_POLICY
 from custody.domain.people import Role
+from custody.http.deps import LOGIN_COOKIE, SESSION_COOKIE
+from custody.http.middleware import WEB_CONTENT_SECURITY_POLICY
 from custody.services.accounts import GENERIC_REFUSAL
 from custody.store.models import ApiToken
 from custody.store.models_security import SecurityEvent

@@ -14,7 +14,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-from custody.api.deps import LOGIN_COOKIE, SESSION_COOKIE
+from custody.http.deps import LOGIN_COOKIE, SESSION_COOKIE
 
 BASE = "https://testserver"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]*)"')

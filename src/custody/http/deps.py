@@ -2,7 +2,7 @@
 cookie, and what a web form submitted.
 
 Routes do not authenticate here: each declares a policy with
-``custody.api.policy.requires``, which authenticates and decides.
+``custody.http.policy.requires``, which authenticates and decides.
 """
 
 from __future__ import annotations

@@ -26,7 +26,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
-from custody.api.deps import (
+from custody.domain.policy import Policy, Scope, decide
+from custody.errors import Forbidden, NotAuthenticated
+from custody.http.deps import (
     LOGIN_COOKIE,
     SAFE_METHODS,
     ContextDep,
@@ -36,8 +38,6 @@ from custody.api.deps import (
     session_cookie,
     submitted_csrf,
 )
-from custody.domain.policy import Policy, Scope, decide
-from custody.errors import Forbidden, NotAuthenticated
 from custody.services import tokens, web_sessions
 from custody.services.context import Actor, ServiceContext
 from custody.services.security_events import record_alone
