@@ -10,6 +10,8 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
+from argon2 import DEFAULT_MEMORY_COST, DEFAULT_TIME_COST
+from argon2.profiles import RFC_9106_LOW_MEMORY
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -67,6 +69,11 @@ class Settings(BaseSettings):
     enrolment_minutes: int = Field(default=15, ge=1, le=60)
     max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
     totp_issuer: str = Field(default="custody", min_length=1, max_length=40)
+    # Passwords are hashed with argon2id at argon2-cffi's defaults (RFC 9106's low-memory
+    # recommendation, t=3 and 64 MiB). Cheaper is for tests only: refused outside development.
+    # At least 32 KiB: argon2 needs 8 KiB for each of its 4 lanes.
+    password_hash_time_cost: int = Field(default=DEFAULT_TIME_COST, ge=1)
+    password_hash_memory_kib: int = Field(default=DEFAULT_MEMORY_COST, ge=32)
     system_use_notice: str = Field(default=DEFAULT_NOTICE, min_length=1, max_length=2000)
 
     @field_validator("trusted_proxies", mode="before")
@@ -87,6 +94,20 @@ class Settings(BaseSettings):
                     "CUSTODY_SECRET_KEY is empty, short or a well-known default; "
                     "remove it to use the file `custody admin init` made, or set a random one"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_cheap_password_hashing(self) -> Settings:
+        floor = RFC_9106_LOW_MEMORY
+        if self.mode != "development" and (
+            self.password_hash_time_cost < floor.time_cost
+            or self.password_hash_memory_kib < floor.memory_cost
+        ):
+            raise ValueError(
+                "CUSTODY_PASSWORD_HASH_TIME_COST / CUSTODY_PASSWORD_HASH_MEMORY_KIB are below "
+                f"RFC 9106's recommendation (time cost {floor.time_cost}, "
+                f"{floor.memory_cost} KiB); remove them to use the defaults"
+            )
         return self
 
     @property

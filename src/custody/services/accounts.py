@@ -37,14 +37,24 @@ from custody.services.ledger import SYSTEM, record
 from custody.services.security_events import Origin, record_event
 from custody.store.models import Organisation, Unit, User, UserKey
 
-_hasher = PasswordHasher()  # argon2id, RFC 9106 defaults
 MIN_PASSWORD = 12
 
 
+def _cost(ctx: ServiceContext) -> tuple[int, int]:
+    """The argon2id cost the settings name: (time cost, memory in KiB)."""
+    return ctx.settings.password_hash_time_cost, ctx.settings.password_hash_memory_kib
+
+
 @functools.cache
-def _dummy_hash() -> str:
+def _hasher(cost: tuple[int, int]) -> PasswordHasher:
+    time_cost, memory_kib = cost
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
+@functools.cache
+def _dummy_hash(cost: tuple[int, int]) -> str:
     """A hash to verify against for unknown users: same cost, no user-exists oracle."""
-    return _hasher.hash(secrets.token_hex(16))
+    return _hasher(cost).hash(secrets.token_hex(16))
 
 
 def create_org(
@@ -178,7 +188,9 @@ def add_user(
         org_id=org_id,
         role=role.value,
         unit_id=unit_id,
-        password_hash=_hasher.hash(password if password is not None else secrets.token_hex(32)),
+        password_hash=_hasher(_cost(ctx)).hash(
+            password if password is not None else secrets.token_hex(32)
+        ),
         created_at=ctx.clock.now(),
     )
     session.add(user)
@@ -217,7 +229,7 @@ def activate(
             and activation.check(ctx, session, user.id, activation.ACTIVATE, code)
         )
         if user is not None and good:
-            user.password_hash = _hasher.hash(password)
+            user.password_hash = _hasher(_cost(ctx)).hash(password)
             activation.spend(session, user.id, activation.ACTIVATE)
             throttle.succeeded(session, email)
             record(ctx, session, "account:activated", user.id, data={"user": user.id})
@@ -394,7 +406,8 @@ def _check(  # noqa: PLR0911 - one return per outcome reads clearest
         return paused, user
     try:
         # Verify even for unknown users: same cost, no user-exists oracle.
-        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        cost = _cost(ctx)
+        _hasher(cost).verify(user.password_hash if user else _dummy_hash(cost), password)
         right = True
     except (VerificationError, InvalidHashError):
         right = False

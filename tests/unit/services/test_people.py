@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from delivery_world import Inbox, smtp_controller
 from sqlalchemy import select, text
 
@@ -139,18 +138,20 @@ def mail() -> Iterator[tuple[Inbox, int]]:
 
 @pytest.fixture
 def w(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail: tuple[Inbox, int]
+    db_url: str, tmp_path: Path, mail: tuple[Inbox, int]
 ) -> Iterator[World]:
-    # Eleven people per test: argon2id still, at its cheapest, so the tests stay quick.
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
     engine = make_engine(db_url)
     upgrade(engine)
     with transaction(make_sessionmaker(engine)) as session:
         init_ledger(session)
+    # Eleven people per test: argon2id still, at its cheapest, so the tests stay quick.
     settings = Settings(
-        mode="development", data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=mail[1]
+        mode="development",
+        data_dir=tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=mail[1],
+        password_hash_time_cost=1,
+        password_hash_memory_kib=32,
     )
     ctx = ServiceContext(
         settings,
