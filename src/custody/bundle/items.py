@@ -1,34 +1,37 @@
-"""Each sealed item's signed manifest: the one logged, signed by its sender's registered key.
+"""Each sealed item's signed manifest, checked as the receiving client checks it.
 
-:mod:`custody.bundle.verify` has already proven every entry is in the signed
-log; this module checks that each item's signed manifest hashes to the
-``manifest_sha256`` of its ``item:sealed`` entry and verifies with a signing
-key the log shows was registered by the sender before the seal.
+A court's verifier and a recipient's client must not disagree about the same
+bytes, so there is one parser: the envelope is read by
+:meth:`SignedManifest.from_bytes` and the manifest by :meth:`SignedManifest.verify`
+(strict JSON: no floats, no repeated keys, exactly the manifest's fields), as
+``custody receive`` reads them, and what it refuses is refused here with the
+same message: "item I failed verification: <reason>".
+
+What the client compares with the server's record of the item (id, transfer,
+sender, manifest hash, ciphertext size), the verifier compares with the item's
+``item:sealed`` entry, in the same order and words; the ciphertext's SHA-256
+too, which the client checks once it has downloaded it. Not the case: the
+manifest names it by its URN, which the log never holds. The signing key must
+be registered to the sender in the log before the seal.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from custody.bundle.trail import BundleReport, canonical_b64, parse_entry
+from custody.crypto.manifest import Manifest, SignedManifest
 from custody.crypto.signing import VerifyKey
 from custody.errors import CustodyError, IntegrityError
+from custody.ledger.entry import Entry
 
-MANIFEST_CONTEXT = b"custody-manifest/v1\n"  # what a SignedManifest signature covers
+__all__ = ["check_items", "open_signed_manifest"]
 
-__all__ = ["check_items"]
-
-
-def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        obj = json.loads(raw)
-    except ValueError as exc:
-        raise IntegrityError(f"{what} is not JSON") from exc
-    if not isinstance(obj, dict):
-        raise IntegrityError(f"{what} is not a JSON object")
-    return obj
+_REFUSED = (
+    "the recipient's client refuses this manifest for the same reason; "
+    "ask whoever gave you the bundle, and tell the sender's organisation"
+)
 
 
 def check_items(
@@ -49,41 +52,75 @@ def check_items(
         if not sealed:
             raise IntegrityError(f"{what}: the bundle has no item:sealed entry for it")
         seal_index, seal = sealed[0]
-        envelope = _json_object(
-            canonical_b64(item["signed_manifest"], what), f"{what}: signed manifest"
-        )
-        if set(envelope) != {"manifest", "signature"}:
-            raise IntegrityError(f"{what}: signed manifest is not {{manifest, signature}}")
-        body = canonical_b64(envelope["manifest"], f"{what}: manifest")
-        signature = canonical_b64(envelope["signature"], f"{what}: signature")
-        if hashlib.sha256(body).hexdigest() != seal.data.get("manifest_sha256"):
-            raise IntegrityError(f"{what}: manifest hash differs from entry {seal_index}")
-        sender = _json_object(body, f"{what}: manifest").get("sender")
-        key = canonical_b64(item["signing_key"], f"{what}: signing key")
+        # As the client does before it opens a manifest: the sender's key must be in the log.
+        key = _signing_key(item["signing_key"], what)
         registered = [
             i
             for i, e in sorted(parsed.items())
             if e.type == "key:registered"
-            and e.actor == sender
+            and e.actor == seal.actor
             and i < seal_index
             and e.data.get("signing_key") == item["signing_key"]
         ]
         if not registered:
             raise IntegrityError(
-                f"{what}: signing key is not registered to sender {sender} "
+                f"{what}: signing key is not registered to sender {seal.actor} "
                 f"before entry {seal_index}"
             )
+        envelope = canonical_b64(item["signed_manifest"], f"{what}: signed manifest")
         try:
-            VerifyKey(key).verify(signature, MANIFEST_CONTEXT + body)
+            manifest = open_signed_manifest(envelope, key, seal)
         except CustodyError as exc:
-            raise IntegrityError(f"{what}: manifest signature does not verify") from exc
+            raise IntegrityError(
+                f"item {item_id} failed verification: {exc.message}", hint=_REFUSED
+            ) from exc
         report.checks.append(
-            f"item {item_id}: manifest signed by sender {sender} (key logged at entry "
+            f"item {item_id}: manifest signed by sender {manifest.sender} (key logged at entry "
             f"{registered[-1]}), hash logged at entry {seal_index}"
         )
-        if digest is not None and _json_object(body, what).get("sha256") == digest:
+        if digest is not None and manifest.sha256 == digest:
             report.content_item = item_id
     if digest is not None:
         if report.content_item is None:
             raise IntegrityError("content: its SHA-256 matches no sealed item in the bundle")
         report.checks.append(f"content matches item {report.content_item}")
+
+
+def open_signed_manifest(envelope: bytes, key: VerifyKey, seal: Entry) -> Manifest:
+    """The manifest in ``envelope``, if ``key`` signed it and it names what ``seal`` logged.
+
+    The same parser, checks and messages as ``custody receive`` (``_open_manifest`` and
+    ``_check_ciphertext`` in :mod:`custody.client.receiving`), with the sealing entry
+    standing for the server's record of the item (which names the case by its URN, the
+    log by an id: that one comparison is the client's alone).
+    """
+    signed = SignedManifest.from_bytes(envelope)
+    manifest = signed.verify(key)
+    problems = [
+        what
+        for what, ok in (
+            ("item id", manifest.item == seal.item),
+            ("transfer id", manifest.transfer == seal.transfer),
+            ("sender", manifest.sender == seal.actor),
+            (
+                "manifest hash",
+                hashlib.sha256(signed.manifest_bytes).hexdigest()
+                == seal.data.get("manifest_sha256"),
+            ),
+            ("ciphertext size", manifest.ciphertext_size == seal.data.get("ciphertext_size")),
+        )
+        if not ok
+    ]
+    if problems:
+        raise IntegrityError("the signed manifest does not match: " + ", ".join(problems))
+    if manifest.ciphertext_sha256 != seal.data.get("ciphertext_sha256"):
+        raise IntegrityError("the ciphertext is not what the sender signed")
+    return manifest
+
+
+def _signing_key(value: Any, what: str) -> VerifyKey:
+    raw = canonical_b64(value, f"{what}: signing key")
+    try:
+        return VerifyKey(raw)
+    except CustodyError as exc:
+        raise IntegrityError(f"{what}: signing key is not an Ed25519 public key") from exc

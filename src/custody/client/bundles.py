@@ -4,8 +4,6 @@ that only a reader can open (the server never saw them in clear)."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 from typing import Any
 
 from custody.bundle import build_bundle, verify_bundle
@@ -14,7 +12,6 @@ from custody.client.trust import LogView
 from custody.crypto import age
 from custody.crypto.items import unwrap
 from custody.crypto.keys import UserKeys
-from custody.crypto.manifest import SignedManifest
 from custody.errors import IntegrityError
 from custody.ledger.entry import Entry
 from custody.ledger.note import Verifier
@@ -37,14 +34,12 @@ def make_bundle(api: Api, keys: UserKeys, ref: str, verifier: Verifier) -> tuple
             continue  # not a reader of this item: its trail is proven, its manifest not included
         item_key = unwrap(base64.b64decode(wrap), keys.identity)
         envelope = age.decrypt(base64.b64decode(sealed), [item_key])
-        signed = SignedManifest.from_bytes(envelope)
-        manifest = json.loads(signed.manifest_bytes)
-        _check_sealed_entry(entries, item_id, signed.manifest_bytes)
+        # Not parsed here: verify_bundle reads it below with the parser custody receive uses.
         items.append(
             {
                 "item": item_id,
                 "signed_manifest": base64.b64encode(envelope).decode(),
-                "signing_key": manifest["signing_key"],
+                "signing_key": _sealing_key(entries, item_id),
             }
         )
     head_proofs = {
@@ -56,16 +51,12 @@ def make_bundle(api: Api, keys: UserKeys, ref: str, verifier: Verifier) -> tuple
     return bundle, len(entries)
 
 
-def _check_sealed_entry(
-    entries: list[tuple[int, bytes, list[bytes]]], item_id: str, manifest_bytes: bytes
-) -> None:
-    digest = hashlib.sha256(manifest_bytes).hexdigest()
+def _sealing_key(entries: list[tuple[int, bytes, list[bytes]]], item_id: str) -> str:
+    """The signing key the log recorded when the item was sealed: the sender's, then."""
     for _, body, _ in entries:
         entry = Entry.from_bytes(body)
-        if (
-            entry.item == item_id
-            and entry.type == "item:sealed"
-            and entry.data.get("manifest_sha256") == digest
-        ):
-            return
-    raise IntegrityError(f"item {item_id}: the ledger does not record this manifest")
+        if entry.item == item_id and entry.type == "item:sealed":
+            key = entry.data.get("signing_key")
+            if isinstance(key, str):
+                return key
+    raise IntegrityError(f"item {item_id}: the ledger does not record its sealing")

@@ -159,7 +159,9 @@ def _json_object(data: bytes, what: str) -> dict[str, Any]:
             object_pairs_hook=no_duplicates,
             parse_constant=no_floats,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError as exc:  # hostile bytes: a court's verifier parses them too
+        raise InvalidInput(f"the {what} is nested too deeply to be a manifest") from exc
+    except ValueError as exc:  # not UTF-8, not JSON, or an integer of more than 4300 digits
         raise InvalidInput(f"the {what} is not JSON") from exc
     if not isinstance(document, dict):
         raise InvalidInput(f"the {what} is not a JSON object")

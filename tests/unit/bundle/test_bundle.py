@@ -2,78 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import json
 import zipfile
-from datetime import UTC, datetime
 
 import pytest
+from bundle_world import BUNDLE, CONTENT, ITEM, LOG, ORIGIN
 
-from custody.bundle import build_bundle, verify_bundle
-from custody.bundle.items import MANIFEST_CONTEXT
+from custody.bundle import verify_bundle
 from custody.crypto.signing import SigningKey
 from custody.errors import IntegrityError
 from custody.ledger import note
-from custody.ledger.checkpoint import Checkpoint, sign_checkpoint
-from custody.ledger.entry import Entry, PrevRef
-from custody.ledger.merkle import MemoryTree, inclusion_proof, leaf_hash
-
-ORIGIN = "custody.example/ledger"
-LOG = note.Signer(ORIGIN, SigningKey(bytes(range(32))))
-SENDER = "0b7c8a3e-4b7f-4c59-9d59-2b0d3c4e5f60"
-SENDER_KEY = SigningKey(bytes(range(1, 33)))
-CONTENT = b"interview recording bytes"
-T = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def _signed_manifest() -> tuple[bytes, bytes]:
-    body = json.dumps({"sender": SENDER, "sha256": hashlib.sha256(CONTENT).hexdigest()}).encode()
-    sig = SENDER_KEY.sign(MANIFEST_CONTEXT + body)
-    envelope = json.dumps(
-        {"manifest": base64.b64encode(body).decode(), "signature": base64.b64encode(sig).decode()}
-    ).encode()
-    return body, envelope
-
-
-def _bundle() -> bytes:
-    body, envelope = _signed_manifest()
-    key_b64 = SENDER_KEY.public_key.to_b64()
-    tree, entries, last = MemoryTree(), [], None
-    events = [
-        Entry("key:registered", T, SENDER, data={"signing_key": key_b64}),
-        Entry(
-            "item:sealed",
-            T,
-            SENDER,
-            case="c1",
-            item="i1",
-            data={"manifest_sha256": hashlib.sha256(body).hexdigest()},
-        ),
-        Entry("transfer:sent", T, SENDER, case="c1", transfer="t1", item="i1"),
-        Entry("item:accessed", T, "system", item="other"),
-        Entry("transfer:received", T, "system", case="c1", transfer="t1", item="i1"),
-    ]
-    for plain in events:
-        event = plain.with_prev(last) if plain.item == "i1" else plain
-        raw = event.to_bytes()
-        index = tree.append(raw)
-        if event.item == "i1":
-            last = PrevRef(index, leaf_hash(raw).hex())
-        if event.item != "other":
-            entries.append((index, raw))
-    signed = sign_checkpoint(Checkpoint(ORIGIN, tree.size, tree.root()), LOG)
-    rows = [(i, raw, inclusion_proof(tree, i, tree.size)) for i, raw in entries]
-    item = {
-        "item": "i1",
-        "signed_manifest": base64.b64encode(envelope).decode(),
-        "signing_key": key_b64,
-    }
-    return build_bundle(ORIGIN, signed, rows, [item])
-
-
-BUNDLE = _bundle()
 
 
 def _members(data: bytes) -> dict[str, bytes]:
@@ -95,9 +34,9 @@ def test_happy_path_reports_the_trail_and_content() -> None:
         (0, "key:registered"),
         (1, "item:sealed"),
         (2, "transfer:sent"),
-        (4, "transfer:received"),
+        (4, "item:received"),
     ]
-    assert report.content_item == "i1"
+    assert report.content_item == ITEM
     assert report.size == 5
 
 
@@ -138,7 +77,7 @@ def test_a_missing_trail_entry_breaks_the_chain() -> None:
     manifest = json.loads(members["manifest.json"])
     manifest["entries"] = [e for e in manifest["entries"] if e["index"] != 2]
     members["manifest.json"] = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-    with pytest.raises(IntegrityError, match="entry 4: the trail of item i1 is broken"):
+    with pytest.raises(IntegrityError, match=f"entry 4: the trail of item {ITEM} is broken"):
         verify_bundle(_rezip(members), LOG.verifier.vkey)
 
 

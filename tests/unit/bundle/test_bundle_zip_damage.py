@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_bundle import BUNDLE, LOG  # the bundle of one item's trail, and its log's key
+from bundle_world import BUNDLE, LOG  # the bundle of one item's trail, and its log's key
 
 from custody.bundle import verify_bundle
 from custody.cli.main import main

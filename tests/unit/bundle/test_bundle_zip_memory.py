@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_bundle import LOG  # the bundle tests' log: any verifier key will do
+from bundle_world import LOG  # the bundle tests' log: any verifier key will do
 
 from custody.bundle.archive import MANIFEST_BASE, MANIFEST_PER_ENTRY, MAX_TOTAL
 from custody.ledger.tiles import MAX_ENTRY_SIZE
