@@ -7,12 +7,12 @@ import json
 import zipfile
 
 import pytest
-from bundle_world import BUNDLE, CONTENT, ITEM, LOG, ORIGIN
 
 from custody.bundle import verify_bundle
 from custody.crypto.signing import SigningKey
 from custody.errors import IntegrityError
 from custody.ledger import note
+from support.bundles import BUNDLE, CONTENT, ITEM, LOG, ORIGIN
 
 
 def _members(data: bytes) -> dict[str, bytes]:

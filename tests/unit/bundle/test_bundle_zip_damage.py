@@ -17,11 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bundle_world import BUNDLE, LOG  # the bundle of one item's trail, and its log's key
 
 from custody.bundle import verify_bundle
 from custody.cli.main import main
 from custody.errors import IntegrityError
+from support.bundles import BUNDLE, LOG  # the bundle of one item's trail, and its log's key
 
 MEMBER = "entries/2"
 FRESH_COPY = "fresh copy"

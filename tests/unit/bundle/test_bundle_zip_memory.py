@@ -19,10 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bundle_world import LOG  # the bundle tests' log: any verifier key will do
 
 from custody.bundle.archive import MANIFEST_BASE, MANIFEST_PER_ENTRY, MAX_TOTAL
 from custody.ledger.tiles import MAX_ENTRY_SIZE
+from support.bundles import LOG  # the bundle tests' log: any verifier key will do
 
 PEAK_ABOVE_BASELINE = 100 << 20
 _DEFLATE = 8

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bundle_world import (
+
+from custody.bundle import verify_bundle
+from custody.cli.main import main
+from custody.client.receiving import VerificationFailed, _open_manifest
+from custody.crypto import age
+from custody.crypto.items import new_item_key, wrap
+from custody.crypto.keys import UserKeys
+from custody.crypto.signing import SigningKey
+from custody.errors import IntegrityError
+from support.bundles import (
     CASE_URN,
     CIPHERTEXT_SIZE,
     ITEM,
@@ -31,15 +40,6 @@ from bundle_world import (
     manifest,
     manifest_bytes_in,
 )
-
-from custody.bundle import verify_bundle
-from custody.cli.main import main
-from custody.client.receiving import VerificationFailed, _open_manifest
-from custody.crypto import age
-from custody.crypto.items import new_item_key, wrap
-from custody.crypto.keys import UserKeys
-from custody.crypto.signing import SigningKey
-from custody.errors import IntegrityError
 
 HONEST = manifest().to_bytes()
 

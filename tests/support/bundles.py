@@ -1,4 +1,4 @@
-"""One item's trail in a log of five entries, and the evidence bundle of it.
+"""Evidence bundles for the bundle tests: one item's trail in a log of five entries.
 
 The sender registers a key, seals item ``ITEM`` with a signed manifest, sends it; the
 recipient receives it; another item's entry sits in between, so a bundle leaves an entry
