@@ -3,7 +3,8 @@
 ``manifest.json`` lists the entries and carries the items' signed manifests and
 the heads proofs; ``checkpoint`` is the signed note, verbatim; ``entries/<N>``
 the exact entry bytes; ``proofs/<N>.tlog-proof`` each entry's C2SP
-tlog-proof@v1 against that checkpoint. The same inputs make the same bytes.
+tlog-proof@v1 against that checkpoint. Every member is deflated, and the same
+inputs make the same bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from custody.ledger.merkle import leaf_hash
 from custody.ledger.proof_file import format_proof
 
 FORMAT = "custody-bundle/v1"
-_ZIP_TIME = (2000, 1, 1, 0, 0, 0)  # fixed, so the same bundle is the same bytes
+# Fixed, so the same inputs make the same bytes (with the same zlib): the time, the
+# compression level, and the system zipfile would take from the platform.
+_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+_LEVEL = 6
+_UNIX = 3  # APPNOTE 4.4.2.2: "version made by" host system
 
 __all__ = ["FORMAT", "build_bundle", "canonical"]
 
@@ -67,7 +72,7 @@ def build_bundle(
             },
         }
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(out, "w") as zf:
         members = [("manifest.json", canonical(manifest)), ("checkpoint", checkpoint_note)]
         for index, body, proof in sorted(entries, key=lambda e: e[0]):
             members.append((f"entries/{index}", body))
@@ -75,5 +80,8 @@ def build_bundle(
                 (f"proofs/{index}.tlog-proof", format_proof(index, proof, checkpoint_note))
             )
         for name, data in members:
-            zf.writestr(zipfile.ZipInfo(name, _ZIP_TIME), data)
+            info = zipfile.ZipInfo(name, _ZIP_TIME)
+            info.create_system = _UNIX
+            # A ZipInfo carries its own method (stored): the archive's default does not apply.
+            zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=_LEVEL)
     return out.getvalue()
