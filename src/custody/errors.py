@@ -1,34 +1,41 @@
 """One exception hierarchy for all of custody.
 
-Adapters map these to HTTP status codes (``custody.http.errors``) and CLI exit
-codes (``custody.cli.output``) in exactly one place each. Every message says
-what happened and, where there is one, what to do next.
+Each error carries a code (:class:`custody.protocol.errors.ErrorCode`), a message
+saying what happened and, where there is one, a hint saying what to do next. What a
+code means to a transport is decided once per adapter: the HTTP status in
+``custody.protocol.errors.HTTP_STATUS`` (used by every HTTP answer), the exit code in
+``custody.cli.output.EXIT_CODES``. Nothing here knows about either.
 
 ::
 
-    CustodyError                      exit 1
-    ├── InvalidInput                  400  the request is malformed or refers to nonsense
-    ├── NotAuthenticated              401  no, wrong or expired credentials
-    │   └── SecondFactorRequired           the password was right; now the code, please
-    ├── Forbidden                     403  authenticated, but not allowed to do this
-    ├── NotFound                      404  no such thing (or not visible to you)
-    ├── Conflict                      409  the thing exists already, or is in the wrong state
-    ├── Gone                          410  revoked, expired or shredded
-    ├── IntegrityError                422  content or ledger failed verification
-    │   └── crypto.DecryptionFailed        (opaque on purpose)
-    ├── ServerUnavailable             ---  the client could not reach the server
-    └── LocalError                    ---  the local machine refused (disk full, permissions)
+    CustodyError                 error              (a bug, if nothing more specific)
+    ├── InvalidInput             invalid_input      malformed, or names something meaningless
+    │   ├── RangeNotSatisfiable  range_not_satisfiable
+    │   ├── PreconditionFailed   precondition_failed    a protocol version we do not speak
+    │   ├── UnsupportedMediaType unsupported_media_type
+    │   └── PayloadTooLarge      payload_too_large
+    ├── NotAuthenticated         not_authenticated  no, wrong or expired credentials
+    │   └── SecondFactorRequired second_factor_required  the password was right; now the code
+    ├── Forbidden                forbidden          authenticated, but not allowed to do this
+    ├── NotFound                 not_found          no such thing (or not visible to you)
+    ├── Conflict                 conflict           exists already, or in the wrong state
+    ├── Gone                     gone               revoked, expired or shredded
+    ├── IntegrityError           integrity          content or ledger failed verification
+    │   ├── ChecksumMismatch     checksum_mismatch  the bytes received are not those sent
+    │   └── crypto.DecryptionFailed                 (opaque on purpose)
+    ├── ServerUnavailable        server_unavailable the client could not reach the server
+    └── LocalError               local              the machine refused (disk full, permissions)
 """
 
 from __future__ import annotations
+
+from custody.protocol.errors import ErrorCode
 
 
 class CustodyError(Exception):
     """Base of every error custody raises on purpose."""
 
-    status_code = 500
-    exit_code = 1
-    code = "error"
+    code = ErrorCode.SERVER_ERROR
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -45,83 +52,105 @@ class CustodyError(Exception):
 class InvalidInput(CustodyError):
     """The input is malformed, or names something that cannot be meant."""
 
-    status_code = 400
-    exit_code = 2
-    code = "invalid_input"
+    code = ErrorCode.INVALID_INPUT
+
+
+class RangeNotSatisfiable(InvalidInput):
+    """The requested byte range lies outside the item."""
+
+    code = ErrorCode.RANGE_NOT_SATISFIABLE
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the item has {size} bytes; ask for a range within them")
+        self.size = size
+
+
+class PreconditionFailed(InvalidInput):
+    """The request speaks a protocol version this server does not (tus)."""
+
+    code = ErrorCode.PRECONDITION_FAILED
+
+
+class UnsupportedMediaType(InvalidInput):
+    """The body is not of the content type this endpoint takes."""
+
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+
+
+class PayloadTooLarge(InvalidInput):
+    """The request is larger than the server accepts."""
+
+    code = ErrorCode.PAYLOAD_TOO_LARGE
 
 
 class NotAuthenticated(CustodyError):
     """No credentials, wrong credentials, or an expired token."""
 
-    status_code = 401
-    exit_code = 3
-    code = "not_authenticated"
+    code = ErrorCode.NOT_AUTHENTICATED
 
 
 class SecondFactorRequired(NotAuthenticated):
     """The password was right; the sign-in needs a code from the authenticator app too."""
 
-    code = "second_factor_required"
+    code = ErrorCode.SECOND_FACTOR_REQUIRED
 
 
 class Forbidden(CustodyError):
     """The caller is known but may not do this."""
 
-    status_code = 403
-    exit_code = 4
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class NotFound(CustodyError):
     """No such object, or none the caller may see."""
 
-    status_code = 404
-    exit_code = 5
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(CustodyError):
     """The object exists already, or is not in a state that allows this."""
 
-    status_code = 409
-    exit_code = 6
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class Gone(CustodyError):
     """The object was revoked, has expired, or was shredded."""
 
-    status_code = 410
-    exit_code = 7
-    code = "gone"
+    code = ErrorCode.GONE
 
 
 class IntegrityError(CustodyError):
     """Content, a signature or the ledger failed verification."""
 
-    status_code = 422
-    exit_code = 8
-    code = "integrity"
+    code = ErrorCode.INTEGRITY
+
+
+class ChecksumMismatch(IntegrityError):
+    """The bytes that arrived are not the bytes that were sent (tus ``Upload-Checksum``)."""
+
+    code = ErrorCode.CHECKSUM_MISMATCH
 
 
 class ServerUnavailable(CustodyError):
     """The client could not reach the custody server."""
 
-    exit_code = 9
-    code = "server_unavailable"
+    code = ErrorCode.SERVER_UNAVAILABLE
 
 
 class LocalError(CustodyError):
     """The local machine refused: disk full, permission denied, missing file."""
 
-    exit_code = 10
-    code = "local"
+    code = ErrorCode.STORAGE_FULL
 
 
-_BY_CODE: dict[str, type[CustodyError]] = {
+_BY_CODE: dict[ErrorCode, type[CustodyError]] = {
     cls.code: cls
     for cls in (
         InvalidInput,
+        RangeNotSatisfiable,
+        PreconditionFailed,
+        UnsupportedMediaType,
+        PayloadTooLarge,
         NotAuthenticated,
         SecondFactorRequired,
         Forbidden,
@@ -129,10 +158,15 @@ _BY_CODE: dict[str, type[CustodyError]] = {
         Conflict,
         Gone,
         IntegrityError,
+        ChecksumMismatch,
+        ServerUnavailable,
     )
 }
 
 
 def from_code(code: str) -> type[CustodyError]:
     """The error class a server's ``{"error": {"code": ...}}`` stands for."""
-    return _BY_CODE.get(code, CustodyError)
+    try:
+        return _BY_CODE.get(ErrorCode(code), CustodyError)
+    except ValueError:
+        return CustodyError

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from custody.api.schemas import (
     AckIn,
@@ -34,7 +34,6 @@ from custody.domain.policy import parse_scopes
 from custody.domain.transfers import parse_duration
 from custody.errors import InvalidInput
 from custody.http.deps import ContextDep, origin_of
-from custody.http.errors import error_body
 from custody.http.policy import (
     PUBLIC,
     Authenticated,
@@ -199,11 +198,7 @@ def download(
             raise InvalidInput("only a single 'bytes=START-[END]' range is supported")
         start = int(match[1])
         end = int(match[2]) + 1 if match[2] else None
-    try:
-        grant = items.start_download(ctx, actor, item_id, start, end)
-    except items.RangeNotSatisfiable as exc:
-        body = error_body(exc.code, exc.message)
-        return JSONResponse(body, status_code=416, headers={"Content-Range": f"bytes */{exc.size}"})
+    grant = items.start_download(ctx, actor, item_id, start, end)
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Length": str(grant.stop - grant.start),

@@ -5,6 +5,10 @@ small and we need authorisation on every request. A PATCH is written in
 batches; bytes that arrived before a client went away stay, which is what
 makes the upload resumable. A PATCH whose ``Upload-Checksum`` fails is rolled
 back to where it started (checksum extension, status 460).
+
+Errors are answered like every other custody error (``custody.http.errors``: the
+status by the one table, the JSON envelope) with the headers tus asks for on top:
+``Tus-Resumable`` always, ``Tus-Version`` on 412, ``Upload-Offset`` where it moved.
 """
 
 from __future__ import annotations
@@ -14,13 +18,23 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from custody.errors import InvalidInput
+from custody.errors import (
+    ChecksumMismatch,
+    Conflict,
+    CustodyError,
+    InvalidInput,
+    PreconditionFailed,
+    UnsupportedMediaType,
+)
 from custody.http.deps import ContextDep
+from custody.http.errors import error_response
 from custody.http.policy import PUBLIC, ContentSender
 from custody.services import uploads
 
@@ -33,36 +47,57 @@ _ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 # value inside a 64-bit column; no upload comes near 10^18 bytes.
 _DECIMAL = re.compile(r"[0-9]{1,18}")
 
-router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
-
-
 def _headers(**extra: str) -> dict[str, str]:
     return {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store", **extra}
 
 
+class OffsetConflict(Conflict):
+    """The PATCH does not start where the upload stands (tus: 409 with the offset)."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"the upload is at offset {offset}; HEAD it and resume from there")
+        self.offset = offset
+
+
+class ChecksumRefused(ChecksumMismatch):
+    """The PATCH's bytes do not match its ``Upload-Checksum``; they were not kept."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__("Upload-Checksum does not match the bytes received; send them again")
+        self.offset = offset
+
+
+class TusRoute(APIRoute):
+    """A tus route: its errors carry the headers tus asks for."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CustodyError as exc:
+                extra = _headers()
+                if isinstance(exc, PreconditionFailed):
+                    extra["Tus-Version"] = TUS_VERSION
+                offset = getattr(exc, "offset", None)
+                if isinstance(offset, int):
+                    extra["Upload-Offset"] = str(offset)
+                return error_response(exc, extra)
+
+        return handle
+
+
+router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], route_class=TusRoute)
+
+
 def _require_tus(request: Request) -> None:
     if request.headers.get("tus-resumable") != TUS_VERSION:
-        raise _TusError(
-            412,
-            "this endpoint speaks tus 1.0.0: send 'Tus-Resumable: 1.0.0'",
-            {"Tus-Version": TUS_VERSION},
-        )
+        raise PreconditionFailed("this endpoint speaks tus 1.0.0: send 'Tus-Resumable: 1.0.0'")
 
 
-class _TusError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.headers = headers or {}
-
-
-def _response(status: int, message: str = "", **headers: str) -> Response:
-    return Response(
-        content=message,
-        status_code=status,
-        headers=_headers(**headers),
-        media_type="text/plain" if message else None,
-    )
+def _response(status: int, **headers: str) -> Response:
+    return Response(status_code=status, headers=_headers(**headers))
 
 
 def _decimal(header: str | None) -> int | None:
@@ -101,10 +136,7 @@ def options(ctx: ContextDep) -> Response:
 
 @router.post("", status_code=201, summary="Create an upload (tus creation)")
 def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
-    try:
-        _require_tus(request)
-    except _TusError as exc:
-        return _response(exc.status, str(exc), **exc.headers)
+    _require_tus(request)
     length = _decimal(request.headers.get("upload-length"))
     if length is None:
         raise InvalidInput(
@@ -121,10 +153,7 @@ def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
 
 @router.head("/{upload_id}", summary="Where an upload stands (tus core)")
 def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
-    try:
-        _require_tus(request)
-    except _TusError as exc:
-        return _response(exc.status, "", **exc.headers)
+    _require_tus(request)
     status = uploads.status(ctx, actor, upload_id)
     return _response(
         200, **{"Upload-Offset": str(status.offset), "Upload-Length": str(status.length)}
@@ -135,18 +164,11 @@ def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender
 async def patch(
     upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender
 ) -> Response:
-    try:
-        _require_tus(request)
-        offset, checksum = _patch_preconditions(request)
-    except _TusError as exc:
-        return _response(exc.status, str(exc), **exc.headers)
+    _require_tus(request)
+    offset, checksum = _patch_preconditions(request)
     current = await run_in_threadpool(uploads.status, ctx, actor, upload_id)
     if current.complete or current.offset != offset:
-        return _response(
-            409,
-            f"the upload is at offset {current.offset}; HEAD it and resume from there",
-            **{"Upload-Offset": str(current.offset)},
-        )
+        raise OffsetConflict(current.offset)
     start = offset
     digest = checksum[0]() if checksum else None
     batch = bytearray()
@@ -175,11 +197,7 @@ async def patch(
             )
     if checksum and digest is not None and digest.digest() != checksum[1]:
         await run_in_threadpool(ctx.blobs.truncate_upload, upload_id, start)
-        return _response(
-            460,
-            "Upload-Checksum does not match the bytes received; send them again",
-            **{"Upload-Offset": str(start)},
-        )
+        raise ChecksumRefused(start)
     status = await run_in_threadpool(uploads.status, ctx, actor, upload_id)
     if status.offset == status.length and not status.complete:
         await run_in_threadpool(uploads.finish, ctx, actor, upload_id)
@@ -188,30 +206,27 @@ async def patch(
 
 def _patch_preconditions(request: Request) -> tuple[int, tuple[Any, bytes] | None]:
     if request.headers.get("content-type") != "application/offset+octet-stream":
-        raise _TusError(415, "PATCH needs Content-Type: application/offset+octet-stream")
+        raise UnsupportedMediaType("PATCH needs Content-Type: application/offset+octet-stream")
     offset = _decimal(request.headers.get("upload-offset"))
     if offset is None:
-        raise _TusError(
-            400, "Upload-Offset must be a non-negative integer in ASCII digits; HEAD the upload"
+        raise InvalidInput(
+            "Upload-Offset must be a non-negative integer in ASCII digits; HEAD the upload"
         )
     checksum_header = request.headers.get("upload-checksum")
     if checksum_header is None:
         return offset, None
     algorithm, _, value = checksum_header.strip().partition(" ")
     if algorithm not in _ALGORITHMS:
-        raise _TusError(400, f"unsupported checksum algorithm {algorithm!r}; use sha256")
+        raise InvalidInput(f"unsupported checksum algorithm {algorithm!r}; use sha256")
     try:
         expected = base64.b64decode(value, validate=True)
     except binascii.Error:
-        raise _TusError(400, "Upload-Checksum value is not base64") from None
+        raise InvalidInput("Upload-Checksum value is not base64") from None
     return offset, (_ALGORITHMS[algorithm], expected)
 
 
 @router.delete("/{upload_id}", status_code=204, summary="Abandon an upload (tus termination)")
 def terminate(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
-    try:
-        _require_tus(request)
-    except _TusError as exc:
-        return _response(exc.status, str(exc), **exc.headers)
+    _require_tus(request)
     uploads.terminate(ctx, actor, upload_id)
     return _response(204)

@@ -77,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         return output.fail(exc)
     except click.exceptions.Abort:
         click.echo("interrupted; run the same command again to resume", err=True)
-        return 130
+        return output.INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted; run the same command again to resume", err=True)
-        return 130
+        return output.INTERRUPTED
     except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("CUSTODY_DEBUG"):
             raise
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             f"internal error: {type(exc).__name__}: {exc}\n  → set CUSTODY_DEBUG=1 for details",
             err=True,
         )
-        return 70
+        return output.INTERNAL_ERROR
     return 0
 
 

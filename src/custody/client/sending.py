@@ -27,7 +27,7 @@ from custody.crypto import age
 from custody.crypto.items import new_item_key, wrap
 from custody.crypto.keys import UserKeys
 from custody.crypto.manifest import Manifest, SignedManifest, safe_file_name
-from custody.errors import Conflict, CustodyError, IntegrityError, LocalError, NotFound
+from custody.errors import ChecksumMismatch, Conflict, IntegrityError, LocalError, NotFound
 from custody.files import write_private
 
 PATCH_BYTES = 32 * 1024 * 1024
@@ -325,13 +325,11 @@ class _Patch:
         }
         try:
             api.request("PATCH", url, content=iter(self.pieces), headers=headers).close()
-        except CustodyError as exc:
-            if "checksum" in exc.message.lower():
-                raise IntegrityError(
-                    "the server received different bytes than were sent",
-                    hint="run the same command again to resume",
-                ) from exc
-            raise
+        except ChecksumMismatch as exc:
+            raise ChecksumMismatch(
+                "the server received different bytes than were sent",
+                hint="run the same command again to resume",
+            ) from exc
         sent = self.size
         # httpx keeps the request (and so this body) in a reference cycle until the
         # collector runs; emptying the list in place frees the bytes now.

@@ -1,48 +1,72 @@
-"""The one place custody errors become HTTP responses."""
+"""The one place custody errors become HTTP answers, by the table in ``custody.protocol``.
+
+:func:`error_response` is what every HTTP answer of an error goes through: the API's
+exception handlers below, the tus endpoint, and the web pages' JSON errors. The
+middleware, which answers before the app, uses :func:`error_payload` with the same table.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from custody.errors import CustodyError, LocalError
+from custody.errors import CustodyError, RangeNotSatisfiable
+from custody.protocol.errors import HTTP_STATUS, ErrorCode, envelope
 
 log = logging.getLogger("custody.api")
 
+# Starlette's own refusals (routing misses, bad bodies), as error codes.
+_STARLETTE = {
+    400: ErrorCode.INVALID_INPUT,
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+}
 
-def error_body(code: str, message: str, hint: str | None = None) -> dict[str, dict[str, str]]:
-    body = {"code": code, "message": message}
-    if hint:
-        body["hint"] = hint
-    return {"error": body}
+
+def status_of(code: ErrorCode) -> int:
+    return HTTP_STATUS[code]
+
+
+def error_payload(code: ErrorCode, message: str, hint: str | None = None) -> tuple[int, bytes]:
+    """The status and JSON body of an error, for code that writes bytes itself."""
+    return status_of(code), json.dumps(envelope(code, message, hint)).encode()
+
+
+def error_response(exc: CustodyError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The answer to ``exc``: its status by the table, the error envelope, and the headers
+    its kind needs (a challenge for 401, the size for 416)."""
+    status = status_of(exc.code)
+    extra = dict(headers or {})
+    if status == 401:
+        extra.setdefault("WWW-Authenticate", "Bearer")
+    if isinstance(exc, RangeNotSatisfiable):
+        extra["Content-Range"] = f"bytes */{exc.size}"
+    return JSONResponse(envelope(exc.code, exc.message, exc.hint), status, headers=extra or None)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(CustodyError)
     async def _custody(_: Request, exc: CustodyError) -> JSONResponse:
-        status = 507 if isinstance(exc, LocalError) else exc.status_code
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.hint), status_code=status, headers=headers
-        )
+        return error_response(exc)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        # Routing misses (404, 405) and unparseable bodies (400), in our own error shape.
-        code = {400: "invalid_input", 401: "not_authenticated", 403: "forbidden"}.get(
-            exc.status_code, "not_found" if exc.status_code == 404 else "error"
-        )
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+        code = _STARLETTE.get(exc.status_code, ErrorCode.SERVER_ERROR)
+        body = envelope(code, str(exc.detail))
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
-        return JSONResponse(error_body("invalid_input", message), status_code=400)
+        code = ErrorCode.INVALID_INPUT
+        return JSONResponse(envelope(code, message), status_code=status_of(code))

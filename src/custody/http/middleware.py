@@ -14,11 +14,13 @@ the blob store instead.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from custody.http.errors import error_payload
+from custody.protocol.errors import ErrorCode
 
 MAX_HEADER_BYTES = 8 * 1024
 MAX_HEADERS_BYTES = 32 * 1024
@@ -69,6 +71,7 @@ class Guard:
         self.app = app
         self.headers = security_headers(tls)
         self.max_body = max_body
+        self._too_large = f"a request body may have {max_body} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,13 +99,15 @@ class Guard:
             if started:
                 raise  # part of the answer is out; the server drops the connection and logs it
             log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
-            await _refuse(send_with_headers, 500, INTERNAL_ERROR, code="error")
+            await _refuse(send_with_headers, ErrorCode.SERVER_ERROR, INTERNAL_ERROR)
 
     async def _guard(self, scope: Scope, receive: Receive, send_with_headers: Send) -> None:
         raw_headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         sizes = [len(k) + len(v) for k, v in raw_headers]
         if any(s > MAX_HEADER_BYTES for s in sizes) or sum(sizes) > MAX_HEADERS_BYTES:
-            await _refuse(send_with_headers, 431, "request headers are too large")
+            await _refuse(
+                send_with_headers, ErrorCode.HEADERS_TOO_LARGE, "request headers are too large"
+            )
             return
         method, path = scope["method"], scope["path"]
         if method == _STREAMED[0] and path.startswith(_STREAMED[1]):
@@ -110,7 +115,7 @@ class Guard:
             return
         length = dict(raw_headers).get(b"content-length", b"")
         if length.isdigit() and (len(length) > _MAX_LENGTH_DIGITS or int(length) > self.max_body):
-            await _refuse(send_with_headers, 413, f"a request body may have {self.max_body} bytes")
+            await _refuse(send_with_headers, ErrorCode.PAYLOAD_TOO_LARGE, self._too_large)
             return
         body, more = bytearray(), True
         while more:
@@ -120,9 +125,7 @@ class Guard:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_body:
-                await _refuse(
-                    send_with_headers, 413, f"a request body may have {self.max_body} bytes"
-                )
+                await _refuse(send_with_headers, ErrorCode.PAYLOAD_TOO_LARGE, self._too_large)
                 return
         replayed = False
 
@@ -136,8 +139,9 @@ class Guard:
         await self.app(scope, replay, send_with_headers)
 
 
-async def _refuse(send: Send, status: int, message: str, code: str = "invalid_input") -> None:
-    payload = json.dumps({"error": {"code": code, "message": message}}).encode()
+async def _refuse(send: Send, code: ErrorCode, message: str) -> None:
+    """An error answered before the app: the same table and envelope as every other."""
+    status, payload = error_payload(code, message)
     await send(
         {
             "type": "http.response.start",

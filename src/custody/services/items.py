@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from custody.domain.transfers import Event, TransferState, next_state
-from custody.errors import Conflict, InvalidInput, NotFound
+from custody.errors import Conflict, InvalidInput, NotFound, RangeNotSatisfiable
 from custody.services import access, notes
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext
@@ -147,16 +147,6 @@ class Download:
     size: int
     start: int
     stop: int
-
-
-class RangeNotSatisfiable(InvalidInput):
-    """The requested byte range lies outside the item."""
-
-    status_code = 416
-
-    def __init__(self, size: int) -> None:
-        super().__init__(f"the item has {size} bytes; ask for a range within them")
-        self.size = size
 
 
 def start_download(

@@ -12,16 +12,17 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from custody.domain.policy import Policy
-from custody.errors import CustodyError, LocalError
+from custody.errors import CustodyError
 from custody.http.deps import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE
-from custody.http.errors import error_body
+from custody.http.errors import error_response, status_of
 from custody.http.middleware import WEB_CONTENT_SECURITY_POLICY
 from custody.http.policy import requires
+from custody.protocol.errors import ErrorCode
 from custody.services import web_sessions
 from custody.services.context import Actor, ServiceContext
 
@@ -99,13 +100,39 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+# What a person in the browser can do about each kind of error. The errors' own hints
+# are written for the CLI ("run custody login ..."); a page shows one only if it names no
+# command.
+_WEB_HINTS = {
+    ErrorCode.NOT_AUTHENTICATED: "sign in again",
+    ErrorCode.SECOND_FACTOR_REQUIRED: "enter the code from your authenticator app",
+    ErrorCode.FORBIDDEN: "ask your organisation admin if you need to do this",
+    ErrorCode.NOT_FOUND: "check the link, or go back to your inbox",
+    ErrorCode.GONE: "ask the sender if you still need this material",
+    ErrorCode.STORAGE_FULL: "try again later, and tell the server's operator if it persists",
+}
+_TITLES = {401: "Please sign in", 403: "Not allowed", 404: "Not found"}
+
+
+def web_hint(exc: CustodyError) -> str | None:
+    if exc.hint and "custody " not in exc.hint and " --" not in exc.hint:
+        return exc.hint
+    return _WEB_HINTS.get(exc.code)
+
+
 def error_page(request: Request, exc: CustodyError) -> Response:
-    status = 500 if isinstance(exc, LocalError) else exc.status_code
     if wants_json(request):
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.hint), status_code=status, headers=PAGE_HEADERS
-        )
-    return render(request, "error.html", status=status, error=exc, signed_out=status == 401)
+        return error_response(exc, PAGE_HEADERS)
+    status = status_of(exc.code)
+    return render(
+        request,
+        "error.html",
+        status=status,
+        heading=_TITLES.get(status, "That did not work"),
+        message=exc.message,
+        hint=web_hint(exc),
+        signed_out=status == 401,
+    )
 
 
 class WebRoute(APIRoute):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from custody.errors import InvalidInput
 from custody.http.deps import SESSION_COOKIE, ContextDep, FormDep, own_origin
+from custody.http.errors import error_response
 from custody.services import tokens, webauthn_keys
 from custody.web.pages import (
     PAGE_HEADERS,
@@ -57,11 +59,7 @@ def add_key(request: Request, ctx: ContextDep, actor: SignedIn, fields: FormDep)
     rp = webauthn_keys.relying_party(ctx.settings, own_origin(request, None))
     credential = fields.get("credential", "")[:20000]
     if not credential:
-        return JSONResponse(
-            {"error": {"code": "invalid_input", "message": "the security key's answer is missing"}},
-            status_code=400,
-            headers=PAGE_HEADERS,
-        )
+        return error_response(InvalidInput("the security key's answer is missing"), PAGE_HEADERS)
     webauthn_keys.register(ctx, actor, rp, credential, field(fields, "label", 200))
     return JSONResponse({"next": "/security?added=1"}, headers=PAGE_HEADERS)
 

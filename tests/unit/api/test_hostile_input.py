@@ -7,21 +7,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from security_world import CPS, POLICE, TUS, World, world
 
 from custody.crypto.manifest import safe_file_name
 from custody.domain.people import Role, normalise_email
 from custody.errors import CustodyError, InvalidInput
+from support.in_process import TUS, InProcess, in_process
+from support.world import CPS, POLICE
 
 
 @pytest.fixture
 def w(tmp_path: Path) -> Any:
-    with world(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}") as made:
+    with in_process(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}") as made:
         made.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         yield made
 
 
-def _auth(w: World) -> dict[str, str]:
+def _auth(w: InProcess) -> dict[str, str]:
     return w.members["officer"].auth
 
 
@@ -46,23 +47,23 @@ def test_lookalike_addresses_are_refused(email: str) -> None:
         normalise_email(email)
 
 
-def test_oversize_json_body_is_413(w: World) -> None:
+def test_oversize_json_body_is_413(w: InProcess) -> None:
     body = b'{"urn": "' + b"A" * (w.settings.max_json_bytes + 10) + b'"}'
     response = w.client.post("/api/v1/cases", content=body,
                              headers={**_auth(w), "Content-Type": "application/json"})
     assert response.status_code == 413
-    assert response.json()["error"]["code"] == "invalid_input"
+    assert response.json()["error"]["code"] == "payload_too_large"  # the code says which refusal
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_oversize_chunked_body_is_413(w: World) -> None:
+def test_oversize_chunked_body_is_413(w: InProcess) -> None:
     chunks = (b"[" + b"1," * 1000 for _ in range(1000))  # no Content-Length: counted as it comes
     response = w.client.post("/api/v1/cases", content=chunks,
                              headers={**_auth(w), "Content-Type": "application/json"})
     assert response.status_code == 413
 
 
-def test_oversize_headers_are_431(w: World) -> None:
+def test_oversize_headers_are_431(w: InProcess) -> None:
     assert w.client.get("/healthz", headers={"X-Junk": "x" * 9000}).status_code == 431
     many = {f"X-Junk-{i}": "y" * 4000 for i in range(10)}
     assert w.client.get("/healthz", headers=many).status_code == 431
@@ -76,14 +77,14 @@ def test_oversize_headers_are_431(w: World) -> None:
     b"\xff\xfe{}",
     b'{"urn": "47XX1234567", "extra": {"a": [[[[[[[[[[]]]]]]]]]]}}',
 ])
-def test_json_bombs_are_clear_400s(w: World, body: bytes) -> None:
+def test_json_bombs_are_clear_400s(w: InProcess, body: bytes) -> None:
     response = w.client.post("/api/v1/cases", content=body,
                              headers={**_auth(w), "Content-Type": "application/json"})
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "invalid_input"
 
 
-def _draft_item(w: World) -> str:
+def _draft_item(w: InProcess) -> str:
     prosecutor = w.add("prosecutor", "a.patel@cps.example", CPS, Role.PROSECUTOR)
     officer = w.members["officer"]
     w.register_keys(officer)
@@ -100,7 +101,7 @@ def _draft_item(w: World) -> str:
      400),
     ({"Upload-Length": "10"}, 400),
 ])
-def test_malformed_tus_creation(w: World, headers: dict[str, str], status: int) -> None:
+def test_malformed_tus_creation(w: InProcess, headers: dict[str, str], status: int) -> None:
     response = w.client.post("/api/v1/uploads", headers={**_auth(w), **TUS, **headers})
     assert response.status_code == status, response.text
 
@@ -117,14 +118,14 @@ def test_malformed_tus_creation(w: World, headers: dict[str, str], status: int) 
     ({"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0",
       "Upload-Checksum": "sha256 " + base64.b64encode(b"x" * 32).decode()}, 460),
 ])
-def test_malformed_tus_patch(w: World, headers: dict[str, str], status: int) -> None:
+def test_malformed_tus_patch(w: InProcess, headers: dict[str, str], status: int) -> None:
     upload = _draft_item(w)
     response = w.client.patch(f"/api/v1/uploads/{upload}", content=b"hello",
                               headers={**_auth(w), **TUS, **headers})
     assert response.status_code == status, response.text
 
 
-def test_tus_patch_beyond_upload_length_is_refused(w: World) -> None:
+def test_tus_patch_beyond_upload_length_is_refused(w: InProcess) -> None:
     upload = _draft_item(w)  # declared length: 64 bytes
     response = w.client.patch(f"/api/v1/uploads/{upload}", content=b"x" * 65, headers={
         **_auth(w), **TUS, "Content-Type": "application/offset+octet-stream",
@@ -134,6 +135,6 @@ def test_tus_patch_beyond_upload_length_is_refused(w: World) -> None:
     assert head.headers["Upload-Offset"] == "0"
 
 
-def test_tus_without_version_is_412(w: World) -> None:
+def test_tus_without_version_is_412(w: InProcess) -> None:
     response = w.client.post("/api/v1/uploads", headers={**_auth(w), "Upload-Length": "1"})
     assert response.status_code == 412
