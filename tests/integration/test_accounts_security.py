@@ -6,14 +6,9 @@ import re
 
 import httpx
 
-from conftest import (
-    POLICE,
-    Person,
-    Server,
-    assert_fails,
-    new_person,
-    ok,
-)
+from support.cli import assert_fails, ok
+from support.server import Person, Server, new_person
+from support.world import POLICE
 
 
 def test_enrolment_from_the_cli(server: Server) -> None:

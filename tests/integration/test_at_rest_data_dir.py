@@ -11,24 +11,13 @@ from __future__ import annotations
 import base64
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import (
-    CPS,
-    CUSTODY,
-    People,
-    Server,
-    _wait_healthy,
-    base_env,
-    free_port,
-    make_file,
-    new_case,
-    ok,
-    run_custody,
-)
+from support.cli import base_env, ok, run_custody
+from support.server import People, Server, make_file, new_case, serving
+from support.world import CPS
 
 TUS = {"Tus-Resumable": "1.0.0"}
 
@@ -94,18 +83,9 @@ def test_serve_closes_a_data_folder_left_open_and_says_so(tmp_path: Path, cli_ru
         path.chmod(0o755 if path.is_dir() else 0o644)
     (data / "custody.db").chmod(0o664)
 
-    port = free_port()
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([CUSTODY, "serve", "--data-dir", str(data), "--port", str(port)],
-                                env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}", proc, log_path)
+    with serving(data, env, cwd=tmp_path) as served:
         assert _open_to_others(data) == {}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-    said = log_path.read_text()
+    said = served.log_path.read_text()
     assert "warning:" in said, said
     assert "were readable by other users" in said, said
     assert "Traceback" not in said, said

@@ -20,18 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    CPS,
-    POLICE,
-    People,
-    Server,
-    assert_fails,
-    free_port,
-    item_ids,
-    make_file,
-    new_case,
-    new_person,
-)
+from support.cli import assert_fails, free_port
+from support.server import People, Server, item_ids, make_file, new_case, new_person
+from support.world import CPS, POLICE
 
 NOT_IT = "not the secret at all"
 

@@ -2,21 +2,26 @@
 
 The recipient's key wrap (from the ``key_wraps`` table) opens with the recipient's identity
 (unsealed from their key file) to give the item key; the stored blob opens with the item key.
-The same works with each organisation's offline recovery key file as ``admin org create`` wrote
-it. Skipped when ``age`` is missing, except under CI, where that fails.
+The same works with each organisation's offline recovery key file, and with the one the
+operator's ``custody admin org create`` writes for an organisation made here (whose person,
+added by ``custody admin user create``, receives with the CLI). Skipped when ``age`` is
+missing, except under CI, where that fails.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import CPS, OTHER, POLICE, People, Person, Server, item_ids, make_file, new_case
 from custody.crypto.keys import UserKeys
+from support.server import People, Person, Server, item_ids, make_file, new_case
+from support.world import CPS, OTHER, POLICE, Account
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +98,32 @@ def test_blob_opens_with_age_tool_via_each_readers_wrap(
     done = subprocess.run([age_tool, "-d", "-i", str(server.recovery_keys[OTHER]), str(wrong)],
                           capture_output=True, timeout=60, check=False)
     assert done.returncode != 0
+
+
+def test_an_organisation_the_operator_makes_opens_with_its_offline_key_file(
+        age_tool: str, server: Server, people: People, tmp_path: Path) -> None:
+    name = f"Crown Prosecution Unit {uuid.uuid4().int % 10**6}"
+    key_file = tmp_path / "offline" / "recovery-key.txt"
+    key_file.parent.mkdir()
+    made = server.admin("org", "create", name, "--kind", "prosecution",
+                        "--recovery-key-out", str(key_file)).stdout
+    assert f"recovery key written to {key_file} (0600)" in made
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    email, password = f"p.{uuid.uuid4().hex[:8]}@cps.example", f"pw-{uuid.uuid4().hex}"
+    server.admin("user", "create", email, "--org", name, "--role", "prosecutor",
+                 CUSTODY_NEW_PASSWORD=password)
+    reader = Person.signed_in(server, Account("operator-made", email, name, "prosecutor",
+                                              password), tmp_path / "reader")
+
+    original = make_file(tmp_path / "sent", "statement.pdf", 70_000)
+    transfer_id = people.officer.send([original], new_case(people.officer), name)
+    reader.ok("receive", transfer_id, "--out", str(tmp_path / "received"))
+    assert (tmp_path / "received" / original.name).read_bytes() == original.read_bytes()
+
+    item = item_ids(people.officer, transfer_id)[0]
+    wrap = tmp_path / "wrap.age"
+    wrap.write_bytes(_wrap_for(server, item, _recovery_recipient(key_file)))
+    item_key, out = tmp_path / "item.key", tmp_path / "plain"
+    _age_decrypt(age_tool, key_file, wrap, item_key)
+    _age_decrypt(age_tool, item_key, server.blobs / item, out)
+    assert out.read_bytes() == original.read_bytes()

@@ -14,7 +14,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from conftest import People, Server, assert_fails, item_ids, make_file, new_case, ok, run_custody
+from support.cli import assert_fails, ok, run_custody
+from support.server import People, Server, item_ids, make_file, new_case
 
 
 def _members(path: Path) -> dict[str, bytes]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import People, Server, assert_fails, item_ids, make_file, new_case, run_custody
+from support.cli import assert_fails, run_custody
+from support.server import People, Server, item_ids, make_file, new_case
 
 
 def test_shred_leaves_no_wrap_and_no_blob_and_records_why(server: Server, people: People) -> None:

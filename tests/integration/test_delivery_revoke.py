@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import People, Server, assert_fails, item_ids, make_file, new_case
+from support.cli import assert_fails
+from support.server import People, Server, item_ids, make_file, new_case
 
 
 def test_revoked_recipient_is_refused_and_the_refusal_is_reported(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import People, Server, assert_fails, item_ids, make_file, new_case
+from support.cli import assert_fails
+from support.server import People, Server, item_ids, make_file, new_case
 
 
 def _accesses(report: dict[str, object]) -> list[tuple[str, str]]:

@@ -7,17 +7,15 @@ is that claim only when the loopback peer is a proxy the operator named.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import CUSTODY, _wait_healthy, base_env, free_port, ok, run_custody
+from support.cli import base_env, ok, run_custody
+from support.server import serving
 
 CLAIMED = "203.0.113.9"  # TEST-NET-3: nobody's address
 
@@ -29,28 +27,6 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, cli_runner: None) -> Path
     ok(run_custody(["admin", "init", "--data-dir", str(data)], base_env(HOME=str(work)),
                    cwd=work))
     return data
-
-
-@contextmanager
-def _serving(data_dir: Path, **env: str) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = data_dir.parent / f"serve-{port}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [CUSTODY, "serve", "--data-dir", str(data_dir), "--port", str(port)],
-            env=base_env(HOME=str(data_dir.parent), **env), cwd=data_dir.parent,
-            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_healthy(url, proc, log_path)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _recorded_address(data_dir: Path, email: str) -> list[str]:
@@ -75,8 +51,8 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy(
 ) -> None:
     env = {"CUSTODY_TRUSTED_PROXIES": trusted} if trusted is not None else {}
     email = f"nobody-{uuid.uuid4().hex[:8]}@tvp.police.example"
-    with _serving(data_dir, **env) as url:
-        response = httpx.post(f"{url}/api/v1/login", timeout=30,
+    with serving(data_dir, base_env(HOME=str(data_dir.parent), **env)) as served:
+        response = httpx.post(f"{served.url}/api/v1/login", timeout=30,
                               json={"email": email, "password": "not the password, clearly"},
                               headers={"X-Forwarded-For": CLAIMED})
         assert response.status_code == 401, response.text

@@ -24,12 +24,14 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import CPS, People, Person, Server, assert_fails, new_case, run_custody
 from custody.bundle import build_bundle
 from custody.crypto import age
 from custody.crypto.items import new_item_key, wrap
 from custody.crypto.keys import UserKeys
 from custody.crypto.manifest import SIGNATURE_CONTEXT, Manifest, SignedManifest
+from support.cli import assert_fails, run_custody
+from support.server import People, Person, Server, new_case
+from support.world import CPS
 
 TUS = {"Tus-Resumable": "1.0.0"}
 CONTENT = b"interview recording " * 150  # 3000 bytes

@@ -29,7 +29,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from conftest import CUSTODY, assert_fails, base_env, free_port, ok, run_custody
+from support.cli import CUSTODY, assert_fails, base_env, free_port, ok, run_custody
 
 GO_SOURCE = Path(__file__).resolve().parents[1] / "independent" / "c2sp_verify.go"
 GOPATH = Path(os.environ.get("CUSTODY_TEST_GOPATH", "/usr/share/gocode"))

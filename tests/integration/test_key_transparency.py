@@ -14,9 +14,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from conftest import CPS, People, Server, assert_fails, make_file, new_case
 from custody.crypto.keys import UserKeys
 from custody.crypto.signing import SigningKey
+from support.cli import assert_fails
+from support.server import People, Server, make_file, new_case
+from support.world import CPS
 
 
 @contextlib.contextmanager

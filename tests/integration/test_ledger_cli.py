@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_fails, base_env, ok, run_custody
 from custody.ledger.entry import Entry
 from custody.ledger.note import Signer
 from custody.store.db import make_engine, make_sessionmaker, transaction
 from custody.store.ledger_store import LedgerStore
+from support.cli import assert_fails, base_env, ok, run_custody
 
 ORIGIN = "custody.test/ledger-cli"
 SIZE = 48

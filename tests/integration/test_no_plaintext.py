@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, select
 
-from conftest import CPS, People, Server, make_file, new_case
+from support.server import People, Server, make_file, new_case
+from support.world import CPS
 
 
 def _forms(needle: bytes) -> list[bytes]:

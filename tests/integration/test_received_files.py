@@ -10,7 +10,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from conftest import People, make_file, new_case
+from support.server import People, make_file, new_case
 
 
 def test_a_long_name_is_received_and_only_its_owner_may_read_it(

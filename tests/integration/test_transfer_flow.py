@@ -12,16 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from conftest import (
-    CPS,
-    People,
-    Person,
-    Server,
-    assert_fails,
-    item_ids,
-    make_file,
-    new_case,
-)
+from support.cli import assert_fails
+from support.server import People, Person, Server, item_ids, make_file, new_case
+from support.world import CPS
 
 TRAIL_LINE = re.compile(r"^#(\d+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+(\S+)\s+(.+)$")
 

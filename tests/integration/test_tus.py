@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from conftest import CPS, People, Server, new_case
+from support.server import People, Server, new_case
+from support.world import CPS
 
 TUS = {"Tus-Resumable": "1.0.0"}
 SIZE = 100_000

@@ -2,8 +2,9 @@
 
 An organisation admin makes units and a unit admin; the unit admin adds a prosecutor; the
 prosecutor signs in and makes keys; an officer sends to "ORG/UNIT"; the prosecutor receives;
-the unit admin reads the trail and the access report but never the content; the admin of
-another unit learns nothing.
+a prosecutor of the organisation outside the unit does not; the unit admin reads the trail
+and the access report but never the content; the admin of another unit learns nothing. The
+prosecution organisation is this test's own: who belongs to it is what the test is about.
 """
 
 from __future__ import annotations
@@ -12,17 +13,10 @@ import json
 import re
 import uuid
 
-from conftest import (
-    CPS,
-    Account,
-    People,
-    Person,
-    Server,
-    assert_fails,
-    item_ids,
-    make_file,
-    new_case,
-)
+from custody.domain.people import OrgKind
+from support.cli import assert_fails
+from support.server import People, Person, Server, item_ids, make_file, new_case, new_person
+from support.world import Account
 
 
 def _added(admin: Person, key: str, email: str, role: str, *unit: str) -> Person:
@@ -32,19 +26,20 @@ def _added(admin: Person, key: str, email: str, role: str, *unit: str) -> Person
     assert f"e-mailed to {email}" in said
     code = admin.server.mailbox.code_for(email, "--activation-code")
     assert code.replace("-", "") not in said.replace("-", "")  # the admin never sees it
-    account = Account(key, email, CPS, role, f"chosen-by-{key}-{uuid.uuid4().hex[:8]}")
+    password = f"chosen-by-{key}-{uuid.uuid4().hex[:8]}"
+    account = Account(key, email, admin.account.org, role, password)
     person = Person(admin.server, account, admin.server.work / "people" / key)
     person.login("--activation-code", code)
     return person
 
 
 def test_units_unit_admins_and_sending_to_a_unit(server: Server, people: People) -> None:
-    org_admin = Person(
-        server,
-        server.add_user("cps_admin", "admin@cps.example", CPS, "admin"),
-        server.work / "people" / "cps_admin",
-    )
-    org_admin.login()
+    org = server.world.new_org(OrgKind.PROSECUTION)
+    org_admin = new_person(server, server.work / "people" / "cps_admin", "cps_admin",
+                           "admin@cps.example", org, "admin", keys=False)
+    # In the organisation, in no unit, with keys: the unit's transfers are not for them.
+    loose = new_person(server, server.work / "people" / "loose_prosecutor", "loose_prosecutor",
+                       "loose.prosecutor@cps.example", org, "prosecutor")
     assert "RASSO" in org_admin.ok("units", "create", "RASSO").stdout
     org_admin.ok("units", "create", "Magistrates")
     assert_fails(org_admin.run("units", "create", "RASSO"), "already", code=6)
@@ -80,19 +75,19 @@ def test_units_unit_admins_and_sending_to_a_unit(server: Server, people: People)
     listed = rasso_admin.ok("people", "list").stdout
     assert "c.khan@cps.example" in listed
     assert "rasso.admin@cps.example" in listed
-    assert "a.patel@cps.example" not in listed  # in the organisation, not in the unit
-    assert "a.patel@cps.example" in org_admin.ok("people", "list").stdout
+    assert loose.email not in listed  # in the organisation, not in the unit
+    assert loose.email in org_admin.ok("people", "list").stdout
     assert rasso_admin.ok("units", "list").stdout.startswith("RASSO ")
 
     # An officer sends to the unit: its members with keys receive, nobody else.
     officer = people.officer
     urn = new_case(officer)
     video = make_file(officer.home / "out", "interview.mp4", 200_000)
-    sent = officer.ok("send", str(video), "--case", urn, "--to", f"{CPS}/RASSO").stdout
-    assert f"to {CPS} / RASSO" in sent
+    sent = officer.ok("send", str(video), "--case", urn, "--to", f"{org}/RASSO").stdout
+    assert f"to {org} / RASSO" in sent
     tid = re.findall(r"Sent transfer (\S+)", sent)[0]
     item = item_ids(officer, tid)[0]
-    assert f"to {CPS} / RASSO" in officer.ok("outbox").stdout
+    assert f"to {org} / RASSO" in officer.ok("outbox").stdout
     shown = officer.transfer(tid)
     assert (shown["recipient_unit"], [r["email"] for r in shown["recipients"]]) == (
         "RASSO",
@@ -100,8 +95,8 @@ def test_units_unit_admins_and_sending_to_a_unit(server: Server, people: People)
     )
     inbox = prosecutor.ok("inbox").stdout
     assert f"{tid}  {urn}" in inbox
-    assert f"from {officer.email} to {CPS} / RASSO" in inbox
-    assert tid not in people.prosecutor.ok("inbox").stdout
+    assert f"from {officer.email} to {org} / RASSO" in inbox
+    assert tid not in loose.ok("inbox").stdout
     prosecutor.ok("receive", tid, "--out", str(prosecutor.home / "got"))
     assert (prosecutor.home / "got" / "interview.mp4").read_bytes() == video.read_bytes()
 

@@ -7,12 +7,15 @@ against a real ``custody serve``, with material sent by a person using the real 
   with password + key;
 - a form posted from another origin acts on nothing.
 
-SQLite only: the pages use the same services and tables as the API, which run on both.
+SQLite only: the pages use the same services and tables as the API, which run on both. Each
+test has a prosecutor of its own (a security key is part of the story), in an organisation
+of their own.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,7 +24,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
-from conftest import CPS, People, Server, make_file, new_case
+from custody.domain.people import OrgKind
+from support.server import People, Person, Server, make_file, new_case, new_person
 
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
 
@@ -54,13 +58,22 @@ def context(chromium: Any) -> Iterator[BrowserContext]:
     ctx.close()
 
 
-def send_one(people: People, tmp_path: Path) -> str:
+@pytest.fixture
+def prosecutor(server: Server) -> Person:
+    """A prosecutor of their own for each test: each signs in more than once, and a person
+    has only so many fresh codes a minute."""
+    org = server.world.new_org(OrgKind.PROSECUTION)
+    email = f"p.{uuid.uuid4().hex[:8]}@cps.example"
+    return new_person(server, server.work / "people" / email, email, email, org, "prosecutor")
+
+
+def send_one(people: People, prosecutor: Person, tmp_path: Path) -> str:
     case = new_case(people.officer)
-    return people.officer.send([make_file(tmp_path / "out", "statement.pdf", 4096)], case, CPS)
+    return people.officer.send([make_file(tmp_path / "out", "statement.pdf", 4096)], case,
+                               prosecutor.account.org)
 
 
-def sign_in(page: Page, server: Server, people: People, *, code: bool = True) -> None:
-    prosecutor = people.prosecutor
+def sign_in(page: Page, server: Server, prosecutor: Person, *, code: bool = True) -> None:
     page.goto(f"{server.web_url}/login")
     page.fill("#email", prosecutor.email)
     page.fill("#password", prosecutor.password)
@@ -71,18 +84,18 @@ def sign_in(page: Page, server: Server, people: People, *, code: bool = True) ->
 
 
 def test_sign_in_see_the_inbox_acknowledge_and_find_it_in_the_ledger(
-    server: Server, people: People, context: BrowserContext, tmp_path: Path
+    server: Server, people: People, prosecutor: Person, context: BrowserContext, tmp_path: Path
 ) -> None:
-    transfer = send_one(people, tmp_path)
+    transfer = send_one(people, prosecutor, tmp_path)
     # The content is received and verified on the prosecutor's machine (the CLI), so the
     # acknowledgement follows a verified receipt.
-    people.prosecutor.ok("receive", transfer, "--out", str(tmp_path / "received"))
+    prosecutor.ok("receive", transfer, "--out", str(tmp_path / "received"))
     page = context.new_page()
     page.goto(f"{server.web_url}/login")
     notice = page.text_content("#notice") or ""
     assert "restricted criminal-justice system" in notice  # the CLI shows the same text
 
-    sign_in(page, server, people)
+    sign_in(page, server, prosecutor)
     # Chromium keeps the Secure, __Host- cookie on http://localhost (a secure context).
     cookies = {c["name"]: c for c in context.cookies()}
     session = cookies["__Host-custody"]
@@ -98,19 +111,19 @@ def test_sign_in_see_the_inbox_acknowledge_and_find_it_in_the_ledger(
     assert page.text_content("#state") == "acknowledged"
     assert page.locator("#trail .event", has_text="transfer:acknowledged").count() >= 1
 
-    history = people.prosecutor.ok("history", transfer).stdout
-    assert "a.patel@cps.example  acknowledged the transfer" in history
+    history = prosecutor.ok("history", transfer).stdout
+    assert f"{prosecutor.email}  acknowledged the transfer" in history
     assert any(
-        e["type"] == "transfer:acknowledged" and e["actor_email"] == people.prosecutor.email
-        for e in people.prosecutor.history(transfer)
+        e["type"] == "transfer:acknowledged" and e["actor_email"] == prosecutor.email
+        for e in prosecutor.history(transfer)
     )
 
 
 def test_a_security_key_registers_and_then_stands_in_for_the_code(
-    server: Server, people: People, context: BrowserContext
+    server: Server, prosecutor: Person, context: BrowserContext
 ) -> None:
     page = context.new_page()
-    sign_in(page, server, people)
+    sign_in(page, server, prosecutor)
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     cdp.send(
@@ -131,8 +144,10 @@ def test_a_security_key_registers_and_then_stands_in_for_the_code(
     page.click("#add-key-button")
     page.wait_for_selector("#key-added")
     assert page.text_content("#keys .label") == "Chromium virtual key"
+    me = prosecutor.session["user_id"]
     added = server.query(
-        "SELECT count(*) FROM security_events WHERE type = :t", t="account:webauthn_added"
+        "SELECT count(*) FROM security_events WHERE type = :t AND user_id = :u",
+        t="account:webauthn_added", u=me,
     )
     assert added[0][0] == 1
 
@@ -141,16 +156,17 @@ def test_a_security_key_registers_and_then_stands_in_for_the_code(
     assert "__Host-custody" not in {c["name"] for c in context.cookies()}
     assert page.goto(f"{server.web_url}/inbox").status == 401  # type: ignore[union-attr]
 
-    sign_in(page, server, people, code=False)  # password, and the key instead of a code
+    sign_in(page, server, prosecutor, code=False)  # password, and the key instead of a code
     page.click("#use-key")
     page.wait_for_url("**/inbox")
     assert page.locator("#transfers, #empty").count() == 1
     by_key = server.query(
         "SELECT detail FROM security_events WHERE type = 'login:succeeded' "
-        "AND detail LIKE 'security key%'"
+        "AND detail LIKE 'security key%' AND user_id = :u", u=me,
     )
     assert len(by_key) == 1
-    count = server.query("SELECT sign_count FROM webauthn_credentials")[0][0]
+    (count,) = server.query("SELECT sign_count FROM webauthn_credentials WHERE user_id = :u",
+                            u=me)[0]
     assert count >= 1  # the authenticator's counter was checked and stored
 
 
@@ -186,15 +202,16 @@ def attacker_site() -> Iterator[tuple[type[_Attacker], int]]:
 def test_a_form_posted_from_another_origin_does_nothing(
     server: Server,
     people: People,
+    prosecutor: Person,
     context: BrowserContext,
     tmp_path: Path,
     attacker_site: tuple[type[_Attacker], int],
 ) -> None:
     handler, port = attacker_site
-    transfer = send_one(people, tmp_path)
+    transfer = send_one(people, prosecutor, tmp_path)
     handler.target = f"{server.web_url}/transfers/{transfer}/ack"
     page = context.new_page()
-    sign_in(page, server, people)
+    sign_in(page, server, prosecutor)
 
     # Same site, other origin (another port on localhost): the Strict cookie goes along,
     # but the Origin and the missing CSRF token stop it.
@@ -206,7 +223,7 @@ def test_a_form_posted_from_another_origin_does_nothing(
         page.goto(f"http://127.0.0.1:{port}/")
     assert page.text_content("#error-title") == "Please sign in"
 
-    assert people.prosecutor.transfer(transfer)["acknowledged_at"] is None
+    assert prosecutor.transfer(transfer)["acknowledged_at"] is None
     refused = server.query("SELECT detail FROM security_events WHERE type = 'csrf:refused'")
     # Chromium says where the form came from (Fetch Metadata); that alone refuses it.
     assert any("Sec-Fetch-Site: same-site" in row[0] for row in refused), refused

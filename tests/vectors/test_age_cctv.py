@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +30,9 @@ from custody.crypto.age import (
     decrypt_stream,
     decrypt_with_passphrase,
 )
+from support.paths import VECTORS_DIR
 
-VECTORS_ROOT = Path(
-    os.environ.get(
-        "CUSTODY_VECTORS_DIR", Path(__file__).resolve().parents[3] / "shared" / "vectors"
-    )
-)
-CCTV_DIR = VECTORS_ROOT / "age-cctv"
+CCTV_DIR = VECTORS_DIR / "age-cctv"
 _NOT_VECTORS = {"README.md", "LICENSE"}
 
 

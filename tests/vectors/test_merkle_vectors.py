@@ -18,7 +18,7 @@ import pytest
 
 from custody.ledger.merkle import InvalidProof, verify_consistency, verify_inclusion
 from custody.ledger.subtree import verify_subtree_consistency, verify_subtree_inclusion
-from vector_paths import VECTORS_DIR
+from support.paths import VECTORS_DIR
 
 MERKLE_DIR = VECTORS_DIR / "merkle"
 KINDS = ("inclusion", "consistency", "subtreeinclusion", "subtreeconsistency")

@@ -11,7 +11,7 @@ import pytest
 
 from custody.errors import CustodyError, IntegrityError, InvalidInput
 from custody.ledger import note
-from vector_paths import VECTORS_DIR
+from support.paths import VECTORS_DIR
 
 VECTOR_FILE = VECTORS_DIR / "signed-note" / "peterneumann.json"
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from security_world import CPS, POLICE, TUS, World, world
 from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
 from starlette.middleware import Middleware
@@ -31,6 +30,8 @@ with warnings.catch_warnings():
 from custody.domain.people import Role
 from custody.http.middleware import INTERNAL_ERROR, Guard
 from custody.services import uploads
+from support.in_process import TUS, InProcess, in_process
+from support.world import CPS, POLICE
 
 # What a client must never see of an exception.
 INSIDE_DETAIL = "hunter2 at /srv/custody/secrets"
@@ -154,8 +155,8 @@ def test_a_content_length_with_thousands_of_digits_is_413_not_500(guarded: TestC
 
 
 @pytest.fixture
-def w(tmp_path: Path) -> Iterator[World]:
-    with world(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}") as made:
+def w(tmp_path: Path) -> Iterator[InProcess]:
+    with in_process(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}") as made:
         officer = made.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         prosecutor = made.add("prosecutor", "a.patel@cps.example", CPS, Role.PROSECUTOR)
         made.register_keys(officer)
@@ -168,7 +169,7 @@ def _metadata(item_id: str) -> str:
 
 
 @NOT_NUMBERS
-def test_tus_upload_length_must_be_ascii_decimal(w: World, value: bytes) -> None:
+def test_tus_upload_length_must_be_ascii_decimal(w: InProcess, value: bytes) -> None:
     officer = w.members["officer"]
     headers: dict[str, Any] = {**officer.auth, **TUS, "Upload-Length": value,
                                "Upload-Metadata": _metadata("any-item")}
@@ -182,7 +183,7 @@ def test_tus_upload_length_must_be_ascii_decimal(w: World, value: bytes) -> None
 
 
 @NOT_NUMBERS
-def test_tus_upload_offset_must_be_ascii_decimal(w: World, value: bytes) -> None:
+def test_tus_upload_offset_must_be_ascii_decimal(w: InProcess, value: bytes) -> None:
     officer = w.members["officer"]
     upload = w.transfer(officer, CPS, "47TV0000009", send=False)["upload"]
     headers: dict[str, Any] = {**officer.auth, **TUS, "Upload-Offset": value,
@@ -196,7 +197,7 @@ def test_tus_upload_offset_must_be_ascii_decimal(w: World, value: bytes) -> None
 
 
 def test_a_bug_in_the_real_app_is_a_json_500_with_the_security_headers(
-    w: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    w: InProcess, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(*_: object) -> NoReturn:
         raise RuntimeError(INSIDE_DETAIL)

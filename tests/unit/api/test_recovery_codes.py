@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
-from security_world import POLICE, World, world
 from sqlalchemy import create_engine, select, text
 
 from custody.domain.people import Role
@@ -18,17 +17,19 @@ from custody.services import second_factor, tokens
 from custody.services.accounts import GENERIC_REFUSAL
 from custody.store.migrate import alembic_config
 from custody.store.models_security import RECOVERY_KEYED, RECOVERY_LEGACY, RecoveryCode
+from support.in_process import InProcess, in_process
+from support.world import POLICE
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _GROUPS = re.compile(rf"^[{CROCKFORD}]{{4}}(-[{CROCKFORD}]{{4}})+$")
 
 
-def _stored(w: World, user_id: str) -> list[RecoveryCode]:
+def _stored(w: InProcess, user_id: str) -> list[RecoveryCode]:
     with w.ctx.unit_of_work() as session:
         return list(session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user_id)))
 
 
-def _user_id(w: World, token: str) -> str:
+def _user_id(w: InProcess, token: str) -> str:
     return tokens.authenticate(w.ctx, token).user_id
 
 
@@ -44,7 +45,7 @@ def _unkeyed_digests(code: str) -> set[str]:
 
 
 def test_recovery_codes_carry_at_least_80_bits_and_read_easily(tmp_path: Path) -> None:
-    with world(tmp_path, f"sqlite:///{tmp_path / 'c.db'}") as w:
+    with in_process(tmp_path, f"sqlite:///{tmp_path / 'c.db'}") as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         codes = officer.recovery_codes
         assert len(codes) == 10
@@ -56,7 +57,7 @@ def test_recovery_codes_carry_at_least_80_bits_and_read_easily(tmp_path: Path) -
 
 
 def test_a_copy_of_the_database_cannot_confirm_a_guess(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         user_id = _user_id(w, officer.token)
         stored = {r.code_hash for r in _stored(w, user_id)}
@@ -73,7 +74,7 @@ def test_a_copy_of_the_database_cannot_confirm_a_guess(tmp_path: Path, db_url: s
 
 
 def test_a_recovery_code_works_once_however_it_is_typed(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         code = officer.recovery_codes[2]
         typed = " ".join(code.lower().split("-")).replace("0", "o").replace("1", "l")
@@ -87,7 +88,7 @@ def test_a_recovery_code_works_once_however_it_is_typed(tmp_path: Path, db_url: 
 def test_codes_from_before_the_upgrade_still_work_once(tmp_path: Path, db_url: str) -> None:
     """The documented decision: unkeyed codes made before migration 0007 are kept (marked
     "sha256") and accepted until used or until the person enrols again."""
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         user_id = _user_id(w, officer.token)
         old = "a1b2-c3d4-e5f6"  # the old format: 3 x 4 hex digits

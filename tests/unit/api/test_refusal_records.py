@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from security_world import CPS, OTHER, POLICE, Member, World, world
 from sqlalchemy import func, select
 
 from custody.domain.people import Role
@@ -26,6 +25,8 @@ from custody.services.watcher import run_watcher_once
 from custody.store.ledger_models import LedgerHead
 from custody.store.ledger_store import LedgerStore
 from custody.store.models_security import RefusalTally, SecurityEvent
+from support.in_process import InProcess, Member, in_process
+from support.world import CPS, OTHER, POLICE
 
 FLOOD = 160
 BAD_TOKEN = {"Authorization": "Bearer cst_not-a-token-anyone-was-given"}
@@ -33,7 +34,7 @@ BAD_TOKEN = {"Authorization": "Bearer cst_not-a-token-anyone-was-given"}
 
 @dataclass
 class Scene:
-    w: World
+    w: InProcess
     officer: Member
     stranger: Member
     other_stranger: Member
@@ -76,7 +77,7 @@ def attempts(entries: list[Entry]) -> int:
 
 @pytest.fixture
 def scene(tmp_path: Path, db_url: str) -> Iterator[Scene]:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         w.register_keys(officer)
         w.register_keys(w.add("prosecutor", "a.patel@cps.example", CPS, Role.PROSECUTOR))
@@ -152,10 +153,10 @@ def test_the_access_report_shows_the_refusals_and_their_count(scene: Scene) -> N
         scene.download(scene.stranger)
     scene.close_windows()
     owner = tokens.authenticate(scene.w.ctx, scene.officer.token)
-    refused = reports.access_report(scene.w.ctx, owner, scene.item)["refused"]
-    assert [r["user"] for r in refused] == [scene.stranger.email] * 2
-    assert refused[0]["address"] == "testclient"  # the first keeps where it came from
-    assert [r["detail"].get("repeats", 1) for r in refused] == [1, FLOOD - 1]
+    refused = reports.access_report(scene.w.ctx, owner, scene.item).refused
+    assert [r.user for r in refused] == [scene.stranger.email] * 2
+    assert refused[0].address == "testclient"  # the first keeps where it came from
+    assert [r.detail.get("repeats", 1) for r in refused] == [1, FLOOD - 1]
 
 
 def test_a_flood_of_bad_tokens_costs_two_security_events_and_keeps_the_exact_count(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from security_world import CPS, POLICE, world
 from sqlalchemy import select
 
 from custody.domain.people import Role
 from custody.services import second_factor
 from custody.store.models_security import SecondFactor
+from support.in_process import in_process
+from support.world import CPS, POLICE
 
 
 def test_no_case_material_without_a_second_factor(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         newbie = w.add("newbie", "new.officer@tvp.police.example", POLICE, Role.OFFICER,
                        enrol=False)
         first = w.post_login(newbie).json()
@@ -28,7 +29,7 @@ def test_no_case_material_without_a_second_factor(tmp_path: Path, db_url: str) -
 
 
 def test_enrolment_then_code_login(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         assert len(officer.recovery_codes) == 10
         me = w.client.get("/api/v1/me", headers=officer.auth)
@@ -46,7 +47,7 @@ def test_enrolment_then_code_login(tmp_path: Path, db_url: str) -> None:
 
 
 def test_a_code_is_good_once(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         code = w.code(officer)
         assert w.post_login(officer, code=code).status_code == 200
@@ -56,7 +57,7 @@ def test_a_code_is_good_once(tmp_path: Path, db_url: str) -> None:
 
 
 def test_recovery_codes_work_once(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         spare = officer.recovery_codes[3]
         assert w.post_login(officer, recovery_code=spare).status_code == 200
@@ -64,7 +65,7 @@ def test_recovery_codes_work_once(tmp_path: Path, db_url: str) -> None:
 
 
 def test_scopes_narrow_and_limited_by_role(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         prosecutor = w.add("p", "a.patel@cps.example", CPS, Role.PROSECUTOR)
         read_only = w.login(prosecutor, scopes=["read"])
         assert read_only["scopes"] == "read"
@@ -77,7 +78,7 @@ def test_scopes_narrow_and_limited_by_role(tmp_path: Path, db_url: str) -> None:
 
 
 def test_reset_is_a_ledger_entry_and_forces_enrolment(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         reset = second_factor.reset(w.ctx, officer.email, "phone lost")
         entry = w.client.get(f"/api/v1/ledger/entries/{reset.ledger_index}")

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from security_world import world
 
 from custody.cli.main import main
 from custody.errors import LocalError
 from custody.settings import Settings
 from custody.store.server_secret import load_server_secret
+from support.in_process import in_process
 
 
 def test_admin_init_makes_a_private_secret_and_never_prints_it(
@@ -59,7 +59,7 @@ def test_weak_secret_from_the_environment_is_refused(value: str) -> None:
 
 
 def test_hsts_only_with_tls(tmp_path: Path) -> None:
-    with world(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}", tls=True) as w:
+    with in_process(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}", tls=True) as w:
         response = w.client.get("/healthz")
         assert response.headers["strict-transport-security"].startswith("max-age=")
         assert response.headers["x-frame-options"] == "DENY"

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from security_world import POLICE, world
 from sqlalchemy import select
 
 from custody.domain.people import Role
 from custody.services import refusal_records
 from custody.services.accounts import GENERIC_REFUSAL
 from custody.store.models_security import SecurityEvent
+from support.in_process import in_process
+from support.world import POLICE
 
 
 class CountingHasher:
@@ -38,7 +39,7 @@ def hasher(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
 
 
 def test_a_paused_sign_in_runs_no_password_hash(tmp_path: Path, hasher: CountingHasher) -> None:
-    with world(tmp_path, f"sqlite:///{tmp_path / 'c.db'}") as w:
+    with in_process(tmp_path, f"sqlite:///{tmp_path / 'c.db'}") as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         wrong = {"email": officer.email, "password": "not-the-password-at-all"}
         hasher.verified = 0
@@ -74,7 +75,7 @@ def test_a_paused_sign_in_runs_no_password_hash(tmp_path: Path, hasher: Counting
 def test_an_address_locked_out_runs_no_password_hash_for_any_account(
     tmp_path: Path, hasher: CountingHasher
 ) -> None:
-    with world(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", address_lockout_failures=3) as w:
+    with in_process(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", address_lockout_failures=3) as w:
         hasher.verified = 0
         for n in range(3):
             w.client.post("/api/v1/login", json={"email": f"guess{n}@tvp.police.example",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from security_world import POLICE, world
 from sqlalchemy import func, select
 
 from custody.domain.people import Role
 from custody.services.throttle import back_off
 from custody.store.models_security import SecurityEvent
+from support.in_process import in_process
+from support.world import POLICE
 
 
 def _events(w: object, type_: str) -> int:
@@ -24,7 +25,7 @@ def test_back_off_grows_then_caps() -> None:
 
 
 def test_twenty_wrong_passwords_lock_the_account(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         wrong = {"email": officer.email, "password": "not-the-password-at-all"}
         messages = set()
@@ -50,7 +51,7 @@ def test_twenty_wrong_passwords_lock_the_account(tmp_path: Path, db_url: str) ->
 
 
 def test_back_off_refuses_quick_retries(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         for _ in range(6):
             w.client.post("/api/v1/login", json={"email": officer.email, "password": "nope-nope"})
@@ -63,7 +64,7 @@ def test_back_off_refuses_quick_retries(tmp_path: Path, db_url: str) -> None:
 
 
 def test_lookalike_address_is_a_generic_refusal(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         # A Cyrillic o (U+043E) in "jones": not the same account, and no hint the real one exists.
         lookalike = {"email": "dc.j\u043enes@tvp.police.example", "password": officer.password}
@@ -75,7 +76,7 @@ def test_lookalike_address_is_a_generic_refusal(tmp_path: Path, db_url: str) -> 
 def test_revoked_token_stops_at_once_and_expired_gets_clear_401(
     tmp_path: Path, db_url: str
 ) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         stolen = w.login(officer)
         stolen_auth = {"Authorization": f"Bearer {stolen['token']}"}
@@ -99,7 +100,7 @@ def test_revoked_token_stops_at_once_and_expired_gets_clear_401(
 
 
 def test_revoke_all(tmp_path: Path, db_url: str) -> None:
-    with world(tmp_path, db_url) as w:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         other = w.login(officer)
         assert w.client.delete("/api/v1/tokens", headers=officer.auth).json() == {"revoked": 2}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from vector_paths import REPO_ROOT
+from support.paths import REPO_ROOT
 
 CITED = re.compile(r"(tests/[\w/]+\.py)::(test_\w+)")
 

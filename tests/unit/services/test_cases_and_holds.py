@@ -7,12 +7,9 @@ case", and the police's item in it was crypto-shredded. Both backends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from delivery_world import CPS, Inbox, World, make_world
 from sqlalchemy import select
 
 from custody.crypto.age import Identity
@@ -26,14 +23,10 @@ from custody.services.watcher import run_watcher_once
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import Item, Transfer
 from custody.store.models_delivery import LegalHold
+from support.world import CPS, Cast
 
 
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    yield from make_world(db_url, tmp_path, 1, Inbox())
-
-
-def _defence_officer(w: World) -> Actor:
+def _defence_officer(w: Cast) -> Actor:
     accounts.create_org(
         w.ctx, "Example Defence LLP", OrgKind.DEFENCE, Identity.generate().recipient.to_string()
     )
@@ -43,20 +36,20 @@ def _defence_officer(w: World) -> Actor:
     return Actor(user.id, user.email, user.org_id, Role.OFFICER.value)
 
 
-def _item_and_urn(w: World) -> tuple[str, str]:
+def _item_and_urn(w: Cast) -> tuple[str, str]:
     tid = w.transfer()
     with w.ctx.unit_of_work() as session:
         transfer = session.get_one(Transfer, tid)
         return transfer.items[0].id, transfer.case.urn
 
 
-def _state(w: World, item: str) -> str:
+def _state(w: Cast, item: str) -> str:
     with w.ctx.unit_of_work() as session:
         return session.get_one(Item, item).state
 
 
-def test_another_organisation_cannot_get_police_evidence_shredded(world: World) -> None:
-    w = world
+def test_another_organisation_cannot_get_police_evidence_shredded(cast: Cast) -> None:
+    w = cast
     defence = _defence_officer(w)
     urn = "47TV9000001"
     # The defence opens the URN first: the police can still open it, as their own case.
@@ -70,7 +63,7 @@ def test_another_organisation_cannot_get_police_evidence_shredded(world: World) 
 
     # The defence's retention acts on the defence's own case, which holds nothing of the police;
     # the police's item is out of its reach altogether.
-    label, _ = retention.set_retention(w.ctx, defence, urn, until=None, for_="1d")
+    label = retention.set_retention(w.ctx, defence, urn, until=None, for_="1d").target
     assert label == f"case {urn}"
     with pytest.raises(NotFound):
         retention.set_retention(w.ctx, defence, item, until=None, for_="1d")
@@ -87,8 +80,8 @@ def test_another_organisation_cannot_get_police_evidence_shredded(world: World) 
     assert _state(w, item) == "shredded"
 
 
-def test_opening_a_case_reveals_nothing_about_other_organisations(world: World) -> None:
-    w = world
+def test_opening_a_case_reveals_nothing_about_other_organisations(cast: Cast) -> None:
+    w = cast
     _, urn = _item_and_urn(w)  # the police opened it
     made = cases.create_case(w.ctx, w.outsider, urn)  # another force: no "exists already"
     assert made.urn == urn
@@ -99,8 +92,8 @@ def test_opening_a_case_reveals_nothing_about_other_organisations(world: World) 
         transfers.create_transfer(w.ctx, w.prosecutor, urn, ["Thames Valley Police"], None)
 
 
-def test_holds_belong_to_whoever_holds_the_material(world: World) -> None:
-    w = world
+def test_holds_belong_to_whoever_holds_the_material(cast: Cast) -> None:
+    w = cast
     item, urn = _item_and_urn(w)
     # Retention is the sending organisation's to set; a holder is pointed to a hold instead.
     with pytest.raises(Forbidden, match="organisation that sent it") as refused:
@@ -109,7 +102,7 @@ def test_holds_belong_to_whoever_holds_the_material(world: World) -> None:
     retention.set_retention(w.ctx, w.officer, item, until=None, for_="1d")
 
     # The prosecution holds the whole case as it knows it (URN), though it opened no case.
-    assert retention.set_hold(w.ctx, w.prosecutor, urn, "appeal lodged") == f"case {urn}"
+    assert retention.set_hold(w.ctx, w.prosecutor, urn, "appeal lodged").target == f"case {urn}"
     with pytest.raises(Conflict, match="already under a legal hold of your organisation"):
         retention.set_hold(w.ctx, w.cps_admin, urn, "again")
     # The police may hold it too; each organisation's hold is its own.

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from delivery_world import Inbox, World, make_world
 from sqlalchemy import func, select
 
 from custody.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
@@ -19,21 +16,17 @@ from custody.store.ledger_store import LedgerStore
 from custody.store.models import Item, KeyWrap, Transfer
 from custody.store.models_delivery import Alert, Incident, Retention
 from custody.store.models_security import SecurityEvent
+from support.world import Cast
 
 WRAP = base64.b64encode(b"a wrap made by the client").decode()
 
 
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    yield from make_world(db_url, tmp_path, 1, Inbox())
-
-
-def _items(w: World, tid: str) -> list[str]:
+def _items(w: Cast, tid: str) -> list[str]:
     with w.ctx.unit_of_work() as session:
         return [i.id for i in session.get_one(Transfer, tid).items]
 
 
-def _state(w: World) -> tuple[int, int, int, int]:
+def _state(w: Cast) -> tuple[int, int, int, int]:
     """Everything a refused command must leave alone: wraps, ledger, retention, incidents."""
     with w.ctx.unit_of_work() as session:
         return (
@@ -44,27 +37,27 @@ def _state(w: World) -> tuple[int, int, int, int]:
         )
 
 
-def _trail(w: World, item: str, type_: str) -> list[Entry]:
+def _trail(w: Cast, item: str, type_: str) -> list[Entry]:
     with w.ctx.unit_of_work() as session:
         rows = LedgerStore(session).item_trail(item)
     return [e for e in (Entry.from_bytes(b) for _, b in rows) if e.type == type_]
 
 
-def _reason(w: World, entry: Entry) -> str:
+def _reason(w: Cast, entry: Entry) -> str:
     """The reason an entry refers to: kept beside the public log, never in it."""
     assert "reason" not in entry.data
     with w.ctx.unit_of_work() as session:
         return notes.texts(session, [entry.data[notes.KEY]])[entry.data[notes.KEY]]
 
 
-def _with_blob(w: World, item: str) -> None:
+def _with_blob(w: Cast, item: str) -> None:
     w.ctx.blobs.create_upload("u-" + item, 3)
     w.ctx.blobs.append("u-" + item, 0, [b"abc"])
     w.ctx.blobs.finish_upload("u-" + item, f"items/{item}")
 
 
-def test_shred_destroys_every_wrap_and_the_blob_and_records_who_and_why(world: World) -> None:
-    w = world
+def test_shred_destroys_every_wrap_and_the_blob_and_records_who_and_why(cast: Cast) -> None:
+    w = cast
     tid = w.transfer(items=2)
     item, other = _items(w, tid)
     _with_blob(w, item)
@@ -103,11 +96,11 @@ def test_shred_destroys_every_wrap_and_the_blob_and_records_who_and_why(world: W
         assert session.get_one(Transfer, tid).state == "expired"
 
 
-def test_retention_sweep_respects_holds_and_who_may_set_them(world: World) -> None:
-    w = world
+def test_retention_sweep_respects_holds_and_who_may_set_them(cast: Cast) -> None:
+    w = cast
     tid = w.transfer(items=2)
     held, free = _items(w, tid)
-    urn = transfers.view(w.ctx, w.officer, tid)["case"]
+    urn = transfers.view(w.ctx, w.officer, tid).case
     assert isinstance(urn, str)
     before = _state(w)
     for bad, error in (
@@ -150,8 +143,8 @@ def test_retention_sweep_respects_holds_and_who_may_set_them(world: World) -> No
     assert run_watcher_once(w.ctx).shredded == 0
 
 
-def test_incident_withdraws_all_but_owners_and_reports_exactly_the_accesses(world: World) -> None:
-    w = world
+def test_incident_withdraws_all_but_owners_and_reports_exactly_the_accesses(cast: Cast) -> None:
+    w = cast
     tid = w.transfer(items=2)
     item, other = _items(w, tid)
     subjects_refs = ["V-2026-0017", "W-88"]
@@ -187,16 +180,16 @@ def test_incident_withdraws_all_but_owners_and_reports_exactly_the_accesses(worl
     assert readers == {w.officer.user_id, None}
 
     report = incidents.impact(w.ctx, w.cps_admin, opened.id)
-    assert report["case"] == transfers.view(w.ctx, w.officer, tid)["case"]
-    assert report["regulator_deadline"] == (opened.opened_at + timedelta(hours=72)).isoformat()
-    did = {(i["item"], a["user"], a["type"]) for i in report["items"] for a in i["accessed"]}
+    assert report.case == transfers.view(w.ctx, w.officer, tid).case
+    assert report.regulator_deadline == opened.opened_at + timedelta(hours=72)
+    did = {(i.item, a.user, a.type) for i in report.items for a in i.accessed}
     assert did == {
         (item, "a.patel@cps.example", "item:downloaded"),
         (item, "a.patel@cps.example", "item:received"),
         (other, "b.okafor@cps.example", "item:downloaded"),
         (item, "dc.jones@tvp.police.example", "item:downloaded"),
     }
-    ended = {g["end"] for i in report["items"] for g in i["could_access"] if g["ended_at"]}
+    ended = {g.end for i in report.items for g in i.could_access if g.ended_at}
     assert ended == {"incident"}
     with pytest.raises(NotFound):
         incidents.impact(w.ctx, w.outsider, opened.id)
@@ -223,8 +216,8 @@ def test_incident_withdraws_all_but_owners_and_reports_exactly_the_accesses(worl
         incidents.close(w.ctx, w.prosecutor, "no-such-incident")
 
 
-def test_share_with_expiry_incident_freeze_and_bad_input(world: World) -> None:
-    w = world
+def test_share_with_expiry_incident_freeze_and_bad_input(cast: Cast) -> None:
+    w = cast
     tid = w.transfer()
     (item,) = _items(w, tid)
     reader = "pc.reid@northshire.police.example"  # another organisation
@@ -259,7 +252,7 @@ def test_share_with_expiry_incident_freeze_and_bad_input(world: World) -> None:
             item,
             email=reader,
             wrap_b64=WRAP,
-            key_index=target["key_index"] + 1,
+            key_index=target.key_index + 1,
             expires=None,
         )
     shares.share(
@@ -268,7 +261,7 @@ def test_share_with_expiry_incident_freeze_and_bad_input(world: World) -> None:
         item,
         email=reader,
         wrap_b64=WRAP,
-        key_index=target["key_index"],
+        key_index=target.key_index,
         expires="14d",
     )
     with pytest.raises(Conflict, match="already read"):
@@ -278,13 +271,13 @@ def test_share_with_expiry_incident_freeze_and_bad_input(world: World) -> None:
             item,
             email=reader,
             wrap_b64=WRAP,
-            key_index=target["key_index"],
+            key_index=target.key_index,
             expires=None,
         )
     view = shares.item_view(w.ctx, w.outsider, item)
-    assert [i["wrap"] for i in view["items"]] == [WRAP]
+    assert [i.wrap for i in view.items] == [base64.b64decode(WRAP)]
     items.start_download(w.ctx, w.outsider, item, 0, None)
-    assert [r["item"] for r in shares.shared_with(w.ctx, w.outsider)] == [item]
+    assert [r.item for r in shares.shared_with(w.ctx, w.outsider).shared] == [item]
     (entry,) = _trail(w, item, "item:shared")
     assert entry.data["reader"] == w.outsider.user_id
 

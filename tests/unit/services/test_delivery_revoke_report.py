@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from delivery_world import Inbox, World, make_world
 from sqlalchemy import func, select
 
 from custody.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from custody.services import cases, delivery, items, reports, transfers
 from custody.store.models import KeyWrap, Transfer
 from custody.store.models_delivery import AccessGrant
+from support.world import Cast
 
 
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    yield from make_world(db_url, tmp_path, 1, Inbox())
-
-
-def _counts(w: World) -> tuple[int, int, str]:
+def _counts(w: Cast) -> tuple[int, int, str]:
     with w.ctx.unit_of_work() as session:
         wraps = session.scalar(select(func.count()).select_from(KeyWrap)) or 0
         ended = session.scalar(
@@ -31,12 +24,12 @@ def _counts(w: World) -> tuple[int, int, str]:
     return wraps, ended or 0, states
 
 
-def _item(w: World, tid: str) -> str:
-    return str(transfers.view(w.ctx, w.officer, tid)["items"][0]["id"])  # type: ignore[index]
+def _item(w: Cast, tid: str) -> str:
+    return transfers.view(w.ctx, w.officer, tid).items[0].id
 
 
-def test_revocation_refuses_and_reports(world: World) -> None:
-    w = world
+def test_revocation_refuses_and_reports(cast: Cast) -> None:
+    w = cast
     tid = w.transfer()
     item = _item(w, tid)
     items.start_download(w.ctx, w.prosecutor, item, 0, None)
@@ -59,32 +52,32 @@ def test_revocation_refuses_and_reports(world: World) -> None:
     assert readers == {w.officer.user_id, None}
 
     report = reports.access_report(w.ctx, w.officer, item)
-    ended = {g["reader"]: g for g in report["could_access"] if g["ended_at"]}
+    ended = {g.reader: g for g in report.could_access if g.ended_at}
     assert set(ended) == {"a.patel@cps.example", "b.okafor@cps.example"}
     assert all(
-        g["end"] == "revoked"
-        and g["end_reason"] == "sent to the wrong unit"
-        and g["ended_by"] == "dc.jones@tvp.police.example"
+        g.end == "revoked"
+        and g.end_reason == "sent to the wrong unit"
+        and g.ended_by == "dc.jones@tvp.police.example"
         for g in ended.values()
     )
-    assert [(a["user"], a["type"]) for a in report["accessed"]] == [
+    assert [(a.user, a.type) for a in report.accessed] == [
         ("a.patel@cps.example", "item:downloaded"),
         ("dc.jones@tvp.police.example", "item:downloaded"),
     ]
-    assert report["accessed"][0]["address"] == "192.0.2.7"
-    assert report["accessed"][0]["user_agent"] == "pytest-agent"
-    refused = [(r["user"], r["detail"]["action"], r["detail"]["reason"]) for r in report["refused"]]
+    assert report.accessed[0].address == "192.0.2.7"
+    assert report.accessed[0].user_agent == "pytest-agent"
+    refused = [(r.user, r.detail["action"], r.detail["reason"]) for r in report.refused]
     assert refused == [
         ("a.patel@cps.example", "fetch", "revoked"),
         ("a.patel@cps.example", "download", "revoked"),
         ("b.okafor@cps.example", "fetch", "revoked"),
         ("b.okafor@cps.example", "download", "revoked"),
     ]
-    assert all(isinstance(r["index"], int) for r in report["refused"])
+    assert all(isinstance(r.index, int) for r in report.refused)
 
 
-def test_revoke_bad_input_changes_nothing(world: World) -> None:
-    w = world
+def test_revoke_bad_input_changes_nothing(cast: Cast) -> None:
+    w = cast
     tid = w.transfer()
     before = _counts(w)
     with pytest.raises(InvalidInput, match="reason"):
@@ -108,27 +101,27 @@ def test_revoke_bad_input_changes_nothing(world: World) -> None:
     assert _counts(w) == after
 
 
-def test_report_permissions(world: World) -> None:
-    w = world
+def test_report_permissions(cast: Cast) -> None:
+    w = cast
     item = _item(w, w.transfer(ack=timedelta(hours=1)))
     for allowed in (w.officer, w.prosecutor, w.police_admin, w.cps_admin):
-        assert reports.access_report(w.ctx, allowed, item)["item"] == item
+        assert reports.access_report(w.ctx, allowed, item).item == item
     with pytest.raises(NotFound):
         reports.access_report(w.ctx, w.outsider, item)
     with pytest.raises(NotFound):
         reports.access_report(w.ctx, w.officer, "no-such-item")
 
 
-def test_a_drafts_access_report_is_the_senders_alone(world: World) -> None:
+def test_a_drafts_access_report_is_the_senders_alone(cast: Cast) -> None:
     """Security review (low): the future recipients of a draft, and their admin, read nothing
     of it — its report answers "not found", as its trail and transfer already did."""
-    w = world
+    w = cast
     cases.create_case(w.ctx, w.officer, "47TV8000001")
-    draft, _ = transfers.create_transfer(
+    draft = transfers.create_transfer(
         w.ctx, w.officer, "47TV8000001", ["CPS Thames and Chiltern"], None
     )
     item = items.add_item(w.ctx, w.officer, draft.id, 100).id
-    assert reports.access_report(w.ctx, w.officer, item)["item"] == item
+    assert reports.access_report(w.ctx, w.officer, item).item == item
     for stranger in (w.prosecutor, w.prosecutor2, w.cps_admin, w.police_admin, w.outsider):
         with pytest.raises(NotFound):
             reports.access_report(w.ctx, stranger, item)

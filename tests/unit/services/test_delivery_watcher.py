@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from delivery_world import Hooks, Inbox, World, make_world, smtp_controller, webhook_server
 from sqlalchemy import select
 
 from custody.ledger.entry import Entry
@@ -16,33 +15,30 @@ from custody.services.watcher import run_watcher_once
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import Transfer
 from custody.store.models_delivery import Alert, OrgWebhook
+from support.mail import Mailbox, Webhooks
+from support.world import Cast
 
 
 @pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[tuple[World, Hooks]]:
-    inbox = Inbox()
-    controller = smtp_controller(inbox)
-    hooks = Hooks()
-    http = webhook_server(hooks)
+def world(db_url: str, tmp_path: Path, mailbox: Mailbox) -> Iterator[tuple[Cast, Webhooks]]:
+    hooks = Webhooks()
+    w = Cast.create(tmp_path, db_url, mail=mailbox)
     try:
-        for w in make_world(db_url, tmp_path, controller.port, inbox):
-            base = f"http://127.0.0.1:{http.server_address[1]}"
-            hooks.secrets["/cps"] = outbox.set_webhook(w.ctx, w.cps_org, f"{base}/cps")
-            hooks.secrets["/police"] = outbox.set_webhook(w.ctx, w.police_org, f"{base}/police")
-            yield w, hooks
+        hooks.secrets["/cps"] = outbox.set_webhook(w.ctx, w.cps_org, f"{hooks.url}/cps")
+        hooks.secrets["/police"] = outbox.set_webhook(w.ctx, w.police_org, f"{hooks.url}/police")
+        yield w, hooks
     finally:
-        controller.stop()
-        http.shutdown()
-        http.server_close()
+        w.world.close()
+        hooks.stop()
 
 
-def _tick(w: World, hooks: Hooks, delta: timedelta) -> None:
+def _tick(w: Cast, hooks: Webhooks, delta: timedelta) -> None:
     w.clock.advance(delta)
     hooks.now = int(w.clock.now().timestamp())
     run_watcher_once(w.ctx, worker="test")
 
 
-def test_overdue_then_escalated_by_email_webhook_and_notice(world: tuple[World, Hooks]) -> None:
+def test_overdue_then_escalated_by_email_webhook_and_notice(world: tuple[Cast, Webhooks]) -> None:
     w, hooks = world
     tid = w.transfer(ack=timedelta(hours=24))
     _tick(w, hooks, timedelta(hours=23, minutes=59))
@@ -64,8 +60,8 @@ def test_overdue_then_escalated_by_email_webhook_and_notice(world: tuple[World, 
     assert cps_hooks[0][1] is True  # signature checks out
     assert cps_hooks[0][0]["transfer"] == tid
     assert cps_hooks[0][0]["delivered"] is False
-    notices = outbox.notices_for(w.ctx, w.prosecutor.user_id)
-    assert [n["kind"] for n in notices] == ["overdue"]
+    notices = outbox.notices_for(w.ctx, w.prosecutor.user_id).notices
+    assert [n.kind for n in notices] == ["overdue"]
 
     _tick(w, hooks, timedelta(hours=1))  # nothing new before the escalation period
     assert len(w.smtp.messages) == 4
@@ -84,23 +80,22 @@ def test_overdue_then_escalated_by_email_webhook_and_notice(world: tuple[World, 
     assert len(w.smtp.messages) == 6
     assert len(hooks.received) == 3
     with w.ctx.unit_of_work() as session:
-        item = transfers.describe_transfer(session, session.get_one(Transfer, tid), w.officer)
-        item_id = item["items"][0]["id"]  # type: ignore[index]
+        item_id = session.get_one(Transfer, tid).items[0].id
         history = [Entry.from_bytes(b) for _, b in LedgerStore(session).item_trail(item_id)]
     assert [e.data["kind"] for e in history if e.type == "alert:sent"] == ["overdue", "escalated"]
 
 
-def test_delivered_but_unacknowledged_reads_differently(world: tuple[World, Hooks]) -> None:
+def test_delivered_but_unacknowledged_reads_differently(world: tuple[Cast, Webhooks]) -> None:
     w, hooks = world
     tid = w.transfer(ack=timedelta(hours=2))
-    item = transfers.view(w.ctx, w.prosecutor, tid)["items"][0]["id"]  # type: ignore[index]
+    item = transfers.view(w.ctx, w.prosecutor, tid).items[0].id
     items.start_download(w.ctx, w.prosecutor, str(item), 0, None)
     _tick(w, hooks, timedelta(hours=3))
     assert w.smtp.messages
     assert all("delivered but not acknowledged" in m["body"] for m in w.smtp.messages)
 
 
-def test_acknowledged_or_revoked_transfer_raises_nothing(world: tuple[World, Hooks]) -> None:
+def test_acknowledged_or_revoked_transfer_raises_nothing(world: tuple[Cast, Webhooks]) -> None:
     w, hooks = world
     acked = w.transfer(ack=timedelta(hours=1))
     transfers.acknowledge(w.ctx, w.prosecutor, acked, without_receipt=True)
@@ -116,7 +111,7 @@ def test_acknowledged_or_revoked_transfer_raises_nothing(world: tuple[World, Hoo
     assert [b["event"] for b, ok in hooks.received if ok] == ["transfer.revoked"]
 
 
-def test_failed_webhook_is_retried_with_backoff(world: tuple[World, Hooks]) -> None:
+def test_failed_webhook_is_retried_with_backoff(world: tuple[Cast, Webhooks]) -> None:
     w, hooks = world
     w.transfer(ack=timedelta(hours=1))
     hooks.fail_next = 1
@@ -134,7 +129,7 @@ def test_failed_webhook_is_retried_with_backoff(world: tuple[World, Hooks]) -> N
     assert hooks.received[0][1]
 
 
-def test_webhook_secret_is_sealed_at_rest(world: tuple[World, Hooks]) -> None:
+def test_webhook_secret_is_sealed_at_rest(world: tuple[Cast, Webhooks]) -> None:
     w, hooks = world
     with w.ctx.unit_of_work() as session:
         stored = session.scalars(select(OrgWebhook.secret_sealed)).all()

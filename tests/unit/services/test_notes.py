@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from delivery_world import Inbox, World, make_world
 
 from custody.cli.main import main
 from custody.errors import Conflict, NotFound
 from custody.services import delivery, notes, trails
 from custody.store.ledger_store import LedgerStore
-
-
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    yield from make_world(db_url, tmp_path, 1, Inbox())
-
+from support.world import Cast
 
 REASON = "laptop stolen from DC Example's car"
 
 
 def test_a_reason_is_a_commitment_in_the_log_and_text_beside_it_until_erased(
-    world: World, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cast: Cast, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    w = world
+    w = cast
     monkeypatch.setenv("CUSTODY_DATABASE_URL", db_url)  # the operator's command, same database
     monkeypatch.setenv("CUSTODY_SECRET_KEY", "an operator's server secret, long enough")
     tid = w.transfer()

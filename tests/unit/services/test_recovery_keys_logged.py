@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from delivery_world import Inbox, World, make_world
 from sqlalchemy import select, update
 
 from custody.ledger.entry import Entry
 from custody.services import accounts, cases, transfers
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import Organisation
+from support.world import Cast
 
 
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    yield from make_world(db_url, tmp_path, 1, Inbox())
-
-
-def test_each_recovery_key_is_logged_and_named_to_the_sender(world: World) -> None:
-    w = world
+def test_each_recovery_key_is_logged_and_named_to_the_sender(cast: Cast) -> None:
+    w = cast
     with w.ctx.unit_of_work() as session:
         orgs = {o.id: o for o in session.scalars(select(Organisation))}
         logged = {
@@ -32,17 +23,17 @@ def test_each_recovery_key_is_logged_and_named_to_the_sender(world: World) -> No
         assert (entry.type, entry.actor) == ("org:recovery_key", "system")
         assert entry.data == {"org": org_id, "recovery_recipient": orgs[org_id].recovery_recipient}
     cases.create_case(w.ctx, w.officer, "47TV7000001")
-    _, readers = transfers.create_transfer(
+    readers = transfers.create_transfer(
         w.ctx, w.officer, "47TV7000001", ["CPS Thames and Chiltern"], None
-    )
+    ).readers
     recovery = [r for r in readers if r.org_id is not None]
     assert {(r.org_id, r.key_index) for r in recovery} == {
         (o, orgs[o].recovery_key_index) for o in (w.police_org, w.cps_org)
     }
 
 
-def test_organisations_from_before_the_upgrade_are_logged_once(world: World) -> None:
-    w = world
+def test_organisations_from_before_the_upgrade_are_logged_once(cast: Cast) -> None:
+    w = cast
     with w.ctx.unit_of_work() as session:
         session.execute(update(Organisation).values(recovery_key_index=None))
     assert accounts.log_recovery_keys(w.ctx) == 3

@@ -6,18 +6,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from security_world import CPS, POLICE, World, world
 from sqlalchemy import select
-from web_client import BASE, Browser
 
 from custody.domain.people import Role
 from custody.http.deps import LOGIN_COOKIE
 from custody.store.models import Transfer
 from custody.store.models_security import SecurityEvent
+from support.browser import BASE, Browser
+from support.in_process import InProcess, in_process
+from support.world import CPS, POLICE
 
 
 class Scene:
-    def __init__(self, w: World) -> None:
+    def __init__(self, w: InProcess) -> None:
         self.w = w
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         prosecutor = w.add("prosecutor", "a.patel@cps.example", CPS, Role.PROSECUTOR)
@@ -45,7 +46,7 @@ class Scene:
 
 @pytest.fixture
 def scene(tmp_path: Path) -> Iterator[Scene]:
-    with world(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}") as w:
+    with in_process(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}") as w:
         s = Scene(w)
         yield s
         s.browser.close()

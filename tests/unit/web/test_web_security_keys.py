@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from security_world import CPS, World, world
 from sqlalchemy import select
 
 from custody.domain.people import Role
@@ -24,6 +23,8 @@ from custody.services.security_events import Origin
 from custody.settings import Settings
 from custody.store.models import User
 from custody.store.models_security import SecurityEvent, WebAuthnCredential
+from support.in_process import InProcess, in_process
+from support.world import CPS
 
 RP = webauthn_keys.RelyingParty("testserver", "https://testserver")
 
@@ -51,8 +52,8 @@ def forged_assertion(challenge: str, credential_id: str) -> str:
 
 
 @pytest.fixture
-def w(tmp_path: Path) -> Iterator[World]:
-    with world(
+def w(tmp_path: Path) -> Iterator[InProcess]:
+    with in_process(
         tmp_path, f"sqlite:///{tmp_path / 'custody.db'}", public_url="https://testserver"
     ) as w:
         member = w.add("prosecutor", "a.patel@cps.example", CPS, Role.PROSECUTOR)
@@ -81,7 +82,7 @@ def test_the_relying_party_is_the_public_address_and_never_a_header_in_productio
     assert webauthn_keys.relying_party(development, "http://localhost:8000").id == "localhost"
 
 
-def test_a_challenge_answers_once_and_a_bad_signature_is_a_failed_login(w: World) -> None:
+def test_a_challenge_answers_once_and_a_bad_signature_is_a_failed_login(w: InProcess) -> None:
     options = json.loads(webauthn_keys.login_options(w.ctx, "a.patel@cps.example", RP))
     assert [c["id"] for c in options["allowCredentials"]] == [b64url(b"key-1")]
     answer = forged_assertion(options["challenge"], b64url(b"key-1"))
@@ -98,7 +99,7 @@ def test_a_challenge_answers_once_and_a_bad_signature_is_a_failed_login(w: World
     assert (failed[0] or "").startswith("security key refused")
 
 
-def test_a_challenge_expires(w: World) -> None:
+def test_a_challenge_expires(w: InProcess) -> None:
     options = json.loads(webauthn_keys.login_options(w.ctx, "a.patel@cps.example", RP))
     w.clock.advance(webauthn_keys.CHALLENGE_TTL + timedelta(seconds=1))
     with pytest.raises(NotAuthenticated, match="expired"):
@@ -107,14 +108,14 @@ def test_a_challenge_expires(w: World) -> None:
         )
 
 
-def test_a_challenge_never_issued_is_refused(w: World) -> None:
+def test_a_challenge_never_issued_is_refused(w: InProcess) -> None:
     with pytest.raises(NotAuthenticated, match="expired or was used already"):
         webauthn_keys.login(
             w.ctx, RP, forged_assertion(b64url(b"made up"), b64url(b"key-1")), Origin()
         )
 
 
-def test_without_a_key_the_person_is_told_to_use_the_code(w: World) -> None:
+def test_without_a_key_the_person_is_told_to_use_the_code(w: InProcess) -> None:
     w.add("officer", "b.okafor@cps.example", CPS, Role.PROSECUTOR)
     with pytest.raises(Conflict, match="no security key"):
         webauthn_keys.login_options(w.ctx, "b.okafor@cps.example", RP)

@@ -8,9 +8,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from security_world import CPS, POLICE, Member, World, world
 from sqlalchemy import select
-from web_client import BASE, Browser
 
 from custody.domain.people import Role
 from custody.http.deps import LOGIN_COOKIE, SESSION_COOKIE
@@ -18,20 +16,24 @@ from custody.http.middleware import WEB_CONTENT_SECURITY_POLICY
 from custody.services.accounts import GENERIC_REFUSAL
 from custody.store.models import ApiToken
 from custody.store.models_security import SecurityEvent
+from support.browser import BASE, Browser
+from support.in_process import InProcess, Member, in_process
+from support.world import CPS, POLICE
 
 NOTICE = "Authorised use only. This test notice is served by the deployment and shown at login."
 
 
 @pytest.fixture
-def w(tmp_path: Path) -> Iterator[World]:
-    with world(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}", system_use_notice=NOTICE) as w:
+def w(tmp_path: Path) -> Iterator[InProcess]:
+    database = f"sqlite:///{tmp_path / 'custody.db'}"
+    with in_process(tmp_path, database, system_use_notice=NOTICE) as w:
         w.add("prosecutor", "a.patel@cps.example", CPS, Role.PROSECUTOR)
         w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         yield w
 
 
 @pytest.fixture
-def browser(w: World) -> Iterator[Browser]:
+def browser(w: InProcess) -> Iterator[Browser]:
     b = Browser(w)
     yield b
     b.close()
@@ -44,13 +46,13 @@ def cookie_attributes(set_cookie: str, name: str) -> dict[str, str | bool]:
     return {k: morsel[k] for k in ("secure", "httponly", "samesite", "path", "domain")}
 
 
-def events(w: World, type_: str) -> list[SecurityEvent]:
+def events(w: InProcess, type_: str) -> list[SecurityEvent]:
     with w.ctx.unit_of_work() as session:
         return list(session.scalars(select(SecurityEvent).where(SecurityEvent.type == type_)))
 
 
 def test_the_login_page_shows_the_notice_and_sets_a_host_only_pre_session_cookie(
-    w: World, browser: Browser
+    w: InProcess, browser: Browser
 ) -> None:
     page = browser.client.get("/login")
     assert page.status_code == 200
@@ -73,7 +75,9 @@ def test_the_login_page_shows_the_notice_and_sets_a_host_only_pre_session_cookie
     )
 
 
-def test_a_login_sets_a_secure_httponly_strict_session_cookie(w: World, browser: Browser) -> None:
+def test_a_login_sets_a_secure_httponly_strict_session_cookie(
+    w: InProcess, browser: Browser
+) -> None:
     response = browser.sign_in(w.members["prosecutor"])
     assert response.headers["location"] == "/inbox"
     header = next(
@@ -104,7 +108,9 @@ def test_a_login_sets_a_secure_httponly_strict_session_cookie(w: World, browser:
     assert len(events(w, "login:succeeded")) >= 3  # two enrolments, then this one
 
 
-def test_wrong_password_and_unknown_person_get_the_same_answer(w: World, browser: Browser) -> None:
+def test_wrong_password_and_unknown_person_get_the_same_answer(
+    w: InProcess, browser: Browser
+) -> None:
     prosecutor = w.members["prosecutor"]
     code = w.code(prosecutor)
     wrong = browser.post_login(
@@ -127,7 +133,7 @@ def test_wrong_password_and_unknown_person_get_the_same_answer(w: World, browser
     }
 
 
-def test_a_right_password_without_a_code_asks_for_the_code(w: World, browser: Browser) -> None:
+def test_a_right_password_without_a_code_asks_for_the_code(w: InProcess, browser: Browser) -> None:
     response = browser.post_login(w.members["prosecutor"], code="")
     assert response.status_code == 401
     assert "code from your authenticator app" in response.text
@@ -135,7 +141,7 @@ def test_a_right_password_without_a_code_asks_for_the_code(w: World, browser: Br
 
 
 def test_a_person_without_a_second_factor_is_sent_to_enrol_and_gets_no_session(
-    w: World, browser: Browser
+    w: InProcess, browser: Browser
 ) -> None:
     newbie = w.add("newbie", "new@cps.example", CPS, Role.PROSECUTOR, enrol=False)
     response = browser.post_login(newbie, code="")
@@ -151,7 +157,7 @@ def test_a_person_without_a_second_factor_is_sent_to_enrol_and_gets_no_session(
 
 
 def test_login_rotates_the_session_and_the_old_cookie_stops_working(
-    w: World, browser: Browser
+    w: InProcess, browser: Browser
 ) -> None:
     browser.sign_in(w.members["prosecutor"])
     first = browser.session
@@ -166,7 +172,7 @@ def test_login_rotates_the_session_and_the_old_cookie_stops_working(
     assert browser.client.get("/inbox").status_code == 200
 
 
-def test_logout_revokes_the_session(w: World, browser: Browser) -> None:
+def test_logout_revokes_the_session(w: InProcess, browser: Browser) -> None:
     browser.sign_in(w.members["prosecutor"])
     cookie = browser.session
     assert cookie
@@ -181,7 +187,7 @@ def test_logout_revokes_the_session(w: World, browser: Browser) -> None:
     assert "Please sign in" in page.text
 
 
-def test_an_idle_session_ends(w: World, browser: Browser) -> None:
+def test_an_idle_session_ends(w: InProcess, browser: Browser) -> None:
     browser.sign_in(w.members["prosecutor"])
     w.clock.advance(timedelta(minutes=29))
     assert browser.client.get("/inbox").status_code == 200  # use keeps it alive
@@ -193,7 +199,9 @@ def test_an_idle_session_ends(w: World, browser: Browser) -> None:
     assert browser.client.get("/inbox").status_code == 401  # and it stays ended
 
 
-def test_a_session_ends_after_its_absolute_lifetime_even_in_use(w: World, browser: Browser) -> None:
+def test_a_session_ends_after_its_absolute_lifetime_even_in_use(
+    w: InProcess, browser: Browser
+) -> None:
     browser.sign_in(w.members["prosecutor"])
     for _ in range(23):  # 23 x 20 min = 7 h 40 min, never idle
         w.clock.advance(timedelta(minutes=20))
@@ -203,7 +211,7 @@ def test_a_session_ends_after_its_absolute_lifetime_even_in_use(w: World, browse
 
 
 def test_a_session_is_never_a_bearer_token_and_an_api_token_never_a_cookie(
-    w: World, browser: Browser
+    w: InProcess, browser: Browser
 ) -> None:
     prosecutor = w.members["prosecutor"]
     browser.sign_in(prosecutor)
@@ -229,7 +237,7 @@ def test_a_session_is_never_a_bearer_token_and_an_api_token_never_a_cookie(
 
 
 def test_the_security_page_lists_sessions_and_tokens_and_revokes_them(
-    w: World, browser: Browser
+    w: InProcess, browser: Browser
 ) -> None:
     prosecutor = w.members["prosecutor"]
     api_token = w.login(prosecutor)

@@ -6,31 +6,32 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from security_world import CPS, Member, World, world
 from sqlalchemy import select
-from web_client import Browser
 
 from custody.domain.people import Role
 from custody.services.accounts import ENROLMENT_NEEDED
 from custody.store.models import ApiToken
 from custody.store.models_security import SecurityEvent
+from support.browser import Browser
+from support.in_process import InProcess, Member, in_process
+from support.world import CPS
 
 
 @pytest.fixture
-def w(tmp_path: Path) -> Iterator[World]:
+def w(tmp_path: Path) -> Iterator[InProcess]:
     db = f"sqlite:///{tmp_path / 'custody.db'}"
-    with world(tmp_path, db, public_url="https://testserver") as w:
+    with in_process(tmp_path, db, public_url="https://testserver") as w:
         yield w
 
 
 @pytest.fixture
-def browser(w: World) -> Iterator[Browser]:
+def browser(w: InProcess) -> Iterator[Browser]:
     b = Browser(w)
     yield b
     b.close()
 
 
-def _sign_ins(w: World, member: Member) -> list[tuple[str, str | None]]:
+def _sign_ins(w: InProcess, member: Member) -> list[tuple[str, str | None]]:
     with w.ctx.unit_of_work() as session:
         return [
             (e.type, e.detail)
@@ -42,13 +43,13 @@ def _sign_ins(w: World, member: Member) -> list[tuple[str, str | None]]:
         ]
 
 
-def _live_tokens(w: World) -> list[ApiToken]:
+def _live_tokens(w: InProcess) -> list[ApiToken]:
     with w.ctx.unit_of_work() as session:
         return list(session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))))
 
 
 def test_a_sign_in_refused_for_want_of_enrolment_is_recorded_as_refused(
-    w: World, browser: Browser
+    w: InProcess, browser: Browser
 ) -> None:
     newbie = w.add("newbie", "new@cps.example", CPS, Role.PROSECUTOR, enrol=False)
     response = browser.post_login(newbie, code="")
@@ -58,7 +59,7 @@ def test_a_sign_in_refused_for_want_of_enrolment_is_recorded_as_refused(
     assert _live_tokens(w) == []
 
 
-def test_the_security_key_path_records_it_the_same_way(w: World, browser: Browser) -> None:
+def test_the_security_key_path_records_it_the_same_way(w: InProcess, browser: Browser) -> None:
     newbie = w.add("newbie", "new@cps.example", CPS, Role.PROSECUTOR, enrol=False)
     response = browser.post(
         "/login/webauthn/options",
@@ -71,7 +72,7 @@ def test_the_security_key_path_records_it_the_same_way(w: World, browser: Browse
     assert _live_tokens(w) == []
 
 
-def test_the_same_password_from_the_cli_still_starts_enrolment(w: World) -> None:
+def test_the_same_password_from_the_cli_still_starts_enrolment(w: InProcess) -> None:
     newbie = w.add("newbie", "new@cps.example", CPS, Role.PROSECUTOR, enrol=False)
     assert w.post_login(newbie).json()["enrolment_required"] is True
     assert _sign_ins(w, newbie) == [("login:succeeded", "enrolment")]

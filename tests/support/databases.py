@@ -1,4 +1,4 @@
-"""Fresh PostgreSQL databases for tests: one place that creates, checks and drops them.
+"""Fresh databases for tests: one place that creates, checks and drops them.
 
 PostgreSQL is the server named by ``CUSTODY_TEST_POSTGRES_URL`` (default: the
 project's machines, 127.0.0.1:5432, trust auth). Without it, tests skip
@@ -11,6 +11,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -19,6 +20,7 @@ from psycopg import sql
 POSTGRES_ADMIN_URL = os.environ.get(
     "CUSTODY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def postgres_or_skip() -> None:
@@ -44,3 +46,13 @@ def fresh_postgres(prefix: str) -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, folder: Path) -> Iterator[str]:
+    """A new, empty database of ``backend``: a file in ``folder``, or a PostgreSQL database."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'custody.db'}"
+        return
+    with fresh_postgres("custody_test") as url:
+        yield url

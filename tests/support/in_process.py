@@ -1,8 +1,9 @@
-"""An in-process server (``create_app`` + TestClient) with people in three organisations.
+"""A world served in process: ``create_app`` on the world's settings, and a TestClient.
 
-Everyone logs in through the real API: password, TOTP enrolment with pyotp as
-their authenticator app, a scoped token. The clock is a FixedClock, so lockout
-and expiry are tested by moving time, not by sleeping.
+Everyone signs in through the real API: password, TOTP enrolment with pyotp as their
+authenticator app, a scoped token. The clock is a FixedClock, so lockout and expiry are
+tested by moving time, not by sleeping. :func:`transport` gives the same app to anything
+that speaks httpx (``custody.client.http.Api``), without a socket.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyotp
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
@@ -28,28 +30,23 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from custody.clock import FixedClock
-from custody.crypto.age import Identity
 from custody.crypto.keys import UserKeys
-from custody.crypto.signing import SigningKey
-from custody.domain.people import OrgKind, Role
-from custody.ledger.note import Signer
+from custody.domain.people import Role
 from custody.server import create_app
-from custody.services import accounts
 from custody.services.context import ServiceContext
 from custody.settings import Settings
-from custody.store.db import make_engine, make_sessionmaker, transaction
-from custody.store.ledger_store import init_ledger
-from custody.store.migrate import upgrade
-from custody.store.server_secret import create_server_secret
+from support.world import T0, World, world_settings
 
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-POLICE, CPS, OTHER = "Thames Valley Police", "CPS Thames and Chiltern", "Northshire Constabulary"
 TUS = {"Tus-Resumable": "1.0.0"}
 _PASSWORDS = itertools.count(1)
+
+__all__ = ["TUS", "InProcess", "Member", "TestClient", "in_process", "transport"]
 
 
 @dataclass
 class Member:
+    """A person of an in-process world, and what their sign-in gave them."""
+
     email: str
     org: str
     role: str
@@ -58,39 +55,45 @@ class Member:
     token: str = ""
     token_id: str = ""
     recovery_codes: list[str] = field(default_factory=list)
+    user_id: str = ""
 
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-class World:
-    def __init__(self, data_dir: Path, db_url: str, **settings: Any) -> None:
-        self.settings = Settings(data_dir=data_dir, database_url=db_url, **settings)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(self.settings.effective_database_url)
-        upgrade(engine)
-        with transaction(make_sessionmaker(engine)) as session:
-            init_ledger(session)
-        engine.dispose()
-        create_server_secret(self.settings)
-        signer = Signer("custody.test/log", SigningKey.generate())
-        self.settings.log_key_path.write_text(signer.to_skey() + "\n")
-        self.settings.log_key_path.chmod(0o600)
-        self.settings.log_origin_path.write_text("custody.test/log\n")
-        self.clock = FixedClock(T0)
-        self.app: FastAPI = create_app(self.settings, clock=self.clock, background=False)
-        self.ctx: ServiceContext = self.app.state.context
+class InProcess:
+    """The whole app of ``world`` in this process; ``client`` speaks to it over no socket."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.app: FastAPI = create_app(world.settings, clock=world.ctx.clock, background=False)
+        world.adopt(self.app.state.context)  # one context: the app's
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self.members: dict[str, Member] = {}
-        for name, kind in ((POLICE, OrgKind.POLICE), (CPS, OrgKind.PROSECUTION),
-                           (OTHER, OrgKind.POLICE)):
-            accounts.create_org(self.ctx, name, kind, Identity.generate().recipient.to_string())
+
+    @property
+    def settings(self) -> Settings:
+        return self.world.settings
+
+    @property
+    def ctx(self) -> ServiceContext:
+        return self.world.ctx
+
+    @property
+    def clock(self) -> FixedClock:
+        return self.world.clock
+
+    def close(self) -> None:
+        self.client.close()
+        self.world.close()
 
     def add(self, key: str, email: str, org: str, role: Role, *, enrol: bool = True,
             unit: str | None = None) -> Member:
-        member = Member(email, org, role.value, f"password-{next(_PASSWORDS):04d}-long")
-        accounts.create_user(self.ctx, email, org, role, member.password, unit)
+        """A person the world adds; signed in (and enrolled) through the API if ``enrol``."""
+        password = f"password-{next(_PASSWORDS):04d}-long"
+        account = self.world.add(key, email, org, role, unit=unit, password=password)
+        member = Member(account.email, org, role.value, password, user_id=account.user_id)
         self.members[key] = member
         if enrol:
             self.enrol(member)
@@ -131,13 +134,14 @@ class World:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def register_keys(self, member: Member) -> None:
+    def register_keys(self, member: Member) -> UserKeys:
         keys = UserKeys.generate()
         response = self.client.post(
             "/api/v1/keys", headers=member.auth,
             json={"age_recipient": keys.age_recipient, "signing_key": keys.signing_public},
         )
         assert response.status_code == 201, response.text
+        return keys
 
     def transfer(self, sender: Member, to: str, urn: str, *, send: bool) -> dict[str, str]:
         """A transfer of one sealed item (random bytes: the server never reads them)."""
@@ -173,9 +177,18 @@ class World:
 
 
 @contextmanager
-def world(tmp_path: Path, db_url: str, **settings: Any) -> Iterator[World]:
-    w = World(tmp_path / "data", db_url, **settings)
+def in_process(tmp_path: Path, db_url: str, **settings: Any) -> Iterator[InProcess]:
+    """The three organisations on a fresh database, served in process."""
+    world = World.create(world_settings(tmp_path / "data", db_url, **settings), FixedClock(T0))
+    world.organisations()
+    served = InProcess(world)
     try:
-        yield w
+        yield served
     finally:
-        w.client.close()
+        served.close()
+
+
+def transport(client: TestClient) -> httpx.BaseTransport:
+    """The TestClient's transport: an httpx client built on it reaches the app in process."""
+    made: httpx.BaseTransport = client._transport  # starlette keeps it there
+    return made

@@ -4,17 +4,10 @@ cookie jar, so ``Secure`` cookies are kept and sent, as a browser would."""
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Any
 
-from security_world import Member, World
-from starlette.exceptions import StarletteDeprecationWarning
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
-
 from custody.http.deps import LOGIN_COOKIE, SESSION_COOKIE
+from support.in_process import InProcess, Member, TestClient
 
 BASE = "https://testserver"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]*)"')
@@ -27,7 +20,7 @@ def csrf_of(html: str) -> str:
 
 
 class Browser:
-    def __init__(self, w: World) -> None:
+    def __init__(self, w: InProcess) -> None:
         self.w = w
         self.client = TestClient(
             w.app, base_url=BASE, raise_server_exceptions=False, follow_redirects=False
