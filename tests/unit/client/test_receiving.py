@@ -1,0 +1,169 @@
+"""``custody.client.receiving`` against the real app in process: nothing is released until the
+signature, the ids and both hashes check; a tampered ciphertext, or a sender's key the ledger
+does not show, is refused with nothing written; a download resumes from what arrived."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import httpx
+import pytest
+
+from custody.client import receiving, sending
+from custody.crypto.signing import SigningKey
+from custody.errors import IntegrityError
+from support.client import Desks, Machine, with_content, with_json
+from support.world import CPS, new_urn
+
+CONTENT = r"/api/v1/items/[0-9a-f-]{36}/content"
+
+
+def sent(desks: Desks, tmp_path: Path, content: bytes, name: str = "statement.pdf") -> str:
+    """A transfer of one file from the officer to CPS, sent with the real client."""
+    officer = desks.officer
+    urn = new_urn()
+    made = desks.app.client.post("/api/v1/cases", headers=officer.member.auth, json={"urn": urn})
+    assert made.status_code == 201, made.text
+    source = tmp_path / "sent" / name
+    source.parent.mkdir(exist_ok=True)
+    source.write_bytes(content)
+    with officer.active():
+        transfer = sending.send(officer.api, officer.session, officer.keys, [source], urn, [CPS],
+                                None, officer.say)
+    return transfer.id
+
+
+def receive(reader: Machine, transfer: str, out: Path) -> list[receiving.Received]:
+    with reader.active():
+        return receiving.receive(reader.api, reader.session, reader.keys, transfer, out,
+                                 reader.say)
+
+
+def trail(desks: Desks, reader: Machine, item: str) -> list[dict[str, object]]:
+    got = desks.app.client.get(f"/api/v1/history/{item}", headers=reader.member.auth)
+    assert got.status_code == 200, got.text
+    rows: list[dict[str, object]] = got.json()
+    return rows
+
+
+def test_what_was_signed_is_released_to_its_owner_alone(desks: Desks, tmp_path: Path) -> None:
+    content = os.urandom(200_000)
+    transfer = sent(desks, tmp_path, content)
+    out = tmp_path / "received"
+    (got,) = receive(desks.prosecutor, transfer, out)
+    assert got.path == out / "statement.pdf"
+    assert got.path.read_bytes() == content
+    assert stat.S_IMODE(got.path.stat().st_mode) == 0o600
+    assert got.manifest.size == len(content)
+    assert [p.name for p in out.iterdir()] == ["statement.pdf"]  # no temporary file left
+    assert not list((desks.prosecutor.home / "downloads").iterdir())
+    assert "statement.pdf: 200000 bytes, signature and SHA-256 verified" in desks.prosecutor.said
+    types = [r["type"] for r in trail(desks, desks.prosecutor, got.item)]
+    assert types.index("item:downloaded") < types.index("item:received")
+    # The same again: already here and verified, nothing downloaded twice.
+    receive(desks.prosecutor, transfer, out)
+    assert "statement.pdf: already here and verified" in desks.prosecutor.said
+
+
+def test_a_tampered_ciphertext_is_refused_and_nothing_is_written(
+    desks: Desks, tmp_path: Path
+) -> None:
+    transfer = sent(desks, tmp_path, os.urandom(100_000))
+    prosecutor = desks.prosecutor
+
+    def flip(_: httpx.Request, answer: httpx.Response) -> httpx.Response:
+        damaged = bytearray(answer.content)
+        damaged[len(damaged) // 2] ^= 0x01
+        return with_content(answer, bytes(damaged))
+
+    prosecutor.tampering.on("GET", CONTENT, flip)
+    out = tmp_path / "received"
+    with pytest.raises(receiving.VerificationFailed, match="ciphertext is not what the sender"):
+        receive(prosecutor, transfer, out)
+    assert list(out.iterdir()) == [], "nothing may be released, not even a temporary file"
+    assert not list((prosecutor.home / "downloads").iterdir())
+    item = desks.app.client.get(f"/api/v1/transfers/{transfer}",
+                                headers=prosecutor.member.auth).json()["items"][0]["id"]
+    rows = trail(desks, prosecutor, item)
+    failed = [r for r in rows if r["type"] == "item:verification_failed"]
+    assert [r["actor_email"] for r in failed] == [prosecutor.member.email]
+    assert not any(r["type"] == "item:received" for r in rows)
+
+    prosecutor.tampering.honest()  # the honest copy is then received as it was sent
+    (got,) = receive(prosecutor, transfer, out)
+    assert got.path.read_bytes() == (tmp_path / "sent" / "statement.pdf").read_bytes()
+
+
+def test_a_senders_signing_key_the_ledger_does_not_show_is_refused(
+    desks: Desks, tmp_path: Path
+) -> None:
+    transfer = sent(desks, tmp_path, b"JB/1,still\n", "exhibit.csv")
+    prosecutor = desks.prosecutor
+    forged = SigningKey.generate().public_key.to_b64()
+    prosecutor.tampering.on("GET", rf"/api/v1/transfers/{transfer}", lambda _, answer: with_json(
+        answer, {**answer.json(), "sender_signing_key": forged}))
+    out = tmp_path / "received"
+    with pytest.raises(IntegrityError, match="not the one the ledger shows"):
+        receive(prosecutor, transfer, out)
+    assert not out.exists() or not any(out.iterdir())
+    assert not any(s.startswith("GET /api/v1/items/") for s in prosecutor.tampering.seen)
+
+
+def test_ids_from_the_server_never_name_files(desks: Desks, tmp_path: Path) -> None:
+    transfer = sent(desks, tmp_path, b"a note\n", "note.txt")
+    prosecutor = desks.prosecutor
+    escape = "../../../../escaped"
+    prosecutor.tampering.on("GET", rf"/api/v1/transfers/{transfer}", lambda _, answer: with_json(
+        answer, {**answer.json(), "items": [{**i, "id": escape} for i in answer.json()["items"]]}))
+    with pytest.raises(IntegrityError, match="malformed item id"):
+        receive(prosecutor, transfer, tmp_path / "received")
+    assert not list(tmp_path.rglob("escaped*"))
+
+
+def test_a_download_resumes_from_what_arrived(desks: Desks, tmp_path: Path) -> None:
+    content = os.urandom(150_000)
+    transfer = sent(desks, tmp_path, content)
+    prosecutor = desks.prosecutor
+    item = desks.app.client.get(f"/api/v1/transfers/{transfer}",
+                                headers=prosecutor.member.auth).json()["items"][0]["id"]
+    blob = (desks.app.settings.data_dir / "blobs" / "objects" / "items" / item).read_bytes()
+    partial = 70_001
+    part = prosecutor.home / "downloads" / f"{item}.age.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(blob[:partial])
+    ranges: list[str | None] = []
+
+    def record(request: httpx.Request, answer: httpx.Response) -> httpx.Response:
+        ranges.append(request.headers.get("Range"))
+        return answer
+
+    prosecutor.tampering.on("GET", CONTENT, record)
+    (got,) = receive(prosecutor, transfer, tmp_path / "received")
+    assert got.path.read_bytes() == content
+    assert ranges == [f"bytes={partial}-"]
+    assert f"statement.pdf: resuming download at byte {partial}" in prosecutor.said
+    assert not part.exists()
+    downloads = [r for r in trail(desks, prosecutor, item) if r["type"] == "item:downloaded"]
+    assert [r["data"] for r in downloads] == [{"first_byte": partial, "last_byte": len(blob) - 1}]
+
+
+def test_a_damaged_partial_download_is_not_kept(desks: Desks, tmp_path: Path) -> None:
+    transfer = sent(desks, tmp_path, os.urandom(90_000))
+    prosecutor = desks.prosecutor
+    item = desks.app.client.get(f"/api/v1/transfers/{transfer}",
+                                headers=prosecutor.member.auth).json()["items"][0]["id"]
+    blob = (desks.app.settings.data_dir / "blobs" / "objects" / "items" / item).read_bytes()
+    part = prosecutor.home / "downloads" / f"{item}.age.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    damaged = bytearray(blob[:5000])
+    damaged[4000] ^= 0xFF
+    part.write_bytes(bytes(damaged))
+    out = tmp_path / "received"
+    with pytest.raises(receiving.VerificationFailed):
+        receive(prosecutor, transfer, out)
+    assert list(out.iterdir()) == []
+    assert not part.exists(), "a damaged partial download is not resumed again"
+    (got,) = receive(prosecutor, transfer, out)
+    assert got.path.read_bytes() == (tmp_path / "sent" / "statement.pdf").read_bytes()
