@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README): lint, type-check and run the whole suite.
 #
-#   scripts/test.sh            everything
+#   scripts/test.sh            everything (what CI runs)
+#   scripts/test.sh --fast     the inner loop: the unit and vector tests on SQLite, without
+#                              those marked slow; under two minutes on a 2-core machine
 #   scripts/test.sh -k ledger  extra arguments go to pytest
 #
 # Idempotent. It makes sure of, in order:
@@ -165,8 +167,19 @@ step() {
     STEPS+=("$name")
 }
 
+# The inner loop's selection; everything else (PostgreSQL, the real servers, the browser,
+# the slow tests) runs in the whole suite.
+FAST=(-m "not postgres and not slow" tests/unit tests/vectors)
+
 main() {
     local started=$SECONDS i
+    local pytest_args=()
+    if [ "${1:-}" = "--fast" ]; then
+        shift
+        under_ci && die "--fast is the inner loop; CI runs the whole suite"
+        pytest_args=("${FAST[@]}")
+    fi
+    pytest_args+=("$@")
     ensure_debian_packages
     ensure_venv
     ensure_postgres
@@ -176,7 +189,7 @@ main() {
     step "ruff" "$PY" -m ruff check src tests bench
     step "mypy" "$PY" -m mypy
     step "bandit" "$PY" -m bandit -q -r src -c pyproject.toml
-    step "pytest" "$PY" -m pytest "$@"
+    step "pytest" "$PY" -m pytest "${pytest_args[@]}"
 
     printf '\n%s── Summary (%ss in all)%s\n' "$BOLD" "$((SECONDS - started))" "$PLAIN"
     for i in "${!STEPS[@]}"; do
