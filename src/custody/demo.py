@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO, TypeVar
 
 import click
 import httpx
@@ -28,8 +28,11 @@ from custody.cli.main import main as custody
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.errors import CustodyError, LocalError
+from custody.protocol.transfers import TransferOut, TransferPage
 from custody.server import load_log_signer
 from custody.settings import Settings
+
+T = TypeVar("T")
 
 URN = "47XX1234567"
 POLICE = "Thames Valley Police Interview Unit"
@@ -232,7 +235,7 @@ def run(workdir: Path) -> None:
         files, transfer_id = _send(workdir, data, officer)
         _receive(workdir, data, prosecutor, officer, files, transfer_id)
         _step("9. The custody trail of the interview video")
-        video_item = str(_get(prosecutor, f"/api/v1/transfers/{transfer_id}")["items"][0]["id"])
+        video_item = _get(prosecutor, f"/api/v1/transfers/{transfer_id}", TransferOut).items[0].id
         prosecutor.run("history", video_item)
         _step("10. An evidence bundle for a court, and its offline verification")
         bundle = workdir / "bundle.zip"
@@ -300,7 +303,7 @@ def _send(workdir: Path, data: Path, officer: Person) -> tuple[list[Path], str]:
     _explain(f"{files[0].name}: a {VIDEO_MIB} MiB interview video; two small documents.")
     officer.run("case", "create", URN)
     officer.run("send", *map(str, files), "--case", URN, "--to", CPS, "--ack-within", "24h")
-    transfer_id = str(_get(officer, "/api/v1/transfers/outbox")[0]["id"])
+    transfer_id = _get(officer, "/api/v1/transfers/outbox", TransferPage).transfers[0].id
 
     _step("5. What someone holding the server's disk would see")
     leaks = _scan(data, [marker.encode(), *(f.name.encode() for f in files)])
@@ -358,9 +361,9 @@ def _stored_items(data: Path) -> Iterator[Path]:
     return (data / "blobs" / "objects" / "items").iterdir()
 
 
-def _get(person: Person, path: str) -> Any:
+def _get(person: Person, path: str, into: type[T]) -> T:
     """Read through the API as ``person``: for ids the story needs next."""
     with _environment({"CUSTODY_HOME": str(person.home)}):
         session = Session.load()
     with Api(session.server, session.token) as api:
-        return api.get(path)
+        return api.get(path, into)

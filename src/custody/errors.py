@@ -29,7 +29,7 @@ code means to a transport is decided once per adapter: the HTTP status in
 
 from __future__ import annotations
 
-from custody.protocol.errors import ErrorCode
+from custody.protocol.codes import ErrorCode
 
 
 class CustodyError(Exception):

@@ -1,6 +1,5 @@
-"""The JSON API: FastAPI routers over the services, the tus endpoint and the log's read API.
-
-Built on the shared HTTP plumbing (``custody.http``); the composition root
+"""The JSON API: one router per area over the services, the tus endpoint and the log's
+public read API. Bodies are the wire models of ``custody.protocol``; the composition root
 (``custody.server``) mounts these beside the web application's pages.
 """
 
@@ -8,22 +7,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from custody.api import (
-    ledger_routes,
-    routes,
-    routes_assurance,
-    routes_delivery,
-    routes_people,
-    routes_security,
-    tus,
-)
+from custody.api import accounts, assurance, log, people, trails, transfers, tus
 
 routers: tuple[APIRouter, ...] = (
-    routes.router,
+    accounts.router,
+    transfers.router,
     tus.router,
-    ledger_routes.router,
-    routes_delivery.router,
-    routes_assurance.router,
-    routes_security.router,
-    routes_people.router,
+    trails.router,
+    log.router,
+    assurance.router,
+    people.router,
 )

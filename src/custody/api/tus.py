@@ -35,7 +35,9 @@ from custody.errors import (
 )
 from custody.http.deps import ContextDep
 from custody.http.errors import error_response
+from custody.http.openapi import fails
 from custody.http.policy import PUBLIC, ContentSender
+from custody.protocol.codes import ErrorCode
 from custody.services import uploads
 
 TUS_VERSION = "1.0.0"
@@ -46,6 +48,7 @@ _ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 # only: str.isdigit() and int() also take "²" or "٣". 18 digits keep int() cheap and the
 # value inside a 64-bit column; no upload comes near 10^18 bytes.
 _DECIMAL = re.compile(r"[0-9]{1,18}")
+
 
 def _headers(**extra: str) -> dict[str, str]:
     return {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store", **extra}
@@ -91,6 +94,27 @@ class TusRoute(APIRoute):
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], route_class=TusRoute)
 
 
+def _header(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_DIGITS = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+_TUS_RESUMABLE = _header("Tus-Resumable", "the tus version", {"type": "string", "enum": ["1.0.0"]})
+_ANSWER_HEADERS = {"Tus-Resumable": {"schema": {"type": "string"}, "required": True}}
+
+
+def _answers(status: int, description: str, *headers: str) -> dict[int | str, dict[str, Any]]:
+    """A tus answer: no body, tus's headers (documented for the OpenAPI document)."""
+    shown = {h: {"schema": {"type": "string"}, "required": True} for h in headers}
+    return {status: {"description": description, "headers": {**_ANSWER_HEADERS, **shown}}}
+
+
 def _require_tus(request: Request) -> None:
     if request.headers.get("tus-resumable") != TUS_VERSION:
         raise PreconditionFailed("this endpoint speaks tus 1.0.0: send 'Tus-Resumable: 1.0.0'")
@@ -134,7 +158,32 @@ def options(ctx: ContextDep) -> Response:
     )
 
 
-@router.post("", status_code=201, summary="Create an upload (tus creation)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create an upload (tus creation)",
+    response_class=Response,
+    responses={
+        **_answers(201, "the upload (Location) and where it stands", "Location", "Upload-Offset"),
+        **fails(
+            ErrorCode.INVALID_INPUT,
+            ErrorCode.NOT_FOUND,
+            ErrorCode.CONFLICT,
+            ErrorCode.PRECONDITION_FAILED,
+        ),
+    },
+    openapi_extra={
+        "parameters": [
+            _TUS_RESUMABLE,
+            _header("Upload-Length", "the ciphertext's size in bytes", _DIGITS),
+            _header(
+                "Upload-Metadata",
+                "'item ' and the base64 of the item id",
+                {"type": "string", "pattern": "^item [A-Za-z0-9+/=]+$"},
+            ),
+        ]
+    },
+)
 def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     _require_tus(request)
     length = _decimal(request.headers.get("upload-length"))
@@ -151,7 +200,16 @@ def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     return _response(201, Location=f"/api/v1/uploads/{status.id}", **{"Upload-Offset": offset})
 
 
-@router.head("/{upload_id}", summary="Where an upload stands (tus core)")
+@router.head(
+    "/{upload_id}",
+    summary="Where an upload stands (tus core)",
+    response_class=Response,
+    responses={
+        **_answers(200, "where the upload stands", "Upload-Offset", "Upload-Length"),
+        **fails(ErrorCode.NOT_FOUND, ErrorCode.PRECONDITION_FAILED),
+    },
+    openapi_extra={"parameters": [_TUS_RESUMABLE]},
+)
 def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     _require_tus(request)
     status = uploads.status(ctx, actor, upload_id)
@@ -160,7 +218,45 @@ def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender
     )
 
 
-@router.patch("/{upload_id}", status_code=204, summary="Append bytes (tus core, checksum)")
+@router.patch(
+    "/{upload_id}",
+    status_code=204,
+    summary="Append bytes (tus core, checksum)",
+    response_class=Response,
+    responses={
+        **_answers(204, "the bytes are kept; the new offset", "Upload-Offset"),
+        **fails(
+            ErrorCode.INVALID_INPUT,
+            ErrorCode.NOT_FOUND,
+            ErrorCode.CONFLICT,
+            ErrorCode.PRECONDITION_FAILED,
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode.CHECKSUM_MISMATCH,
+            ErrorCode.STORAGE_FULL,
+        ),
+    },
+    openapi_extra={
+        "parameters": [
+            _TUS_RESUMABLE,
+            _header("Upload-Offset", "where these bytes start", _DIGITS),
+            {
+                "name": "Upload-Checksum",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "'sha256 ' and the base64 of the body's digest",
+            },
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/offset+octet-stream": {
+                    "schema": {"type": "string", "format": "binary"}
+                }
+            },
+        },
+    },
+)
 async def patch(
     upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender
 ) -> Response:
@@ -225,7 +321,17 @@ def _patch_preconditions(request: Request) -> tuple[int, tuple[Any, bytes] | Non
     return offset, (_ALGORITHMS[algorithm], expected)
 
 
-@router.delete("/{upload_id}", status_code=204, summary="Abandon an upload (tus termination)")
+@router.delete(
+    "/{upload_id}",
+    status_code=204,
+    summary="Abandon an upload (tus termination)",
+    response_class=Response,
+    responses={
+        **_answers(204, "the upload and its bytes are gone"),
+        **fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT, ErrorCode.PRECONDITION_FAILED),
+    },
+    openapi_extra={"parameters": [_TUS_RESUMABLE]},
+)
 def terminate(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     _require_tus(request)
     uploads.terminate(ctx, actor, upload_id)

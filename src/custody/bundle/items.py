@@ -25,6 +25,7 @@ from custody.crypto.manifest import Manifest, SignedManifest
 from custody.crypto.signing import VerifyKey
 from custody.errors import CustodyError, IntegrityError
 from custody.ledger.entry import Entry
+from custody.ledger.events import EntryType
 
 __all__ = ["check_items", "open_signed_manifest"]
 
@@ -48,7 +49,7 @@ def check_items(
         item_id = item["item"]
         what = f"manifest.json: item {item_id}"
         sealed = [(i, e) for i, e in sorted(parsed.items()) if e.item == item_id]
-        sealed = [(i, e) for i, e in sealed if e.type == "item:sealed"]
+        sealed = [(i, e) for i, e in sealed if e.type == EntryType.ITEM_SEALED]
         if not sealed:
             raise IntegrityError(f"{what}: the bundle has no item:sealed entry for it")
         seal_index, seal = sealed[0]
@@ -57,7 +58,7 @@ def check_items(
         registered = [
             i
             for i, e in sorted(parsed.items())
-            if e.type == "key:registered"
+            if e.type == EntryType.KEY_REGISTERED
             and e.actor == seal.actor
             and i < seal_index
             and e.data.get("signing_key") == item["signing_key"]

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import click
 
-from custody.cli.delivery_cmds import _lines as report_lines
+from custody.cli.delivery_cmds import access_lines, grant_lines
 from custody.cli.output import say, when
 from custody.cli.session_cmds import unlock_keys
 from custody.client.config import Session
 from custody.client.http import Api, signed_in
 from custody.client.sharing import share_item
+from custody.protocol.assurance import (
+    HoldIn,
+    HoldOut,
+    ImpactOut,
+    IncidentIn,
+    RetentionIn,
+    RetentionOut,
+    SharedPage,
+)
 
 
 @click.command()
@@ -25,8 +31,8 @@ def share(item: str, with_: str, expires: str | None) -> None:
     keys = unlock_keys(session)
     with Api(session.server, session.token) as api:
         done = share_item(api, session, keys, item, with_, expires)
-    until = f" until {when(done['expires_at'])}" if done["expires_at"] else ""
-    say(f"Shared item {item} with {done['reader']}{until}.")
+    until = f" until {when(done.expires_at)}" if done.expires_at else ""
+    say(f"Shared item {item} with {done.reader}{until}.")
     say(f"  → they fetch it with `custody receive {item}`; it is in the custody ledger.")
 
 
@@ -34,12 +40,12 @@ def share(item: str, with_: str, expires: str | None) -> None:
 def shared() -> None:
     """Items others shared with you that you can still read."""
     with signed_in() as api:
-        rows = api.get("/api/v1/shared")
+        rows = list(api.each("/api/v1/shared", SharedPage, "shared"))
     if not rows:
         say("Nothing is shared with you.")
     for r in rows:
-        until = when(r["expires_at"]) if r["expires_at"] else "no expiry"
-        say(f"{r['item']}  {r['case']}  from {r['shared_by']} ({r['shared_by_org']})  {until}")
+        until = when(r.expires_at) if r.expires_at else "no expiry"
+        say(f"{r.item}  {r.case}  from {r.shared_by} ({r.shared_by_org})  {until}")
 
 
 @click.group()
@@ -47,25 +53,24 @@ def incident() -> None:
     """Material lost or exposed: withdraw access at once, report, close."""
 
 
-def _show(data: dict[str, Any], as_json: bool) -> None:
+def _show(data: ImpactOut, as_json: bool) -> None:
     if as_json:
-        say(json.dumps(data, indent=2))
+        say(data.model_dump_json(indent=2))
         return
-    state = "closed" if data["closed_at"] else "open"
-    say(f"Incident {data['id']} ({state})  case {data['case']}  transfer {data['transfer']}")
-    say(f"  opened {when(data['opened_at'])} by {data['opened_by']}: {data['reason']}")
+    state = "closed" if data.closed_at else "open"
+    say(f"Incident {data.id} ({state})  case {data.case}  transfer {data.transfer}")
+    say(f"  opened {when(data.opened_at)} by {data.opened_by}: {data.reason}")
     reported = (
-        f"reported {when(data['reported_at'])} by {data['reported_by']}"
-        if data["reported_at"]
+        f"reported {when(data.reported_at)} by {data.reported_by}"
+        if data.reported_at
         else "NOT YET REPORTED"
     )
-    say(f"  regulator deadline {when(data['regulator_deadline'])}: {reported}")
-    say(f"  data subjects: {', '.join(data['data_subjects']) or 'none recorded'}")
-    for item in data["items"]:
+    say(f"  regulator deadline {when(data.regulator_deadline)}: {reported}")
+    say(f"  data subjects: {', '.join(data.data_subjects) or 'none recorded'}")
+    for item in data.items:
         say("")
-        report = {**item, "transfer": data["transfer"], "case": data["case"]}
-        report["transfer_state"] = "-"
-        for line in report_lines(report):
+        say(f"  Item {item.item} ({item.state})")
+        for line in grant_lines(item.could_access) + access_lines(item.accessed, item.refused):
             say("  " + line)
 
 
@@ -76,9 +81,9 @@ def _show(data: dict[str, Any], as_json: bool) -> None:
 def incident_open(ref: str, reason: str, as_json: bool) -> None:
     """Withdraw everyone's access but the sender's, freeze sharing, start the 72-hour clock."""
     with signed_in() as api:
-        data = api.post("/api/v1/incidents", {"ref": ref, "reason": reason})
+        data = api.post("/api/v1/incidents", ImpactOut, IncidentIn(ref=ref, reason=reason))
     if not as_json:
-        say(f"Opened incident {data['id']}: access withdrawn from everyone but the owners.")
+        say(f"Opened incident {data.id}: access withdrawn from everyone but the owners.")
     _show(data, as_json)
 
 
@@ -88,7 +93,7 @@ def incident_open(ref: str, reason: str, as_json: bool) -> None:
 def incident_show(incident_id: str, as_json: bool) -> None:
     """The impact report: items, case, data subjects, every access, the deadline."""
     with signed_in() as api:
-        _show(api.get(f"/api/v1/incidents/{incident_id}"), as_json)
+        _show(api.get(f"/api/v1/incidents/{incident_id}", ImpactOut), as_json)
 
 
 @incident.command("reported")
@@ -96,8 +101,8 @@ def incident_show(incident_id: str, as_json: bool) -> None:
 def incident_reported(incident_id: str) -> None:
     """Record that the regulator was told: the reminders stop."""
     with signed_in() as api:
-        data = api.post(f"/api/v1/incidents/{incident_id}/reported")
-    say(f"Incident {data['id']} marked reported at {when(data['reported_at'])}.")
+        data = api.post(f"/api/v1/incidents/{incident_id}/reported", ImpactOut)
+    say(f"Incident {data.id} marked reported at {when(data.reported_at)}.")
 
 
 @incident.command("close")
@@ -105,8 +110,8 @@ def incident_reported(incident_id: str) -> None:
 def incident_close(incident_id: str) -> None:
     """Close the incident: sharing is possible again (withdrawn access stays withdrawn)."""
     with signed_in() as api:
-        data = api.post(f"/api/v1/incidents/{incident_id}/close")
-    say(f"Incident {data['id']} closed at {when(data['closed_at'])}.")
+        data = api.post(f"/api/v1/incidents/{incident_id}/close", ImpactOut)
+    say(f"Incident {data.id} closed at {when(data.closed_at)}.")
 
 
 @click.group()
@@ -127,8 +132,10 @@ def retention_set(ref: str, until: str | None, for_: str | None) -> None:
     case (URN) is your own organisation's case and its own material only.
     """
     with signed_in() as api:
-        data = api.post("/api/v1/retention", {"ref": ref, "until": until, "for_": for_})
-    say(f"Retention of {data['target']}: shredded after {when(data['retain_until'])}.")
+        data = api.post(
+            "/api/v1/retention", RetentionOut, RetentionIn(ref=ref, until=until, for_=for_)
+        )
+    say(f"Retention of {data.target}: shredded after {when(data.retain_until)}.")
 
 
 @click.command()
@@ -143,9 +150,9 @@ def hold(ref: str, reason: str, release: bool) -> None:
     releases its own hold.
     """
     with signed_in() as api:
-        data = api.post("/api/v1/holds", {"ref": ref, "reason": reason, "release": release})
+        data = api.post("/api/v1/holds", HoldOut, HoldIn(ref=ref, reason=reason, release=release))
     what = "released from" if release else "put under"
-    say(f"{data['target'][0].upper()}{data['target'][1:]} {what} legal hold.")
+    say(f"{data.target[0].upper()}{data.target[1:]} {what} legal hold.")
 
 
 COMMANDS = [share, shared, incident, retention, hold]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import click
 
 from custody.cli.output import say, when
 from custody.client.http import Api, signed_in
+from custody.protocol.assurance import (
+    AccessLineOut,
+    GrantOut,
+    NoticePage,
+    ReportOut,
+    RevokeIn,
+    TransferStateOut,
+)
 
 
 @click.command()
@@ -17,68 +22,66 @@ from custody.client.http import Api, signed_in
 def revoke(transfer: str, reason: str) -> None:
     """Withdraw a transfer from its recipients at once: their key wraps are destroyed."""
     with signed_in() as api:
-        t = api.post(f"/api/v1/transfers/{transfer}/revoke", {"reason": reason})
-    say(f"Revoked transfer {t['id']} (case {t['case']}): the recipients' keys are destroyed,")
+        t = api.post(
+            f"/api/v1/transfers/{transfer}/revoke", TransferStateOut, RevokeIn(reason=reason)
+        )
+    say(f"Revoked transfer {t.id} (case {t.case}): the recipients' keys are destroyed,")
     say("  their downloads are refused and recorded, and they have been told.")
 
 
 def print_notices(api: Api, limit: int = 10) -> None:
-    rows = api.get("/api/v1/notices")
+    rows = api.get("/api/v1/notices", NoticePage, params={"limit": limit}).notices
     if rows:
         say("")
         say("Notices:")
-    for n in rows[:limit]:
-        say(f"  {when(n['at'])}  {n['subject']}")
+    for n in rows:
+        say(f"  {when(n.at)}  {n.subject}")
 
 
 @click.command()
 def notices() -> None:
     """Alerts and notices for you: overdue transfers, revocations, incidents."""
     with signed_in() as api:
-        rows = api.get("/api/v1/notices")
+        rows = api.get("/api/v1/notices", NoticePage).notices
     if not rows:
         say("No notices.")
     for n in rows:
-        say(f"{when(n['at'])}  {n['subject']}")
-        for line in str(n["text"]).strip().splitlines():
+        say(f"{when(n.at)}  {n.subject}")
+        for line in n.text.strip().splitlines():
             say(f"    {line}")
 
 
-def _at(value: str | None) -> str:
-    return when(value) if value else "-"
-
-
-def _lines(report: dict[str, Any]) -> list[str]:
-    out = [
-        f"Access report: item {report['item']}  case {report['case']}  "
-        f"(transfer {report['transfer']}, {report['transfer_state']}; item {report['state']})",
-        "",
-        "Who could access it:",
-    ]
-    for g in report["could_access"]:
-        index = f"#{g['grant_index']}" if g["grant_index"] is not None else "-"
+def grant_lines(could_access: list[GrantOut]) -> list[str]:
+    out = ["Who could access it:"]
+    for g in could_access:
+        index = f"#{g.grant_index}" if g.grant_index is not None else "-"
         end = "still can"
-        if g["ended_at"]:
-            end = f"{g['end']} {_at(g['ended_at'])} by {g['ended_by']}"
-            if g["end_reason"]:
-                end += f" ({g['end_reason']})"
-            if g["end_index"] is not None:
-                end += f" #{g['end_index']}"
-        elif g["expires_at"]:
-            end = f"until {_at(g['expires_at'])}"
+        if g.ended_at:
+            end = f"{g.end} {when(g.ended_at)} by {g.ended_by}"
+            if g.end_reason:
+                end += f" ({g.end_reason})"
+            if g.end_index is not None:
+                end += f" #{g.end_index}"
+        elif g.expires_at:
+            end = f"until {when(g.expires_at)}"
         out.append(
-            f"  {index:<7} {g['reader']}: {g['kind']}, granted {_at(g['granted_at'])} by "
-            f"{g['granted_by']}; {end}"
+            f"  {index:<7} {g.reader}: {g.kind}, granted {when(g.granted_at)} by "
+            f"{g.granted_by}; {end}"
         )
-    for title, key in (("Who did access it:", "accessed"), ("Refused attempts:", "refused")):
+    return out
+
+
+def access_lines(accessed: list[AccessLineOut], refused: list[AccessLineOut]) -> list[str]:
+    out: list[str] = []
+    for title, lines in (("Who did access it:", accessed), ("Refused attempts:", refused)):
         out += ["", title]
-        if not report[key]:
+        if not lines:
             out.append("  none")
-        for a in report[key]:
-            detail = f" ({a['detail'].get('reason')})" if key == "refused" else ""
+        for a in lines:
+            detail = f" ({a.detail.get('reason')})" if lines is refused else ""
             out.append(
-                f"  #{a['index']:<6} {_at(a['time'])}  {a['user']}  {a['type']}{detail}  "
-                f"from {a['address'] or '?'}  [{a['user_agent'] or '?'}]"
+                f"  #{a.index:<6} {when(a.time)}  {a.user}  {a.type}{detail}  "
+                f"from {a.address or '?'}  [{a.user_agent or '?'}]"
             )
     return out
 
@@ -89,11 +92,16 @@ def _lines(report: dict[str, Any]) -> list[str]:
 def report(item: str, as_json: bool) -> None:
     """Who could access ITEM, who did, who was refused: each line with its ledger index."""
     with signed_in() as api:
-        data = api.get(f"/api/v1/items/{item}/report")
+        data = api.get(f"/api/v1/items/{item}/report", ReportOut)
     if as_json:
-        say(json.dumps(data, indent=2))
+        say(data.model_dump_json(indent=2))
         return
-    for line in _lines(data):
+    say(
+        f"Access report: item {data.item}  case {data.case}  "
+        f"(transfer {data.transfer}, {data.transfer_state}; item {data.state})"
+    )
+    say("")
+    for line in grant_lines(data.could_access) + access_lines(data.accessed, data.refused):
         say(line)
 
 

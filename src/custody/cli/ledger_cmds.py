@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -16,43 +15,45 @@ from custody.client.http import Api
 from custody.client.trust import LogView, current_checkpoint, require_pin
 from custody.errors import LocalError
 from custody.files import write_private
+from custody.ledger.events import EntryType
+from custody.protocol.ledger import TrailEntryOut
 
-_LABELS = {
-    "key:registered": "registered keys",
-    "case:created": "opened the case",
-    "transfer:created": "created the transfer",
-    "item:created": "added the item",
-    "item:uploaded": "uploaded the ciphertext",
-    "item:sealed": "sealed and signed the item",
-    "transfer:sent": "sent the transfer",
-    "item:downloaded": "downloaded the ciphertext",
-    "item:received": "received it: signature and hashes verified",
-    "item:verification_failed": "REFUSED it: verification failed",
-    "transfer:acknowledged": "acknowledged the transfer",
-    "access:refused": "was REFUSED access",
-    "ledger:heads": "the log committed to every item's latest entry",
-    "retention:hold_set": "put it under a legal hold",
-    "retention:hold_released": "released a legal hold",
-    "account:activated": "activated their account",
-    "account:second_factor_enrolled": "enrolled a second factor",
-    "org:recovery_key": "logged an organisation's recovery key",
+_LABELS: dict[str, str] = {
+    EntryType.KEY_REGISTERED: "registered keys",
+    EntryType.CASE_CREATED: "opened the case",
+    EntryType.TRANSFER_CREATED: "created the transfer",
+    EntryType.ITEM_CREATED: "added the item",
+    EntryType.ITEM_UPLOADED: "uploaded the ciphertext",
+    EntryType.ITEM_SEALED: "sealed and signed the item",
+    EntryType.TRANSFER_SENT: "sent the transfer",
+    EntryType.ITEM_DOWNLOADED: "downloaded the ciphertext",
+    EntryType.ITEM_RECEIVED: "received it: signature and hashes verified",
+    EntryType.ITEM_VERIFICATION_FAILED: "REFUSED it: verification failed",
+    EntryType.TRANSFER_ACKNOWLEDGED: "acknowledged the transfer",
+    EntryType.ACCESS_REFUSED: "was REFUSED access",
+    EntryType.LEDGER_HEADS: "the log committed to every item's latest entry",
+    EntryType.RETENTION_HOLD_SET: "put it under a legal hold",
+    EntryType.RETENTION_HOLD_RELEASED: "released a legal hold",
+    EntryType.ACCOUNT_ACTIVATED: "activated their account",
+    EntryType.ACCOUNT_SECOND_FACTOR_ENROLLED: "enrolled a second factor",
+    EntryType.ORG_RECOVERY_KEY: "logged an organisation's recovery key",
 }
 
 
-def describe(row: dict[str, Any]) -> str:
-    what = _LABELS.get(row["type"], row["type"])
-    who = row.get("actor_email") or row["actor"]
+def describe(row: TrailEntryOut) -> str:
+    what = _LABELS.get(row.type, row.type)
+    who = row.actor_email or row.actor
     detail = ""
-    data = row.get("data", {})
-    if row["type"] == "item:downloaded":
-        detail = f" (bytes {data['first_byte']}-{data['last_byte']})"
-    elif row["type"] in ("item:verification_failed", "access:refused"):
+    data = row.data
+    if row.type == EntryType.ITEM_DOWNLOADED:
+        detail = f" (bytes {data.get('first_byte')}-{data.get('last_byte')})"
+    elif row.type in (EntryType.ITEM_VERIFICATION_FAILED, EntryType.ACCESS_REFUSED):
         detail = f" ({data.get('reason', '')})"
         if data.get("repeats"):
             detail += f", and {data['repeats']} more times within a minute"
-    elif row["type"] == "transfer:acknowledged" and data.get("receipt") == "none":
+    elif row.type == EntryType.TRANSFER_ACKNOWLEDGED and data.get("receipt") == "none":
         detail = " WITHOUT having received and verified it themself"
-    return f"#{row['index']:<6} {str(row['time'])[:19].replace('T', ' ')}  {who}  {what}{detail}"
+    return f"#{row.index:<6} {row.time:%Y-%m-%d %H:%M:%S}  {who}  {what}{detail}"
 
 
 @click.command()
@@ -61,7 +62,7 @@ def history(ref: str) -> None:
     """The custody trail of an item or a transfer, from the ledger."""
     session = Session.load()
     with Api(session.server, session.token) as api:
-        rows = api.get(f"/api/v1/history/{ref}")
+        rows = api.get(f"/api/v1/history/{ref}", list[TrailEntryOut])
     for row in rows:
         say(describe(row))
 

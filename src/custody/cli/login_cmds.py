@@ -35,6 +35,15 @@ from custody.client.trust import (
 from custody.errors import InvalidInput, NotAuthenticated, SecondFactorRequired
 from custody.files import write_private
 from custody.ledger.note import Verifier
+from custody.protocol.accounts import (
+    ActivateIn,
+    ConfirmIn,
+    EnrolledOut,
+    EnrolmentOut,
+    LoginIn,
+    LoginOut,
+    NoticeOut,
+)
 
 _PENDING = "enrolment.json"
 _CONTENT_ROLES = ("officer", "prosecutor", "paralegal")
@@ -42,7 +51,7 @@ _CONTENT_ROLES = ("officer", "prosecutor", "paralegal")
 
 def show_notice(api: Api) -> None:
     """The deployment's system-use notice, before anything is typed (CJIS 5.5.4)."""
-    notice = str(api.get("/api/v1/notice")["notice"])
+    notice = api.get("/api/v1/notice", NoticeOut).notice
     say("┌─ System-use notice " + "─" * 56)
     for line in textwrap.wrap(notice, 74):
         say(f"│ {line}")
@@ -114,42 +123,41 @@ def login(
         email = email or click.prompt("E-mail")
         if activation_code:
             password = secret("CUSTODY_PASSWORD", "Choose your password", confirm=True)
-            api.post(
+            api.act(
                 "/api/v1/activate",
-                {"email": email, "code": activation_code, "password": password},
+                ActivateIn(email=email, code=activation_code, password=password),
             )
             say("Account activated with the password you chose.")
         else:
             password = secret("CUSTODY_PASSWORD", "Password")
-        request: dict[str, Any] = {"email": email, "password": password}
-        if enrolment_code:
-            request["enrolment_code"] = enrolment_code
-        if scopes:
-            request["scopes"] = list(scopes)
-        if recovery_code:
-            request["recovery_code"] = recovery_code
-        elif os.environ.get("CUSTODY_TOTP_CODE"):
-            request["code"] = os.environ["CUSTODY_TOTP_CODE"]
+        request = LoginIn(
+            email=email,
+            password=password,
+            enrolment_code=enrolment_code,
+            scopes=list(scopes) or None,
+            recovery_code=recovery_code,
+            code=None if recovery_code else os.environ.get("CUSTODY_TOTP_CODE") or None,
+        )
         try:
-            body = api.post("/api/v1/login", request)
+            body = api.post("/api/v1/login", LoginOut, request)
         except SecondFactorRequired:
-            request["code"] = secret("CUSTODY_TOTP_CODE", "Code from your authenticator app")
-            body = api.post("/api/v1/login", request)
-    check_server_names(server, body.get("log_key"), expected)
-    if not body["enrolment_required"]:
+            request.code = secret("CUSTODY_TOTP_CODE", "Code from your authenticator app")
+            body = api.post("/api/v1/login", LoginOut, request)
+    check_server_names(server, body.log_key, expected)
+    if not body.enrolment_required:
         _save(server, body, expected)
         return
     pending = {
         "server": server,
-        "token": body["token"],
+        "token": body.token,
         "scopes": list(scopes) or None,
         "log_key": expected.vkey,
     }
-    with Api(server, body["token"]) as api:
-        made = api.post("/api/v1/second-factor/enrol")
+    with Api(server, body.token) as api:
+        made = api.post("/api/v1/second-factor/enrol", EnrolmentOut)
     say("Your account needs a second factor. Add it to your authenticator app:")
-    say(f"  {made['uri']}")
-    say(f"  secret: {made['secret']}")
+    say(f"  {made.uri}")
+    say(f"  secret: {made.secret}")
     if sys.stdin.isatty():
         _confirm(pending, click.prompt("Code from the app", hide_input=False))
         return
@@ -172,36 +180,34 @@ def enrol() -> None:
 
 
 def _confirm(pending: dict[str, Any], code: str) -> None:
-    request: dict[str, Any] = {"code": code}
-    if pending.get("scopes"):
-        request["scopes"] = pending["scopes"]
+    request = ConfirmIn(code=code, scopes=pending.get("scopes") or None)
     with Api(pending["server"], pending["token"]) as api:
-        body = api.post("/api/v1/second-factor/confirm", request)
+        body = api.post("/api/v1/second-factor/confirm", EnrolledOut, request)
     say("Second factor enrolled. One-time recovery codes (shown only now; keep them offline):")
-    for code_ in body["recovery_codes"]:
+    for code_ in body.recovery_codes:
         say(f"  {code_}")
     _save(pending["server"], body, Verifier.from_vkey(pending["log_key"]))
 
 
-def _save(server: str, body: dict[str, Any], verifier: Verifier) -> None:
+def _save(server: str, body: LoginOut, verifier: Verifier) -> None:
     """Pin the confirmed log key, remember the log's current tree, keep the token."""
-    check_server_names(server, body.get("log_key"), verifier)
+    check_server_names(server, body.log_key, verifier)
     pin_log_key(server, verifier)
-    with Api(server, body["token"]) as api:
+    with Api(server, body.token) as api:
         checkpoint = current_checkpoint(api, verifier)  # remembered: later trees must extend it
     session = Session(
         server=server,
-        token=body["token"],
-        expires_at=body["expires_at"],
-        user_id=body["user_id"],
-        email=body["email"],
-        org=body["org"],
-        role=body["role"],
+        token=body.token,
+        expires_at=body.expires_at.isoformat(),
+        user_id=body.user_id,
+        email=body.email,
+        org=body.org,
+        role=body.role,
     )
     session.save()
     say(
         f"Logged in as {session.email} ({session.role}, {session.org}) until "
-        f"{session.expires_at}; scopes: {body['scopes']}"
+        f"{session.expires_at}; scopes: {body.scopes}"
     )
     if checkpoint is not None:
         say(f"  ledger {verifier.name}: {checkpoint.size} entries, consistent with what you saw")

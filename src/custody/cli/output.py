@@ -5,12 +5,12 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 
 from custody.errors import CustodyError, InvalidInput
-from custody.protocol.errors import ErrorCode
+from custody.protocol.codes import ErrorCode
 
 
 def say(text: str = "") -> None:
@@ -61,8 +61,7 @@ def secret(env: str, prompt: str, *, confirm: bool = False) -> str:
     return value
 
 
-def when(value: str | None) -> str:
-    if not value:
+def when(value: datetime | None) -> str:
+    if value is None:
         return "-"
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

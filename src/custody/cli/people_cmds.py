@@ -3,13 +3,23 @@ admins, over the API like every other client command."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 import click
 
 from custody.cli.output import say, when
 from custody.client.http import signed_in
+from custody.protocol.people import (
+    MoveIn,
+    PeoplePage,
+    PersonAddedOut,
+    PersonIn,
+    PersonOut,
+    ReasonIn,
+    ResetOut,
+    UnitIn,
+    UnitOut,
+)
 
 
 def _person_path(person: str, action: str) -> str:
@@ -18,10 +28,10 @@ def _person_path(person: str, action: str) -> str:
     return f"/api/v1/people/{quote(person.strip(), safe='@')}/{action}"
 
 
-def _line(p: dict[str, Any]) -> str:
-    state = "DISABLED" if p["disabled"] else ("active" if p["enrolled"] else "not enrolled")
-    keys = "keys" if p["keys"] else "-"
-    return f"{p['email']:40} {p['role']:11} {p['unit'] or '-':24} {state:12} {keys:4}  {p['id']}"
+def _line(p: PersonOut) -> str:
+    state = "DISABLED" if p.disabled else ("active" if p.enrolled else "not enrolled")
+    keys = "keys" if p.keys else "-"
+    return f"{p.email:40} {p.role:11} {p.unit or '-':24} {state:12} {keys:4}  {p.id}"
 
 
 @click.group()
@@ -33,7 +43,7 @@ def people() -> None:
 def people_list() -> None:
     """Everyone you administer: role, unit, whether they can sign in, whether they have keys."""
     with signed_in() as api:
-        rows = api.get("/api/v1/people")
+        rows = sorted(api.each("/api/v1/people", PeoplePage, "people"), key=lambda p: p.email)
     if not rows:
         say("Nobody yet; add someone with `custody people add EMAIL --role ROLE`.")
         return
@@ -57,11 +67,13 @@ def people_add(email: str, role: str, unit: str | None) -> None:
     `custody login --activation-code CODE`; you never hold a credential of theirs.
     """
     with signed_in() as api:
-        added = api.post("/api/v1/people", {"email": email, "role": role, "unit": unit})
-    person = added["person"]
-    where = f" in unit {person['unit']}" if person["unit"] else ""
-    say(f"Added {person['role']} {person['email']}{where} ({person['id']})")
-    say(f"  → a one-time activation code was e-mailed to {added['activation_sent_to']};")
+        added = api.post(
+            "/api/v1/people", PersonAddedOut, PersonIn(email=email, role=role, unit=unit)
+        )
+    person = added.person
+    where = f" in unit {person.unit}" if person.unit else ""
+    say(f"Added {person.role} {person.email}{where} ({person.id})")
+    say(f"  → a one-time activation code was e-mailed to {added.activation_sent_to};")
     say("    they choose their password and set up a second factor with it.")
 
 
@@ -71,8 +83,8 @@ def people_add(email: str, role: str, unit: str | None) -> None:
 def people_disable(person: str, reason: str) -> None:
     """Stop a person signing in, now: their tokens are revoked and nobody can send to them."""
     with signed_in() as api:
-        p = api.post(_person_path(person, "disable"), {"reason": reason})
-    say(f"Disabled {p['email']}: their tokens are revoked; recorded in the custody ledger.")
+        p = api.post(_person_path(person, "disable"), PersonOut, ReasonIn(reason=reason))
+    say(f"Disabled {p.email}: their tokens are revoked; recorded in the custody ledger.")
 
 
 @people.command("reset-2fa")
@@ -82,12 +94,14 @@ def people_reset_2fa(person: str, reason: str) -> None:
     """Clear a person's second factor and tokens; they enrol again with a one-time code
     e-mailed to them (never to you)."""
     with signed_in() as api:
-        done = api.post(_person_path(person, "reset-second-factor"), {"reason": reason})
+        done = api.post(
+            _person_path(person, "reset-second-factor"), ResetOut, ReasonIn(reason=reason)
+        )
     say(
         f"Second factor of {person} reset; their tokens are revoked (ledger index "
-        f"{done['ledger_index']})."
+        f"{done.ledger_index})."
     )
-    say(f"  → a one-time re-enrolment code was e-mailed to {done['enrolment_code_sent_to']}.")
+    say(f"  → a one-time re-enrolment code was e-mailed to {done.enrolment_code_sent_to}.")
 
 
 @people.command("move")
@@ -96,8 +110,8 @@ def people_reset_2fa(person: str, reason: str) -> None:
 def people_move(person: str, unit: str) -> None:
     """Move a person to another unit of your organisation (organisation admins)."""
     with signed_in() as api:
-        p = api.post(_person_path(person, "unit"), {"unit": unit or None})
-    say(f"Moved {p['email']} to {p['unit'] or 'no unit'}.")
+        p = api.post(_person_path(person, "unit"), PersonOut, MoveIn(unit=unit or None))
+    say(f"Moved {p.email} to {p.unit or 'no unit'}.")
 
 
 @click.group()
@@ -109,11 +123,11 @@ def units() -> None:
 def units_list() -> None:
     """Units you administer, with how many people each has."""
     with signed_in() as api:
-        rows = api.get("/api/v1/units")
+        rows = api.get("/api/v1/units", list[UnitOut])
     if not rows:
         say("No units yet; an organisation admin creates one with `custody units create NAME`.")
     for u in rows:
-        say(f"{u['name']:40} {u['members']:>4} people  created {when(u['created_at'])}  {u['id']}")
+        say(f"{u.name:40} {u.members:>4} people  created {when(u.created_at)}  {u.id}")
 
 
 @units.command("create")
@@ -121,10 +135,10 @@ def units_list() -> None:
 def units_create(name: str) -> None:
     """Create a unit in your organisation (organisation admins)."""
     with signed_in() as api:
-        u = api.post("/api/v1/units", {"name": name})
-    say(f"Created unit {u['name']!r} in {u['org']} ({u['id']})")
-    say(f'  → add people with `custody people add EMAIL --role ROLE --unit "{u["name"]}"`;')
-    say(f'    send to it with `custody send FILE --case URN --to "{u["org"]}/{u["name"]}"`')
+        u = api.post("/api/v1/units", UnitOut, UnitIn(name=name))
+    say(f"Created unit {u.name!r} in {u.org} ({u.id})")
+    say(f'  → add people with `custody people add EMAIL --role ROLE --unit "{u.name}"`;')
+    say(f'    send to it with `custody send FILE --case URN --to "{u.org}/{u.name}"`')
 
 
 COMMANDS = [people, units]

@@ -13,6 +13,7 @@ from custody.client.http import Api
 from custody.crypto.keys import DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR, UserKeys
 from custody.errors import Conflict, InvalidInput
 from custody.files import write_private
+from custody.protocol.accounts import KeysIn, KeysOut, MeOut
 
 MIN_PASSPHRASE = 10
 
@@ -22,8 +23,8 @@ def whoami() -> None:
     """Who this client is logged in as, and where."""
     session = Session.load()
     with Api(session.server, session.token) as api:
-        me = api.get("/api/v1/me")
-    say(f"{me['email']} ({me['role']}) at {session.server}")
+        me = api.get("/api/v1/me", MeOut)
+    say(f"{me.email} ({me.role}) at {session.server}")
 
 
 @click.group()
@@ -54,13 +55,14 @@ def keys_init(force: bool) -> None:
     with Api(session.server, session.token) as api:
         registered = api.post(
             "/api/v1/keys",
-            {"age_recipient": made.age_recipient, "signing_key": made.signing_public},
+            KeysOut,
+            KeysIn(age_recipient=made.age_recipient, signing_key=made.signing_public),
         )
     pending.replace(session.key_file)
     say(f"Keys created in {session.key_file} (passphrase-protected)")
     say(f"  encryption: {made.age_recipient}")
     say(f"  signing:    {made.signing_public}")
-    say(f"  registered in the custody ledger at index {registered['ledger_index']}")
+    say(f"  registered in the custody ledger at index {registered.ledger_index}")
 
 
 def _work_factor() -> int:

@@ -8,6 +8,7 @@ from custody.cli.output import say, when
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.errors import InvalidInput
+from custody.protocol.accounts import RevokedOut, TokenOut
 
 
 @click.group()
@@ -24,14 +25,14 @@ def tokens_list() -> None:
     expires, last used)."""
     session = Session.load()
     with Api(session.server, session.token) as api:
-        rows = api.get("/api/v1/tokens")
+        rows = api.get("/api/v1/tokens", list[TokenOut])
     say(f"{'ID':36}  {'KIND':7}  {'SCOPES':12}  {'CREATED':20}  {'EXPIRES':20}  LAST USED")
     for t in rows:
-        mark = "  (this one)" if t["current"] else ""
+        mark = "  (this one)" if t.current else ""
         say(
-            f"{t['id']:36}  {_KINDS.get(t['kind'], t['kind']):7}  {t['scopes']:12}  "
-            f"{when(t['created_at']):20}  "
-            f"{when(t['expires_at']):20}  {when(t['last_used_at'])}{mark}"
+            f"{t.id:36}  {_KINDS.get(t.kind, t.kind):7}  {t.scopes:12}  "
+            f"{when(t.created_at):20}  "
+            f"{when(t.expires_at):20}  {when(t.last_used_at)}{mark}"
         )
 
 
@@ -45,7 +46,7 @@ def tokens_revoke(token_id: str | None, all_: bool) -> None:
     session = Session.load()
     with Api(session.server, session.token) as api:
         path = "/api/v1/tokens" if all_ else f"/api/v1/tokens/{token_id}"
-        revoked = api.request("DELETE", path).json()["revoked"]
+        revoked = api.delete(path, RevokedOut).revoked
     say(f"Revoked {revoked} token(s).")
     if all_:
         say("  → this client is logged out too; log in again with `custody login`")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -18,6 +17,7 @@ from custody.client.sending import human_size
 from custody.client.sending import send as send_items
 from custody.domain.people import CONTENT_ROLES, unit_label
 from custody.errors import Forbidden
+from custody.protocol.transfers import AckIn, CaseIn, CaseOut, TransferOut, TransferPage
 
 
 def _api() -> tuple[Session, Api]:
@@ -36,8 +36,8 @@ def case_create(urn: str) -> None:
     """Open a case so material can be sent for it."""
     _, api = _api()
     with api:
-        created = api.post("/api/v1/cases", {"urn": urn})
-    say(f"Case {created['urn']} opened ({created['id']})")
+        created = api.post("/api/v1/cases", CaseOut, CaseIn(urn=urn))
+    say(f"Case {created.urn} opened ({created.id})")
 
 
 @click.command()
@@ -71,32 +71,34 @@ def send(
         transfer = send_items(
             api, session, keys, list(files), urn, list(to), ack_within, say, list(subjects)
         )
-    say(f"Sent transfer {transfer['id']} for case {transfer['case']} to {_recipient(transfer)}")
-    say(f"  {len(transfer['items'])} item(s); acknowledgement due {when(transfer['ack_deadline'])}")
+    say(f"Sent transfer {transfer.id} for case {transfer.case} to {_recipient(transfer)}")
+    say(f"  {len(transfer.items)} item(s); acknowledgement due {when(transfer.ack_deadline)}")
 
 
-def _recipient(t: dict[str, Any]) -> str:
+def _recipient(t: TransferOut) -> str:
     """The recipient organisation, with the unit it was addressed to: "ORG / UNIT"."""
-    return unit_label(t["recipient_org"], t.get("recipient_unit"))
+    return unit_label(t.recipient_org, t.recipient_unit)
 
 
-def _line(t: dict[str, Any], party: str) -> str:
-    size = sum(i["ciphertext_size"] for i in t["items"])
+def _line(t: TransferOut, party: str) -> str:
+    size = sum(i.ciphertext_size for i in t.items)
     return (
-        f"{t['id']}  {t['case']}  {t['state']:12}  {party:32}  {len(t['items'])} item(s), "
-        f"{human_size(size)}  due {when(t['ack_deadline'])}"
+        f"{t.id}  {t.case}  {t.state:12}  {party:32}  {len(t.items)} item(s), "
+        f"{human_size(size)}  due {when(t.ack_deadline)}"
     )
 
 
-def _list_box(box: str, party: Callable[[dict[str, Any]], str]) -> None:
+def _list_box(box: str, party: Callable[[TransferOut], str]) -> None:
     """One line per transfer of the inbox or outbox, then the person's notices."""
     _, api = _api()
     with api:
-        rows = api.get(f"/api/v1/transfers/{box}")
-        if not rows:
+        page = api.get(f"/api/v1/transfers/{box}", TransferPage)
+        if not page.transfers:
             say(f"Your {box} is empty.")
-        for t in rows:
+        for t in page.transfers:
             say(_line(t, party(t)))
+        if page.next:
+            say(f"  (the newest {len(page.transfers)}; more are older)")
         print_notices(api)
 
 
@@ -106,10 +108,10 @@ def inbox() -> None:
     _list_box("inbox", _inbox_party)
 
 
-def _inbox_party(t: dict[str, Any]) -> str:
+def _inbox_party(t: TransferOut) -> str:
     """The sender; and the unit, for a transfer addressed to one ("to ORG / UNIT")."""
-    unit = f" to {_recipient(t)}" if t.get("recipient_unit") else ""
-    return f"from {t['sender']['email']}{unit}"
+    unit = f" to {_recipient(t)}" if t.recipient_unit else ""
+    return f"from {t.sender.email}{unit}"
 
 
 @click.command()
@@ -156,8 +158,12 @@ def ack(transfer: str, without_receipt: bool) -> None:
     """Acknowledge a transfer: you have received it and take responsibility for it."""
     _, api = _api()
     with api:
-        t = api.post(f"/api/v1/transfers/{transfer}/ack", {"without_receipt": without_receipt})
-    say(f"Acknowledged transfer {t['id']} (case {t['case']}) at {when(t['acknowledged_at'])}")
+        t = api.post(
+            f"/api/v1/transfers/{transfer}/ack",
+            TransferOut,
+            AckIn(without_receipt=without_receipt),
+        )
+    say(f"Acknowledged transfer {t.id} (case {t.case}) at {when(t.acknowledged_at)}")
     if without_receipt:
         say("  the ledger records that you acknowledged it without receiving it yourself")
 
@@ -168,18 +174,15 @@ def show(transfer: str) -> None:
     """One transfer: parties, state, deadlines, items."""
     _, api = _api()
     with api:
-        t = api.get(f"/api/v1/transfers/{transfer}")
-    say(f"Transfer {t['id']}  case {t['case']}  {t['state']}")
+        t = api.get(f"/api/v1/transfers/{transfer}", TransferOut)
+    say(f"Transfer {t.id}  case {t.case}  {t.state}")
+    say(f"  from {t.sender.email} to {_recipient(t)}: " + ", ".join(r.email for r in t.recipients))
     say(
-        f"  from {t['sender']['email']} to {_recipient(t)}: "
-        + ", ".join(r["email"] for r in t["recipients"])
+        f"  sent {when(t.sent_at)}; delivered {when(t.delivered_at)}; "
+        f"acknowledged {when(t.acknowledged_at)}; due {when(t.ack_deadline)}"
     )
-    say(
-        f"  sent {when(t['sent_at'])}; delivered {when(t['delivered_at'])}; "
-        f"acknowledged {when(t['acknowledged_at'])}; due {when(t['ack_deadline'])}"
-    )
-    for item in t["items"]:
-        say(f"  item {item['id']}  {human_size(item['ciphertext_size'])}  {item['state']}")
+    for item in t.items:
+        say(f"  item {item.id}  {human_size(item.ciphertext_size)}  {item.state}")
 
 
 COMMANDS = [case, send, inbox, outbox, receive, ack, show]

@@ -14,26 +14,25 @@ from custody.crypto.items import unwrap
 from custody.crypto.keys import UserKeys
 from custody.errors import IntegrityError
 from custody.ledger.entry import Entry
+from custody.ledger.events import EntryType
 from custody.ledger.note import Verifier
+from custody.protocol.ledger import BundleOut
 
 
 def make_bundle(api: Api, keys: UserKeys, ref: str, verifier: Verifier) -> tuple[bytes, int]:
     """The bundle's bytes and how many entries it proves, checked against the pinned log key,
     and its checkpoint against the largest tree this client verified before."""
-    material = api.get(f"/api/v1/bundle/{ref}")
-    LogView(verifier).accept(api, material["checkpoint"].encode("utf-8"))
-    entries = [
-        (e["index"], base64.b64decode(e["entry"]), [base64.b64decode(h) for h in e["proof"]])
-        for e in material["entries"]
-    ]
-    checkpoint = material["checkpoint"].encode("utf-8")
+    material = api.get(f"/api/v1/bundle/{ref}", BundleOut)
+    checkpoint = material.checkpoint.encode("utf-8")
+    LogView(verifier).accept(api, checkpoint)
+    entries = [(e.index, e.entry, e.proof) for e in material.entries]
     items: list[dict[str, Any]] = []
-    for item_id, sealed in sorted(material["sealed_manifests"].items()):
-        wrap = material["wraps"].get(item_id)
+    for item_id, sealed in sorted(material.sealed_manifests.items()):
+        wrap = material.wraps.get(item_id)
         if wrap is None:
             continue  # not a reader of this item: its trail is proven, its manifest not included
-        item_key = unwrap(base64.b64decode(wrap), keys.identity)
-        envelope = age.decrypt(base64.b64decode(sealed), [item_key])
+        item_key = unwrap(wrap, keys.identity)
+        envelope = age.decrypt(sealed, [item_key])
         # Not parsed here: verify_bundle reads it below with the parser custody receive uses.
         items.append(
             {
@@ -42,11 +41,7 @@ def make_bundle(api: Api, keys: UserKeys, ref: str, verifier: Verifier) -> tuple
                 "signing_key": _sealing_key(entries, item_id),
             }
         )
-    head_proofs = {
-        item: [base64.b64decode(h) for h in proof]
-        for item, proof in material["head_proofs"].items()
-    }
-    bundle = build_bundle(material["origin"], checkpoint, entries, items, head_proofs)
+    bundle = build_bundle(material.origin, checkpoint, entries, items, material.head_proofs)
     verify_bundle(bundle, verifier.vkey)  # before anyone relies on it
     return bundle, len(entries)
 
@@ -55,7 +50,7 @@ def _sealing_key(entries: list[tuple[int, bytes, list[bytes]]], item_id: str) ->
     """The signing key the log recorded when the item was sealed: the sender's, then."""
     for _, body, _ in entries:
         entry = Entry.from_bytes(body)
-        if entry.item == item_id and entry.type == "item:sealed":
+        if entry.item == item_id and entry.type == EntryType.ITEM_SEALED:
             key = entry.data.get("signing_key")
             if isinstance(key, str):
                 return key

@@ -1,18 +1,67 @@
-"""A thin HTTP client: JSON calls, streamed bodies, and server errors as custody errors."""
+"""A thin HTTP client: typed JSON calls, streamed bodies, and server errors as custody errors.
+
+Requests are built from, and every answer parsed into, the wire models of
+``custody.protocol`` that the server serialises with: an answer that does not fit its
+model (a missing field, a wrong type, a string where bytes belong) is refused as an
+integrity failure, never half-used.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from custody import __version__
 from custody.client.config import Session
-from custody.errors import CustodyError, ServerUnavailable, from_code
+from custody.errors import CustodyError, IntegrityError, ServerUnavailable, from_code
 
 TIMEOUT = httpx.Timeout(30.0, read=300.0)
+T = TypeVar("T")
+MAX_PAGE = 200  # the most entries a list's page holds
+
+
+class Paged(Protocol):
+    """A page of a list (``protocol``'s ``...Page`` models): its entries and the next cursor."""
+
+    @property
+    def next(self) -> str | None: ...
+
+
+P = TypeVar("P", bound=Paged)
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(into: Any) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(into)
+    if adapter is None:
+        adapter = _ADAPTERS[into] = TypeAdapter(into)
+    return adapter
+
+
+def parse(into: type[T], content: bytes, what: str) -> T:
+    """``content`` (JSON) as ``into``, or an integrity error naming what did not fit."""
+    try:
+        value: T = _adapter(into).validate_json(content)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the answer"
+        raise IntegrityError(
+            f"the server's answer to {what} is not what custody expects "
+            f"({where[:60]}: {first['msg'][:80]})",
+            hint="the server may be a different version, misconfigured or hostile; "
+            "nothing was used from this answer",
+        ) from None
+    return value
+
+
+def _body(body: BaseModel | None) -> Any:
+    return None if body is None else body.model_dump(mode="json")
 
 
 class Api:
@@ -54,12 +103,32 @@ class Api:
             raise_for_error(response)
         return response
 
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self.request("GET", path, **kwargs).json()
+    def get(self, path: str, into: type[T], **kwargs: Any) -> T:
+        """GET ``path``; its JSON answer as ``into`` (a protocol model, or a list of one)."""
+        return parse(into, self.request("GET", path, **kwargs).content, f"GET {path}")
 
-    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
-        response = self.request("POST", path, json=json, **kwargs)
-        return response.json() if response.content else None
+    def post(self, path: str, into: type[T], body: BaseModel | None = None, **kwargs: Any) -> T:
+        """POST ``body``; the JSON answer as ``into``."""
+        response = self.request("POST", path, json=_body(body), **kwargs)
+        return parse(into, response.content, f"POST {path}")
+
+    def each(self, path: str, into: type[P], field: str, **params: Any) -> Iterator[Any]:
+        """Every entry of a paged list, following ``next`` from page to page."""
+        after: str | None = None
+        while True:
+            asked = {**params, "limit": MAX_PAGE, **({"after": after} if after else {})}
+            page = self.get(path, into, params=asked)
+            yield from getattr(page, field)
+            after = page.next
+            if after is None:
+                return
+
+    def delete(self, path: str, into: type[T]) -> T:
+        return parse(into, self.request("DELETE", path).content, f"DELETE {path}")
+
+    def act(self, path: str, body: BaseModel | None = None) -> None:
+        """POST ``body`` to a route that answers nothing (204)."""
+        self.request("POST", path, json=_body(body)).close()
 
     @contextmanager
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:

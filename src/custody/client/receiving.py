@@ -12,7 +12,6 @@ which item failed.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import errno
 import hashlib
@@ -20,7 +19,6 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from custody.client.config import Session, home
 from custody.client.http import Api
@@ -39,6 +37,7 @@ from custody.errors import (
     LocalError,
     NotFound,
 )
+from custody.protocol.transfers import ItemOut, ReceiptIn, TransferOut
 
 Say = Callable[[str], None]
 _READ = 1024 * 1024
@@ -60,17 +59,17 @@ def receive(
 ) -> list[Received]:
     """Receive a whole transfer, or one item (e.g. one shared with you) by its id."""
     try:
-        transfer = api.get(f"/api/v1/transfers/{transfer_id}")
+        transfer = api.get(f"/api/v1/transfers/{transfer_id}", TransferOut)
     except NotFound:
         try:
-            transfer = api.get(f"/api/v1/items/{transfer_id}")
+            transfer = api.get(f"/api/v1/items/{transfer_id}", TransferOut)
         except NotFound:
             raise NotFound(f"no item or transfer {transfer_id}") from None
     # Ids name files and URLs below: refuse anything but the UUIDs custody makes.
-    server_id(transfer["id"], "transfer id")
-    for item in transfer["items"]:
-        server_id(item["id"], "item id")
-    if not transfer["sender_signing_key"]:
+    server_id(transfer.id, "transfer id")
+    for item in transfer.items:
+        server_id(item.id, "item id")
+    if not transfer.sender_signing_key:
         raise IntegrityError(
             "the server gave no signing key for the sender", hint="report this to your admin"
         )
@@ -78,45 +77,45 @@ def receive(
     check_key_logged(
         api,
         session,
-        index=transfer["sender_key_index"],
-        user_id=transfer["sender"]["user_id"],
-        signing_key=transfer["sender_signing_key"],
+        index=transfer.sender_key_index,
+        user_id=transfer.sender.user_id,
+        signing_key=transfer.sender_signing_key,
     )
-    sender_key = VerifyKey.from_b64(transfer["sender_signing_key"])
+    sender_key = VerifyKey.from_b64(transfer.sender_signing_key)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise LocalError(f"cannot create {out}: {exc.strerror}") from exc
     results = []
-    for item in transfer["items"]:
-        if item["wrap"] is None:
-            raise Forbidden(f"you hold no key for item {item['id']}")
+    for item in transfer.items:
+        if item.wrap is None:
+            raise Forbidden(f"you hold no key for item {item.id}")
         manifest = _open_manifest(api, keys, transfer, item, sender_key)
         results.append(_receive_item(api, item, manifest, out, say))
     return results
 
 
 def _open_manifest(
-    api: Api, keys: UserKeys, transfer: dict[str, Any], item: dict[str, Any], sender_key: VerifyKey
+    api: Api, keys: UserKeys, transfer: TransferOut, item: ItemOut, sender_key: VerifyKey
 ) -> tuple[age.Identity, Manifest]:
     try:
-        item_key = unwrap(base64.b64decode(item["wrap"]), keys.identity)
-        signed = SignedManifest.from_bytes(
-            age.decrypt(base64.b64decode(item["sealed_manifest"]), [item_key])
-        )
+        if item.wrap is None or item.sealed_manifest is None:
+            raise IntegrityError("the server gave no key wrap or no sealed manifest")
+        item_key = unwrap(item.wrap, keys.identity)
+        signed = SignedManifest.from_bytes(age.decrypt(item.sealed_manifest, [item_key]))
         manifest = signed.verify(sender_key)
         problems = [
             what
             for what, ok in (
-                ("item id", manifest.item == item["id"]),
-                ("transfer id", manifest.transfer == transfer["id"]),
-                ("case", manifest.case == transfer["case"]),
-                ("sender", manifest.sender == transfer["sender"]["user_id"]),
+                ("item id", manifest.item == item.id),
+                ("transfer id", manifest.transfer == transfer.id),
+                ("case", manifest.case == transfer.case),
+                ("sender", manifest.sender == transfer.sender.user_id),
                 (
                     "manifest hash",
-                    hashlib.sha256(signed.manifest_bytes).hexdigest() == item["manifest_sha256"],
+                    hashlib.sha256(signed.manifest_bytes).hexdigest() == item.manifest_sha256,
                 ),
-                ("ciphertext size", manifest.ciphertext_size == item["ciphertext_size"]),
+                ("ciphertext size", manifest.ciphertext_size == item.ciphertext_size),
             )
             if not ok
         ]
@@ -125,14 +124,14 @@ def _open_manifest(
     except CustodyError as exc:
         _report(api, item, verified=False, reason=f"manifest: {exc.message}")
         raise VerificationFailed(
-            f"item {item['id']} failed verification: {exc.message}",
+            f"item {item.id} failed verification: {exc.message}",
             hint="nothing was written; tell the sender and your admin",
         ) from exc
     return item_key, manifest
 
 
 def _receive_item(
-    api: Api, item: dict[str, Any], opened: tuple[age.Identity, Manifest], out: Path, say: Say
+    api: Api, item: ItemOut, opened: tuple[age.Identity, Manifest], out: Path, say: Say
 ) -> Received:
     item_key, manifest = opened
     target = out / safe_file_name(manifest.file_name)
@@ -140,11 +139,11 @@ def _receive_item(
         if _sha256_file(target) == manifest.sha256:
             say(f"  {manifest.file_name}: already here and verified")
             _report(api, item, verified=True)
-            return Received(item["id"], target, manifest)
+            return Received(item.id, target, manifest)
         raise Conflict(
             f"{target} exists and is a different file", hint="choose another folder with --out"
         )
-    part = home() / "downloads" / f"{item['id']}.age.part"
+    part = home() / "downloads" / f"{item.id}.age.part"
     ciphertext_sha256 = _download(api, item, part, say, manifest.file_name)
     try:
         _check_ciphertext(part, manifest, ciphertext_sha256)
@@ -153,13 +152,13 @@ def _receive_item(
         part.unlink(missing_ok=True)
         _report(api, item, verified=False, reason=exc.message)
         raise VerificationFailed(
-            f"item {item['id']} ({manifest.file_name}) failed verification: {exc.message}",
+            f"item {item.id} ({manifest.file_name}) failed verification: {exc.message}",
             hint="nothing was written; tell the sender and your admin",
         ) from exc
     part.unlink(missing_ok=True)
     _report(api, item, verified=True)
     say(f"  {manifest.file_name}: {manifest.size} bytes, signature and SHA-256 verified")
-    return Received(item["id"], target, manifest)
+    return Received(item.id, target, manifest)
 
 
 def _check_ciphertext(part: Path, manifest: Manifest, sha256: str) -> None:
@@ -169,11 +168,11 @@ def _check_ciphertext(part: Path, manifest: Manifest, sha256: str) -> None:
         raise IntegrityError("the ciphertext is not what the sender signed")
 
 
-def _download(api: Api, item: dict[str, Any], part: Path, say: Say, name: str) -> str:
+def _download(api: Api, item: ItemOut, part: Path, say: Say, name: str) -> str:
     """Fetch the ciphertext into ``part``, resuming; its SHA-256, hashed as it arrives."""
     part.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     have = part.stat().st_size if part.exists() else 0
-    total = item["ciphertext_size"]
+    total = item.ciphertext_size
     if have > total:
         part.unlink()
         have = 0
@@ -184,7 +183,7 @@ def _download(api: Api, item: dict[str, Any], part: Path, say: Say, name: str) -
         say(f"  {name}: resuming download at byte {have}")
     headers = {"Range": f"bytes={have}-"} if have else {}
     with (
-        api.stream("GET", f"/api/v1/items/{item['id']}/content", headers=headers) as response,
+        api.stream("GET", f"/api/v1/items/{item.id}/content", headers=headers) as response,
         _local_writes(part),
         part.open("ab") as f,
     ):
@@ -222,17 +221,17 @@ def _decrypt_into_place(
         tmp.unlink(missing_ok=True)
 
 
-def _report(api: Api, item: dict[str, Any], *, verified: bool, reason: str | None = None) -> None:
-    body = {
-        "manifest_sha256": item["manifest_sha256"] or "0" * 64,
-        "verified": verified,
-        "reason": reason,
-    }
+def _report(api: Api, item: ItemOut, *, verified: bool, reason: str | None = None) -> None:
+    body = ReceiptIn(
+        manifest_sha256=item.manifest_sha256 or "0" * 64,
+        verified=verified,
+        reason=reason[:500] if reason else None,
+    )
     if verified:
-        api.post(f"/api/v1/items/{item['id']}/receipt", body)
+        api.act(f"/api/v1/items/{item.id}/receipt", body)
         return
     with contextlib.suppress(CustodyError):  # the local failure is what the user must see
-        api.post(f"/api/v1/items/{item['id']}/receipt", body)
+        api.act(f"/api/v1/items/{item.id}/receipt", body)
 
 
 def _sha256_file(path: Path) -> str:

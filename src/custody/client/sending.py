@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from custody.client.config import Session, home
 from custody.client.http import Api
 from custody.client.ids import server_id, upload_path
@@ -29,8 +31,18 @@ from custody.crypto.keys import UserKeys
 from custody.crypto.manifest import Manifest, SignedManifest, safe_file_name
 from custody.errors import ChecksumMismatch, Conflict, IntegrityError, LocalError, NotFound
 from custody.files import write_private
+from custody.protocol.transfers import (
+    ItemCreatedOut,
+    ItemIn,
+    ReaderOut,
+    SealIn,
+    SubjectsIn,
+    TransferIn,
+    TransferOut,
+)
 
 PATCH_BYTES = 32 * 1024 * 1024
+_READERS = TypeAdapter(list[ReaderOut])
 Say = Callable[[str], None]
 
 
@@ -106,11 +118,11 @@ def send(
     ack_within: str | None,
     say: Say,
     subjects: list[str] | None = None,
-) -> dict[str, Any]:
+) -> TransferOut:
     sources = check_sources(files)
     state = SendState(session, case, to, sources)
     transfer = _resume_or_create(api, state, case, to, ack_within, say)
-    readers = transfer["readers"]
+    readers = transfer.readers
     check_readers_logged(api, session, readers)
     own = age.Recipient.parse(keys.age_recipient)
     items: dict[str, Any] = state.data.setdefault("items", {})
@@ -120,8 +132,9 @@ def send(
             item_key = new_item_key()
             plan = age.SealPlan.create([item_key.recipient])
             created = api.post(
-                f"/api/v1/transfers/{transfer['id']}/items",
-                {"ciphertext_size": plan.ciphertext_size(source.size)},
+                f"/api/v1/transfers/{transfer.id}/items",
+                ItemCreatedOut,
+                ItemIn(ciphertext_size=plan.ciphertext_size(source.size)),
             )
             secret = json.dumps(
                 {
@@ -130,7 +143,7 @@ def send(
                 }
             ).encode()
             entry = {
-                "item": server_id(created["id"], "item id"),
+                "item": server_id(created.id, "item id"),
                 "secret": base64.b64encode(age.encrypt(secret, [own])).decode(),
                 "upload": None,
                 "sealed": False,
@@ -146,8 +159,8 @@ def send(
         plain_sha, cipher_sha = _upload(api, state, entry, source, plan, say)
         manifest = Manifest(
             item=entry["item"],
-            transfer=transfer["id"],
-            case=transfer["case"],
+            transfer=transfer.id,
+            case=transfer.case,
             file_name=source.name,
             size=source.size,
             sha256=plain_sha,
@@ -159,78 +172,80 @@ def send(
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         signed = SignedManifest.sign(manifest, keys.signing_key)
-        api.post(
+        sealed = age.encrypt(signed.to_bytes(), [item_key.recipient])
+        api.act(
             f"/api/v1/items/{entry['item']}/seal",
-            {
-                "sealed_manifest": base64.b64encode(
-                    age.encrypt(signed.to_bytes(), [item_key.recipient])
-                ).decode(),
-                "manifest_sha256": hashlib.sha256(signed.manifest_bytes).hexdigest(),
-                "wraps": {
-                    r["recipient"]: base64.b64encode(
-                        wrap(item_key, age.Recipient.parse(r["recipient"]))
+            SealIn(
+                sealed_manifest=base64.b64encode(sealed).decode(),
+                manifest_sha256=hashlib.sha256(signed.manifest_bytes).hexdigest(),
+                wraps={
+                    r.recipient: base64.b64encode(
+                        wrap(item_key, age.Recipient.parse(r.recipient))
                     ).decode()
                     for r in readers
                 },
-            },
+            ),
         )
         entry["sealed"] = True
         state.save()
         size = human_size(source.size)
         say(f"  {source.name}: sealed and signed ({size}, sha256 {plain_sha[:12]})")
     if subjects:  # pseudonymous data-subject references, attached to every item
-        api.post(f"/api/v1/transfers/{transfer['id']}/subjects", {"subjects": subjects})
-    result: dict[str, Any] = api.post(f"/api/v1/transfers/{transfer['id']}/send")
+        api.act(f"/api/v1/transfers/{transfer.id}/subjects", SubjectsIn(subjects=subjects))
+    result = api.post(f"/api/v1/transfers/{transfer.id}/send", TransferOut)
     state.clear()
     return result
 
 
-def check_readers_logged(api: Api, session: Session, readers: list[dict[str, Any]]) -> None:
+def check_readers_logged(api: Api, session: Session, readers: list[ReaderOut]) -> None:
     """Wrap only for keys the ledger shows: each person's registration, each organisation's
     recovery key. A reader that is neither is refused, never wrapped for."""
     for reader in readers:
-        if reader["user_id"] is not None:
+        if reader.user_id is not None:
             check_key_logged(
                 api,
                 session,
-                index=reader["key_index"],
-                user_id=server_id(reader["user_id"], "reader id"),
-                age_recipient=reader["recipient"],
+                index=reader.key_index,
+                user_id=server_id(reader.user_id, "reader id"),
+                age_recipient=reader.recipient,
             )
-        elif reader["org_id"] is not None:
+        elif reader.org_id is not None:
             check_recovery_key_logged(
                 api,
                 session,
-                index=reader["key_index"],
-                org_id=server_id(reader["org_id"], "organisation id"),
-                recipient=reader["recipient"],
+                index=reader.key_index,
+                org_id=server_id(reader.org_id, "organisation id"),
+                recipient=reader.recipient,
             )
         else:
             raise IntegrityError(
                 f"the server named a reader that is neither a person nor an organisation "
-                f"({str(reader.get('label'))[:60]!r})",
+                f"({reader.label[:60]!r})",
                 hint="do not send through this server; report it to your security team",
             )
 
 
 def _resume_or_create(
     api: Api, state: SendState, case: str, to: list[str], ack_within: str | None, say: Say
-) -> dict[str, Any]:
+) -> TransferOut:
     transfer_id = state.data.get("transfer")
     if transfer_id:
         try:
-            transfer: dict[str, Any] = api.get(f"/api/v1/transfers/{transfer_id}")
+            found: TransferOut | None = api.get(f"/api/v1/transfers/{transfer_id}", TransferOut)
         except NotFound:
-            transfer = {"state": "gone"}
-        if transfer["state"] == "draft":
+            found = None
+        if found is not None and found.state == "draft":
             say(f"Resuming transfer {transfer_id}")
             # The server checks the wraps against the transfer's readers when sealing.
-            transfer["readers"] = state.data["readers"]
-            return transfer
+            readers = _READERS.validate_python(state.data["readers"])
+            return found.model_copy(update={"readers": readers})
         state.data = {}
-    transfer = api.post("/api/v1/transfers", {"case": case, "to": to, "ack_within": ack_within})
-    server_id(transfer["id"], "transfer id")
-    state.data = {"transfer": transfer["id"], "readers": transfer["readers"], "items": {}}
+    transfer = api.post(
+        "/api/v1/transfers", TransferOut, TransferIn(case=case, to=to, ack_within=ack_within)
+    )
+    server_id(transfer.id, "transfer id")
+    readers_json = _READERS.dump_python(transfer.readers, mode="json")
+    state.data = {"transfer": transfer.id, "readers": readers_json, "items": {}}
     state.save()
     return transfer
 

@@ -8,7 +8,6 @@ that key (as ``sending`` does for recipients), and uploads only the new wrap.
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from custody.client.config import Session
 from custody.client.http import Api
@@ -19,40 +18,41 @@ from custody.crypto.age import DecryptionFailed
 from custody.crypto.items import unwrap, wrap
 from custody.crypto.keys import UserKeys
 from custody.errors import Forbidden, IntegrityError
+from custody.protocol.assurance import ShareIn, ShareOut, ShareTargetOut
+from custody.protocol.transfers import TransferOut
 
 
 def share_item(
     api: Api, session: Session, keys: UserKeys, item_id: str, email: str, expires: str | None
-) -> dict[str, Any]:
-    view = api.get(f"/api/v1/items/{item_id}")
-    mine = view["items"][0]["wrap"] if view["items"] else None
+) -> ShareOut:
+    view = api.get(f"/api/v1/items/{item_id}", TransferOut)
+    mine = next((i.wrap for i in view.items if i.id == item_id), None)
     if mine is None:
         raise Forbidden(f"you hold no key for item {item_id}", hint="only a holder can share")
     try:
-        item_key = unwrap(base64.b64decode(mine), keys.identity)
+        item_key = unwrap(mine, keys.identity)
     except DecryptionFailed:
         raise IntegrityError(
             f"your key does not open item {item_id}",
             hint="were your keys replaced since you received it? ask the sender to share it",
         ) from None
-    target = api.get(f"/api/v1/items/{item_id}/share-target", params={"email": email})
-    server_id(target["user_id"], "user id")
+    target = api.get(
+        f"/api/v1/items/{item_id}/share-target", ShareTargetOut, params={"email": email}
+    )
+    server_id(target.user_id, "user id")
     # Wrap only for a key the ledger shows its owner registered.
     check_key_logged(
         api,
         session,
-        index=target["key_index"],
-        user_id=target["user_id"],
-        age_recipient=target["recipient"],
+        index=target.key_index,
+        user_id=target.user_id,
+        age_recipient=target.recipient,
     )
-    wrapped = wrap(item_key, age.Recipient.parse(target["recipient"]))
-    done: dict[str, Any] = api.post(
-        f"/api/v1/items/{item_id}/shares",
-        {
-            "email": target["email"],
-            "wrap": base64.b64encode(wrapped).decode(),
-            "key_index": target["key_index"],
-            "expires": expires,
-        },
+    wrapped = wrap(item_key, age.Recipient.parse(target.recipient))
+    body = ShareIn(
+        email=target.email,
+        wrap=base64.b64encode(wrapped).decode(),
+        key_index=target.key_index,
+        expires=expires,
     )
-    return done
+    return api.post(f"/api/v1/items/{item_id}/shares", ShareOut, body)

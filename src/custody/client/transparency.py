@@ -12,14 +12,14 @@ log shown only to this client would be caught the next time it sees the real one
 
 from __future__ import annotations
 
-import base64
-
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.client.trust import LogView, require_pin
 from custody.errors import CustodyError, IntegrityError
 from custody.ledger.entry import Entry
+from custody.ledger.events import EntryType
 from custody.ledger.merkle import leaf_hash, verify_inclusion
+from custody.protocol.ledger import ProvenEntryOut
 
 _REPORT = "do not send or accept material; report this to your security team"
 
@@ -29,22 +29,20 @@ def _logged_entry(api: Api, session: Session, index: object, whose: str) -> Entr
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise IntegrityError(f"the server named no ledger entry for {whose}", hint=_REPORT)
     view = LogView(require_pin(session.server))
-    proven = api.get(f"/api/v1/ledger/entries/{index}")
+    proven = api.get(f"/api/v1/ledger/entries/{index}", ProvenEntryOut)
+    if proven.index != index or proven.checkpoint is None:
+        raise IntegrityError(f"the server's proof of ledger entry {index} is malformed")
+    checkpoint = view.accept(api, proven.checkpoint.encode("utf-8"))
+    verify_inclusion(
+        leaf_hash(proven.entry), index, checkpoint.size, proven.proof, checkpoint.root_hash
+    )
     try:
-        body = base64.b64decode(proven["entry"], validate=True)
-        proof = [base64.b64decode(h, validate=True) for h in proven["proof"]]
-        note = proven["checkpoint"].encode("utf-8")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise IntegrityError(f"the server's proof of ledger entry {index} is malformed") from exc
-    checkpoint = view.accept(api, note)
-    verify_inclusion(leaf_hash(body), index, checkpoint.size, proof, checkpoint.root_hash)
-    try:
-        return Entry.from_bytes(body)
+        return Entry.from_bytes(proven.entry)
     except CustodyError as exc:
         raise IntegrityError(f"ledger entry {index} is not a custody entry") from exc
 
 
-def _refuse_unless(checks: tuple[tuple[str, bool], ...], whose: str, index: int) -> None:
+def _refuse_unless(checks: tuple[tuple[str, bool], ...], whose: str, index: int | None) -> None:
     wrong = [what for what, ok in checks if not ok]
     if wrong:
         raise IntegrityError(
@@ -58,7 +56,7 @@ def check_key_logged(
     api: Api,
     session: Session,
     *,
-    index: int,
+    index: int | None,
     user_id: str,
     age_recipient: str | None = None,
     signing_key: str | None = None,
@@ -67,7 +65,7 @@ def check_key_logged(
     entry = _logged_entry(api, session, index, f"user {user_id}'s key")
     _refuse_unless(
         (
-            ("entry type", entry.type == "key:registered"),
+            ("entry type", entry.type == EntryType.KEY_REGISTERED),
             ("owner", entry.actor == user_id),
             (
                 "encryption key",
@@ -81,14 +79,14 @@ def check_key_logged(
 
 
 def check_recovery_key_logged(
-    api: Api, session: Session, *, index: int, org_id: str, recipient: str
+    api: Api, session: Session, *, index: int | None, org_id: str, recipient: str
 ) -> None:
     """Raise :class:`IntegrityError` unless entry ``index`` logs ``recipient`` as the recovery
     key of organisation ``org_id`` (a server must not slip its own key in as "recovery")."""
     entry = _logged_entry(api, session, index, f"organisation {org_id}'s recovery key")
     _refuse_unless(
         (
-            ("entry type", entry.type == "org:recovery_key"),
+            ("entry type", entry.type == EntryType.ORG_RECOVERY_KEY),
             ("organisation", entry.data.get("org") == org_id),
             ("recovery key", entry.data.get("recovery_recipient") == recipient),
         ),

@@ -34,6 +34,7 @@ from custody.files import write_private
 from custody.ledger.checkpoint import Checkpoint, open_checkpoint
 from custody.ledger.merkle import InvalidProof, verify_consistency
 from custody.ledger.note import Verifier
+from custody.protocol.ledger import ConsistencyOut
 
 _REPORT = "do not send or accept material through this server; report it to your security team"
 
@@ -261,18 +262,18 @@ class LogView:
 
 
 def _consistency_proof(api: Api, old: int, new: int) -> list[bytes]:
-    body = api.get("/api/v1/ledger/consistency", params={"old": old, "new": new})
     malformed = SplitView(
         f"the server's consistency proof from {old} to {new} entries is malformed", hint=_REPORT
     )
     try:
-        sizes = (body["old"], body["new"])
-        proof = [base64.b64decode(h, validate=True) for h in body["proof"]]
-    except (KeyError, TypeError, ValueError) as exc:
+        body = api.get(
+            "/api/v1/ledger/consistency", ConsistencyOut, params={"old": old, "new": new}
+        )
+    except IntegrityError as exc:
         raise malformed from exc
-    if sizes != (old, new):
+    if (body.old, body.new) != (old, new):
         raise malformed
-    return proof
+    return body.proof
 
 
 def save_evidence(remembered: bytes, shown: bytes) -> Path:

@@ -11,12 +11,13 @@ from dataclasses import replace
 from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from custody.domain.policy import Policy, Scope, decide
 from custody.errors import InvalidInput, NotAuthenticated
 from custody.services import tokens
 from custody.services.context import Actor, ServiceContext
+from custody.services.paging import DEFAULT_PAGE, MAX_PAGE, Window
 from custody.services.security_events import Origin
 
 
@@ -52,6 +53,19 @@ def get_actor(request: Request, ctx: ContextDep) -> Actor:
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def page_window(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="how many, at most")] = DEFAULT_PAGE,
+    after: Annotated[
+        str | None, Query(max_length=200, description="the previous page's `next`")
+    ] = None,
+) -> Window:
+    """A list's page: every list endpoint takes ``limit`` and ``after`` and answers ``next``."""
+    return Window(limit, after)
+
+
+PageDep = Annotated[Window, Depends(page_window)]
 
 
 # ── Browser sessions (custody.web) ─────────────────────────────────────────────────────────

@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from custody.errors import CustodyError, RangeNotSatisfiable
-from custody.protocol.errors import HTTP_STATUS, ErrorCode, envelope
+from custody.protocol.codes import HTTP_STATUS, ErrorCode
+from custody.protocol.errors import envelope
 
 log = logging.getLogger("custody.api")
 

@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from custody.http.errors import error_payload
-from custody.protocol.errors import ErrorCode
+from custody.protocol.codes import ErrorCode
 
 MAX_HEADER_BYTES = 8 * 1024
 MAX_HEADERS_BYTES = 32 * 1024

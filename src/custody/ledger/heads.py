@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from custody.errors import IntegrityError
+from custody.ledger.events import EntryType
 
 EMPTY = bytes(32)
 _LEAF, _BRANCH = b"\x10", b"\x11"
-HEADS_TYPE = "ledger:heads"  # the entry that commits to the map
+HEADS_TYPE = EntryType.LEDGER_HEADS  # the entry that commits to the map
 
 
 class InvalidHeadProof(IntegrityError):

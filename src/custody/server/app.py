@@ -16,6 +16,7 @@ from custody.clock import Clock
 from custody.errors import CustodyError
 from custody.http import errors
 from custody.http.middleware import Guard
+from custody.http.openapi import document
 from custody.http.policy import PUBLIC
 from custody.server.context import build_context
 from custody.services.context import ServiceContext
@@ -92,7 +93,7 @@ def create_app(
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[PUBLIC])
     def openapi() -> dict[str, Any]:
-        return app.openapi()
+        return document(app)
 
     @app.get(
         "/healthz", response_class=PlainTextResponse, include_in_schema=False, dependencies=[PUBLIC]

@@ -25,14 +25,16 @@ from custody.domain.people import (
 from custody.domain.policy import Scope, grant
 from custody.errors import (
     Conflict,
+    CustodyError,
     Forbidden,
     InvalidInput,
     NotAuthenticated,
     NotFound,
     SecondFactorRequired,
 )
+from custody.ledger.events import EntryType
 from custody.services import activation, second_factor, throttle, tokens
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import SYSTEM, record
 from custody.services.security_events import Origin, record_event
 from custody.store.models import Organisation, Unit, User, UserKey
@@ -74,7 +76,9 @@ def create_org(
         )
         session.add(org)
         session.flush()
-        record(ctx, session, "org:created", "system", data={"org": org.id, "kind": kind.value})
+        record(
+            ctx, session, EntryType.ORG_CREATED, "system", data={"org": org.id, "kind": kind.value}
+        )
         _log_recovery_key(ctx, session, org)
         return org
 
@@ -84,7 +88,7 @@ def _log_recovery_key(ctx: ServiceContext, session: Session, org: Organisation) 
     appended = record(
         ctx,
         session,
-        "org:recovery_key",
+        EntryType.ORG_RECOVERY_KEY,
         SYSTEM,
         data={"org": org.id, "recovery_recipient": org.recovery_recipient},
     )
@@ -196,7 +200,9 @@ def add_user(
     session.add(user)
     session.flush()
     data = {"user": user.id, "org": org_id, "role": role.value}
-    record(ctx, session, "user:created", by, data=data | ({"unit": unit_id} if unit_id else {}))
+    record(
+        ctx, session, EntryType.USER_CREATED, by, data=data | ({"unit": unit_id} if unit_id else {})
+    )
     return user
 
 
@@ -232,14 +238,16 @@ def activate(
             user.password_hash = _hasher(_cost(ctx)).hash(password)
             activation.spend(session, user.id, activation.ACTIVATE)
             throttle.succeeded(session, email)
-            record(ctx, session, "account:activated", user.id, data={"user": user.id})
+            record(ctx, session, EntryType.ACCOUNT_ACTIVATED, user.id, data={"user": user.id})
             record_event(ctx, session, "account:activated", origin, email=email, **ids)
             return
         failed_login(ctx, session, email, origin, paused or "wrong activation code", ids)
-    raise NotAuthenticated(
-        "that activation code is not right, has been used, or has expired",
-        hint="ask your admin to add you again if it has expired; it works once",
-    )
+        refuse(
+            NotAuthenticated(
+                "that activation code is not right, has been used, or has expired",
+                hint="ask your admin to add you again if it has expired; it works once",
+            )
+        )
 
 
 def find_unit(session: Session, org_id: str, name_or_id: str) -> Unit:
@@ -315,37 +323,43 @@ def login(
         if outcome in _NEXT_STEP:  # not failures: the person has a step to take
             event, detail = _NEXT_STEP[outcome]
             record_event(ctx, session, event, origin, email=email, detail=detail, **ids)
-        elif outcome != "ok" or user is None:
+            refuse(_login_refusal(outcome))
+        if outcome != "ok" or user is None:
             failed_login(ctx, session, email, origin, outcome, ids)
+            refuse(_login_refusal(outcome))
+        throttle.succeeded(session, email)
+        enrolling = not second_factor.is_enrolled(session, user.id)
+        browser = kind == tokens.SESSION
+        label = "browser" if browser else None
+        if enrolling:
+            ttl = timedelta(minutes=ctx.settings.enrolment_minutes)
+            wanted = frozenset({Scope.ENROL})
         else:
-            throttle.succeeded(session, email)
-            enrolling = not second_factor.is_enrolled(session, user.id)
-            browser = kind == tokens.SESSION
-            label = "browser" if browser else None
-            if enrolling:
-                ttl = timedelta(minutes=ctx.settings.enrolment_minutes)
-                wanted = frozenset({Scope.ENROL})
-            else:
-                hours = ctx.settings.session_hours if browser else ctx.settings.token_ttl_hours
-                ttl, wanted = timedelta(hours=hours), grant(user.role, scopes)
-            issued = tokens.issue(ctx, session, user, wanted, ttl, label, kind)
-            detail = "enrolment" if enrolling else f"scopes {issued.scopes}"
-            record_event(ctx, session, "login:succeeded", origin, email=email, detail=detail, **ids)
-            return LoginResult(issued, enrolling)
+            hours = ctx.settings.session_hours if browser else ctx.settings.token_ttl_hours
+            ttl, wanted = timedelta(hours=hours), grant(user.role, scopes)
+        issued = tokens.issue(ctx, session, user, wanted, ttl, label, kind)
+        detail = "enrolment" if enrolling else f"scopes {issued.scopes}"
+        record_event(ctx, session, "login:succeeded", origin, email=email, detail=detail, **ids)
+        return LoginResult(issued, enrolling)
+
+
+def _login_refusal(outcome: str) -> CustodyError:
+    """What a sign-in that issued no token tells the person: a next step, or one generic
+    refusal whatever failed."""
     if outcome == "code needed":
-        raise SecondFactorRequired(
+        return SecondFactorRequired(
             "enter the code from your authenticator app",
             hint="set CUSTODY_TOTP_CODE, or use --recovery-code",
         )
     if outcome == "enrolment code needed":
-        raise NotAuthenticated(
+        return NotAuthenticated(
             "your second factor was reset: enrolling a new one needs the one-time code e-mailed "
             "to you",
             hint="custody login --server URL --email ADDRESS --enrolment-code CODE",
         )
     if outcome == ENROLMENT_NEEDED:
-        raise EnrolmentNeeded("this account has no second factor yet")
-    raise NotAuthenticated(GENERIC_REFUSAL, hint="check them and try again later")
+        return EnrolmentNeeded("this account has no second factor yet")
+    return NotAuthenticated(GENERIC_REFUSAL, hint="check them and try again later")
 
 
 def _enrolment_step(
@@ -450,7 +464,7 @@ def register_keys(
         appended = record(
             ctx,
             session,
-            "key:registered",
+            EntryType.KEY_REGISTERED,
             actor,
             data={"age_recipient": age_recipient, "signing_key": signing_key},
         )

@@ -8,7 +8,7 @@ holds. Opening a case says nothing about whether another organisation has one.
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,16 +16,21 @@ from sqlalchemy.orm import Session
 from custody.domain.cases import parse_urn
 from custody.domain.people import require_content_role
 from custody.errors import Conflict, NotFound
+from custody.ledger.events import EntryType
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
 from custody.store.models import (
     Case,
 )
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+@dataclass(frozen=True)
+class CaseView:
+    id: str
+    urn: str
 
 
-def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> Case:
+def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> CaseView:
     urn = parse_urn(urn)
     require_content_role(actor.role)
     with ctx.unit_of_work() as session:
@@ -37,8 +42,8 @@ def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> Case:
         )
         session.add(case)
         session.flush()
-        record(ctx, session, "case:created", actor, case=case.id)
-        return case
+        record(ctx, session, EntryType.CASE_CREATED, actor, case=case.id)
+        return CaseView(case.id, case.urn)
 
 
 def find_case(session: Session, org_id: str, urn: str) -> Case:

@@ -5,15 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from custody.clock import Clock
+from custody.errors import CustodyError
 from custody.ledger.note import Signer
 from custody.settings import Settings
 from custody.store.blobs import BlobStore
 from custody.store.db import transaction
+
+
+class _Refusal(Exception):
+    def __init__(self, error: CustodyError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def refuse(error: CustodyError) -> NoReturn:
+    """Refuse with ``error``, keeping what the unit of work recorded of the refusal.
+
+    Any other exception rolls a unit of work back; a refusal commits it first, so the
+    ledger entry, security event or throttle count that records the refused attempt
+    stands (CJIS: every access attempt), then ``error`` reaches the caller.
+    """
+    raise _Refusal(error)
 
 
 @dataclass(frozen=True)
@@ -29,8 +47,16 @@ class ServiceContext:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
+        """One use case, one transaction: committed at the end, rolled back on an error,
+        committed and then raised on a :func:`refuse`."""
+        refused: CustodyError | None = None
         with transaction(self.sessions) as session:
-            yield session
+            try:
+                yield session
+            except _Refusal as refusal:
+                refused = refusal.error
+        if refused is not None:
+            raise refused
 
     def close(self) -> None:
         """Close the database connections this context opened (a command run in-process)."""

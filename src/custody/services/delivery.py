@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from custody.domain.people import Role
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Forbidden, InvalidInput, NotFound
+from custody.ledger.events import EntryType
 from custody.services import notes, outbox
 from custody.services.access import end_access
 from custody.services.context import Actor, ServiceContext
@@ -25,7 +28,14 @@ def check_reason(reason: str) -> str:
     return reason
 
 
-def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> Transfer:
+@dataclass(frozen=True)
+class Revoked:
+    id: str
+    state: str
+    case: str
+
+
+def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> Revoked:
     """Delete every reader's wrap but the sender's and the recovery keys'; state revoked.
 
     Only the sender or an admin of the sending unit may; anyone else learns nothing.
@@ -66,7 +76,7 @@ def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> 
             record(
                 ctx,
                 session,
-                "transfer:revoked",
+                EntryType.TRANSFER_REVOKED,
                 actor,
                 case=transfer.case_id,
                 transfer=transfer.id,
@@ -89,4 +99,4 @@ def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> 
                 {"event": "transfer.revoked", "transfer": transfer.id, "case": transfer.case.urn},
             ),
         )
-        return transfer
+        return Revoked(transfer.id, transfer.state, transfer.case.urn)

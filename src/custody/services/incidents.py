@@ -9,8 +9,8 @@ and nothing in scope can be shared.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from custody.domain.deadlines import reminders_due
 from custody.domain.people import Role
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, Forbidden, NotFound
+from custody.ledger.events import EntryType
 from custody.services import notes, outbox, reports
 from custody.services.access import end_access
 from custody.services.context import Actor, ServiceContext
@@ -48,7 +49,8 @@ def _scope(session: Session, actor: Actor, ref: str) -> tuple[Transfer, Item | N
     return transfer, item
 
 
-def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> Incident:
+def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> Impact:
+    """Open an incident on a transfer or one item; its impact as it stands once opened."""
     reason = check_reason(reason)
     with ctx.unit_of_work() as session:
         transfer, item = _scope(session, actor, ref)
@@ -96,7 +98,7 @@ def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> I
             record(
                 ctx,
                 session,
-                "incident:opened",
+                EntryType.INCIDENT_OPENED,
                 actor,
                 case=transfer.case_id,
                 transfer=transfer.id,
@@ -131,7 +133,8 @@ def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> I
                 },
             ),
         )
-        return incident
+        session.flush()
+        return _impact_of(session, incident)
 
 
 def _own(session: Session, actor: Actor, incident_id: str) -> Incident:
@@ -141,7 +144,7 @@ def _own(session: Session, actor: Actor, incident_id: str) -> Incident:
     return incident
 
 
-def _mark(ctx: ServiceContext, actor: Actor, incident_id: str, what: str) -> Incident:
+def _mark(ctx: ServiceContext, actor: Actor, incident_id: str, what: str) -> Impact:
     with ctx.unit_of_work() as session:
         incident = _own(session, actor, incident_id)
         transfer = session.get_one(Transfer, incident.transfer_id)
@@ -166,66 +169,104 @@ def _mark(ctx: ServiceContext, actor: Actor, incident_id: str, what: str) -> Inc
             record(
                 ctx,
                 session,
-                f"incident:{what}",
+                EntryType.INCIDENT_REPORTED if what == "reported" else EntryType.INCIDENT_CLOSED,
                 actor,
                 case=transfer.case_id,
                 transfer=transfer.id,
                 item=item_id,
                 data={"incident": incident.id},
             )
-        return incident
+        session.flush()
+        return _impact_of(session, incident)
 
 
-def mark_reported(ctx: ServiceContext, actor: Actor, incident_id: str) -> Incident:
+def mark_reported(ctx: ServiceContext, actor: Actor, incident_id: str) -> Impact:
     return _mark(ctx, actor, incident_id, "reported")
 
 
-def close(ctx: ServiceContext, actor: Actor, incident_id: str) -> Incident:
+def close(ctx: ServiceContext, actor: Actor, incident_id: str) -> Impact:
     return _mark(ctx, actor, incident_id, "closed")
 
 
-def _at(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+@dataclass(frozen=True)
+class ImpactItem:
+    item: str
+    state: str
+    could_access: tuple[reports.Grant, ...]
+    accessed: tuple[reports.AccessLine, ...]
+    refused: tuple[reports.AccessLine, ...]
 
 
-def impact(ctx: ServiceContext, actor: Actor, incident_id: str) -> dict[str, Any]:
-    """Items, case, data subjects, who could and who did access, and the regulator deadline."""
+@dataclass(frozen=True)
+class Impact:
+    """An incident's impact: what, whose, who could and who did access, and the clock."""
+
+    id: str
+    transfer: str
+    case: str
+    scope: str
+    reason: str
+    opened_at: datetime
+    opened_by: str
+    regulator_deadline: datetime
+    reported_at: datetime | None
+    reported_by: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    data_subjects: tuple[str, ...]
+    items: tuple[ImpactItem, ...]
+
+
+def impact(ctx: ServiceContext, actor: Actor, incident_id: str) -> Impact:
+    """Items, case, data subjects, who could and who did access, and the regulator deadline,
+    read in one transaction."""
     with ctx.unit_of_work() as session:
         incident = _own(session, actor, incident_id)
-        transfer = session.get_one(Transfer, incident.transfer_id)
-        item_ids = (
-            [incident.scope_item_id] if incident.scope_item_id else [i.id for i in transfer.items]
-        )
-        subjects = sorted(
-            set(
-                session.scalars(
-                    select(ItemSubject.reference).where(ItemSubject.item_id.in_(item_ids))
+        return _impact_of(session, incident)
+
+
+def _impact_of(session: Session, incident: Incident) -> Impact:
+    transfer = session.get_one(Transfer, incident.transfer_id)
+    in_scope = [i for i in transfer.items if incident.scope_item_id in (None, i.id)]
+    subjects = sorted(
+        set(
+            session.scalars(
+                select(ItemSubject.reference).where(
+                    ItemSubject.item_id.in_([i.id for i in in_scope])
                 )
             )
         )
-        emails = dict(session.execute(select(User.id, User.email)).all())
-        head = {
-            "id": incident.id,
-            "transfer": transfer.id,
-            "case": transfer.case.urn,
-            "scope": "item" if incident.scope_item_id else "transfer",
-            "reason": incident.reason,
-            "opened_at": _at(incident.opened_at),
-            "opened_by": emails.get(incident.opened_by, "?"),
-            "regulator_deadline": _at(incident.regulator_deadline),
-            "reported_at": _at(incident.reported_at),
-            "reported_by": emails.get(incident.reported_by or "") if incident.reported_by else None,
-            "closed_at": _at(incident.closed_at),
-            "closed_by": emails.get(incident.closed_by or "") if incident.closed_by else None,
-            "data_subjects": subjects,
-        }
+    )
+    named = {incident.opened_by, incident.reported_by, incident.closed_by} - {None}
+    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(named))).all())
+
+    def email(user_id: str | None) -> str | None:
+        return emails.get(user_id, "?") if user_id else None
+
     items = []
-    for item_id in item_ids:
-        report = reports.access_report(ctx, actor, item_id)
+    for item in in_scope:
+        report = reports.report_of(session, item)
         items.append(
-            {k: report[k] for k in ("item", "state", "could_access", "accessed", "refused")}
+            ImpactItem(
+                report.item, report.state, report.could_access, report.accessed, report.refused
+            )
         )
-    return {**head, "items": items}
+    return Impact(
+        id=incident.id,
+        transfer=transfer.id,
+        case=transfer.case.urn,
+        scope="item" if incident.scope_item_id else "transfer",
+        reason=incident.reason,
+        opened_at=incident.opened_at,
+        opened_by=email(incident.opened_by) or "?",
+        regulator_deadline=incident.regulator_deadline,
+        reported_at=incident.reported_at,
+        reported_by=email(incident.reported_by),
+        closed_at=incident.closed_at,
+        closed_by=email(incident.closed_by),
+        data_subjects=tuple(subjects),
+        items=tuple(items),
+    )
 
 
 def raise_reminders(ctx: ServiceContext, session: Session) -> int:
@@ -272,7 +313,7 @@ def raise_reminders(ctx: ServiceContext, session: Session) -> int:
             record(
                 ctx,
                 session,
-                "alert:sent",
+                EntryType.ALERT_SENT,
                 SYSTEM,
                 case=transfer.case_id,
                 transfer=transfer.id,

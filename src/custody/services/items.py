@@ -11,11 +11,13 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from custody.domain.items import ItemState
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, InvalidInput, NotFound, RangeNotSatisfiable
+from custody.ledger.events import EntryType
 from custody.services import access, notes
 from custody.services.accounts import current_key
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import record, record_item
 from custody.services.reading import find_item, refusal
 from custody.services.transfers import own_draft, readers_for
@@ -26,13 +28,20 @@ from custody.store.models import (
 )
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_ITEMS = 1000
 MAX_WRAP = 4096
 MAX_SEALED_MANIFEST = 64 * 1024
 
 
-def add_item(ctx: ServiceContext, actor: Actor, transfer_id: str, ciphertext_size: int) -> Item:
+@dataclass(frozen=True)
+class ItemCreated:
+    id: str
+    position: int
+
+
+def add_item(
+    ctx: ServiceContext, actor: Actor, transfer_id: str, ciphertext_size: int
+) -> ItemCreated:
     if ciphertext_size <= 0 or ciphertext_size > ctx.settings.max_upload_bytes:
         raise InvalidInput(
             f"an item must be 1 byte to {ctx.settings.max_upload_bytes} bytes of ciphertext"
@@ -45,7 +54,7 @@ def add_item(ctx: ServiceContext, actor: Actor, transfer_id: str, ciphertext_siz
             transfer_id=transfer.id,
             case_id=transfer.case_id,
             position=len(transfer.items),
-            state="uploading",
+            state=ItemState.UPLOADING,
             ciphertext_size=ciphertext_size,
             created_at=ctx.clock.now(),
         )
@@ -54,14 +63,14 @@ def add_item(ctx: ServiceContext, actor: Actor, transfer_id: str, ciphertext_siz
         record(
             ctx,
             session,
-            "item:created",
+            EntryType.ITEM_CREATED,
             actor,
             case=transfer.case_id,
             transfer=transfer.id,
             item=item.id,
             data={"ciphertext_size": ciphertext_size},
         )
-        return item
+        return ItemCreated(item.id, item.position)
 
 
 def _b64(text: str, what: str, limit: int) -> bytes:
@@ -82,7 +91,7 @@ def seal_item(
     sealed_manifest_b64: str,
     manifest_sha256: str,
     wraps: dict[str, str],
-) -> Item:
+) -> None:
     """Store the encrypted manifest and one key wrap per reader, once the content is uploaded."""
     if not _HEX64.match(manifest_sha256):
         raise InvalidInput("manifest_sha256 must be 64 lower-case hex digits")
@@ -92,7 +101,7 @@ def seal_item(
         if item is None:
             raise NotFound(f"no item {item_id}")
         transfer = own_draft(session, actor, item.transfer_id)
-        if item.state != "uploaded":
+        if item.state != ItemState.UPLOADED:
             raise Conflict(f"item {item_id} is {item.state}; upload its content before sealing it")
         readers = readers_for(session, transfer)
         wanted = {r.recipient for r in readers}
@@ -118,7 +127,7 @@ def seal_item(
             access.grant(session, key_wrap, kind=kind, by=actor.user_id, at=now)
         item.sealed_manifest = sealed
         item.manifest_sha256 = manifest_sha256
-        item.state = "sealed"
+        item.state = ItemState.SEALED
         item.sealed_at = now
         sender_key = current_key(session, actor.user_id)
         if sender_key is None:
@@ -126,7 +135,7 @@ def seal_item(
         record_item(
             ctx,
             session,
-            "item:sealed",
+            EntryType.ITEM_SEALED,
             actor,
             item,
             data={
@@ -138,7 +147,6 @@ def seal_item(
                 "recovery": sorted(r.org_id for r in readers if r.org_id),
             },
         )
-        return item
 
 
 @dataclass(frozen=True)
@@ -159,30 +167,30 @@ def start_download(
     with ctx.unit_of_work() as session:
         item = find_item(session, item_id)
         refused = refusal(ctx, session, actor, item, "download")
-        if refused is None:
-            if item.state != "sealed" or item.blob_key is None:
-                raise Conflict(f"item {item_id} is not sealed yet")
-            size = item.ciphertext_size
-            stop = size if end is None else min(end, size)
-            if start >= size or stop <= start:
-                raise RangeNotSatisfiable(size)
-            transfer = item.transfer
-            if any(r.user_id == actor.user_id for r in transfer.recipients):
-                # Only a recipient's download delivers; the sender's or a share's does not.
-                before = TransferState(transfer.state)
-                transfer.state = next_state(before, Event.DOWNLOAD).value
-                if before == TransferState.SENT:
-                    transfer.delivered_at = ctx.clock.now()
-            record_item(
-                ctx,
-                session,
-                "item:downloaded",
-                actor,
-                item,
-                data={"first_byte": start, "last_byte": stop - 1},
-            )
-            return Download(item.blob_key, size, start, stop)
-    raise refused
+        if refused is not None:
+            refuse(refused)
+        if item.state != ItemState.SEALED or item.blob_key is None:
+            raise Conflict(f"item {item_id} is not sealed yet")
+        size = item.ciphertext_size
+        stop = size if end is None else min(end, size)
+        if start >= size or stop <= start:
+            raise RangeNotSatisfiable(size)
+        transfer = item.transfer
+        if any(r.user_id == actor.user_id for r in transfer.recipients):
+            # Only a recipient's download delivers; the sender's or a share's does not.
+            before = TransferState(transfer.state)
+            transfer.state = next_state(before, Event.DOWNLOAD).value
+            if before == TransferState.SENT:
+                transfer.delivered_at = ctx.clock.now()
+        record_item(
+            ctx,
+            session,
+            EntryType.ITEM_DOWNLOADED,
+            actor,
+            item,
+            data={"first_byte": start, "last_byte": stop - 1},
+        )
+        return Download(item.blob_key, size, start, stop)
 
 
 def record_receipt(
@@ -197,20 +205,19 @@ def record_receipt(
     with ctx.unit_of_work() as session:
         item = find_item(session, item_id)
         refused = refusal(ctx, session, actor, item, "receipt")
-        if refused is None:
-            if verified and manifest_sha256 != item.manifest_sha256:
-                verified, reason = False, "manifest differs from the one sealed"
-            record_item(
-                ctx,
-                session,
-                "item:received" if verified else "item:verification_failed",
-                actor,
-                item,
-                data={
-                    "manifest_sha256": manifest_sha256,
-                    # The client's words may name a file: kept beside the public log.
-                    **({} if verified else notes.keep(ctx, session, (reason or "")[:300])),
-                },
-            )
-            return
-    raise refused
+        if refused is not None:
+            refuse(refused)
+        if verified and manifest_sha256 != item.manifest_sha256:
+            verified, reason = False, "manifest differs from the one sealed"
+        record_item(
+            ctx,
+            session,
+            EntryType.ITEM_RECEIVED if verified else EntryType.ITEM_VERIFICATION_FAILED,
+            actor,
+            item,
+            data={
+                "manifest_sha256": manifest_sha256,
+                # The client's words may name a file: kept beside the public log.
+                **({} if verified else notes.keep(ctx, session, (reason or "")[:300])),
+            },
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from custody.errors import NotFound
 from custody.ledger.entry import Entry
+from custody.ledger.events import EntryType
 from custody.services import notes
 from custody.services.context import Actor, ServiceContext
 from custody.store.ledger_store import Appended, LedgerStore, StoredCheckpoint
@@ -22,7 +24,7 @@ SYSTEM = "system"
 def record(
     ctx: ServiceContext,
     session: Session,
-    type_: str,
+    type_: EntryType,
     actor: Actor | str,
     *,
     case: str | None = None,
@@ -60,7 +62,7 @@ def record(
 def record_item(
     ctx: ServiceContext,
     session: Session,
-    type_: str,
+    type_: EntryType,
     actor: Actor | str,
     item: Item,
     data: Mapping[str, Any] | None = None,
@@ -102,6 +104,26 @@ class TrailEntry:
     entry: Entry
     actor_email: str | None
     data: dict[str, Any]  # the entry's data, with the text of any reason it refers to
+
+    @property
+    def type(self) -> str:
+        return self.entry.type
+
+    @property
+    def time(self) -> datetime:
+        return self.entry.time
+
+    @property
+    def actor(self) -> str:
+        return self.entry.actor
+
+    @property
+    def item(self) -> str | None:
+        return self.entry.item
+
+    @property
+    def transfer(self) -> str | None:
+        return self.entry.transfer
 
 
 def describe(session: Session, rows: list[tuple[int, bytes]]) -> list[TrailEntry]:

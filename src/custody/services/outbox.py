@@ -25,6 +25,7 @@ from custody.domain.people import Role
 from custody.errors import InvalidInput
 from custody.services.alerts import DeliveryFailed, Email, Mailer, WebhookSender
 from custody.services.context import ServiceContext
+from custody.services.paging import Window, newest_first, next_cursor
 from custody.store.models import User
 from custody.store.models_delivery import Alert, OrgWebhook
 
@@ -194,25 +195,44 @@ def _settle(ctx: ServiceContext, alert_id: str, attempts: int, error: str | None
             )
 
 
-def notices_for(ctx: ServiceContext, user_id: str) -> list[dict[str, object]]:
-    """The in-app notices of one person, newest first."""
+@dataclass(frozen=True)
+class Notice:
+    """An in-app notice to one person: an alert (overdue, revoked, incident, ...)."""
+
+    id: str
+    kind: str
+    subject_id: str
+    at: datetime
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
+class NoticePage:
+    notices: tuple[Notice, ...]
+    next: str | None
+
+
+def notices_for(ctx: ServiceContext, user_id: str, window: Window | None = None) -> NoticePage:
+    """The in-app notices of one person, newest first, a page at a time."""
     with ctx.unit_of_work() as session:
-        rows = session.scalars(
-            select(Alert)
-            .where(Alert.recipient == f"notice:{user_id}")
-            .order_by(Alert.created_at.desc())
-            .limit(200)
-        )
-        return [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "subject_id": a.subject_id,
-                "at": a.created_at,
-                **{k: v for k, v in json.loads(a.payload).items() if k in ("subject", "text")},
-            }
-            for a in rows
-        ]
+        query = select(Alert).where(Alert.recipient == f"notice:{user_id}")
+        rows, more = newest_first(session, query, Alert.created_at, Alert.id, window or Window())
+        alerts = [row[0] for row in rows]
+        notices = []
+        for a in alerts:
+            payload = json.loads(a.payload)
+            notices.append(
+                Notice(
+                    a.id,
+                    a.kind,
+                    a.subject_id,
+                    a.created_at,
+                    str(payload.get("subject", "")),
+                    str(payload.get("text", "")),
+                )
+            )
+        return NoticePage(tuple(notices), next_cursor(alerts, more, lambda a: (a.created_at, a.id)))
 
 
 def set_webhook(ctx: ServiceContext, org_id: str, url: str) -> str:

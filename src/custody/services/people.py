@@ -28,13 +28,15 @@ from custody.domain.people import (
     may_see,
 )
 from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
+from custody.ledger.events import EntryType
 from custody.services import activation, second_factor, tokens
-from custody.services.accounts import add_user, current_key, find_unit
+from custody.services.accounts import add_user, find_unit
 from custody.services.context import Actor, ServiceContext
 from custody.services.delivery import check_reason
 from custody.services.ledger import record
+from custody.services.paging import Window, newest_first, next_cursor
 from custody.services.security_events import Origin, record_alone, record_event
-from custody.store.models import Unit, User
+from custody.store.models import Unit, User, UserKey
 
 
 @dataclass(frozen=True)
@@ -74,18 +76,7 @@ def _admin(session: Session, actor: Actor) -> User:
 
 
 def _view(session: Session, user: User) -> PersonView:
-    unit = session.get(Unit, user.unit_id) if user.unit_id else None
-    return PersonView(
-        user.id,
-        user.email,
-        user.role,
-        unit.name if unit else None,
-        user.unit_id,
-        user.disabled,
-        second_factor.is_enrolled(session, user.id),
-        current_key(session, user.id) is not None,
-        user.created_at,
-    )
+    return _views(session, [user])[0]
 
 
 def _in_reach(session: Session, actor: Actor, ref: str) -> User:
@@ -126,18 +117,65 @@ def _refusals_recorded(ctx: ServiceContext, actor: Actor, action: str) -> Iterat
         raise
 
 
-def list_people(ctx: ServiceContext, actor: Actor) -> list[PersonView]:
-    """Everyone the admin sees: their organisation, or (unit admin) their unit."""
+@dataclass(frozen=True)
+class PeoplePage:
+    people: tuple[PersonView, ...]
+    next: str | None
+
+
+def list_people(
+    ctx: ServiceContext,
+    actor: Actor,
+    window: Window | None = None,
+    *,
+    role: Role | None = None,
+    unit: str | None = None,
+) -> PeoplePage:
+    """Everyone the admin sees (their organisation, or, for a unit admin, their unit), newest
+    first, a page at a time; optionally only one role or one unit (a name or an id)."""
+    window = window or Window()
     with ctx.unit_of_work() as session:
         admin = _admin(session, actor)
-        query = select(User).where(User.org_id == admin.org_id).order_by(User.email)
+        query = select(User).where(User.org_id == admin.org_id)
         if admin.role != Role.ADMIN:
             if admin.unit_id is None:
-                return []
+                return PeoplePage((), None)
             query = query.where(User.unit_id == admin.unit_id)
-        return [
-            _view(session, u) for u in session.scalars(query) if may_see(_member(admin), _member(u))
-        ]
+        if role is not None:
+            query = query.where(User.role == role.value)
+        if unit is not None:
+            query = query.where(User.unit_id == find_unit(session, admin.org_id, unit).id)
+        rows, more = newest_first(session, query, User.created_at, User.id, window)
+        users = [row[0] for row in rows if may_see(_member(admin), _member(row[0]))]
+        after = next_cursor([row[0] for row in rows], more, lambda u: (u.created_at, u.id))
+        return PeoplePage(tuple(_views(session, users)), after)
+
+
+def _views(session: Session, users: list[User]) -> list[PersonView]:
+    """Several people in four queries, however many there are."""
+    ids = [u.id for u in users]
+    unit_ids = {u.unit_id for u in users if u.unit_id}
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
+    enrolled = second_factor.enrolled_among(session, ids)
+    keyed = set(
+        session.scalars(
+            select(UserKey.user_id).where(UserKey.user_id.in_(ids), UserKey.retired_at.is_(None))
+        )
+    )
+    return [
+        PersonView(
+            u.id,
+            u.email,
+            u.role,
+            names.get(u.unit_id) if u.unit_id else None,
+            u.unit_id,
+            u.disabled,
+            u.id in enrolled,
+            u.id in keyed,
+            u.created_at,
+        )
+        for u in users
+    ]
 
 
 def add_person(
@@ -194,7 +232,7 @@ def disable(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> PersonV
             raise Conflict(f"{person.email} is disabled already")
         person.disabled = True
         revoked = tokens.revoke_all(session, person.id, ctx.clock.now())
-        appended = record(ctx, session, "account:disabled", actor, data={"user": person.id})
+        appended = record(ctx, session, EntryType.ACCOUNT_DISABLED, actor, data={"user": person.id})
         record_event(
             ctx,
             session,

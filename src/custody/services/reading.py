@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from custody.domain.transfers import TransferState
 from custody.errors import CustodyError, Gone, NotFound
+from custody.ledger.events import EntryType
 from custody.services import access, refusal_records
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record_item
@@ -80,7 +81,9 @@ def refusal(
         ctx,
         refusal_records.LEDGER,
         (actor.user_id, item.id, action, reason),
-        lambda: str(record_item(ctx, session, "access:refused", actor, item, data=data).index),
+        lambda: str(
+            record_item(ctx, session, EntryType.ACCESS_REFUSED, actor, item, data=data).index
+        ),
     )
     return error
 

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from custody.ledger.entry import TIME_FORMAT, Entry
+from custody.ledger.events import EntryType
 from custody.services.context import ServiceContext
 from custody.services.ledger import record
 from custody.store.ledger_models import LedgerHead
@@ -151,7 +152,7 @@ def _summarise(session: Session, ctx: ServiceContext, tally: RefusalTally) -> in
         record(
             ctx,
             session,
-            first.type,
+            EntryType(first.type),
             first.actor,
             case=first.case,
             transfer=first.transfer,

@@ -7,6 +7,8 @@ personal data, so never in it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from custody.domain.people import Role
 from custody.domain.transfers import TransferState
 from custody.errors import NotFound
 from custody.ledger.entry import Entry
+from custody.ledger.events import EntryType
 from custody.services import notes
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import SYSTEM
@@ -25,17 +28,21 @@ from custody.store.models import AccessRecord, Item, Organisation, User
 from custody.store.models_delivery import AccessGrant
 
 ACCESS_TYPES = (
-    "item:downloaded",
-    "item:received",
-    "item:verification_failed",
-    "transfer:acknowledged",
+    EntryType.ITEM_DOWNLOADED,
+    EntryType.ITEM_RECEIVED,
+    EntryType.ITEM_VERIFICATION_FAILED,
+    EntryType.TRANSFER_ACKNOWLEDGED,
 )
-GRANT_TYPES = {"transfer": "item:sealed", "recovery": "item:sealed", "share": "item:shared"}
+GRANT_TYPES = {
+    "transfer": EntryType.ITEM_SEALED,
+    "recovery": EntryType.ITEM_SEALED,
+    "share": EntryType.ITEM_SHARED,
+}
 END_TYPES = {
-    "revoked": "transfer:revoked",
-    "expired": "item:share_expired",
-    "incident": "incident:opened",
-    "shredded": "item:shredded",
+    "revoked": EntryType.TRANSFER_REVOKED,
+    "expired": EntryType.ITEM_SHARE_EXPIRED,
+    "incident": EntryType.INCIDENT_OPENED,
+    "shredded": EntryType.ITEM_SHREDDED,
 }
 
 
@@ -68,95 +75,131 @@ def _first(trail: list[tuple[int, Entry]], type_: str, reader: str | None) -> in
     return None
 
 
-def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Grant:
+    """Someone who could read the item: from when, granted by whom, until when, ended how."""
+
+    reader: str
+    kind: str
+    granted_at: datetime
+    granted_by: str
+    grant_index: int | None
+    expires_at: datetime | None
+    ended_at: datetime | None
+    ended_by: str | None
+    end: str | None
+    end_reason: str | None
+    end_index: int | None
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    """One access or refused attempt, with the ledger entry that proves it."""
+
+    index: int
+    type: str
+    time: datetime
+    user: str
+    address: str | None
+    user_agent: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Report:
+    item: str
+    transfer: str
+    case: str
+    state: str
+    transfer_state: str
+    could_access: tuple[Grant, ...]
+    accessed: tuple[AccessLine, ...]
+    refused: tuple[AccessLine, ...]
+
+
+def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> Report:
+    """Who could read the item, who did, who was refused: for those who may ask."""
     with ctx.unit_of_work() as session:
         item = session.get(Item, item_id)
         if item is None or not may_report(session, actor, item):
             raise NotFound(
                 f"no item {item_id}", hint="you can report on items you sent or received"
             )
-        trail = [(i, Entry.from_bytes(b)) for i, b in LedgerStore(session).item_trail(item.id)]
-        grants = list(
-            session.scalars(
-                select(AccessGrant)
-                .where(AccessGrant.item_id == item.id)
-                .order_by(AccessGrant.granted_at)
-            )
+        return report_of(session, item)
+
+
+def report_of(session: Session, item: Item) -> Report:
+    """The report of ``item``, in the caller's transaction, reading only the rows it names."""
+    trail = [(i, Entry.from_bytes(b)) for i, b in LedgerStore(session).item_trail(item.id)]
+    grants = list(
+        session.scalars(
+            select(AccessGrant)
+            .where(AccessGrant.item_id == item.id)
+            .order_by(AccessGrant.granted_at)
         )
-        # Only the people and organisations this item's records name, never whole tables.
-        user_ids = {e.actor for _, e in trail} | {
-            u for g in grants for u in (g.reader_user_id, g.granted_by, g.ended_by) if u
-        }
-        users = dict(
-            session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all()
+    )
+    user_ids = {e.actor for _, e in trail} | {
+        u for g in grants for u in (g.reader_user_id, g.granted_by, g.ended_by) if u
+    }
+    users = dict(session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all())
+    org_ids = {g.reader_org_id for g in grants if g.reader_org_id}
+    orgs = dict(
+        session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
+        ).all()
+    )
+    reasons = notes.texts(session, (e.data[notes.KEY] for _, e in trail if notes.KEY in e.data))
+    where = {
+        r.ledger_index: r
+        for r in session.scalars(
+            select(AccessRecord).where(AccessRecord.ledger_index.in_([i for i, _ in trail]))
         )
-        org_ids = {g.reader_org_id for g in grants if g.reader_org_id}
-        orgs = dict(
-            session.execute(
-                select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
-            ).all()
+    }
+
+    def who(user_id: str | None) -> str:
+        return "system" if user_id in (None, SYSTEM) else users.get(user_id or "", "?")
+
+    def grant(g: AccessGrant) -> Grant:
+        reader = (
+            users.get(g.reader_user_id, "?")
+            if g.reader_user_id
+            else f"{orgs.get(g.reader_org_id or '', '?')} (recovery key)"
         )
-        reasons = notes.texts(session, (e.data[notes.KEY] for _, e in trail if notes.KEY in e.data))
-        where = {
-            r.ledger_index: r
-            for r in session.scalars(
-                select(AccessRecord).where(AccessRecord.ledger_index.in_([i for i, _ in trail]))
-            )
-        }
+        granted = GRANT_TYPES.get(g.kind, EntryType.ITEM_SEALED)
+        ended = END_TYPES.get(g.end_kind or "", "")
+        return Grant(
+            reader=reader,
+            kind=g.kind,
+            granted_at=g.granted_at,
+            granted_by=who(g.granted_by),
+            grant_index=_first(trail, granted, g.reader_user_id if g.kind == "share" else None),
+            expires_at=g.expires_at,
+            ended_at=g.ended_at,
+            ended_by=who(g.ended_by) if g.ended_at else None,
+            end=g.end_kind,
+            end_reason=g.end_reason,
+            end_index=_first(trail, ended, g.reader_user_id) if g.end_kind else None,
+        )
 
-        def who(user_id: str | None) -> str:
-            return "system" if user_id in (None, SYSTEM) else users.get(user_id or "", "?")
+    def line(index: int, entry: Entry) -> AccessLine:
+        rec = where.get(index)
+        return AccessLine(
+            index,
+            entry.type,
+            entry.time,
+            who(entry.actor),
+            rec.address if rec else None,
+            rec.user_agent if rec else None,
+            notes.resolve(entry.data, reasons),
+        )
 
-        could = []
-        for g in grants:
-            reader = (
-                users.get(g.reader_user_id, "?")
-                if g.reader_user_id
-                else f"{orgs.get(g.reader_org_id or '', '?')} (recovery key)"
-            )
-            could.append(
-                {
-                    "reader": reader,
-                    "kind": g.kind,
-                    "granted_at": g.granted_at,
-                    "granted_by": who(g.granted_by),
-                    "grant_index": _first(
-                        trail,
-                        GRANT_TYPES.get(g.kind, "item:sealed"),
-                        g.reader_user_id if g.kind == "share" else None,
-                    ),
-                    "expires_at": g.expires_at,
-                    "ended_at": g.ended_at,
-                    "ended_by": who(g.ended_by) if g.ended_at else None,
-                    "end": g.end_kind,
-                    "end_reason": g.end_reason,
-                    "end_index": _first(
-                        trail, END_TYPES.get(g.end_kind or "", ""), g.reader_user_id
-                    )
-                    if g.end_kind
-                    else None,
-                }
-            )
-
-        def line(index: int, entry: Entry) -> dict[str, Any]:
-            rec = where.get(index)
-            return {
-                "index": index,
-                "type": entry.type,
-                "time": entry.time,
-                "user": who(entry.actor),
-                "address": rec.address if rec else None,
-                "user_agent": rec.user_agent if rec else None,
-                "detail": notes.resolve(entry.data, reasons),
-            }
-
-        return {
-            "item": item.id,
-            "transfer": item.transfer_id,
-            "case": item.transfer.case.urn,
-            "state": item.state,
-            "transfer_state": item.transfer.state,
-            "could_access": could,
-            "accessed": [line(i, e) for i, e in trail if e.type in ACCESS_TYPES],
-            "refused": [line(i, e) for i, e in trail if e.type == "access:refused"],
-        }
+    return Report(
+        item=item.id,
+        transfer=item.transfer_id,
+        case=item.transfer.case.urn,
+        state=item.state,
+        transfer_state=item.transfer.state,
+        could_access=tuple(grant(g) for g in grants),
+        accessed=tuple(line(i, e) for i, e in trail if e.type in ACCESS_TYPES),
+        refused=tuple(line(i, e) for i, e in trail if e.type == EntryType.ACCESS_REFUSED),
+    )

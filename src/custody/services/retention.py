@@ -21,10 +21,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from custody.domain.cases import parse_urn
+from custody.domain.items import ItemState
 from custody.domain.people import CONTENT_ROLES, Role
 from custody.domain.retention import retention_end
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
+from custody.ledger.events import EntryType
 from custody.services import notes
 from custody.services.access import end_access
 from custody.services.context import Actor, ServiceContext
@@ -141,14 +143,26 @@ def _case_row(session: Session, case_id: str) -> CaseRetention:
     return row
 
 
+@dataclass(frozen=True)
+class RetentionSet:
+    target: str  # "item ID" or "case URN"
+    retain_until: datetime
+
+
+@dataclass(frozen=True)
+class HoldSet:
+    target: str
+    legal_hold: bool  # False: released
+
+
 def set_retention(
     ctx: ServiceContext, actor: Actor, ref: str, *, until: str | None, for_: str | None
-) -> tuple[str, datetime]:
+) -> RetentionSet:
     end = retention_end(ctx.clock.now(), until=until, for_=for_)
     with ctx.unit_of_work() as session:
         target = find_target(session, actor, ref)
         if target.item is not None:
-            if target.item.state == "shredded":
+            if target.item.state == ItemState.SHREDDED:
                 raise Conflict(f"item {target.item.id} is already shredded")
             row: Retention | CaseRetention = _item_row(session, target.item.id)
         else:
@@ -157,13 +171,13 @@ def set_retention(
         record(
             ctx,
             session,
-            "retention:set",
+            EntryType.RETENTION_SET,
             actor,
             case=target.case.id,
             item=target.item.id if target.item else None,
             data={"until": end.isoformat()},
         )
-        return target.label, end
+        return RetentionSet(target.label, end)
 
 
 @dataclass(frozen=True)
@@ -236,15 +250,13 @@ def _org_holds_urn(session: Session, org_id: str, urn: str) -> bool:
 def _standing(session: Session, org_id: str, scope: HoldScope) -> LegalHold | None:
     where = LegalHold.item_id == scope.item.id if scope.item else LegalHold.urn == scope.urn
     return session.scalar(
-        select(LegalHold).where(
-            LegalHold.org_id == org_id, where, LegalHold.released_at.is_(None)
-        )
+        select(LegalHold).where(LegalHold.org_id == org_id, where, LegalHold.released_at.is_(None))
     )
 
 
 def set_hold(
     ctx: ServiceContext, actor: Actor, ref: str, reason: str, *, release: bool = False
-) -> str:
+) -> HoldSet:
     """Set (or release) a legal hold of the actor's organisation: while any organisation's
     hold stands on an item, nothing shreds it. Only the holding organisation releases its own."""
     reason = check_reason(reason)
@@ -264,7 +276,7 @@ def set_hold(
         else:
             if standing is not None:
                 raise Conflict(f"{scope.label} is already under a legal hold of your organisation")
-            if scope.item is not None and scope.item.state == "shredded":
+            if scope.item is not None and scope.item.state == ItemState.SHREDDED:
                 raise Conflict(f"item {scope.item.id} is already shredded")
             hold = LegalHold(
                 org_id=actor.org_id,
@@ -279,14 +291,14 @@ def set_hold(
         record(
             ctx,
             session,
-            "retention:hold_released" if release else "retention:hold_set",
+            EntryType.RETENTION_HOLD_RELEASED if release else EntryType.RETENTION_HOLD_SET,
             actor,
             case=scope.item.case_id if scope.item else scope.case_id,
             transfer=scope.item.transfer_id if scope.item else None,
             item=scope.item.id if scope.item else None,
             data={"hold": hold.id, "org": actor.org_id, **notes.keep(ctx, session, reason)},
         )
-        return scope.label
+        return HoldSet(scope.label, not release)
 
 
 def _held(session: Session, item: Item) -> LegalHold | None:
@@ -318,7 +330,7 @@ def shred(
         item = session.get(Item, item_id, with_for_update=True)
         if item is None:
             raise NotFound(f"no item {item_id}")
-        if item.state == "shredded":
+        if item.state == ItemState.SHREDDED:
             row = session.get(Retention, item.id)
             when = f" on {row.shredded_at:%Y-%m-%d %H:%M} UTC" if row and row.shredded_at else ""
             raise Conflict(f"item {item_id} was already shredded{when}")
@@ -333,17 +345,17 @@ def shred(
         now = ctx.clock.now()
         wraps = list(session.scalars(select(KeyWrap).where(KeyWrap.item_id == item.id)))
         end_access(session, wraps, kind="shredded", by=by_id, reason=reason, at=now)
-        item.state = "shredded"
+        item.state = ItemState.SHREDDED
         row = _item_row(session, item.id)
         row.shredded_at, row.shredded_by, row.shred_reason = now, by_id, reason
         transfer = item.transfer
-        if all(i.state == "shredded" for i in transfer.items):
+        if all(i.state == ItemState.SHREDDED for i in transfer.items):
             with contextlib.suppress(Conflict):  # a draft or cancelled transfer keeps its state
                 transfer.state = next_state(TransferState(transfer.state), Event.EXPIRE).value
         record_item(
             ctx,
             session,
-            "item:shredded",
+            EntryType.ITEM_SHREDDED,
             by,
             item,
             data={"wraps_destroyed": len(wraps), **notes.keep(ctx, session, reason)},
@@ -380,7 +392,7 @@ def due_items(session: Session, now: datetime) -> list[str]:
         .outerjoin(Retention, Retention.item_id == Item.id)
         .outerjoin(CaseRetention, CaseRetention.case_id == Item.case_id)
         .where(
-            Item.state != "shredded",
+            Item.state != ItemState.SHREDDED,
             or_(Retention.retain_until <= now, CaseRetention.retain_until <= now),
         )
     )
@@ -399,7 +411,7 @@ def sweep(ctx: ServiceContext) -> int:
         due = due_items(session, now)
         leftover = list(
             session.scalars(
-                select(Item.id).where(Item.state == "shredded", Item.blob_key.is_not(None))
+                select(Item.id).where(Item.state == ItemState.SHREDDED, Item.blob_key.is_not(None))
             )
         )
     shredded = 0

@@ -23,6 +23,7 @@ from custody.crypto.at_rest import AtRestKey, purpose_key
 from custody.domain.people import normalise_email
 from custody.domain.policy import Scope, grant
 from custody.errors import Conflict, NotAuthenticated, NotFound
+from custody.ledger.events import EntryType
 from custody.services import activation, notes, tokens
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
@@ -75,6 +76,17 @@ def _legacy_recovery_hash(code: str) -> str:
 def is_enrolled(session: Session, user_id: str) -> bool:
     row = session.get(SecondFactor, user_id)
     return row is not None and row.confirmed_at is not None
+
+
+def enrolled_among(session: Session, user_ids: list[str]) -> set[str]:
+    """Which of these people have a confirmed second factor, in one query."""
+    return set(
+        session.scalars(
+            select(SecondFactor.user_id).where(
+                SecondFactor.user_id.in_(user_ids), SecondFactor.confirmed_at.is_not(None)
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -146,7 +158,13 @@ def confirm_enrolment(
             )
         tokens.revoke_all(session, actor.user_id, now)  # the enrolment token is spent
         activation.spend(session, actor.user_id, activation.REENROL)
-        record(ctx, session, "account:second_factor_enrolled", actor, data={"user": actor.user_id})
+        record(
+            ctx,
+            session,
+            EntryType.ACCOUNT_SECOND_FACTOR_ENROLLED,
+            actor,
+            data={"user": actor.user_id},
+        )
         user = session.get_one(User, actor.user_id)
         ttl = timedelta(hours=ctx.settings.token_ttl_hours)
         issued = tokens.issue(ctx, session, user, grant(user.role, scopes), ttl)
@@ -218,7 +236,7 @@ def clear(ctx: ServiceContext, session: Session, user: User, reason: str, by: Ac
     appended = record(
         ctx,
         session,
-        "account:second_factor_reset",
+        EntryType.ACCOUNT_SECOND_FACTOR_RESET,
         by,
         data={"user": user.id, **notes.keep(ctx, session, reason[:300])},
     )

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from custody.services import refusal_records
 from custody.services.context import Actor, ServiceContext
+from custody.services.paging import Window, newest_first, next_cursor
 from custody.store.db import new_id
 from custody.store.models_security import SecurityEvent
 
@@ -96,16 +97,29 @@ class EventView:
     occurrences: int  # > 1: the summary of identical refusals folded together
 
 
-def org_events(ctx: ServiceContext, actor: Actor, limit: int = 200) -> list[EventView]:
-    """The newest events of the admin's own organisation."""
+@dataclass(frozen=True)
+class EventPage:
+    events: tuple[EventView, ...]
+    next: str | None
+
+
+def org_events(
+    ctx: ServiceContext, actor: Actor, window: Window | None = None, *, type_: str | None = None
+) -> EventPage:
+    """The events of the admin's own organisation, newest first, a page at a time;
+    optionally of one type only (e.g. ``login:failed``)."""
     with ctx.unit_of_work() as session:
-        rows = session.scalars(
-            select(SecurityEvent)
-            .where(SecurityEvent.org_id == actor.org_id)
-            .order_by(SecurityEvent.at.desc())
-            .limit(limit)
+        query = select(SecurityEvent).where(SecurityEvent.org_id == actor.org_id)
+        if type_ is not None:
+            query = query.where(SecurityEvent.type == type_)
+        rows, more = newest_first(
+            session, query, SecurityEvent.at, SecurityEvent.id, window or Window()
         )
-        return [
-            EventView(e.at, e.type, e.user_id, e.email, e.address, e.detail, e.occurrences)
-            for e in rows
-        ]
+        events = [row[0] for row in rows]
+        return EventPage(
+            tuple(
+                EventView(e.at, e.type, e.user_id, e.email, e.address, e.detail, e.occurrences)
+                for e in events
+            ),
+            next_cursor(events, more, lambda e: (e.at, e.id)),
+        )

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.domain.deadlines import parse_when
+from custody.domain.items import ItemState
 from custody.domain.people import CONTENT_ROLES
-from custody.errors import Conflict, CustodyError, InvalidInput, NotFound
-from custody.services import access, reading, transfers
+from custody.errors import Conflict, InvalidInput, NotFound
+from custody.ledger.events import EntryType
+from custody.services import access, reading
 from custody.services.accounts import current_key
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import record_item
+from custody.services.paging import Window, newest_first, next_cursor
+from custody.services.transfer_views import TransferView, describe
 from custody.store.db import new_id
 from custody.store.models import Case, Item, KeyWrap, Organisation, User, UserKey
 from custody.store.models_delivery import AccessGrant
@@ -31,16 +35,16 @@ MAX_WRAP = 4096
 
 def _holder_item(
     ctx: ServiceContext, session: Session, actor: Actor, item_id: str, action: str
-) -> tuple[Item, CustodyError | None]:
-    """The item and, unless the actor holds a live wrap and may read it now, the refusal.
-
-    The refusal is recorded in the ledger; the caller lets the transaction commit and
-    only then raises it (as ``items.start_download`` does).
-    """
+) -> Item:
+    """The item, if the actor holds a live wrap and may read it now; else a refusal,
+    recorded in the ledger (:func:`refuse` keeps that record)."""
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound(f"no item {item_id}")
-    return item, reading.refusal(ctx, session, actor, item, action)
+    refused = reading.refusal(ctx, session, actor, item, action)
+    if refused is not None:
+        refuse(refused)
+    return item
 
 
 def _frozen(session: Session, item: Item) -> None:
@@ -67,20 +71,39 @@ def _reader(session: Session, actor: Actor, email: str) -> tuple[User, UserKey]:
     return user, key
 
 
-def share_target(ctx: ServiceContext, actor: Actor, item_id: str, email: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ShareTarget:
+    user_id: str
+    email: str
+    recipient: str
+    key_index: int
+
+
+@dataclass(frozen=True)
+class Shared:
+    item: str
+    reader: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SharedWithMe:
+    item: str
+    case: str
+    shared_by: str
+    shared_by_org: str
+    shared_at: datetime
+    expires_at: datetime | None
+    ciphertext_size: int
+
+
+def share_target(ctx: ServiceContext, actor: Actor, item_id: str, email: str) -> ShareTarget:
     """Whom the client must wrap for: the reader's key and the ledger entry registering it."""
     with ctx.unit_of_work() as session:
-        item, refused = _holder_item(ctx, session, actor, item_id, "share")
-        if refused is None:
-            _frozen(session, item)
-            user, key = _reader(session, actor, email)
-            return {
-                "user_id": user.id,
-                "email": user.email,
-                "recipient": key.age_recipient,
-                "key_index": key.ledger_index,
-            }
-    raise refused
+        item = _holder_item(ctx, session, actor, item_id, "share")
+        _frozen(session, item)
+        user, key = _reader(session, actor, email)
+        return ShareTarget(user.id, user.email, key.age_recipient, key.ledger_index)
 
 
 def share(
@@ -92,7 +115,7 @@ def share(
     wrap_b64: str,
     key_index: int,
     expires: str | None,
-) -> AccessGrant:
+) -> Shared:
     now = ctx.clock.now()
     expires_at = parse_when(expires, now) if expires else None
     try:
@@ -102,10 +125,9 @@ def share(
     if not wrapped or len(wrapped) > MAX_WRAP:
         raise InvalidInput(f"a key wrap must be 1 to {MAX_WRAP} bytes")
     with ctx.unit_of_work() as session:
-        item, refused = _holder_item(ctx, session, actor, item_id, "share")
-        if refused is None:
-            return _add_share(ctx, session, actor, item, email, wrapped, key_index, expires_at)
-    raise refused
+        item = _holder_item(ctx, session, actor, item_id, "share")
+        grant = _add_share(ctx, session, actor, item, email, wrapped, key_index, expires_at)
+        return Shared(grant.item_id, email.strip().lower(), grant.expires_at)
 
 
 def _add_share(
@@ -119,7 +141,7 @@ def _add_share(
     expires_at: datetime | None,
 ) -> AccessGrant:
     now = ctx.clock.now()
-    if item.state != "sealed":
+    if item.state != ItemState.SEALED:
         raise Conflict(f"item {item.id} is {item.state}; only sealed material can be shared")
     _frozen(session, item)
     user, key = _reader(session, actor, email)
@@ -146,7 +168,7 @@ def _add_share(
     record_item(
         ctx,
         session,
-        "item:shared",
+        EntryType.ITEM_SHARED,
         actor,
         item,
         data={
@@ -159,21 +181,23 @@ def _add_share(
     return grant
 
 
-def item_view(ctx: ServiceContext, actor: Actor, item_id: str) -> dict[str, Any]:
+def item_view(ctx: ServiceContext, actor: Actor, item_id: str) -> TransferView:
     """One item as a transfer with only that item, for anyone holding a live wrap of it."""
     with ctx.unit_of_work() as session:
-        item, refused = _holder_item(ctx, session, actor, item_id, "fetch")
-        if refused is None:
-            view = transfers.describe_transfer(session, item.transfer, actor)
-            view["items"] = [i for i in view["items"] if i["id"] == item.id]  # type: ignore[attr-defined]
-            return view
-    raise refused
+        item = _holder_item(ctx, session, actor, item_id, "fetch")
+        return describe(session, item.transfer, actor).only_item(item.id)
 
 
-def shared_with(ctx: ServiceContext, actor: Actor) -> list[dict[str, Any]]:
-    """Items shared with the actor that they can still read."""
+@dataclass(frozen=True)
+class SharedPage:
+    shared: tuple[SharedWithMe, ...]
+    next: str | None
+
+
+def shared_with(ctx: ServiceContext, actor: Actor, window: Window | None = None) -> SharedPage:
+    """Items shared with the actor that they can still read, newest first, a page at a time."""
     with ctx.unit_of_work() as session:
-        rows = session.execute(
+        query = (
             select(AccessGrant, Item, Case, User, Organisation)
             .join(KeyWrap, KeyWrap.id == AccessGrant.id)
             .join(Item, Item.id == AccessGrant.item_id)
@@ -181,17 +205,22 @@ def shared_with(ctx: ServiceContext, actor: Actor) -> list[dict[str, Any]]:
             .join(User, User.id == AccessGrant.granted_by)
             .join(Organisation, Organisation.id == User.org_id)
             .where(AccessGrant.reader_user_id == actor.user_id, AccessGrant.kind == "share")
-            .order_by(AccessGrant.granted_at.desc())
-        ).all()
-        return [
-            {
-                "item": item.id,
-                "case": case.urn,
-                "shared_by": by.email,
-                "shared_by_org": org.name,
-                "shared_at": grant.granted_at,
-                "expires_at": grant.expires_at,
-                "ciphertext_size": item.ciphertext_size,
-            }
-            for grant, item, case, by, org in rows
-        ]
+        )
+        rows, more = newest_first(
+            session, query, AccessGrant.granted_at, AccessGrant.id, window or Window()
+        )
+        return SharedPage(
+            tuple(
+                SharedWithMe(
+                    item.id,
+                    case.urn,
+                    by.email,
+                    org.name,
+                    grant.granted_at,
+                    grant.expires_at,
+                    item.ciphertext_size,
+                )
+                for grant, item, case, by, org in rows
+            ),
+            next_cursor(rows, more, lambda row: (row[0].granted_at, row[0].id)),
+        )

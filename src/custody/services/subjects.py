@@ -11,6 +11,7 @@ from sqlalchemy import select
 from custody.domain.retention import check_subject
 from custody.domain.transfers import TransferState
 from custody.errors import Conflict, InvalidInput, NotFound
+from custody.ledger.events import EntryType
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
 from custody.store.models import Transfer
@@ -40,7 +41,7 @@ def attach(ctx: ServiceContext, actor: Actor, transfer_id: str, references: list
                 record(
                     ctx,
                     session,
-                    "item:subjects",
+                    EntryType.ITEM_SUBJECTS,
                     actor,
                     case=transfer.case_id,
                     transfer=transfer.id,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from custody.domain.policy import Scope, format_scopes, parse_scopes
 from custody.errors import NotAuthenticated, NotFound
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, ServiceContext, refuse
 from custody.store.models import ApiToken, User
 
 TOKEN_PREFIX = "cst_"  # noqa: S105 - a public prefix for secret scanners  # nosec B105
@@ -93,22 +93,21 @@ def authenticate(ctx: ServiceContext, token: str, kind: Kind = API) -> Actor:
             raise NotAuthenticated(f"your {noun} has expired", hint=again)
         idle = timedelta(minutes=ctx.settings.session_idle_minutes)
         if kind == SESSION and now - (row.last_used_at or row.created_at) > idle:
-            row.revoked_at = now  # an idle session ends for good (ASVS V3.3.2); kept on commit
-        else:
-            user = session.get(User, row.user_id)
-            if user is None or user.disabled:
-                raise NotAuthenticated("this account is disabled")
-            if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
-                row.last_used_at = now
-            return Actor(
-                user.id,
-                user.email,
-                user.org_id,
-                user.role,
-                token_id=row.id,
-                scopes=frozenset(str(s) for s in parse_scopes(row.scopes)),
-            )
-    raise NotAuthenticated("your session ended after a while without use", hint=again)
+            row.revoked_at = now  # an idle session ends for good (ASVS V3.3.2)
+            refuse(NotAuthenticated("your session ended after a while without use", hint=again))
+        user = session.get(User, row.user_id)
+        if user is None or user.disabled:
+            raise NotAuthenticated("this account is disabled")
+        if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+            row.last_used_at = now
+        return Actor(
+            user.id,
+            user.email,
+            user.org_id,
+            user.role,
+            token_id=row.id,
+            scopes=frozenset(str(s) for s in parse_scopes(row.scopes)),
+        )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.entry import Entry
+from custody.ledger.events import EntryType
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import TrailEntry, describe, publish_checkpoint
 from custody.services.trail_access import trail_item_ids
@@ -34,15 +35,25 @@ def history(ctx: ServiceContext, actor: Actor, ref: str) -> list[TrailEntry]:
 
 @dataclass(frozen=True)
 class ProvenEntry:
+    """An entry's exact bytes, its inclusion proof, and (alone) the checkpoint it proves to."""
+
     index: int
-    body: bytes
+    entry: bytes
+    proof: list[bytes]
+    checkpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class Consistency:
+    old: int
+    new: int
     proof: list[bytes]
 
 
 @dataclass(frozen=True)
 class BundleMaterial:
     origin: str
-    checkpoint_note: bytes
+    checkpoint: str  # the signed note every entry's proof is against
     entries: list[ProvenEntry]
     sealed_manifests: dict[str, bytes]
     wraps: dict[str, bytes]  # the asking reader's own key wraps, to open the manifests
@@ -81,7 +92,8 @@ def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMateri
                 )
             ).all()
         )
-        return BundleMaterial(ctx.origin, checkpoint.note, entries, manifests, wraps, head_proofs)
+        note = checkpoint.note.decode("utf-8")
+        return BundleMaterial(ctx.origin, note, entries, manifests, wraps, head_proofs)
 
 
 def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:
@@ -89,7 +101,7 @@ def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:
     found: set[int] = set()
     for body in bodies:
         entry = Entry.from_bytes(body)
-        if entry.type == "item:sealed":
+        if entry.type == EntryType.ITEM_SEALED:
             index = session.scalar(
                 select(UserKey.ledger_index).where(
                     UserKey.user_id == entry.actor, UserKey.signing_key == entry.data["signing_key"]
@@ -100,7 +112,7 @@ def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:
     return found
 
 
-def consistency(ctx: ServiceContext, old: int, new: int) -> list[bytes]:
+def consistency(ctx: ServiceContext, old: int, new: int) -> Consistency:
     """RFC 9162 §2.1.4 consistency proof between two sizes of the log (no login: no names).
 
     A client that remembers a checkpoint of ``old`` entries asks for this before it
@@ -113,10 +125,10 @@ def consistency(ctx: ServiceContext, old: int, new: int) -> list[bytes]:
             raise InvalidInput(
                 f"ask for 0 < old <= new <= {head} (the log's size), not old={old}, new={new}"
             )
-        return store.consistency_proof(old, new)
+        return Consistency(old, new, store.consistency_proof(old, new))
 
 
-def proven_entry(ctx: ServiceContext, index: int) -> tuple[ProvenEntry, bytes]:
+def proven_entry(ctx: ServiceContext, index: int) -> ProvenEntry:
     """Entry ``index`` with its inclusion proof against the newest checkpoint (signed now if
     none covers it yet). Entries carry no personal data, so anyone may ask."""
     with ctx.unit_of_work() as session:
@@ -132,4 +144,4 @@ def proven_entry(ctx: ServiceContext, index: int) -> tuple[ProvenEntry, bytes]:
         if checkpoint is None or checkpoint.size <= index:
             raise Conflict("no checkpoint covers this entry yet", hint="try again in a few seconds")
         proof = store.inclusion_proof(index, checkpoint.size)
-        return ProvenEntry(index, store.entry(index), proof), checkpoint.note
+        return ProvenEntry(index, store.entry(index), proof, checkpoint.note.decode("utf-8"))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from custody.domain.items import ItemState
 from custody.domain.people import (
     CONTENT_ROLES,
     require_content_role,
@@ -17,38 +17,34 @@ from custody.domain.people import (
     unit_label,
 )
 from custody.domain.transfers import Event, TransferState, next_state
-from custody.errors import Conflict, CustodyError, Forbidden, InvalidInput, NotFound
+from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
 from custody.ledger.entry import Entry
+from custody.ledger.events import EntryType
 from custody.services.accounts import current_key
 from custody.services.cases import find_case
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import record
 from custody.services.reading import refusal
 from custody.services.security_events import Origin, record_alone
+from custody.services.transfer_views import (
+    ReaderView,
+    TransferPage,
+    TransferQuery,
+    TransferView,
+    describe,
+    page,
+)
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import (
     Item,
-    KeyWrap,
     Organisation,
     Transfer,
     TransferRecipient,
     Unit,
     User,
-    UserKey,
 )
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Someone the item key must be wrapped for."""
-
-    recipient: str  # age1...
-    user_id: str | None  # a person...
-    org_id: str | None  # ...or an organisation's recovery key
-    label: str
-    key_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,9 +122,9 @@ def _resolve_recipients(session: Session, to: list[str]) -> _Recipients:
     return _Recipients(org, next(iter(units.values()), None), list(users.values()))
 
 
-def readers_for(session: Session, transfer: Transfer) -> list[Reader]:
+def readers_for(session: Session, transfer: Transfer) -> list[ReaderView]:
     """Everyone an item key is wrapped for: recipients, the sender, both recovery keys."""
-    readers: list[Reader] = []
+    readers: list[ReaderView] = []
     ids = [r.user_id for r in transfer.recipients]
     for user_id in [transfer.sender_id, *ids]:
         user = session.get(User, user_id)
@@ -138,11 +134,13 @@ def readers_for(session: Session, transfer: Transfer) -> list[Reader]:
                 "a reader of this transfer has no keys any more", hint="create a new transfer"
             )
         if not any(r.user_id == user_id for r in readers):
-            readers.append(Reader(key.age_recipient, user_id, None, user.email, key.ledger_index))
+            readers.append(
+                ReaderView(key.age_recipient, user_id, None, user.email, key.ledger_index)
+            )
     for org_id in dict.fromkeys([transfer.sender_org_id, transfer.recipient_org_id]):
         org = session.get_one(Organisation, org_id)
         readers.append(
-            Reader(
+            ReaderView(
                 org.recovery_recipient,
                 None,
                 org.id,
@@ -155,7 +153,9 @@ def readers_for(session: Session, transfer: Transfer) -> list[Reader]:
 
 def create_transfer(
     ctx: ServiceContext, actor: Actor, urn: str, to: list[str], ack_within: timedelta | None
-) -> tuple[Transfer, list[Reader]]:
+) -> TransferView:
+    """A draft transfer, and (in its view's ``readers``) everyone each item key must be
+    wrapped for: the recipients, the sender, both organisations' recovery keys."""
     require_content_role(actor.role)
     if not to:
         raise InvalidInput("name at least one recipient with --to")
@@ -186,7 +186,7 @@ def create_transfer(
         record(
             ctx,
             session,
-            "transfer:created",
+            EntryType.TRANSFER_CREATED,
             actor,
             case=case.id,
             transfer=transfer.id,
@@ -196,7 +196,8 @@ def create_transfer(
                 **({"unit": resolved.unit.id} if resolved.unit else {}),
             },
         )
-        return transfer, readers_for(session, transfer)
+        readers = tuple(readers_for(session, transfer))
+        return replace(describe(session, transfer, actor), readers=readers)
 
 
 def own_draft(session: Session, actor: Actor, transfer_id: str) -> Transfer:
@@ -210,12 +211,13 @@ def own_draft(session: Session, actor: Actor, transfer_id: str) -> Transfer:
     return transfer
 
 
-def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer:
+def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferView:
+    """Send a sealed draft: its recipients see it, and its acknowledgement deadline starts."""
     with ctx.unit_of_work() as session:
         transfer = own_draft(session, actor, transfer_id)
         if not transfer.items:
             raise Conflict("this transfer has no items", hint="add files: custody send FILE ...")
-        unsealed = [i.id for i in transfer.items if i.state != "sealed"]
+        unsealed = [i.id for i in transfer.items if i.state != ItemState.SEALED]
         if unsealed:
             raise Conflict(
                 f"{len(unsealed)} item(s) are not sealed yet",
@@ -229,7 +231,7 @@ def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer:
             record(
                 ctx,
                 session,
-                "transfer:sent",
+                EntryType.TRANSFER_SENT,
                 actor,
                 case=transfer.case_id,
                 transfer=transfer.id,
@@ -239,7 +241,7 @@ def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> Transfer:
                     "ack_deadline": transfer.ack_deadline.isoformat(),
                 },
             )
-        return transfer
+        return describe(session, transfer, actor)
 
 
 def visible_transfer(session: Session, actor: Actor, transfer_id: str) -> Transfer:
@@ -254,34 +256,31 @@ def visible_transfer(session: Session, actor: Actor, transfer_id: str) -> Transf
     raise NotFound(f"no transfer {transfer_id}")  # no oracle for other people's transfers
 
 
-def inbox(ctx: ServiceContext, actor: Actor) -> list[dict[str, object]]:
-    """Transfers sent to the actor, newest first (drafts are invisible to recipients)."""
+def inbox(ctx: ServiceContext, actor: Actor, query: TransferQuery | None = None) -> TransferPage:
+    """Transfers sent to the actor, newest first, a page at a time (drafts are invisible to
+    their recipients)."""
+    base = (
+        select(Transfer)
+        .join(TransferRecipient)
+        .where(
+            TransferRecipient.user_id == actor.user_id,
+            Transfer.state != TransferState.DRAFT.value,
+        )
+    )
     with ctx.unit_of_work() as session:
-        rows = session.scalars(
-            select(Transfer)
-            .join(TransferRecipient)
-            .where(
-                TransferRecipient.user_id == actor.user_id,
-                Transfer.state != TransferState.DRAFT.value,
-            )
-            .order_by(Transfer.created_at.desc())
-        ).unique()
-        return [describe_transfer(session, t, actor) for t in rows]
+        return page(session, actor, base, query or TransferQuery(), ctx.clock.now())
 
 
-def outbox(ctx: ServiceContext, actor: Actor) -> list[dict[str, object]]:
+def outbox(ctx: ServiceContext, actor: Actor, query: TransferQuery | None = None) -> TransferPage:
+    """Transfers the actor sent (drafts included), newest first, a page at a time."""
+    base = select(Transfer).where(Transfer.sender_id == actor.user_id)
     with ctx.unit_of_work() as session:
-        rows = session.scalars(
-            select(Transfer)
-            .where(Transfer.sender_id == actor.user_id)
-            .order_by(Transfer.created_at.desc())
-        ).unique()
-        return [describe_transfer(session, t, actor) for t in rows]
+        return page(session, actor, base, query or TransferQuery(), ctx.clock.now())
 
 
 def acknowledge(
     ctx: ServiceContext, actor: Actor, transfer_id: str, *, without_receipt: bool = False
-) -> Transfer:
+) -> TransferView:
     """Take responsibility for a transfer. "Acknowledged" must not mean "never received": it
     follows the acknowledger's own verified receipt of every item, or (``without_receipt``,
     e.g. a colleague in the unit received it) says in each entry that it did not."""
@@ -305,20 +304,20 @@ def acknowledge(
             record(
                 ctx,
                 session,
-                "transfer:acknowledged",
+                EntryType.TRANSFER_ACKNOWLEDGED,
                 actor,
                 case=transfer.case_id,
                 transfer=transfer.id,
                 item=item.id,
                 data={"receipt": "verified" if item.id in received else "none"},
             )
-        return transfer
+        return describe(session, transfer, actor)
 
 
 def _received_by(session: Session, user_id: str, item_ids: list[str]) -> set[str]:
     """The items ``user_id`` has a verified receipt of (an ``item:received`` entry of theirs)."""
     found = set()
-    for _, body in LedgerStore(session).entries_of(item_ids, "item:received"):
+    for _, body in LedgerStore(session).entries_of(item_ids, EntryType.ITEM_RECEIVED):
         entry = Entry.from_bytes(body)
         if entry.actor == user_id and entry.item is not None:
             found.add(entry.item)
@@ -339,59 +338,7 @@ def find_item_ids(session: Session, actor: Actor, ref: str) -> tuple[list[str], 
     return ([item.id] if item else [i.id for i in transfer.items]), transfer
 
 
-def describe_transfer(session: Session, transfer: Transfer, actor: Actor) -> dict[str, object]:
-    """A transfer as the actor may see it: parties by address, the actor's own wraps only."""
-    ids = [transfer.sender_id, *(r.user_id for r in transfer.recipients)]
-    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
-    wraps = dict(
-        session.execute(
-            select(KeyWrap.item_id, KeyWrap.wrap).where(
-                KeyWrap.item_id.in_([i.id for i in transfer.items]),
-                KeyWrap.reader_user_id == actor.user_id,
-            )
-        ).all()
-    )
-    org = session.get(Organisation, transfer.recipient_org_id)
-    unit = session.get(Unit, transfer.recipient_unit_id) if transfer.recipient_unit_id else None
-    sender_key = session.scalar(
-        select(UserKey).where(UserKey.ledger_index == transfer.sender_key_index)
-    )
-    return {
-        "id": transfer.id,
-        "case": transfer.case.urn,
-        "state": transfer.state,
-        "sender": {"user_id": transfer.sender_id, "email": emails.get(transfer.sender_id, "?")},
-        "sender_signing_key": sender_key.signing_key if sender_key else None,
-        "sender_key_index": transfer.sender_key_index,
-        "recipient_org": org.name if org else "?",
-        "recipient_unit": unit.name if unit else None,
-        "recipients": [
-            {"user_id": r.user_id, "email": emails.get(r.user_id, "?")} for r in transfer.recipients
-        ],
-        "created_at": transfer.created_at,
-        "sent_at": transfer.sent_at,
-        "ack_deadline": transfer.ack_deadline,
-        "delivered_at": transfer.delivered_at,
-        "acknowledged_at": transfer.acknowledged_at,
-        "items": [
-            {
-                "id": i.id,
-                "position": i.position,
-                "state": i.state,
-                "ciphertext_size": i.ciphertext_size,
-                "ciphertext_sha256": i.ciphertext_sha256,
-                "manifest_sha256": i.manifest_sha256,
-                "sealed_manifest": base64.b64encode(i.sealed_manifest).decode()
-                if i.sealed_manifest
-                else None,
-                "wrap": base64.b64encode(wraps[i.id]).decode() if i.id in wraps else None,
-            }
-            for i in transfer.items
-        ],
-    }
-
-
-def view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> dict[str, object]:
+def view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferView:
     """A transfer for its sender, or for a recipient who may still read some of it.
 
     A recipient whose access was withdrawn from every item is refused, and each
@@ -413,14 +360,12 @@ def view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> dict[str, objec
         raise
 
 
-def _view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> dict[str, object]:
+def _view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferView:
     with ctx.unit_of_work() as session:
         transfer = visible_transfer(session, actor, transfer_id)
-        refused: CustodyError | None = None
         if transfer.sender_id != actor.user_id and transfer.items:
             refusals = [refusal(ctx, session, actor, i, "fetch") for i in transfer.items]
-            if all(refusals):
-                refused = refusals[0]
-        if refused is None:
-            return describe_transfer(session, transfer, actor)
-    raise refused
+            refused = [r for r in refusals if r is not None]
+            if len(refused) == len(refusals):  # withdrawn from every item
+                refuse(refused[0])
+        return describe(session, transfer, actor)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from custody.domain.people import Role, check_unit_name
 from custody.errors import Conflict, Forbidden
+from custody.ledger.events import EntryType
 from custody.services.accounts import find_org
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import SYSTEM, record
@@ -45,7 +46,11 @@ def create_unit(ctx: ServiceContext, org: str, name: str, by: Actor | None = Non
         session.add(unit)
         session.flush()
         record(
-            ctx, session, "unit:created", by or SYSTEM, data={"unit": unit.id, "org": unit.org_id}
+            ctx,
+            session,
+            EntryType.UNIT_CREATED,
+            by or SYSTEM,
+            data={"unit": unit.id, "org": unit.org_id},
         )
         if by is not None:
             record_event(

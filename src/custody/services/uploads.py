@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody.domain.items import ItemState
 from custody.domain.transfers import TransferState
 from custody.errors import Conflict, InvalidInput, NotFound
+from custody.ledger.events import EntryType
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record_item
 from custody.store.models import Item, Upload
@@ -37,7 +39,7 @@ def create(ctx: ServiceContext, actor: Actor, item_id: str, length: int) -> Uplo
         item = session.get(Item, item_id)
         if item is None or item.transfer.sender_id != actor.user_id:
             raise NotFound(f"no item {item_id} of yours")
-        if item.transfer.state != TransferState.DRAFT or item.state != "uploading":
+        if item.transfer.state != TransferState.DRAFT or item.state != ItemState.UPLOADING:
             raise Conflict(f"item {item_id} takes no more uploads")
         if length != item.ciphertext_size:
             raise InvalidInput(
@@ -92,13 +94,13 @@ def finish(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
         key = f"items/{item.id}"
         info = ctx.blobs.finish_upload(upload_id, key)
         upload.finished_at = ctx.clock.now()
-        item.state = "uploaded"
+        item.state = ItemState.UPLOADED
         item.blob_key = key
         item.ciphertext_sha256 = info.sha256
         record_item(
             ctx,
             session,
-            "item:uploaded",
+            EntryType.ITEM_UPLOADED,
             actor,
             item,
             data={"ciphertext_size": info.size, "ciphertext_sha256": info.sha256},

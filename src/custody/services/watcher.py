@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from custody.domain.deadlines import AlertKind, Pending, alerts_due, overdue_reason
 from custody.domain.transfers import AWAITING_ACK, TransferState
+from custody.ledger.events import EntryType
 from custody.services import incidents, outbox, refusal_records, retention
 from custody.services.access import end_access
 from custody.services.alerts import HttpWebhookSender, Mailer, SmtpMailer, WebhookSender
@@ -114,7 +115,7 @@ def _raise_transfer_alerts(ctx: ServiceContext, session: Session) -> int:
                 record(
                     ctx,
                     session,
-                    "alert:sent",
+                    EntryType.ALERT_SENT,
                     SYSTEM,
                     case=transfer.case_id,
                     transfer=transfer.id,
@@ -154,7 +155,7 @@ def _end_expired_shares(ctx: ServiceContext, session: Session) -> int:
         record(
             ctx,
             session,
-            "item:share_expired",
+            EntryType.ITEM_SHARE_EXPIRED,
             SYSTEM,
             case=item_case,
             item=grant.item_id,

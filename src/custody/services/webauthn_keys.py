@@ -50,7 +50,7 @@ from custody.domain.people import normalise_email
 from custody.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from custody.services import accounts, throttle
 from custody.services.accounts import GENERIC_REFUSAL
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.security_events import Origin, record_event
 from custody.settings import Settings
 from custody.store.models import User
@@ -293,7 +293,6 @@ def login(ctx: ServiceContext, rp: RelyingParty, credential: str, origin: Origin
     except (WebAuthnException, ValueError, TypeError):
         raise InvalidInput("the security key's answer could not be read") from None
     challenge, user_id = _spend(ctx, parsed.response.client_data_json, "login")
-    failure: str
     with ctx.unit_of_work() as session:
         user = session.get_one(User, user_id)
         paused = throttle.refusal(session, ctx, user.email, origin.address)
@@ -304,9 +303,11 @@ def login(ctx: ServiceContext, rp: RelyingParty, credential: str, origin: Origin
             )
         )
         ids: dict[str, str | None] = {"user_id": user.id, "org_id": user.org_id}
-        if paused or user.disabled or row is None:
-            failure = paused or ("disabled" if user.disabled else "unknown security key")
-        else:
+        failure = paused or ("disabled" if user.disabled else None)
+        verified = None
+        if row is None:
+            failure = failure or "unknown security key"
+        elif failure is None:
             try:
                 verified = verify_authentication_response(
                     credential=parsed,
@@ -318,21 +319,19 @@ def login(ctx: ServiceContext, rp: RelyingParty, credential: str, origin: Origin
                 )
             except WebAuthnException as exc:
                 failure = f"security key refused: {str(exc)[:120]}"
-            else:
-                row.sign_count = verified.new_sign_count
-                row.last_used_at = ctx.clock.now()
-                throttle.succeeded(session, user.email)
-                record_event(
-                    ctx,
-                    session,
-                    "login:succeeded",
-                    origin,
-                    email=user.email,
-                    detail=f"security key {row.id}",
-                    **ids,
-                )
-                return user.id
-        email = user.email
-    with ctx.unit_of_work() as session:
-        accounts.failed_login(ctx, session, email, origin, failure, ids)
-    raise NotAuthenticated(GENERIC_REFUSAL, hint="check them and try again later")
+        if row is None or verified is None:
+            accounts.failed_login(ctx, session, user.email, origin, failure or "refused", ids)
+            refuse(NotAuthenticated(GENERIC_REFUSAL, hint="check them and try again later"))
+        row.sign_count = verified.new_sign_count
+        row.last_used_at = ctx.clock.now()
+        throttle.succeeded(session, user.email)
+        record_event(
+            ctx,
+            session,
+            "login:succeeded",
+            origin,
+            email=user.email,
+            detail=f"security key {row.id}",
+            **ids,
+        )
+        return user.id

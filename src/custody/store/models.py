@@ -167,7 +167,7 @@ class Item(Base):
     transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), index=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     position: Mapped[int]
-    state: Mapped[str] = mapped_column(String(20))  # uploading | sealed | shredded
+    state: Mapped[str] = mapped_column(String(20))  # custody.domain.items.ItemState
     ciphertext_size: Mapped[int]
     ciphertext_sha256: Mapped[str | None] = mapped_column(String(64))
     blob_key: Mapped[str | None] = mapped_column(String(200))

@@ -22,7 +22,7 @@ from custody.http.deps import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE
 from custody.http.errors import error_response, status_of
 from custody.http.middleware import WEB_CONTENT_SECURITY_POLICY
 from custody.http.policy import requires
-from custody.protocol.errors import ErrorCode
+from custody.protocol.codes import ErrorCode
 from custody.services import web_sessions
 from custody.services.context import Actor, ServiceContext
 

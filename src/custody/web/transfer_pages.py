@@ -7,36 +7,37 @@ Content is not downloaded here: it stays end-to-end encrypted, and
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from custody.http.deps import ContextDep, FormDep
 from custody.services import trails, transfers
+from custody.services.transfer_views import TransferQuery
 from custody.web.pages import Reader, WebRoute, redirect, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+After = Annotated[str | None, Query(max_length=200)]
 
 
 @router.get("/inbox")
-def inbox(request: Request, ctx: ContextDep, actor: Reader) -> Response:
-    rows = transfers.inbox(ctx, actor)
-    return render(request, "transfers.html", actor=actor, title="Inbox", rows=rows, inbox=True)
+def inbox(request: Request, ctx: ContextDep, actor: Reader, after: After = None) -> Response:
+    page = transfers.inbox(ctx, actor, TransferQuery(after=after))
+    return render(request, "transfers.html", actor=actor, title="Inbox", page=page, inbox=True)
 
 
 @router.get("/outbox")
-def outbox(request: Request, ctx: ContextDep, actor: Reader) -> Response:
-    rows = transfers.outbox(ctx, actor)
-    return render(request, "transfers.html", actor=actor, title="Outbox", rows=rows, inbox=False)
+def outbox(request: Request, ctx: ContextDep, actor: Reader, after: After = None) -> Response:
+    page = transfers.outbox(ctx, actor, TransferQuery(after=after))
+    return render(request, "transfers.html", actor=actor, title="Outbox", page=page, inbox=False)
 
 
 @router.get("/transfers/{transfer_id}")
 def transfer(transfer_id: str, request: Request, ctx: ContextDep, actor: Reader) -> Response:
     shown = transfers.view(ctx, actor, transfer_id)
-    trail = trails.history(ctx, actor, transfer_id) if shown["items"] else []
-    recipients = cast("list[dict[str, str]]", shown["recipients"])
-    is_recipient = any(r["user_id"] == actor.user_id for r in recipients)
-    can_ack = is_recipient and shown["state"] in ("sent", "delivered")
+    trail = trails.history(ctx, actor, transfer_id) if shown.items else []
+    is_recipient = any(r.user_id == actor.user_id for r in shown.recipients)
+    can_ack = is_recipient and shown.state in ("sent", "delivered")
     return render(request, "transfer.html", actor=actor, t=shown, trail=trail, can_ack=can_ack)
 
 

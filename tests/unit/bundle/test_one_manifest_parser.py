@@ -14,10 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from custody.bundle import verify_bundle
 from custody.cli.main import main
@@ -27,6 +29,7 @@ from custody.crypto.items import new_item_key, wrap
 from custody.crypto.keys import UserKeys
 from custody.crypto.signing import SigningKey
 from custody.errors import IntegrityError
+from custody.protocol.transfers import ItemOut, PartyOut, TransferOut
 from support.bundles import (
     CASE_URN,
     CIPHERTEXT_SIZE,
@@ -50,9 +53,8 @@ class Server:
     def __init__(self) -> None:
         self.posted: list[tuple[str, dict[str, Any]]] = []
 
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        self.posted.append((path, body))
-        return {}
+    def act(self, path: str, body: BaseModel) -> None:
+        self.posted.append((path, body.model_dump(mode="json")))
 
 
 def _envelope_with(document: bytes) -> bytes:
@@ -101,17 +103,33 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
 def _client_refusal(envelope_bytes: bytes) -> str | None:
     """What ``custody receive`` says of this envelope (None: it opens it), as the recipient."""
     reader, item_key = UserKeys.generate(), new_item_key()
-    transfer = {"id": TRANSFER, "case": CASE_URN, "sender": {"user_id": SENDER}}
     manifest_sha256 = hashlib.sha256(manifest_bytes_in(envelope_bytes)).hexdigest()
-    item = {
-        "id": ITEM,
-        "wrap": base64.b64encode(wrap(item_key, reader.identity.recipient)).decode(),
-        "sealed_manifest": base64.b64encode(
-            age.encrypt(envelope_bytes, [item_key.recipient])
-        ).decode(),
-        "manifest_sha256": manifest_sha256,
-        "ciphertext_size": CIPHERTEXT_SIZE,
-    }
+    item = ItemOut(
+        id=ITEM,
+        position=0,
+        state="sealed",
+        ciphertext_size=CIPHERTEXT_SIZE,
+        ciphertext_sha256=None,
+        manifest_sha256=manifest_sha256,
+        sealed_manifest=age.encrypt(envelope_bytes, [item_key.recipient]),
+        wrap=wrap(item_key, reader.identity.recipient),
+    )
+    transfer = TransferOut(
+        id=TRANSFER,
+        case=CASE_URN,
+        state="sent",
+        sender=PartyOut(user_id=SENDER, email="sender@example.org"),
+        sender_signing_key=SENDER_KEY.public_key.to_b64(),
+        sender_key_index=0,
+        recipient_org="CPS",
+        recipients=[],
+        created_at=datetime.now(UTC),
+        sent_at=None,
+        ack_deadline=None,
+        delivered_at=None,
+        acknowledged_at=None,
+        items=[item],
+    )
     server = Server()
     try:
         _open_manifest(server, reader, transfer, item, SENDER_KEY.public_key)  # type: ignore[arg-type]

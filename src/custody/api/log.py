@@ -1,22 +1,24 @@
-"""The log's public read API, C2SP tlog-checkpoint and tlog-tiles.
+"""The log's public read API: C2SP tlog-checkpoint and tlog-tiles, proven entries and
+consistency proofs.
 
-No login: checkpoints, hashes and entries carry no names, file names or
-content, so monitors and witnesses can follow the log without an account.
-Full tiles never change and are cached forever; the checkpoint and partial
-tiles are fresh for a few seconds.
+No login: checkpoints, hashes and entries carry no names, file names or content, so
+monitors and witnesses can follow the log without an account. Full tiles never change and
+are cached forever; the checkpoint and partial tiles are fresh for a few seconds.
 """
 
 from __future__ import annotations
 
-import base64
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from custody.api.schemas import ConsistencyOut, ProvenEntryOut
 from custody.errors import NotFound
 from custody.http.deps import ContextDep
+from custody.http.openapi import fails
 from custody.http.policy import PUBLIC
 from custody.ledger.tiles import parse_tile_path, tile_width
+from custody.protocol.codes import ErrorCode
+from custody.protocol.ledger import ConsistencyOut, ProvenEntryOut
 from custody.services import trails
 from custody.services.ledger import latest_checkpoint
 from custody.store.ledger_store import LedgerStore
@@ -25,12 +27,15 @@ router = APIRouter(tags=["log"], dependencies=[PUBLIC])
 
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _FRESH = "public, max-age=2"
+_NOTE = {"content": {"text/plain; charset=utf-8": {}}, "description": "a C2SP signed note"}
+_BYTES = {"content": {"application/octet-stream": {}}, "description": "the tile's bytes"}
+Size = Annotated[int, Query(ge=1, le=2**63 - 1, description="a tree size")]
 
 
 @router.get(
     "/checkpoint",
     response_class=Response,
-    responses={200: {"content": {"text/plain; charset=utf-8": {}}}},
+    responses={200: _NOTE, **fails(ErrorCode.NOT_FOUND)},
 )
 def checkpoint(ctx: ContextDep) -> Response:
     """The newest signed checkpoint (a C2SP signed note)."""
@@ -40,30 +45,29 @@ def checkpoint(ctx: ContextDep) -> Response:
     )
 
 
-@router.get("/api/v1/ledger/entries/{index}", response_model=ProvenEntryOut)
-def proven_entry(index: int, ctx: ContextDep) -> dict[str, object]:
-    """One entry with its inclusion proof and the checkpoint it proves against (no login)."""
-    proven, checkpoint_note = trails.proven_entry(ctx, index)
-    return {
-        "index": proven.index,
-        "entry": base64.b64encode(proven.body).decode(),
-        "proof": [base64.b64encode(h).decode() for h in proven.proof],
-        "checkpoint": checkpoint_note.decode("utf-8"),
-    }
+@router.get(
+    "/api/v1/ledger/entries/{index}",
+    response_model=ProvenEntryOut,
+    responses=fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
+)
+def proven_entry(
+    index: Annotated[int, Path(ge=0, le=2**63 - 1)], ctx: ContextDep
+) -> trails.ProvenEntry:
+    """One entry with its inclusion proof and the checkpoint it proves against."""
+    return trails.proven_entry(ctx, index)
 
 
 @router.get("/api/v1/ledger/consistency", response_model=ConsistencyOut)
-def consistency(old: int, new: int, ctx: ContextDep) -> dict[str, object]:
+def consistency(old: Size, new: Size, ctx: ContextDep) -> trails.Consistency:
     """A consistency proof between two tree sizes: a client that verified a checkpoint of
-    ``old`` entries checks a newer one of ``new`` entries extends it (no login)."""
-    proof = trails.consistency(ctx, old, new)
-    return {"old": old, "new": new, "proof": [base64.b64encode(h).decode() for h in proof]}
+    ``old`` entries checks a newer one of ``new`` entries extends it."""
+    return trails.consistency(ctx, old, new)
 
 
 @router.get(
     "/tile/{path:path}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={200: _BYTES, **fails(ErrorCode.NOT_FOUND)},
 )
 def tile(path: str, ctx: ContextDep) -> Response:
     """A Merkle tile or an entry bundle, as C2SP tlog-tiles lays them out."""

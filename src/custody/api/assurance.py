@@ -1,0 +1,174 @@
+"""Delivery assurance: revocation, notices, access reports, sharing, incidents, retention
+and legal holds.
+
+Revocation, notices, reports, incidents, retention and holds are ``authenticated``:
+senders, recipients, auditors and organisation admins all take part, and who may act on
+which object is decided in the services (``delivery``, ``reports``, ``incidents``,
+``retention``). Sharing is ``content:send`` (a holder adds a reader); reading a shared
+item is ``content:read``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from custody.http.deps import ContextDep, PageDep
+from custody.http.openapi import fails
+from custody.http.policy import Authenticated, ContentReader, ContentSender
+from custody.protocol.assurance import (
+    HoldIn,
+    HoldOut,
+    ImpactOut,
+    IncidentIn,
+    NoticePage,
+    ReportOut,
+    RetentionIn,
+    RetentionOut,
+    RevokeIn,
+    SharedPage,
+    ShareIn,
+    ShareOut,
+    ShareTargetOut,
+    TransferStateOut,
+)
+from custody.protocol.codes import ErrorCode
+from custody.protocol.transfers import TransferOut
+from custody.services import delivery, incidents, outbox, reports, retention, shares
+from custody.services.transfer_views import TransferView
+
+router = APIRouter(prefix="/api/v1", tags=["assurance"])
+_OBJECT = ErrorCode.NOT_FOUND  # another's object answers "not found", like none at all
+
+
+@router.post(
+    "/transfers/{transfer_id}/revoke",
+    response_model=TransferStateOut,
+    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
+)
+def revoke(
+    transfer_id: str, body: RevokeIn, ctx: ContextDep, actor: Authenticated
+) -> delivery.Revoked:
+    """Withdraw every reader but the sender and the recovery keys at once, and tell them."""
+    return delivery.revoke(ctx, actor, transfer_id, body.reason)
+
+
+@router.get("/notices", response_model=NoticePage)
+def notices(ctx: ContextDep, actor: Authenticated, window: PageDep) -> outbox.NoticePage:
+    """Your in-app notices (overdue, revoked, incident, ...), newest first."""
+    return outbox.notices_for(ctx, actor.user_id, window)
+
+
+@router.get("/items/{item_id}/report", response_model=ReportOut, responses=fails(_OBJECT))
+def report(item_id: str, ctx: ContextDep, actor: Authenticated) -> reports.Report:
+    """Who could read the item, who did and who was refused, each with its ledger entry."""
+    return reports.access_report(ctx, actor, item_id)
+
+
+@router.get(
+    "/items/{item_id}", response_model=TransferOut, responses=fails(_OBJECT, ErrorCode.GONE)
+)
+def item(item_id: str, ctx: ContextDep, actor: ContentReader) -> TransferView:
+    """An item you can read (sent, received or shared with you), in its transfer."""
+    return shares.item_view(ctx, actor, item_id)
+
+
+@router.get(
+    "/items/{item_id}/share-target",
+    response_model=ShareTargetOut,
+    responses=fails(_OBJECT, ErrorCode.CONFLICT),
+)
+def share_target(
+    item_id: str,
+    ctx: ContextDep,
+    actor: ContentSender,
+    email: Annotated[str, Query(max_length=254, description="the reader's address")],
+) -> shares.ShareTarget:
+    """Whom your client wraps the item key for: the reader's key and its ledger entry."""
+    return shares.share_target(ctx, actor, item_id, email)
+
+
+@router.post(
+    "/items/{item_id}/shares",
+    response_model=ShareOut,
+    status_code=201,
+    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
+)
+def share(item_id: str, body: ShareIn, ctx: ContextDep, actor: ContentSender) -> shares.Shared:
+    """Add a reader: the item key wrapped by your client for the reader's registered key."""
+    return shares.share(
+        ctx,
+        actor,
+        item_id,
+        email=body.email,
+        wrap_b64=body.wrap,
+        key_index=body.key_index,
+        expires=body.expires,
+    )
+
+
+@router.get("/shared", response_model=SharedPage)
+def shared(ctx: ContextDep, actor: ContentReader, window: PageDep) -> shares.SharedPage:
+    """Items shared with you that you can still read, newest first."""
+    return shares.shared_with(ctx, actor, window)
+
+
+@router.post(
+    "/incidents",
+    response_model=ImpactOut,
+    status_code=201,
+    responses=fails(_OBJECT, ErrorCode.CONFLICT),
+)
+def open_incident(body: IncidentIn, ctx: ContextDep, actor: Authenticated) -> incidents.Impact:
+    """Material may be lost or exposed: withdraw every reader but the owners, freeze sharing,
+    start the regulator's clock; the impact report comes back."""
+    return incidents.open_incident(ctx, actor, body.ref, body.reason)
+
+
+@router.get("/incidents/{incident_id}", response_model=ImpactOut, responses=fails(_OBJECT))
+def show_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> incidents.Impact:
+    """An incident's impact report."""
+    return incidents.impact(ctx, actor, incident_id)
+
+
+@router.post(
+    "/incidents/{incident_id}/reported",
+    response_model=ImpactOut,
+    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
+)
+def incident_reported(incident_id: str, ctx: ContextDep, actor: Authenticated) -> incidents.Impact:
+    """The regulator was told: the reminders stop."""
+    return incidents.mark_reported(ctx, actor, incident_id)
+
+
+@router.post(
+    "/incidents/{incident_id}/close",
+    response_model=ImpactOut,
+    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
+)
+def close_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> incidents.Impact:
+    """Close the incident (access stays withdrawn: share again deliberately)."""
+    return incidents.close(ctx, actor, incident_id)
+
+
+@router.post(
+    "/retention",
+    response_model=RetentionOut,
+    responses=fails(_OBJECT, ErrorCode.CONFLICT),
+)
+def set_retention(
+    body: RetentionIn, ctx: ContextDep, actor: Authenticated
+) -> retention.RetentionSet:
+    """Keep an item, or a case's items, until a date; then they are crypto-shredded."""
+    return retention.set_retention(ctx, actor, body.ref, until=body.until, for_=body.for_)
+
+
+@router.post(
+    "/holds",
+    response_model=HoldOut,
+    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
+)
+def hold(body: HoldIn, ctx: ContextDep, actor: Authenticated) -> retention.HoldSet:
+    """Set or release your organisation's legal hold: while one stands, nothing shreds."""
+    return retention.set_hold(ctx, actor, body.ref, body.reason, release=body.release)

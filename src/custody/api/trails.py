@@ -1,0 +1,37 @@
+"""Custody trails for those who may read them: an item's or a transfer's history, and the
+material of an evidence bundle (entries, proofs, one checkpoint, the item-heads proofs)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from custody.http.deps import ContextDep
+from custody.http.openapi import fails
+from custody.http.policy import TrailReader
+from custody.protocol.codes import ErrorCode
+from custody.protocol.ledger import BundleOut, TrailEntryOut
+from custody.services import trails
+from custody.services.ledger import TrailEntry
+
+router = APIRouter(prefix="/api/v1", tags=["ledger"])
+Ref = Annotated[str, Path(max_length=40, description="an item or transfer id")]
+
+
+@router.get(
+    "/history/{ref}", response_model=list[TrailEntryOut], responses=fails(ErrorCode.NOT_FOUND)
+)
+def history(ref: Ref, ctx: ContextDep, actor: TrailReader) -> list[TrailEntry]:
+    """Every ledger entry of an item, or of all a transfer's items, in log order."""
+    return trails.history(ctx, actor, ref)
+
+
+@router.get(
+    "/bundle/{ref}",
+    response_model=BundleOut,
+    responses=fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
+)
+def bundle(ref: Ref, ctx: ContextDep, actor: TrailReader) -> trails.BundleMaterial:
+    """The proofs an offline evidence bundle is built from (``custody bundle``)."""
+    return trails.bundle_material(ctx, actor, ref)

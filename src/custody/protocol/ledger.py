@@ -1,0 +1,46 @@
+"""The custody ledger as the API serves it: proven entries, consistency, trails, bundles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from custody.protocol.types import Blob, View
+
+
+class ProvenEntryOut(View):
+    index: int
+    entry: Blob = Field(description="the entry's exact bytes")
+    proof: list[Blob] = Field(description="RFC 9162 inclusion proof")
+    checkpoint: str | None = Field(default=None, description="the signed note it proves against")
+
+
+class ConsistencyOut(View):
+    """RFC 9162 consistency proof from the tree of ``old`` entries to that of ``new``."""
+
+    old: int
+    new: int
+    proof: list[Blob]
+
+
+class TrailEntryOut(View):
+    index: int
+    type: str
+    time: datetime
+    actor: str
+    actor_email: str | None
+    item: str | None
+    transfer: str | None
+    data: dict[str, Any] = Field(description="the entry's data, with any reason's text")
+
+
+class BundleOut(View):
+    origin: str
+    checkpoint: str
+    entries: list[ProvenEntryOut]
+    sealed_manifests: dict[str, Blob]
+    wraps: dict[str, Blob] = Field(description="the caller's own wraps, to open the manifests")
+    # Per item: the siblings proving its head in the map the checkpoint's last entry commits to.
+    head_proofs: dict[str, list[Blob]]

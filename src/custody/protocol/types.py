@@ -1,0 +1,51 @@
+"""Field types shared by the wire models."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+
+def _decode(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("base64 text expected")  # noqa: TRY004 - pydantic wants a ValueError
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("not base64") from exc
+
+
+# Bytes on the wire as standard base64 (RFC 4648 §4), one line: keys, wraps, proofs.
+Blob = Annotated[
+    bytes,
+    BeforeValidator(_decode),
+    PlainSerializer(lambda b: base64.b64encode(b).decode("ascii"), return_type=str),
+    WithJsonSchema({"type": "string", "format": "byte"}),
+]
+
+# A SHA-256 digest as custody writes it: 64 lowercase hex digits.
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", min_length=64, max_length=64)]
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class View(BaseModel):
+    """A response body; built from the services' frozen views by attribute."""
+
+    model_config = ConfigDict(from_attributes=True)

@@ -1,0 +1,206 @@
+"""Transfers as a caller may see them: frozen views, built in a handful of queries per page.
+
+A view names the parties by address, carries only the caller's own key wraps, and
+holds bytes as bytes (the HTTP adapter writes them as base64). Lists are pages,
+newest first, with an opaque cursor (the last transfer's creation time and id), so
+an inbox of tens of thousands of transfers answers as fast as one of ten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from custody.domain.cases import parse_urn
+from custody.domain.transfers import AWAITING_ACK, TransferState
+from custody.errors import InvalidInput
+from custody.services.context import Actor
+from custody.services.paging import DEFAULT_PAGE, Window, newest_first, next_cursor
+from custody.store.models import Case, KeyWrap, Organisation, Transfer, Unit, User, UserKey
+
+
+@dataclass(frozen=True)
+class PartyView:
+    user_id: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ReaderView:
+    """Someone an item key must be wrapped for."""
+
+    recipient: str  # age1...
+    user_id: str | None  # a person...
+    org_id: str | None  # ...or an organisation's recovery key
+    label: str
+    key_index: int | None = None
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: str
+    position: int
+    state: str
+    ciphertext_size: int
+    ciphertext_sha256: str | None
+    manifest_sha256: str | None
+    sealed_manifest: bytes | None
+    wrap: bytes | None  # the caller's own wrap, if they are a reader
+
+
+@dataclass(frozen=True)
+class TransferView:
+    id: str
+    case: str
+    state: str
+    sender: PartyView
+    sender_signing_key: str | None
+    sender_key_index: int | None
+    recipient_org: str
+    recipient_unit: str | None
+    recipients: tuple[PartyView, ...]
+    created_at: datetime
+    sent_at: datetime | None
+    ack_deadline: datetime | None
+    delivered_at: datetime | None
+    acknowledged_at: datetime | None
+    items: tuple[ItemView, ...]
+    readers: tuple[ReaderView, ...] = ()
+
+    def only_item(self, item_id: str) -> TransferView:
+        return replace(self, items=tuple(i for i in self.items if i.id == item_id))
+
+
+@dataclass(frozen=True)
+class TransferQuery:
+    """What a list asks for: filters, a page size, and where the last page ended."""
+
+    case: str | None = None
+    state: str | None = None
+    overdue: bool = False
+    limit: int = DEFAULT_PAGE
+    after: str | None = None
+
+    def __post_init__(self) -> None:
+        Window(self.limit, self.after)  # the same bounds as every list
+        if self.state is not None and self.state not in {s.value for s in TransferState}:
+            raise InvalidInput(
+                f"no transfer state {self.state!r}",
+                hint="one of: " + ", ".join(s.value for s in TransferState),
+            )
+
+
+@dataclass(frozen=True)
+class TransferPage:
+    transfers: tuple[TransferView, ...]
+    next: str | None = field(default=None)
+
+
+def page(
+    session: Session,
+    actor: Actor,
+    base: Select[Any],
+    query: TransferQuery,
+    now: datetime,
+) -> TransferPage:
+    """One page of ``base`` (transfers the actor may list), filtered, newest first."""
+    stmt = base
+    if query.case is not None:
+        stmt = stmt.join(Case, Case.id == Transfer.case_id).where(Case.urn == parse_urn(query.case))
+    if query.state is not None:
+        stmt = stmt.where(Transfer.state == query.state)
+    if query.overdue:  # past its deadline and not yet acknowledged
+        stmt = stmt.where(
+            Transfer.state.in_([s.value for s in AWAITING_ACK]), Transfer.ack_deadline <= now
+        )
+    window = Window(query.limit, query.after)
+    rows, more = newest_first(session, stmt, Transfer.created_at, Transfer.id, window)
+    found = [row[0] for row in rows]
+    views = describe_many(session, found, actor)
+    after = next_cursor(found, more, lambda t: (t.created_at, t.id))
+    return TransferPage(tuple(views), after)
+
+
+def describe(session: Session, transfer: Transfer, actor: Actor) -> TransferView:
+    """A transfer as the actor may see it: parties by address, the actor's own wraps only."""
+    return describe_many(session, [transfer], actor)[0]
+
+
+def describe_many(
+    session: Session, transfers: Sequence[Transfer], actor: Actor
+) -> list[TransferView]:
+    """Several transfers, in the same few queries however many there are."""
+    if not transfers:
+        return []
+    people = {u for t in transfers for u in (t.sender_id, *(r.user_id for r in t.recipients))}
+    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(people))).all())
+    item_ids = [i.id for t in transfers for i in t.items]
+    wraps = dict(
+        session.execute(
+            select(KeyWrap.item_id, KeyWrap.wrap).where(
+                KeyWrap.item_id.in_(item_ids), KeyWrap.reader_user_id == actor.user_id
+            )
+        ).all()
+    )
+    orgs = dict(
+        session.execute(
+            select(Organisation.id, Organisation.name).where(
+                Organisation.id.in_({t.recipient_org_id for t in transfers})
+            )
+        ).all()
+    )
+    units = dict(
+        session.execute(
+            select(Unit.id, Unit.name).where(
+                Unit.id.in_({t.recipient_unit_id for t in transfers if t.recipient_unit_id})
+            )
+        ).all()
+    )
+    keys = dict(
+        session.execute(
+            select(UserKey.ledger_index, UserKey.signing_key).where(
+                UserKey.ledger_index.in_({t.sender_key_index for t in transfers})
+            )
+        ).all()
+    )
+
+    def party(user_id: str) -> PartyView:
+        return PartyView(user_id, emails.get(user_id, "?"))
+
+    return [
+        TransferView(
+            id=t.id,
+            case=t.case.urn,
+            state=t.state,
+            sender=party(t.sender_id),
+            sender_signing_key=keys.get(t.sender_key_index),
+            sender_key_index=t.sender_key_index,
+            recipient_org=orgs.get(t.recipient_org_id, "?"),
+            recipient_unit=units.get(t.recipient_unit_id) if t.recipient_unit_id else None,
+            recipients=tuple(party(r.user_id) for r in t.recipients),
+            created_at=t.created_at,
+            sent_at=t.sent_at,
+            ack_deadline=t.ack_deadline,
+            delivered_at=t.delivered_at,
+            acknowledged_at=t.acknowledged_at,
+            items=tuple(
+                ItemView(
+                    i.id,
+                    i.position,
+                    i.state,
+                    i.ciphertext_size,
+                    i.ciphertext_sha256,
+                    i.manifest_sha256,
+                    i.sealed_manifest,
+                    wraps.get(i.id),
+                )
+                for i in t.items
+            ),
+        )
+        for t in transfers
+    ]
