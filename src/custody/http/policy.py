@@ -7,6 +7,13 @@ authorisation matrix test walks ``app.routes`` and fails on any route that
 carries no mark, so a new endpoint cannot slip in undeclared. Per-object
 checks (organisation, case, item) stay in the services.
 
+The JSON API also takes the browser session cookie instead of a bearer token, for the
+web application's own script (``custody.web``'s send, receive and play pages): the
+same policies decide, and a state-changing call must come from our own origin with
+the session's CSRF token in ``X-CSRF-Token``. A request with an ``Authorization``
+header is judged by that header alone; an API token is never accepted as a cookie,
+nor a session as a bearer token.
+
 ``requires(Policy.X, web=True)`` is the same for the web application's pages:
 the caller is authenticated by the session cookie instead (never by a bearer
 token), the same ``decide`` applies, and every state-changing request must
@@ -29,8 +36,10 @@ from starlette.routing import BaseRoute
 from custody.domain.policy import Policy, Scope, decide
 from custody.errors import Forbidden, NotAuthenticated
 from custody.http.deps import (
+    CSRF_HEADER,
     LOGIN_COOKIE,
     SAFE_METHODS,
+    SESSION_COOKIE,
     ContextDep,
     bearer_token,
     cross_site,
@@ -65,12 +74,20 @@ def requires(policy: Policy, *, web: bool = False) -> Any:
     def authorised(request: Request, ctx: ContextDep) -> Actor:
         origin = origin_of(request)
         actor: Actor | None = None
+        event, why = "access:denied", ""
         try:
-            token = bearer_token(request)
-            actor = tokens.authenticate(ctx, token)
+            if "authorization" in request.headers or SESSION_COOKIE not in request.cookies:
+                actor = tokens.authenticate(ctx, bearer_token(request))
+            else:  # the web application's own script, by its session cookie
+                actor = tokens.authenticate(ctx, session_cookie(request), tokens.SESSION)
+                if request.method not in SAFE_METHODS:
+                    why = _script_csrf_problem(request, ctx, actor)
+                    if why:
+                        event = "csrf:refused"
+                        _refuse_csrf()
             decide(policy, actor.role, frozenset(Scope(s) for s in actor.scopes))
         except (NotAuthenticated, Forbidden) as exc:
-            _record_refusal(ctx, request, actor, "access:denied", exc.code, policy.value)
+            _record_refusal(ctx, request, actor, event, why or exc.code, policy.value)
             raise
         return replace(actor, address=origin.address, user_agent=origin.user_agent)
 
@@ -106,6 +123,20 @@ async def _csrf_problem(request: Request, ctx: ServiceContext, actor: Actor | No
         expected = web_sessions.login_csrf_token(ctx, pre) if pre else ""
     given = await submitted_csrf(request)
     if not expected or not web_sessions.same(expected, given):
+        return "CSRF token missing or wrong"
+    return ""
+
+
+def _script_csrf_problem(request: Request, ctx: ServiceContext, actor: Actor) -> str:
+    """Why a state-changing API call by session cookie is refused as cross-site, or "".
+
+    The page's script sends the session's CSRF token in ``X-CSRF-Token`` (never in a
+    form: an API body is JSON or bytes), from our own origin."""
+    why = cross_site(request, ctx.settings.public_url)
+    if why:
+        return why
+    expected = web_sessions.csrf_token(ctx, actor.token_id) if actor.token_id else ""
+    if not expected or not web_sessions.same(expected, request.headers.get(CSRF_HEADER)):
         return "CSRF token missing or wrong"
     return ""
 
