@@ -234,6 +234,11 @@ class World:
 
     # ── what happened ──
 
+    def entry_bytes(self, index: int) -> bytes:
+        """Ledger entry ``index``, its exact bytes."""
+        with self.ctx.unit_of_work() as session:
+            return LedgerStore(session).entry(index)
+
     def entries(self, type_: str) -> list[Entry]:
         """The ledger's entries of ``type_``, in order."""
         with self.ctx.unit_of_work() as session:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from custody.errors import NotFound
 from custody.http.deps import ContextDep
@@ -18,8 +18,8 @@ from custody.http.openapi import fails
 from custody.http.policy import PUBLIC
 from custody.ledger.tiles import parse_tile_path, tile_width
 from custody.protocol.codes import ErrorCode
-from custody.protocol.ledger import ConsistencyOut, ProvenEntryOut
-from custody.services import trails
+from custody.protocol.ledger import CodeReleaseOut, ConsistencyOut, ProvenEntryOut
+from custody.services import releases, trails
 from custody.services.ledger import latest_checkpoint
 from custody.store.ledger_store import LedgerStore
 
@@ -62,6 +62,14 @@ def consistency(old: Size, new: Size, ctx: ContextDep) -> trails.Consistency:
     """A consistency proof between two tree sizes: a client that verified a checkpoint of
     ``old`` entries checks a newer one of ``new`` entries extends it."""
     return trails.consistency(ctx, old, new)
+
+
+@router.get("/api/v1/code", response_model=CodeReleaseOut)
+def code(request: Request, ctx: ContextDep) -> CodeReleaseOut:
+    """The browser code this server serves (each static asset's SHA-256) and the
+    ``code:release`` ledger entry that records it: check one against the other with
+    ``custody code check``."""
+    return releases.publish(ctx, request.app.state.release)  # logged at start; once
 
 
 @router.get(

@@ -12,6 +12,7 @@ import click
 from custody import __version__
 from custody.cli import (
     assurance_cmds,
+    code_cmds,
     delivery_cmds,
     ledger_cmds,
     output,
@@ -65,6 +66,7 @@ for command in (
     *assurance_cmds.COMMANDS,
     *tokens_cmds.COMMANDS,
     *people_cmds.COMMANDS,
+    *code_cmds.COMMANDS,
 ):
     cli.add_command(command)
 

@@ -19,6 +19,7 @@ from custody.errors import CustodyError, IntegrityError
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
 from custody.ledger.merkle import leaf_hash, verify_inclusion
+from custody.ledger.note import Verifier
 from custody.protocol.ledger import ProvenEntryOut
 
 _REPORT = "do not send or accept material; report this to your security team"
@@ -26,9 +27,15 @@ _REPORT = "do not send or accept material; report this to your security team"
 
 def _logged_entry(api: Api, session: Session, index: object, whose: str) -> Entry:
     """Entry ``index``, proven included in a checkpoint that extends what this client saw."""
+    return logged_entry(api, require_pin(session.server), index, whose)
+
+
+def logged_entry(api: Api, verifier: Verifier, index: object, whose: str) -> Entry:
+    """Entry ``index``, proven included in a checkpoint signed by ``verifier``'s key that
+    extends the largest tree this client verified before."""
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise IntegrityError(f"the server named no ledger entry for {whose}", hint=_REPORT)
-    view = LogView(require_pin(session.server))
+    view = LogView(verifier)
     proven = api.get(f"/api/v1/ledger/entries/{index}", ProvenEntryOut)
     if proven.index != index or proven.checkpoint is None:
         raise IntegrityError(f"the server's proof of ledger entry {index} is malformed")

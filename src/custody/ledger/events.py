@@ -45,5 +45,6 @@ class EntryType(StrEnum):
     RETENTION_HOLD_SET = "retention:hold_set"
     RETENTION_HOLD_RELEASED = "retention:hold_released"
     ITEM_SHREDDED = "item:shredded"
-    # The log itself.
+    # The log itself, and the code the server hands to browsers.
     LEDGER_HEADS = "ledger:heads"
+    CODE_RELEASE = "code:release"

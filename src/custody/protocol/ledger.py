@@ -44,3 +44,12 @@ class BundleOut(View):
     wraps: dict[str, Blob] = Field(description="the caller's own wraps, to open the manifests")
     # Per item: the siblings proving its head in the map the checkpoint's last entry commits to.
     head_proofs: dict[str, list[Blob]]
+
+
+class CodeReleaseOut(View):
+    """The browser code this server serves, and the ledger entry that records it."""
+
+    version: str
+    digest: str = Field(description="SHA-256 of the canonical JSON of `assets`")
+    ledger_index: int = Field(description="its code:release entry in the log")
+    assets: dict[str, str] = Field(description="each asset's path and SHA-256 (hex)")

@@ -19,10 +19,13 @@ from custody.http.middleware import Guard
 from custody.http.openapi import document
 from custody.http.policy import PUBLIC
 from custody.server.context import build_context
+from custody.services import releases
 from custody.services.context import ServiceContext
 from custody.services.ledger import publish_checkpoint
+from custody.services.releases import Assets
 from custody.services.watcher import Watcher
 from custody.settings import Settings
+from custody.web.assets import StaticAssets
 
 log = logging.getLogger("custody.server")
 
@@ -52,13 +55,31 @@ class CheckpointPublisher:
                 log.error("checkpoint refused: %s", exc.message)  # noqa: TRY400 - no traceback in logs
 
 
+def _publish_release(ctx: ServiceContext, assets: Assets) -> None:
+    """Log the browser code this server hands out, once per release (code transparency)."""
+    try:
+        logged = releases.publish(ctx, assets)
+    except CustodyError as exc:  # serving goes on; GET /api/v1/code says it is not logged
+        log.error("code release not logged: %s", exc.message)  # noqa: TRY400 - no traceback
+        return
+    log.info(
+        "code release %s (%s) is ledger entry %d",
+        logged.version,
+        logged.digest[:12],
+        logged.ledger_index,
+    )
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, background: bool = True
 ) -> FastAPI:
     ctx = build_context(settings, clock)
 
+    static = StaticAssets.load()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _publish_release(ctx, static.release)
         publisher = CheckpointPublisher(ctx) if background and ctx.log_signer else None
         if publisher:
             publisher.start()
@@ -86,6 +107,8 @@ def create_app(
     )
     app.add_middleware(Guard, tls=settings.tls, max_body=settings.max_json_bytes)
     app.state.context = ctx
+    app.state.static = static  # the pages' assets, loaded with Subresource Integrity
+    app.state.release = static.release  # what GET /api/v1/code says, and the log records
     app.state.log_vkey = ctx.log_signer.verifier.vkey if ctx.log_signer else None
     errors.install(app)
     for router in (*api.routers, *web.routers):  # the JSON API, then the web pages (docs/web.md)

@@ -69,3 +69,15 @@ class LedgerCheckpointRow(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     note: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+class CodeRelease(Base):
+    """A set of static assets (the browser's code) this log recorded as a ``code:release``
+    entry: keyed by the digest of the asset list, so each release is logged once."""
+
+    __tablename__ = "code_releases"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), nullable=False)
+    ledger_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    published_at: Mapped[datetime]

@@ -10,13 +10,12 @@ factor is then needed) and answers at ``/login/webauthn``.
 from __future__ import annotations
 
 import re
-from importlib import resources
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from custody.domain.people import CONTENT_ROLES
-from custody.errors import InvalidInput, NotAuthenticated, NotFound, SecondFactorRequired
+from custody.errors import InvalidInput, NotAuthenticated, SecondFactorRequired
 from custody.http.deps import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -43,7 +42,6 @@ from custody.web.pages import (
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 _TOTP = re.compile(r"^\d{6}$")
-_ASSETS = {"custody.css": "text/css", "custody.js": "text/javascript"}
 ENROL_FIRST = (
     "Set up your second factor first: run `custody login --server {url} --email {email}` "
     "once, then sign in here."
@@ -166,10 +164,12 @@ def logout(ctx: ContextDep, actor: SignedIn) -> Response:
     return response
 
 
-@router.get("/static/{asset}", dependencies=[WEB_PUBLIC])
-def static(asset: str) -> Response:
-    """The one stylesheet and the one script (for security keys); nothing inline."""
-    if asset not in _ASSETS:
-        raise NotFound(f"no file {asset}")
-    body = resources.files("custody.web").joinpath("static", asset).read_bytes()
-    return Response(body, media_type=_ASSETS[asset], headers={"Cache-Control": "no-cache"})
+@router.get("/static/{path:path}", dependencies=[WEB_PUBLIC])
+def static(path: str, request: Request) -> Response:
+    """The pages' stylesheet and scripts: only this release's assets (web/assets.py), each
+    the bytes its code:release ledger entry names."""
+    asset = request.app.state.static.get(path)
+    headers = {"Cache-Control": "no-cache"}
+    if path.endswith("/sw.js"):  # the service worker decrypts for pages anywhere on the site
+        headers["Service-Worker-Allowed"] = "/"
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
