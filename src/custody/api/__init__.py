@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from custody.api import accounts, assurance, log, people, trails, transfers, tus
+from custody.api import accounts, assurance, log, people, trails, transfers, tus, viewing
 
 routers: tuple[APIRouter, ...] = (
     accounts.router,
     transfers.router,
+    viewing.router,
     tus.router,
     trails.router,
     log.router,

@@ -29,6 +29,7 @@ class EntryType(StrEnum):
     ITEM_SUBJECTS = "item:subjects"
     TRANSFER_SENT = "transfer:sent"
     ITEM_DOWNLOADED = "item:downloaded"
+    ITEM_VIEWED = "item:viewed"
     ITEM_RECEIVED = "item:received"
     ITEM_VERIFICATION_FAILED = "item:verification_failed"
     TRANSFER_ACKNOWLEDGED = "transfer:acknowledged"

@@ -107,3 +107,13 @@ class AckIn(Strict):
 
 class SubjectsIn(Strict):
     subjects: list[str] = Field(max_length=100)
+
+
+class ViewOut(View):
+    """A viewing in the browser's player: fetch its ranges at /api/v1/views/{view}/content."""
+
+    view: str
+    item: str
+    ciphertext_size: int
+    expires_at: datetime
+    ledger_index: int = Field(description="its item:viewed entry")

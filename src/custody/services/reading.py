@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
-from custody.domain.transfers import TransferState
-from custody.errors import CustodyError, Gone, NotFound
+from custody.domain.items import ItemState
+from custody.domain.transfers import Event, TransferState, next_state
+from custody.errors import Conflict, CustodyError, Gone, NotFound, RangeNotSatisfiable
 from custody.ledger.events import EntryType
 from custody.services import access, refusal_records
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import record_item
 from custody.store.models import Item, User
 
@@ -89,3 +92,47 @@ def refusal(
 
 
 # Public name for the other services (sharing) that must refuse exactly as downloads do.
+
+
+@dataclass(frozen=True)
+class Download:
+    """Bytes ``start`` to ``stop`` (exclusive) of an item's ciphertext, ``size`` in all."""
+
+    blob_key: str
+    size: int
+    start: int
+    stop: int
+
+
+def readable_range(
+    ctx: ServiceContext,
+    session: Session,
+    actor: Actor,
+    item: Item,
+    action: str,
+    start: int,
+    end: int | None,
+) -> Download:
+    """The range ``actor`` may read now (``end`` exclusive, None: to the end), or a refusal
+    (recorded, see :func:`refusal`). A range outside the item is refused unrecorded."""
+    refused = refusal(ctx, session, actor, item, action)
+    if refused is not None:
+        refuse(refused)
+    if item.state != ItemState.SEALED or item.blob_key is None:
+        raise Conflict(f"item {item.id} is not sealed yet")
+    size = item.ciphertext_size
+    stop = size if end is None else min(end, size)
+    if start >= size or stop <= start:
+        raise RangeNotSatisfiable(size)
+    return Download(item.blob_key, size, start, stop)
+
+
+def deliver(ctx: ServiceContext, item: Item, actor: Actor) -> None:
+    """A recipient has fetched some of it: the transfer is delivered (the sender's or a
+    share reader's fetch delivers nothing)."""
+    transfer = item.transfer
+    if any(r.user_id == actor.user_id for r in transfer.recipients):
+        before = TransferState(transfer.state)
+        transfer.state = next_state(before, Event.DOWNLOAD).value
+        if before == TransferState.SENT:
+            transfer.delivered_at = ctx.clock.now()

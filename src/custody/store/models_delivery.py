@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from custody.store.db import Base, new_id
@@ -167,3 +167,17 @@ class Note(Base):
     created_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]
     erased_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class ItemView(Base):
+    """A viewing of an item in the browser's player: one ``item:viewed`` entry, then the
+    player's many range requests for as long as the viewing lasts (each still checked)."""
+
+    __tablename__ = "item_views"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    ledger_index: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -42,7 +42,7 @@ from support.world import CPS, OTHER, POLICE
 DENIED = {401, 403, 404}
 WEB = "https://testserver"  # Secure cookies need https, as in a browser
 OBJECT_PARAMS = {"transfer_id", "item_id", "upload_id", "ref", "token_id", "incident_id",
-                 "user_id", "key_id"}
+                 "user_id", "key_id", "view_id"}
 # Routes that act on a transfer still being put together; the rest act on a sent one.
 ON_DRAFT = {"/api/v1/transfers/{transfer_id}/items", "/api/v1/items/{item_id}/seal",
             "/api/v1/transfers/{transfer_id}/send"}
@@ -170,6 +170,15 @@ class Matrix:
                 row.expires_at = self.w.clock.now() - timedelta(seconds=1)
         return token
 
+    def viewing(self) -> str:
+        """A viewing of the sent item by its recipient (anyone else's request for it is "not
+        found", past the policy; the recipient's own is served)."""
+        prosecutor = self.w.members["prosecutor"]
+        made = self.w.client.post(f"/api/v1/items/{self.sent['item']}/views",
+                                  headers={"Authorization": f"Bearer {self.token('prosecutor')}"})
+        assert made.status_code == 201, (prosecutor.email, made.text)
+        return str(made.json()["view"])
+
     def security_key(self, owner: str) -> str:
         """A security key of ``owner``'s to remove (only its row: no browser needed)."""
         with self.w.ctx.unit_of_work() as session:
@@ -218,6 +227,7 @@ class Matrix:
             "key_id": lambda: self.security_key(owner),
             "asset": lambda: "custody.js",
             "token_id": lambda: self.w.login(self.w.members[owner])["token_id"],
+            "view_id": self.viewing,
         }
 
         def fill(match: re.Match[str]) -> str:
