@@ -31,12 +31,12 @@ from custody.crypto.age import Identity
 from custody.crypto.keys import UserKeys
 from custody.domain.people import OrgKind, Role
 from custody.ledger.entry import Entry
+from custody.protocol.transfers import TransferOut
 from custody.server import build_context
 from custody.server.setup import initialise
 from custody.services import accounts, cases, transfers, units
 from custody.services import items as item_service
 from custody.services.context import Actor, ServiceContext
-from custody.services.transfer_views import TransferView
 from custody.settings import Settings
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import Item, User
@@ -207,7 +207,7 @@ class World:
         ack: timedelta | None = None,
         items: int = 1,
         urn: str | None = None,
-    ) -> TransferView:
+    ) -> TransferOut:
         """A sent transfer of ``items`` sealed items, in a new case (or the sender's ``urn``)."""
         if urn is None:
             urn = new_urn()

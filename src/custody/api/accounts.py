@@ -87,7 +87,7 @@ def activate(body: ActivateIn, ctx: ContextDep, request: Request) -> Response:
 
 
 @router.post("/second-factor/enrol", response_model=EnrolmentOut)
-def enrol(ctx: ContextDep, actor: Enrolling) -> second_factor.Enrolment:
+def enrol(ctx: ContextDep, actor: Enrolling) -> EnrolmentOut:
     """A new TOTP secret for the authenticator app; replaces any unconfirmed one."""
     return second_factor.start_enrolment(ctx, actor)
 
@@ -117,13 +117,13 @@ def me(actor: Authenticated) -> Actor:
 
 
 @router.post("/keys", response_model=KeysOut, status_code=201, responses=fails(ErrorCode.CONFLICT))
-def register_keys(body: KeysIn, ctx: ContextDep, actor: ContentSender) -> accounts.PublicKeys:
+def register_keys(body: KeysIn, ctx: ContextDep, actor: ContentSender) -> KeysOut:
     """Register your age recipient and signing key; the ledger records them."""
     return accounts.register_keys(ctx, actor, body.age_recipient, body.signing_key)
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(ctx: ContextDep, actor: Authenticated) -> list[tokens.TokenView]:
+def list_tokens(ctx: ContextDep, actor: Authenticated) -> list[TokenOut]:
     """Your tokens that still work."""
     return tokens.list_tokens(ctx, actor)
 
@@ -150,6 +150,6 @@ def org_security_events(
     type_: Annotated[
         str | None, Query(alias="type", max_length=40, description="e.g. login:failed")
     ] = None,
-) -> security_events.EventPage:
+) -> SecurityEventPage:
     """Sign-ins and refused accesses of your organisation's people, newest first."""
     return security_events.org_events(ctx, actor, window, type_=type_)

@@ -36,7 +36,6 @@ from custody.protocol.assurance import (
 from custody.protocol.codes import ErrorCode
 from custody.protocol.transfers import TransferOut
 from custody.services import delivery, incidents, outbox, reports, retention, shares
-from custody.services.transfer_views import TransferView
 
 router = APIRouter(prefix="/api/v1", tags=["assurance"])
 _OBJECT = ErrorCode.NOT_FOUND  # another's object answers "not found", like none at all
@@ -49,19 +48,19 @@ _OBJECT = ErrorCode.NOT_FOUND  # another's object answers "not found", like none
 )
 def revoke(
     transfer_id: str, body: RevokeIn, ctx: ContextDep, actor: Authenticated
-) -> delivery.Revoked:
+) -> TransferStateOut:
     """Withdraw every reader but the sender and the recovery keys at once, and tell them."""
     return delivery.revoke(ctx, actor, transfer_id, body.reason)
 
 
 @router.get("/notices", response_model=NoticePage)
-def notices(ctx: ContextDep, actor: Authenticated, window: PageDep) -> outbox.NoticePage:
+def notices(ctx: ContextDep, actor: Authenticated, window: PageDep) -> NoticePage:
     """Your in-app notices (overdue, revoked, incident, ...), newest first."""
     return outbox.notices_for(ctx, actor.user_id, window)
 
 
 @router.get("/items/{item_id}/report", response_model=ReportOut, responses=fails(_OBJECT))
-def report(item_id: str, ctx: ContextDep, actor: Authenticated) -> reports.Report:
+def report(item_id: str, ctx: ContextDep, actor: Authenticated) -> ReportOut:
     """Who could read the item, who did and who was refused, each with its ledger entry."""
     return reports.access_report(ctx, actor, item_id)
 
@@ -69,7 +68,7 @@ def report(item_id: str, ctx: ContextDep, actor: Authenticated) -> reports.Repor
 @router.get(
     "/items/{item_id}", response_model=TransferOut, responses=fails(_OBJECT, ErrorCode.GONE)
 )
-def item(item_id: str, ctx: ContextDep, actor: ContentReader) -> TransferView:
+def item(item_id: str, ctx: ContextDep, actor: ContentReader) -> TransferOut:
     """An item you can read (sent, received or shared with you), in its transfer."""
     return shares.item_view(ctx, actor, item_id)
 
@@ -84,7 +83,7 @@ def share_target(
     ctx: ContextDep,
     actor: ContentSender,
     email: Annotated[str, Query(max_length=254, description="the reader's address")],
-) -> shares.ShareTarget:
+) -> ShareTargetOut:
     """Whom your client wraps the item key for: the reader's key and its ledger entry."""
     return shares.share_target(ctx, actor, item_id, email)
 
@@ -95,7 +94,7 @@ def share_target(
     status_code=201,
     responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
 )
-def share(item_id: str, body: ShareIn, ctx: ContextDep, actor: ContentSender) -> shares.Shared:
+def share(item_id: str, body: ShareIn, ctx: ContextDep, actor: ContentSender) -> ShareOut:
     """Add a reader: the item key wrapped by your client for the reader's registered key."""
     return shares.share(
         ctx,
@@ -109,7 +108,7 @@ def share(item_id: str, body: ShareIn, ctx: ContextDep, actor: ContentSender) ->
 
 
 @router.get("/shared", response_model=SharedPage)
-def shared(ctx: ContextDep, actor: ContentReader, window: PageDep) -> shares.SharedPage:
+def shared(ctx: ContextDep, actor: ContentReader, window: PageDep) -> SharedPage:
     """Items shared with you that you can still read, newest first."""
     return shares.shared_with(ctx, actor, window)
 
@@ -120,14 +119,14 @@ def shared(ctx: ContextDep, actor: ContentReader, window: PageDep) -> shares.Sha
     status_code=201,
     responses=fails(_OBJECT, ErrorCode.CONFLICT),
 )
-def open_incident(body: IncidentIn, ctx: ContextDep, actor: Authenticated) -> incidents.Impact:
+def open_incident(body: IncidentIn, ctx: ContextDep, actor: Authenticated) -> ImpactOut:
     """Material may be lost or exposed: withdraw every reader but the owners, freeze sharing,
     start the regulator's clock; the impact report comes back."""
     return incidents.open_incident(ctx, actor, body.ref, body.reason)
 
 
 @router.get("/incidents/{incident_id}", response_model=ImpactOut, responses=fails(_OBJECT))
-def show_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> incidents.Impact:
+def show_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> ImpactOut:
     """An incident's impact report."""
     return incidents.impact(ctx, actor, incident_id)
 
@@ -137,7 +136,7 @@ def show_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> in
     response_model=ImpactOut,
     responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
 )
-def incident_reported(incident_id: str, ctx: ContextDep, actor: Authenticated) -> incidents.Impact:
+def incident_reported(incident_id: str, ctx: ContextDep, actor: Authenticated) -> ImpactOut:
     """The regulator was told: the reminders stop."""
     return incidents.mark_reported(ctx, actor, incident_id)
 
@@ -147,7 +146,7 @@ def incident_reported(incident_id: str, ctx: ContextDep, actor: Authenticated) -
     response_model=ImpactOut,
     responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
 )
-def close_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> incidents.Impact:
+def close_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> ImpactOut:
     """Close the incident (access stays withdrawn: share again deliberately)."""
     return incidents.close(ctx, actor, incident_id)
 
@@ -157,9 +156,7 @@ def close_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> i
     response_model=RetentionOut,
     responses=fails(_OBJECT, ErrorCode.CONFLICT),
 )
-def set_retention(
-    body: RetentionIn, ctx: ContextDep, actor: Authenticated
-) -> retention.RetentionSet:
+def set_retention(body: RetentionIn, ctx: ContextDep, actor: Authenticated) -> RetentionOut:
     """Keep an item, or a case's items, until a date; then they are crypto-shredded."""
     return retention.set_retention(ctx, actor, body.ref, until=body.until, for_=body.for_)
 
@@ -169,6 +166,6 @@ def set_retention(
     response_model=HoldOut,
     responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
 )
-def hold(body: HoldIn, ctx: ContextDep, actor: Authenticated) -> retention.HoldSet:
+def hold(body: HoldIn, ctx: ContextDep, actor: Authenticated) -> HoldOut:
     """Set or release your organisation's legal hold: while one stands, nothing shreds."""
     return retention.set_hold(ctx, actor, body.ref, body.reason, release=body.release)

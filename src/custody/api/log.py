@@ -52,13 +52,13 @@ def checkpoint(ctx: ContextDep) -> Response:
 )
 def proven_entry(
     index: Annotated[int, Path(ge=0, le=2**63 - 1)], ctx: ContextDep
-) -> trails.ProvenEntry:
+) -> ProvenEntryOut:
     """One entry with its inclusion proof and the checkpoint it proves against."""
     return trails.proven_entry(ctx, index)
 
 
 @router.get("/api/v1/ledger/consistency", response_model=ConsistencyOut)
-def consistency(old: Size, new: Size, ctx: ContextDep) -> trails.Consistency:
+def consistency(old: Size, new: Size, ctx: ContextDep) -> ConsistencyOut:
     """A consistency proof between two tree sizes: a client that verified a checkpoint of
     ``old`` entries checks a newer one of ``new`` entries extends it."""
     return trails.consistency(ctx, old, new)

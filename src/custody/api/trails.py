@@ -32,6 +32,6 @@ def history(ref: Ref, ctx: ContextDep, actor: TrailReader) -> list[TrailEntry]:
     response_model=BundleOut,
     responses=fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
 )
-def bundle(ref: Ref, ctx: ContextDep, actor: TrailReader) -> trails.BundleMaterial:
+def bundle(ref: Ref, ctx: ContextDep, actor: TrailReader) -> BundleOut:
     """The proofs an offline evidence bundle is built from (``custody bundle``)."""
     return trails.bundle_material(ctx, actor, ref)

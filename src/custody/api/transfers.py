@@ -51,7 +51,7 @@ ListQuery = Annotated[views.TransferQuery, Depends(_query)]
 
 
 @router.post("/cases", response_model=CaseOut, status_code=201, responses=fails(ErrorCode.CONFLICT))
-def create_case(body: CaseIn, ctx: ContextDep, actor: ContentSender) -> cases.CaseView:
+def create_case(body: CaseIn, ctx: ContextDep, actor: ContentSender) -> CaseOut:
     """Open your organisation's case with this URN (another organisation's is its own)."""
     return cases.create_case(ctx, actor, body.urn)
 
@@ -62,20 +62,20 @@ def create_case(body: CaseIn, ctx: ContextDep, actor: ContentSender) -> cases.Ca
     status_code=201,
     responses=fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
 )
-def create_transfer(body: TransferIn, ctx: ContextDep, actor: ContentSender) -> views.TransferView:
+def create_transfer(body: TransferIn, ctx: ContextDep, actor: ContentSender) -> TransferOut:
     """A draft transfer, and (``readers``) whom each item key must be wrapped for."""
     ack = parse_duration(body.ack_within) if body.ack_within else None
     return transfers.create_transfer(ctx, actor, body.case, body.to, ack)
 
 
 @router.get("/transfers/inbox", response_model=TransferPage)
-def inbox(ctx: ContextDep, actor: ContentReader, query: ListQuery) -> views.TransferPage:
+def inbox(ctx: ContextDep, actor: ContentReader, query: ListQuery) -> TransferPage:
     """Transfers sent to you, newest first, a page at a time."""
     return transfers.inbox(ctx, actor, query)
 
 
 @router.get("/transfers/outbox", response_model=TransferPage)
-def outbox(ctx: ContextDep, actor: ContentReader, query: ListQuery) -> views.TransferPage:
+def outbox(ctx: ContextDep, actor: ContentReader, query: ListQuery) -> TransferPage:
     """Transfers you sent, newest first, a page at a time."""
     return transfers.outbox(ctx, actor, query)
 
@@ -85,7 +85,7 @@ def outbox(ctx: ContextDep, actor: ContentReader, query: ListQuery) -> views.Tra
     response_model=TransferOut,
     responses=fails(*_OBJECT, ErrorCode.GONE),
 )
-def get_transfer(transfer_id: str, ctx: ContextDep, actor: ContentReader) -> views.TransferView:
+def get_transfer(transfer_id: str, ctx: ContextDep, actor: ContentReader) -> TransferOut:
     """A transfer you sent or received, with your own key wraps."""
     return transfers.view(ctx, actor, transfer_id)
 
@@ -98,7 +98,7 @@ def get_transfer(transfer_id: str, ctx: ContextDep, actor: ContentReader) -> vie
 )
 def add_item(
     transfer_id: str, body: ItemIn, ctx: ContextDep, actor: ContentSender
-) -> items.ItemCreated:
+) -> ItemCreatedOut:
     """A new item of your draft, of this many bytes of ciphertext."""
     return items.add_item(ctx, actor, transfer_id, body.ciphertext_size)
 
@@ -134,7 +134,7 @@ def add_subjects(transfer_id: str, body: SubjectsIn, ctx: ContextDep, actor: Con
     response_model=TransferOut,
     responses=fails(*_OBJECT, ErrorCode.CONFLICT),
 )
-def send(transfer_id: str, ctx: ContextDep, actor: ContentSender) -> views.TransferView:
+def send(transfer_id: str, ctx: ContextDep, actor: ContentSender) -> TransferOut:
     """Send your draft: its recipients see it, and its acknowledgement deadline starts."""
     return transfers.send(ctx, actor, transfer_id)
 
@@ -146,7 +146,7 @@ def send(transfer_id: str, ctx: ContextDep, actor: ContentSender) -> views.Trans
 )
 def acknowledge(
     transfer_id: str, ctx: ContextDep, actor: ContentReader, body: AckIn | None = None
-) -> views.TransferView:
+) -> TransferOut:
     """Take responsibility: after your own verified receipt of every item, or saying you did
     not receive it yourself (``without_receipt``), which the ledger records."""
     without = body.without_receipt if body else False

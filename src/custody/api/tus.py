@@ -18,11 +18,9 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from custody.errors import (
@@ -34,7 +32,7 @@ from custody.errors import (
     UnsupportedMediaType,
 )
 from custody.http.deps import ContextDep
-from custody.http.errors import error_response
+from custody.http.errors import AnsweringRoute, error_response
 from custody.http.openapi import fails
 from custody.http.policy import PUBLIC, ContentSender
 from custody.protocol.codes import ErrorCode
@@ -70,25 +68,17 @@ class ChecksumRefused(ChecksumMismatch):
         self.offset = offset
 
 
-class TusRoute(APIRoute):
+class TusRoute(AnsweringRoute):
     """A tus route: its errors carry the headers tus asks for."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except CustodyError as exc:
-                extra = _headers()
-                if isinstance(exc, PreconditionFailed):
-                    extra["Tus-Version"] = TUS_VERSION
-                offset = getattr(exc, "offset", None)
-                if isinstance(offset, int):
-                    extra["Upload-Offset"] = str(offset)
-                return error_response(exc, extra)
-
-        return handle
+    def answer(self, request: Request, exc: CustodyError) -> Response:
+        extra = _headers()
+        if isinstance(exc, PreconditionFailed):
+            extra["Tus-Version"] = TUS_VERSION
+        offset = getattr(exc, "offset", None)
+        if isinstance(offset, int):
+            extra["Upload-Offset"] = str(offset)
+        return error_response(exc, extra)
 
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], route_class=TusRoute)
@@ -113,6 +103,23 @@ def _answers(status: int, description: str, *headers: str) -> dict[int | str, di
     """A tus answer: no body, tus's headers (documented for the OpenAPI document)."""
     shown = {h: {"schema": {"type": "string"}, "required": True} for h in headers}
     return {status: {"description": description, "headers": {**_ANSWER_HEADERS, **shown}}}
+
+
+def _operation(
+    summary: str,
+    answer: dict[int | str, dict[str, Any]],
+    failures: dict[int | str, dict[str, Any]],
+    *parameters: dict[str, Any],
+    **extra: Any,
+) -> dict[str, Any]:
+    """A tus operation's route arguments: no body of its own (tus's headers carry the answer),
+    and for the OpenAPI document its summary, answers and headers, ``Tus-Resumable`` first."""
+    return {
+        "summary": summary,
+        "response_class": Response,
+        "responses": {**answer, **failures},
+        "openapi_extra": {"parameters": [_TUS_RESUMABLE, *parameters], **extra},
+    }
 
 
 def _require_tus(request: Request) -> None:
@@ -161,28 +168,22 @@ def options(ctx: ContextDep) -> Response:
 @router.post(
     "",
     status_code=201,
-    summary="Create an upload (tus creation)",
-    response_class=Response,
-    responses={
-        **_answers(201, "the upload (Location) and where it stands", "Location", "Upload-Offset"),
-        **fails(
+    **_operation(
+        "Create an upload (tus creation)",
+        _answers(201, "the upload (Location) and where it stands", "Location", "Upload-Offset"),
+        fails(
             ErrorCode.INVALID_INPUT,
             ErrorCode.NOT_FOUND,
             ErrorCode.CONFLICT,
             ErrorCode.PRECONDITION_FAILED,
         ),
-    },
-    openapi_extra={
-        "parameters": [
-            _TUS_RESUMABLE,
-            _header("Upload-Length", "the ciphertext's size in bytes", _DIGITS),
-            _header(
-                "Upload-Metadata",
-                "'item ' and the base64 of the item id",
-                {"type": "string", "pattern": "^item [A-Za-z0-9+/=]+$"},
-            ),
-        ]
-    },
+        _header("Upload-Length", "the ciphertext's size in bytes", _DIGITS),
+        _header(
+            "Upload-Metadata",
+            "'item ' and the base64 of the item id",
+            {"type": "string", "pattern": "^item [A-Za-z0-9+/=]+$"},
+        ),
+    ),
 )
 def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     _require_tus(request)
@@ -202,13 +203,11 @@ def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
 
 @router.head(
     "/{upload_id}",
-    summary="Where an upload stands (tus core)",
-    response_class=Response,
-    responses={
-        **_answers(200, "where the upload stands", "Upload-Offset", "Upload-Length"),
-        **fails(ErrorCode.NOT_FOUND, ErrorCode.PRECONDITION_FAILED),
-    },
-    openapi_extra={"parameters": [_TUS_RESUMABLE]},
+    **_operation(
+        "Where an upload stands (tus core)",
+        _answers(200, "where the upload stands", "Upload-Offset", "Upload-Length"),
+        fails(ErrorCode.NOT_FOUND, ErrorCode.PRECONDITION_FAILED),
+    ),
 )
 def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     _require_tus(request)
@@ -221,11 +220,10 @@ def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender
 @router.patch(
     "/{upload_id}",
     status_code=204,
-    summary="Append bytes (tus core, checksum)",
-    response_class=Response,
-    responses={
-        **_answers(204, "the bytes are kept; the new offset", "Upload-Offset"),
-        **fails(
+    **_operation(
+        "Append bytes (tus core, checksum)",
+        _answers(204, "the bytes are kept; the new offset", "Upload-Offset"),
+        fails(
             ErrorCode.INVALID_INPUT,
             ErrorCode.NOT_FOUND,
             ErrorCode.CONFLICT,
@@ -234,20 +232,15 @@ def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender
             ErrorCode.CHECKSUM_MISMATCH,
             ErrorCode.STORAGE_FULL,
         ),
-    },
-    openapi_extra={
-        "parameters": [
-            _TUS_RESUMABLE,
-            _header("Upload-Offset", "where these bytes start", _DIGITS),
-            {
-                "name": "Upload-Checksum",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": "'sha256 ' and the base64 of the body's digest",
-            },
-        ],
-        "requestBody": {
+        _header("Upload-Offset", "where these bytes start", _DIGITS),
+        {
+            "name": "Upload-Checksum",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "'sha256 ' and the base64 of the body's digest",
+        },
+        requestBody={
             "required": True,
             "content": {
                 "application/offset+octet-stream": {
@@ -255,7 +248,7 @@ def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender
                 }
             },
         },
-    },
+    ),
 )
 async def patch(
     upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender
@@ -324,13 +317,11 @@ def _patch_preconditions(request: Request) -> tuple[int, tuple[Any, bytes] | Non
 @router.delete(
     "/{upload_id}",
     status_code=204,
-    summary="Abandon an upload (tus termination)",
-    response_class=Response,
-    responses={
-        **_answers(204, "the upload and its bytes are gone"),
-        **fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT, ErrorCode.PRECONDITION_FAILED),
-    },
-    openapi_extra={"parameters": [_TUS_RESUMABLE]},
+    **_operation(
+        "Abandon an upload (tus termination)",
+        _answers(204, "the upload and its bytes are gone"),
+        fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT, ErrorCode.PRECONDITION_FAILED),
+    ),
 )
 def terminate(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     _require_tus(request)

@@ -8,12 +8,11 @@ last entry here is its latest in the log (:mod:`custody.ledger.heads`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from custody.crypto.encoding import b64decode_strict
 from custody.errors import CustodyError, IntegrityError
 from custody.ledger import heads
 from custody.ledger.entry import Entry, PrevRef
@@ -58,12 +57,9 @@ def canonical_b64(value: Any, what: str) -> bytes:
     if not isinstance(value, str):
         raise IntegrityError(f"{what} is not a base64 string")
     try:
-        raw = base64.b64decode(value, validate=True)
-    except binascii.Error as exc:
-        raise IntegrityError(f"{what} is not base64") from exc
-    if base64.b64encode(raw).decode() != value:
-        raise IntegrityError(f"{what} is not canonical base64")
-    return raw
+        return b64decode_strict(value)
+    except ValueError as exc:
+        raise IntegrityError(f"{what} is {exc}") from exc
 
 
 def check_trail(listed: list[Any], entries: dict[int, bytes], report: BundleReport) -> None:

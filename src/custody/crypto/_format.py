@@ -8,10 +8,11 @@ internal type that :mod:`custody.crypto.age` turns into its one opaque error.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from custody.crypto.encoding import b64decode_strict
 
 VERSION_LINE = b"age-encryption.org/v1"
 COLUMNS = 64  # age spec: stanza bodies and armor wrap at 64 columns
@@ -152,14 +153,10 @@ def dearmor(data: bytes) -> bytes:
             raise Malformed("bad armor line")
         if not last and "=" in line:
             raise Malformed("padding before the last armor line")
-    joined = "".join(body)
     try:
-        decoded = base64.b64decode(joined, validate=True)
-    except binascii.Error as exc:
-        raise Malformed("bad armor base64") from exc
-    if base64.b64encode(decoded).decode("ascii") != joined:
-        raise Malformed("non-canonical armor base64")
-    return decoded
+        return b64decode_strict("".join(body))
+    except ValueError as exc:
+        raise Malformed(f"armor: {exc}") from exc
 
 
 def armor(data: bytes) -> bytes:

@@ -3,17 +3,21 @@
 :func:`error_response` is what every HTTP answer of an error goes through: the API's
 exception handlers below, the tus endpoint, and the web pages' JSON errors. The
 middleware, which answers before the app, uses :func:`error_payload` with the same table.
+A router whose errors need more than the envelope (tus's headers, a web page) uses an
+:class:`AnsweringRoute` of its own.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from custody.errors import CustodyError, RangeNotSatisfiable
@@ -51,6 +55,25 @@ def error_response(exc: CustodyError, headers: Mapping[str, str] | None = None) 
     if isinstance(exc, RangeNotSatisfiable):
         extra["Content-Range"] = f"bytes */{exc.size}"
     return JSONResponse(envelope(exc.code, exc.message, exc.hint), status, headers=extra or None)
+
+
+class AnsweringRoute(APIRoute):
+    """A route that answers a custody error raised anywhere in it (its dependencies and the
+    policy check included) with :meth:`answer`, before the app's handlers see it."""
+
+    def answer(self, request: Request, exc: CustodyError) -> Response:
+        return error_response(exc)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CustodyError as exc:
+                return self.answer(request, exc)
+
+        return handle
 
 
 def install(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from custody.crypto.encoding import b64decode_strict
 from custody.errors import IntegrityError, InvalidInput
 from custody.ledger import note
 from custody.ledger.merkle import HASH_SIZE
@@ -59,7 +60,7 @@ class Checkpoint:
         ):
             raise InvalidInput(f"checkpoint size {size_text!r} is not a canonical decimal")
         try:
-            root = note.b64decode_strict(root_text)
+            root = b64decode_strict(root_text)
         except ValueError as exc:
             raise InvalidInput("checkpoint root hash is not base64") from exc
         return cls(origin, int(size_text), root, tuple(extensions))

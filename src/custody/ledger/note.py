@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from custody.crypto.encoding import b64decode_strict
 from custody.crypto.signing import SigningKey, VerifyKey
 from custody.errors import IntegrityError, InvalidInput
 
@@ -27,17 +28,6 @@ _SIG_PREFIX = "\u2014 "  # EM DASH, SPACE
 
 class NoteError(IntegrityError):
     """The note is not a well-formed signed note, or no trusted key signed it."""
-
-
-def b64decode_strict(text: str) -> bytes:
-    """Standard base64 (RFC 4648 §4) in its one canonical spelling, or ValueError."""
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
-        raise ValueError("not base64") from exc
-    if base64.b64encode(raw).decode("ascii") != text:
-        raise ValueError("not canonical base64")
-    return raw
 
 
 def is_valid_name(name: str) -> bool:

@@ -11,6 +11,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from custody.crypto.encoding import b64decode_strict
 from custody.errors import IntegrityError, InvalidInput
 from custody.ledger import note
 from custody.ledger.checkpoint import Checkpoint, open_checkpoint
@@ -76,7 +77,7 @@ def parse_proof(data: bytes) -> TlogProof:
 
 def _b64(text: str, what: str) -> bytes:
     try:
-        return note.b64decode_strict(text)
+        return b64decode_strict(text)
     except ValueError as exc:
         raise InvalidInput(f"tlog-proof {what} is not base64") from exc
 

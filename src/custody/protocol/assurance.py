@@ -157,7 +157,7 @@ class RetentionIn(Strict):
 
 
 class RetentionOut(View):
-    target: str
+    target: str  # "item ID" or "case URN"
     retain_until: datetime
 
 
@@ -169,4 +169,4 @@ class HoldIn(Strict):
 
 class HoldOut(View):
     target: str
-    legal_hold: bool
+    legal_hold: bool  # False: released

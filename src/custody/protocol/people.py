@@ -34,7 +34,7 @@ class PersonOut(View):
     unit: str | None
     unit_id: str | None
     disabled: bool
-    enrolled: bool
+    enrolled: bool  # has a second factor
     keys: bool
     created_at: datetime
 

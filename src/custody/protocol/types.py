@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
@@ -46,6 +46,18 @@ class Strict(BaseModel):
 
 
 class View(BaseModel):
-    """A response body; built from the services' frozen views by attribute."""
+    """A response body, frozen: the services return these as their views, and the client
+    parses answers into them (``from_attributes`` lets a view be built from any object)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    @classmethod
+    def of(cls, source: object, **given: Any) -> Self:
+        """This view of ``source`` (a row, say): each field is its attribute of the same name,
+        unless ``given``; a field with a default may be missing from both."""
+        read = {
+            name: getattr(source, name)
+            for name, field in cls.model_fields.items()
+            if name not in given and (field.is_required() or hasattr(source, name))
+        }
+        return cls.model_validate({**read, **given})

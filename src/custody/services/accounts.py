@@ -33,6 +33,7 @@ from custody.errors import (
     SecondFactorRequired,
 )
 from custody.ledger.events import EntryType
+from custody.protocol.accounts import KeysOut
 from custody.services import activation, second_factor, throttle, tokens
 from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import SYSTEM, record
@@ -438,18 +439,9 @@ def _check(  # noqa: PLR0911 - one return per outcome reads clearest
     return "ok", user
 
 
-@dataclass(frozen=True)
-class PublicKeys:
-    user_id: str
-    email: str
-    age_recipient: str
-    signing_key: str
-    ledger_index: int
-
-
 def register_keys(
     ctx: ServiceContext, actor: Actor, age_recipient: str, signing_key: str
-) -> PublicKeys:
+) -> KeysOut:
     """Register a user's public keys; each registration is a ledger entry (key transparency)."""
     Recipient.parse(age_recipient)
     VerifyKey.from_b64(signing_key)
@@ -477,7 +469,13 @@ def register_keys(
                 created_at=now,
             )
         )
-        return PublicKeys(actor.user_id, actor.email, age_recipient, signing_key, appended.index)
+        return KeysOut(
+            user_id=actor.user_id,
+            email=actor.email,
+            age_recipient=age_recipient,
+            signing_key=signing_key,
+            ledger_index=appended.index,
+        )
 
 
 def current_key(session: Session, user_id: str) -> UserKey | None:

@@ -8,8 +8,6 @@ holds. Opening a case says nothing about whether another organisation has one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +15,7 @@ from custody.domain.cases import parse_urn
 from custody.domain.people import require_content_role
 from custody.errors import Conflict, NotFound
 from custody.ledger.events import EntryType
+from custody.protocol.transfers import CaseOut
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
 from custody.store.models import (
@@ -24,13 +23,7 @@ from custody.store.models import (
 )
 
 
-@dataclass(frozen=True)
-class CaseView:
-    id: str
-    urn: str
-
-
-def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> CaseView:
+def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> CaseOut:
     urn = parse_urn(urn)
     require_content_role(actor.role)
     with ctx.unit_of_work() as session:
@@ -43,7 +36,7 @@ def create_case(ctx: ServiceContext, actor: Actor, urn: str) -> CaseView:
         session.add(case)
         session.flush()
         record(ctx, session, EntryType.CASE_CREATED, actor, case=case.id)
-        return CaseView(case.id, case.urn)
+        return CaseOut(id=case.id, urn=case.urn)
 
 
 def find_case(session: Session, org_id: str, urn: str) -> Case:

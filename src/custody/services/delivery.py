@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from custody.domain.people import Role
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Forbidden, InvalidInput, NotFound
 from custody.ledger.events import EntryType
+from custody.protocol.assurance import TransferStateOut
 from custody.services import notes, outbox
 from custody.services.access import end_access
 from custody.services.context import Actor, ServiceContext
-from custody.services.ledger import record
-from custody.store.models import KeyWrap, Transfer, User
+from custody.services.ledger import record_items
+from custody.store.models import Item, KeyWrap, Transfer, User
 
 MAX_REASON = 300
 
@@ -28,14 +31,42 @@ def check_reason(reason: str) -> str:
     return reason
 
 
-@dataclass(frozen=True)
-class Revoked:
-    id: str
-    state: str
-    case: str
+# What withdrawing access records on each item, by why it was withdrawn.
+_WITHDRAWN = {"revoked": EntryType.TRANSFER_REVOKED, "incident": EntryType.INCIDENT_OPENED}
 
 
-def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> Revoked:
+def withdraw(
+    ctx: ServiceContext,
+    session: Session,
+    actor: Actor,
+    transfer: Transfer,
+    reason: str,
+    why: Literal["revoked", "incident"],
+    items: list[Item] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> list[User]:
+    """End every person's access to ``items`` (all the transfer's) but the sender's: the
+    organisations' recovery keys keep theirs, so the material can still be examined. Each
+    item's trail records it, with the reason and who lost access: the people returned."""
+    items = list(transfer.items) if items is None else items
+    wraps = list(
+        session.scalars(
+            select(KeyWrap).where(
+                KeyWrap.item_id.in_([i.id for i in items]),
+                KeyWrap.reader_user_id.is_not(None),
+                KeyWrap.reader_user_id != transfer.sender_id,
+            )
+        )
+    )
+    readers = sorted({w.reader_user_id for w in wraps if w.reader_user_id})
+    end_access(session, wraps, kind=why, by=actor.user_id, reason=reason, at=ctx.clock.now())
+    note = notes.keep(ctx, session, reason)
+    recorded = {**(data or {}), "readers": readers, **note}
+    record_items(ctx, session, _WITHDRAWN[why], actor, items, recorded)
+    return list(session.scalars(select(User).where(User.id.in_(readers))))
+
+
+def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> TransferStateOut:
     """Delete every reader's wrap but the sender's and the recovery keys'; state revoked.
 
     Only the sender or an admin of the sending unit may; anyone else learns nothing.
@@ -59,31 +90,7 @@ def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> 
                 )
             raise NotFound(f"no transfer {transfer_id}")
         transfer.state = next_state(TransferState(transfer.state), Event.REVOKE).value
-        now = ctx.clock.now()
-        wraps = list(
-            session.scalars(
-                select(KeyWrap).where(
-                    KeyWrap.item_id.in_([i.id for i in transfer.items]),
-                    KeyWrap.reader_user_id.is_not(None),
-                    KeyWrap.reader_user_id != transfer.sender_id,
-                )
-            )
-        )
-        readers = sorted({w.reader_user_id for w in wraps if w.reader_user_id})
-        end_access(session, wraps, kind="revoked", by=actor.user_id, reason=reason, at=now)
-        note = notes.keep(ctx, session, reason)
-        for item in transfer.items:
-            record(
-                ctx,
-                session,
-                EntryType.TRANSFER_REVOKED,
-                actor,
-                case=transfer.case_id,
-                transfer=transfer.id,
-                item=item.id,
-                data={"readers": readers, **note},
-            )
-        people = session.scalars(select(User).where(User.id.in_(readers))).all()
+        people = withdraw(ctx, session, actor, transfer, reason, "revoked")
         outbox.enqueue(
             ctx,
             session,
@@ -99,4 +106,4 @@ def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> 
                 {"event": "transfer.revoked", "transfer": transfer.id, "case": transfer.case.urn},
             ),
         )
-        return Revoked(transfer.id, transfer.state, transfer.case.urn)
+        return TransferStateOut(id=transfer.id, state=transfer.state, case=transfer.case.urn)

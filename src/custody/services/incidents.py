@@ -9,8 +9,7 @@ and nothing in scope can be shared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,12 +19,12 @@ from custody.domain.people import Role
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, Forbidden, NotFound
 from custody.ledger.events import EntryType
-from custody.services import notes, outbox, reports
-from custody.services.access import end_access
+from custody.protocol.assurance import ImpactItemOut, ImpactOut
+from custody.services import outbox, reports
 from custody.services.context import Actor, ServiceContext
-from custody.services.delivery import check_reason
-from custody.services.ledger import SYSTEM, record
-from custody.store.models import Item, KeyWrap, Transfer, User
+from custody.services.delivery import check_reason, withdraw
+from custody.services.ledger import SYSTEM, record, record_items
+from custody.store.models import Item, Transfer, User
 from custody.store.models_delivery import Incident, ItemSubject
 
 
@@ -49,7 +48,7 @@ def _scope(session: Session, actor: Actor, ref: str) -> tuple[Transfer, Item | N
     return transfer, item
 
 
-def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> Impact:
+def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> ImpactOut:
     """Open an incident on a transfer or one item; its impact as it stands once opened."""
     reason = check_reason(reason)
     with ctx.unit_of_work() as session:
@@ -82,30 +81,8 @@ def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> I
         session.add(incident)
         session.flush()
         items = [item] if item else list(transfer.items)
-        wraps = list(
-            session.scalars(
-                select(KeyWrap).where(
-                    KeyWrap.item_id.in_([i.id for i in items]),
-                    KeyWrap.reader_user_id.is_not(None),
-                    KeyWrap.reader_user_id != transfer.sender_id,
-                )
-            )
-        )
-        readers = sorted({w.reader_user_id for w in wraps if w.reader_user_id})
-        end_access(session, wraps, kind="incident", by=actor.user_id, reason=reason, at=now)
-        note = notes.keep(ctx, session, reason)
-        for each in items:
-            record(
-                ctx,
-                session,
-                EntryType.INCIDENT_OPENED,
-                actor,
-                case=transfer.case_id,
-                transfer=transfer.id,
-                item=each.id,
-                data={"incident": incident.id, "readers": readers, **note},
-            )
-        people = session.scalars(select(User).where(User.id.in_(readers))).all()
+        data = {"incident": incident.id}
+        people = withdraw(ctx, session, actor, transfer, reason, "incident", items, data)
         admins = [
             a
             for o in (transfer.sender_org_id, transfer.recipient_org_id)
@@ -137,6 +114,11 @@ def open_incident(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> I
         return _impact_of(session, incident)
 
 
+def _in_scope(transfer: Transfer, incident: Incident) -> list[Item]:
+    """The items an incident is about: the one it names, or all of its transfer's."""
+    return [i for i in transfer.items if incident.scope_item_id in (None, i.id)]
+
+
 def _own(session: Session, actor: Actor, incident_id: str) -> Incident:
     incident = session.get(Incident, incident_id)
     if incident is None or not _may(actor, session.get_one(Transfer, incident.transfer_id)):
@@ -144,7 +126,7 @@ def _own(session: Session, actor: Actor, incident_id: str) -> Incident:
     return incident
 
 
-def _mark(ctx: ServiceContext, actor: Actor, incident_id: str, what: str) -> Impact:
+def _mark(ctx: ServiceContext, actor: Actor, incident_id: str, what: str) -> ImpactOut:
     with ctx.unit_of_work() as session:
         incident = _own(session, actor, incident_id)
         transfer = session.get_one(Transfer, incident.transfer_id)
@@ -162,62 +144,27 @@ def _mark(ctx: ServiceContext, actor: Actor, incident_id: str, what: str) -> Imp
             if incident.closed_at is not None:
                 raise Conflict(f"incident {incident.id} is already closed")
             incident.closed_at, incident.closed_by = now, actor.user_id
-        items = (
-            [incident.scope_item_id] if incident.scope_item_id else [i.id for i in transfer.items]
+        record_items(
+            ctx,
+            session,
+            EntryType.INCIDENT_REPORTED if what == "reported" else EntryType.INCIDENT_CLOSED,
+            actor,
+            _in_scope(transfer, incident),
+            data={"incident": incident.id},
         )
-        for item_id in items:
-            record(
-                ctx,
-                session,
-                EntryType.INCIDENT_REPORTED if what == "reported" else EntryType.INCIDENT_CLOSED,
-                actor,
-                case=transfer.case_id,
-                transfer=transfer.id,
-                item=item_id,
-                data={"incident": incident.id},
-            )
         session.flush()
         return _impact_of(session, incident)
 
 
-def mark_reported(ctx: ServiceContext, actor: Actor, incident_id: str) -> Impact:
+def mark_reported(ctx: ServiceContext, actor: Actor, incident_id: str) -> ImpactOut:
     return _mark(ctx, actor, incident_id, "reported")
 
 
-def close(ctx: ServiceContext, actor: Actor, incident_id: str) -> Impact:
+def close(ctx: ServiceContext, actor: Actor, incident_id: str) -> ImpactOut:
     return _mark(ctx, actor, incident_id, "closed")
 
 
-@dataclass(frozen=True)
-class ImpactItem:
-    item: str
-    state: str
-    could_access: tuple[reports.Grant, ...]
-    accessed: tuple[reports.AccessLine, ...]
-    refused: tuple[reports.AccessLine, ...]
-
-
-@dataclass(frozen=True)
-class Impact:
-    """An incident's impact: what, whose, who could and who did access, and the clock."""
-
-    id: str
-    transfer: str
-    case: str
-    scope: str
-    reason: str
-    opened_at: datetime
-    opened_by: str
-    regulator_deadline: datetime
-    reported_at: datetime | None
-    reported_by: str | None
-    closed_at: datetime | None
-    closed_by: str | None
-    data_subjects: tuple[str, ...]
-    items: tuple[ImpactItem, ...]
-
-
-def impact(ctx: ServiceContext, actor: Actor, incident_id: str) -> Impact:
+def impact(ctx: ServiceContext, actor: Actor, incident_id: str) -> ImpactOut:
     """Items, case, data subjects, who could and who did access, and the regulator deadline,
     read in one transaction."""
     with ctx.unit_of_work() as session:
@@ -225,9 +172,9 @@ def impact(ctx: ServiceContext, actor: Actor, incident_id: str) -> Impact:
         return _impact_of(session, incident)
 
 
-def _impact_of(session: Session, incident: Incident) -> Impact:
+def _impact_of(session: Session, incident: Incident) -> ImpactOut:
     transfer = session.get_one(Transfer, incident.transfer_id)
-    in_scope = [i for i in transfer.items if incident.scope_item_id in (None, i.id)]
+    in_scope = _in_scope(transfer, incident)
     subjects = sorted(
         set(
             session.scalars(
@@ -243,15 +190,7 @@ def _impact_of(session: Session, incident: Incident) -> Impact:
     def email(user_id: str | None) -> str | None:
         return emails.get(user_id, "?") if user_id else None
 
-    items = []
-    for item in in_scope:
-        report = reports.report_of(session, item)
-        items.append(
-            ImpactItem(
-                report.item, report.state, report.could_access, report.accessed, report.refused
-            )
-        )
-    return Impact(
+    return ImpactOut(
         id=incident.id,
         transfer=transfer.id,
         case=transfer.case.urn,
@@ -264,8 +203,8 @@ def _impact_of(session: Session, incident: Incident) -> Impact:
         reported_by=email(incident.reported_by),
         closed_at=incident.closed_at,
         closed_by=email(incident.closed_by),
-        data_subjects=tuple(subjects),
-        items=tuple(items),
+        data_subjects=subjects,
+        items=[ImpactItemOut.model_validate(reports.report_of(session, i)) for i in in_scope],
     )
 
 

@@ -15,10 +15,11 @@ from custody.domain.items import ItemState
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, InvalidInput, NotFound, RangeNotSatisfiable
 from custody.ledger.events import EntryType
+from custody.protocol.transfers import ItemCreatedOut
 from custody.services import access, notes
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext, refuse
-from custody.services.ledger import record, record_item
+from custody.services.ledger import record_item
 from custody.services.reading import find_item, refusal
 from custody.services.transfers import own_draft, readers_for
 from custody.store.db import new_id
@@ -33,15 +34,9 @@ MAX_WRAP = 4096
 MAX_SEALED_MANIFEST = 64 * 1024
 
 
-@dataclass(frozen=True)
-class ItemCreated:
-    id: str
-    position: int
-
-
 def add_item(
     ctx: ServiceContext, actor: Actor, transfer_id: str, ciphertext_size: int
-) -> ItemCreated:
+) -> ItemCreatedOut:
     if ciphertext_size <= 0 or ciphertext_size > ctx.settings.max_upload_bytes:
         raise InvalidInput(
             f"an item must be 1 byte to {ctx.settings.max_upload_bytes} bytes of ciphertext"
@@ -60,17 +55,10 @@ def add_item(
         )
         session.add(item)
         session.flush()
-        record(
-            ctx,
-            session,
-            EntryType.ITEM_CREATED,
-            actor,
-            case=transfer.case_id,
-            transfer=transfer.id,
-            item=item.id,
-            data={"ciphertext_size": ciphertext_size},
+        record_item(
+            ctx, session, EntryType.ITEM_CREATED, actor, item, {"ciphertext_size": ciphertext_size}
         )
-        return ItemCreated(item.id, item.position)
+        return ItemCreatedOut(id=item.id, position=item.position)
 
 
 def _b64(text: str, what: str, limit: int) -> bytes:

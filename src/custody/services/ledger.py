@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,6 +78,19 @@ def record_item(
         item=item.id,
         data=data,
     )
+
+
+def record_items(
+    ctx: ServiceContext,
+    session: Session,
+    type_: EntryType,
+    actor: Actor | str,
+    items: Iterable[Item],
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Append one entry per item: what happens to a transfer is in each of its items' trails."""
+    for item in items:
+        record_item(ctx, session, type_, actor, item, data)
 
 
 def publish_checkpoint(ctx: ServiceContext) -> StoredCheckpoint | None:

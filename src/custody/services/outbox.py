@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from custody.crypto.at_rest import AtRestKey
 from custody.domain.people import Role
 from custody.errors import InvalidInput
+from custody.protocol.assurance import AlertNoticeOut, NoticePage
 from custody.services.alerts import DeliveryFailed, Email, Mailer, WebhookSender
 from custody.services.context import ServiceContext
 from custody.services.paging import Window, newest_first, next_cursor
@@ -195,44 +196,28 @@ def _settle(ctx: ServiceContext, alert_id: str, attempts: int, error: str | None
             )
 
 
-@dataclass(frozen=True)
-class Notice:
-    """An in-app notice to one person: an alert (overdue, revoked, incident, ...)."""
-
-    id: str
-    kind: str
-    subject_id: str
-    at: datetime
-    subject: str
-    text: str
-
-
-@dataclass(frozen=True)
-class NoticePage:
-    notices: tuple[Notice, ...]
-    next: str | None
-
-
 def notices_for(ctx: ServiceContext, user_id: str, window: Window | None = None) -> NoticePage:
     """The in-app notices of one person, newest first, a page at a time."""
     with ctx.unit_of_work() as session:
         query = select(Alert).where(Alert.recipient == f"notice:{user_id}")
         rows, more = newest_first(session, query, Alert.created_at, Alert.id, window or Window())
         alerts = [row[0] for row in rows]
-        notices = []
-        for a in alerts:
-            payload = json.loads(a.payload)
-            notices.append(
-                Notice(
-                    a.id,
-                    a.kind,
-                    a.subject_id,
-                    a.created_at,
-                    str(payload.get("subject", "")),
-                    str(payload.get("text", "")),
-                )
-            )
-        return NoticePage(tuple(notices), next_cursor(alerts, more, lambda a: (a.created_at, a.id)))
+        return NoticePage(
+            notices=[_notice(a) for a in alerts],
+            next=next_cursor(alerts, more, lambda a: (a.created_at, a.id)),
+        )
+
+
+def _notice(alert: Alert) -> AlertNoticeOut:
+    payload = json.loads(alert.payload)
+    return AlertNoticeOut(
+        id=alert.id,
+        kind=alert.kind,
+        subject_id=alert.subject_id,
+        at=alert.created_at,
+        subject=str(payload.get("subject", "")),
+        text=str(payload.get("text", "")),
+    )
 
 
 def set_webhook(ctx: ServiceContext, org_id: str, url: str) -> str:

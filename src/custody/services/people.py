@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,41 +27,15 @@ from custody.domain.people import (
 )
 from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
 from custody.ledger.events import EntryType
+from custody.protocol.people import PeoplePage, PersonAddedOut, PersonOut, ResetOut
 from custody.services import activation, second_factor, tokens
 from custody.services.accounts import add_user, find_unit
 from custody.services.context import Actor, ServiceContext
 from custody.services.delivery import check_reason
 from custody.services.ledger import record
 from custody.services.paging import Window, newest_first, next_cursor
-from custody.services.security_events import Origin, record_alone, record_event
+from custody.services.security_events import record_alone, record_event
 from custody.store.models import Unit, User, UserKey
-
-
-@dataclass(frozen=True)
-class PersonView:
-    id: str
-    email: str
-    role: str
-    unit: str | None
-    unit_id: str | None
-    disabled: bool
-    enrolled: bool  # has a second factor
-    keys: bool
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Added:
-    person: PersonView
-    # Where the one-time activation code went: the person's own address. The admin never
-    # sees it, so cannot sign in as them (security review, finding 5).
-    activation_sent_to: str
-
-
-@dataclass(frozen=True)
-class ResetDone:
-    ledger_index: int
-    enrolment_code_sent_to: str
 
 
 def _member(user: User) -> Member:
@@ -75,7 +47,7 @@ def _admin(session: Session, actor: Actor) -> User:
     return session.get_one(User, actor.user_id)
 
 
-def _view(session: Session, user: User) -> PersonView:
+def _view(session: Session, user: User) -> PersonOut:
     return _views(session, [user])[0]
 
 
@@ -100,6 +72,13 @@ def _in_reach(session: Session, actor: Actor, ref: str) -> User:
     return person
 
 
+def _changed(
+    ctx: ServiceContext, session: Session, type_: str, actor: Actor, person: User, detail: str
+) -> None:
+    """A change to a person: the admin's security event, naming the person by address."""
+    record_event(ctx, session, type_, actor, email=person.email, detail=detail)
+
+
 @contextmanager
 def _refusals_recorded(ctx: ServiceContext, actor: Actor, action: str) -> Iterator[None]:
     """Record a refused people change as a security event (beside the rollback)."""
@@ -109,18 +88,10 @@ def _refusals_recorded(ctx: ServiceContext, actor: Actor, action: str) -> Iterat
         record_alone(
             ctx,
             "people:refused",
-            Origin.of(actor),
-            user_id=actor.user_id,
-            org_id=actor.org_id,
+            actor,
             detail=f"{action}: {exc.code}: {exc.message}",
         )
         raise
-
-
-@dataclass(frozen=True)
-class PeoplePage:
-    people: tuple[PersonView, ...]
-    next: str | None
 
 
 def list_people(
@@ -139,7 +110,7 @@ def list_people(
         query = select(User).where(User.org_id == admin.org_id)
         if admin.role != Role.ADMIN:
             if admin.unit_id is None:
-                return PeoplePage((), None)
+                return PeoplePage(people=[], next=None)
             query = query.where(User.unit_id == admin.unit_id)
         if role is not None:
             query = query.where(User.role == role.value)
@@ -148,10 +119,10 @@ def list_people(
         rows, more = newest_first(session, query, User.created_at, User.id, window)
         users = [row[0] for row in rows if may_see(_member(admin), _member(row[0]))]
         after = next_cursor([row[0] for row in rows], more, lambda u: (u.created_at, u.id))
-        return PeoplePage(tuple(_views(session, users)), after)
+        return PeoplePage(people=_views(session, users), next=after)
 
 
-def _views(session: Session, users: list[User]) -> list[PersonView]:
+def _views(session: Session, users: list[User]) -> list[PersonOut]:
     """Several people in four queries, however many there are."""
     ids = [u.id for u in users]
     unit_ids = {u.unit_id for u in users if u.unit_id}
@@ -163,16 +134,11 @@ def _views(session: Session, users: list[User]) -> list[PersonView]:
         )
     )
     return [
-        PersonView(
-            u.id,
-            u.email,
-            u.role,
-            names.get(u.unit_id) if u.unit_id else None,
-            u.unit_id,
-            u.disabled,
-            u.id in enrolled,
-            u.id in keyed,
-            u.created_at,
+        PersonOut.of(
+            u,
+            unit=names.get(u.unit_id) if u.unit_id else None,
+            enrolled=u.id in enrolled,
+            keys=u.id in keyed,
         )
         for u in users
     ]
@@ -180,7 +146,7 @@ def _views(session: Session, users: list[User]) -> list[PersonView]:
 
 def add_person(
     ctx: ServiceContext, actor: Actor, email: str, role: Role, unit: str | None
-) -> Added:
+) -> PersonAddedOut:
     """A new person, who activates their account with a one-time code e-mailed to them (they
     choose their password, then enrol a second factor). The admin never holds a credential.
 
@@ -194,19 +160,13 @@ def add_person(
         check_may_add(_member(admin), role, unit_id)
         user = add_user(ctx, session, email, admin.org_id, role, None, unit_id, by=actor)
         code = activation.issue(ctx, session, user, activation.ACTIVATE, by=actor.user_id)
-        record_event(
-            ctx,
-            session,
-            "people:added",
-            Origin.of(actor),
-            user_id=actor.user_id,
-            org_id=actor.org_id,
-            email=user.email,
-            detail=f"added {user.id} as {role.value}" + (f" in unit {unit_id}" if unit_id else ""),
-        )
+        detail = f"added {user.id} as {role.value}" + (f" in unit {unit_id}" if unit_id else "")
+        _changed(ctx, session, "people:added", actor, user, detail)
         # Last: once it is sent, only a failed commit could strand it (the code then fails).
         activation.mail(ctx, user, activation.ACTIVATE, code, actor.email)
-        return Added(_view(session, user), user.email)
+        # The activation code went to the person's own address: the admin never sees it, so
+        # cannot sign in as them (security review, finding 5).
+        return PersonAddedOut(person=_view(session, user), activation_sent_to=user.email)
 
 
 def _unit_for_new_person(session: Session, admin: User, unit: str | None) -> str | None:
@@ -219,7 +179,7 @@ def _unit_for_new_person(session: Session, admin: User, unit: str | None) -> str
     raise Forbidden("a unit admin adds people to their own unit only", hint="leave out --unit")
 
 
-def disable(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> PersonView:
+def disable(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> PersonOut:
     """Disable a person and revoke all their tokens: they can no longer sign in or be sent to.
 
     The ledger records who and by whom (ids only); the reason, free text that may
@@ -233,41 +193,27 @@ def disable(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> PersonV
         person.disabled = True
         revoked = tokens.revoke_all(session, person.id, ctx.clock.now())
         appended = record(ctx, session, EntryType.ACCOUNT_DISABLED, actor, data={"user": person.id})
-        record_event(
-            ctx,
-            session,
-            "people:disabled",
-            Origin.of(actor),
-            user_id=actor.user_id,
-            org_id=actor.org_id,
-            email=person.email,
-            detail=f"disabled {person.id}; {revoked} token(s) revoked; ledger #{appended.index}; "
-            f"reason: {reason}",
+        detail = (
+            f"disabled {person.id}; {revoked} token(s) revoked; ledger #{appended.index}; "
+            f"reason: {reason}"
         )
+        _changed(ctx, session, "people:disabled", actor, person, detail)
         return _view(session, person)
 
 
-def reset_second_factor(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> ResetDone:
+def reset_second_factor(ctx: ServiceContext, actor: Actor, ref: str, reason: str) -> ResetOut:
     """Clear a person's second factor and tokens, in one transaction; they enrol again with a
     one-time code e-mailed to them (never to the admin)."""
     reason = check_reason(reason)
     with _refusals_recorded(ctx, actor, f"reset-2fa {ref}"), ctx.unit_of_work() as session:
         person = _in_reach(session, actor, ref)
         done = second_factor.clear(ctx, session, person, reason, actor)
-        record_event(
-            ctx,
-            session,
-            "people:second_factor_reset",
-            Origin.of(actor),
-            user_id=actor.user_id,
-            org_id=actor.org_id,
-            email=person.email,
-            detail=f"reset {person.id}; ledger #{done.ledger_index}; reason: {reason}",
-        )
-        return ResetDone(done.ledger_index, person.email)
+        detail = f"reset {person.id}; ledger #{done.ledger_index}; reason: {reason}"
+        _changed(ctx, session, "people:second_factor_reset", actor, person, detail)
+        return ResetOut(ledger_index=done.ledger_index, enrolment_code_sent_to=person.email)
 
 
-def move(ctx: ServiceContext, actor: Actor, ref: str, unit: str | None) -> PersonView:
+def move(ctx: ServiceContext, actor: Actor, ref: str, unit: str | None) -> PersonOut:
     """Move a person to another unit of the organisation (None: to no unit). Org admins only."""
     with _refusals_recorded(ctx, actor, f"move {ref}"), ctx.unit_of_work() as session:
         if actor.role != Role.ADMIN:
@@ -279,14 +225,6 @@ def move(ctx: ServiceContext, actor: Actor, ref: str, unit: str | None) -> Perso
         target = find_unit(session, person.org_id, unit).id if unit else None
         check_unit_membership(person.role, target)
         before, person.unit_id = person.unit_id, target
-        record_event(
-            ctx,
-            session,
-            "people:moved",
-            Origin.of(actor),
-            user_id=actor.user_id,
-            org_id=actor.org_id,
-            email=person.email,
-            detail=f"moved {person.id} from unit {before or '-'} to {target or '-'}",
-        )
+        detail = f"moved {person.id} from unit {before or '-'} to {target or '-'}"
+        _changed(ctx, session, "people:moved", actor, person, detail)
         return _view(session, person)

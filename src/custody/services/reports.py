@@ -7,10 +7,6 @@ personal data, so never in it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +15,7 @@ from custody.domain.transfers import TransferState
 from custody.errors import NotFound
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
+from custody.protocol.assurance import AccessLineOut, GrantOut, ReportOut
 from custody.services import notes
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import SYSTEM
@@ -75,49 +72,7 @@ def _first(trail: list[tuple[int, Entry]], type_: str, reader: str | None) -> in
     return None
 
 
-@dataclass(frozen=True)
-class Grant:
-    """Someone who could read the item: from when, granted by whom, until when, ended how."""
-
-    reader: str
-    kind: str
-    granted_at: datetime
-    granted_by: str
-    grant_index: int | None
-    expires_at: datetime | None
-    ended_at: datetime | None
-    ended_by: str | None
-    end: str | None
-    end_reason: str | None
-    end_index: int | None
-
-
-@dataclass(frozen=True)
-class AccessLine:
-    """One access or refused attempt, with the ledger entry that proves it."""
-
-    index: int
-    type: str
-    time: datetime
-    user: str
-    address: str | None
-    user_agent: str | None
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Report:
-    item: str
-    transfer: str
-    case: str
-    state: str
-    transfer_state: str
-    could_access: tuple[Grant, ...]
-    accessed: tuple[AccessLine, ...]
-    refused: tuple[AccessLine, ...]
-
-
-def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> Report:
+def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> ReportOut:
     """Who could read the item, who did, who was refused: for those who may ask."""
     with ctx.unit_of_work() as session:
         item = session.get(Item, item_id)
@@ -128,7 +83,7 @@ def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> Report:
         return report_of(session, item)
 
 
-def report_of(session: Session, item: Item) -> Report:
+def report_of(session: Session, item: Item) -> ReportOut:
     """The report of ``item``, in the caller's transaction, reading only the rows it names."""
     trail = [(i, Entry.from_bytes(b)) for i, b in LedgerStore(session).item_trail(item.id)]
     grants = list(
@@ -159,7 +114,7 @@ def report_of(session: Session, item: Item) -> Report:
     def who(user_id: str | None) -> str:
         return "system" if user_id in (None, SYSTEM) else users.get(user_id or "", "?")
 
-    def grant(g: AccessGrant) -> Grant:
+    def grant(g: AccessGrant) -> GrantOut:
         reader = (
             users.get(g.reader_user_id, "?")
             if g.reader_user_id
@@ -167,7 +122,7 @@ def report_of(session: Session, item: Item) -> Report:
         )
         granted = GRANT_TYPES.get(g.kind, EntryType.ITEM_SEALED)
         ended = END_TYPES.get(g.end_kind or "", "")
-        return Grant(
+        return GrantOut(
             reader=reader,
             kind=g.kind,
             granted_at=g.granted_at,
@@ -181,25 +136,25 @@ def report_of(session: Session, item: Item) -> Report:
             end_index=_first(trail, ended, g.reader_user_id) if g.end_kind else None,
         )
 
-    def line(index: int, entry: Entry) -> AccessLine:
+    def line(index: int, entry: Entry) -> AccessLineOut:
         rec = where.get(index)
-        return AccessLine(
-            index,
-            entry.type,
-            entry.time,
-            who(entry.actor),
-            rec.address if rec else None,
-            rec.user_agent if rec else None,
-            notes.resolve(entry.data, reasons),
+        return AccessLineOut(
+            index=index,
+            type=entry.type,
+            time=entry.time,
+            user=who(entry.actor),
+            address=rec.address if rec else None,
+            user_agent=rec.user_agent if rec else None,
+            detail=notes.resolve(entry.data, reasons),
         )
 
-    return Report(
+    return ReportOut(
         item=item.id,
         transfer=item.transfer_id,
         case=item.transfer.case.urn,
         state=item.state,
         transfer_state=item.transfer.state,
-        could_access=tuple(grant(g) for g in grants),
-        accessed=tuple(line(i, e) for i, e in trail if e.type in ACCESS_TYPES),
-        refused=tuple(line(i, e) for i, e in trail if e.type == EntryType.ACCESS_REFUSED),
+        could_access=[grant(g) for g in grants],
+        accessed=[line(i, e) for i, e in trail if e.type in ACCESS_TYPES],
+        refused=[line(i, e) for i, e in trail if e.type == EntryType.ACCESS_REFUSED],
     )

@@ -27,6 +27,7 @@ from custody.domain.retention import retention_end
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
 from custody.ledger.events import EntryType
+from custody.protocol.assurance import HoldOut, RetentionOut
 from custody.services import notes
 from custody.services.access import end_access
 from custody.services.context import Actor, ServiceContext
@@ -143,21 +144,9 @@ def _case_row(session: Session, case_id: str) -> CaseRetention:
     return row
 
 
-@dataclass(frozen=True)
-class RetentionSet:
-    target: str  # "item ID" or "case URN"
-    retain_until: datetime
-
-
-@dataclass(frozen=True)
-class HoldSet:
-    target: str
-    legal_hold: bool  # False: released
-
-
 def set_retention(
     ctx: ServiceContext, actor: Actor, ref: str, *, until: str | None, for_: str | None
-) -> RetentionSet:
+) -> RetentionOut:
     end = retention_end(ctx.clock.now(), until=until, for_=for_)
     with ctx.unit_of_work() as session:
         target = find_target(session, actor, ref)
@@ -177,7 +166,7 @@ def set_retention(
             item=target.item.id if target.item else None,
             data={"until": end.isoformat()},
         )
-        return RetentionSet(target.label, end)
+        return RetentionOut(target=target.label, retain_until=end)
 
 
 @dataclass(frozen=True)
@@ -256,7 +245,7 @@ def _standing(session: Session, org_id: str, scope: HoldScope) -> LegalHold | No
 
 def set_hold(
     ctx: ServiceContext, actor: Actor, ref: str, reason: str, *, release: bool = False
-) -> HoldSet:
+) -> HoldOut:
     """Set (or release) a legal hold of the actor's organisation: while any organisation's
     hold stands on an item, nothing shreds it. Only the holding organisation releases its own."""
     reason = check_reason(reason)
@@ -298,7 +287,7 @@ def set_hold(
             item=scope.item.id if scope.item else None,
             data={"hold": hold.id, "org": actor.org_id, **notes.keep(ctx, session, reason)},
         )
-        return HoldSet(scope.label, not release)
+        return HoldOut(target=scope.label, legal_hold=not release)
 
 
 def _held(session: Session, item: Item) -> LegalHold | None:

@@ -24,6 +24,7 @@ from custody.domain.people import normalise_email
 from custody.domain.policy import Scope, grant
 from custody.errors import Conflict, NotAuthenticated, NotFound
 from custody.ledger.events import EntryType
+from custody.protocol.accounts import EnrolmentOut
 from custody.services import activation, notes, tokens
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record
@@ -89,13 +90,7 @@ def enrolled_among(session: Session, user_ids: list[str]) -> set[str]:
     )
 
 
-@dataclass(frozen=True)
-class Enrolment:
-    secret: str  # base32, for typing in by hand
-    uri: str  # otpauth://totp/...: what a QR code carries
-
-
-def start_enrolment(ctx: ServiceContext, actor: Actor) -> Enrolment:
+def start_enrolment(ctx: ServiceContext, actor: Actor) -> EnrolmentOut:
     """A new TOTP secret for the actor, pending until :func:`confirm_enrolment`."""
     secret = pyotp.random_base32(32)
     with ctx.unit_of_work() as session:
@@ -116,7 +111,7 @@ def start_enrolment(ctx: ServiceContext, actor: Actor) -> Enrolment:
     uri = pyotp.TOTP(secret).provisioning_uri(
         name=actor.email, issuer_name=ctx.settings.totp_issuer
     )
-    return Enrolment(secret, uri)
+    return EnrolmentOut(secret=secret, uri=uri)
 
 
 def _accept_code(ctx: ServiceContext, row: SecondFactor, code: str) -> bool:

@@ -13,11 +13,11 @@ costs a bounded number of rows, and ``sum(occurrences)`` is still every attempt.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody.protocol.accounts import SecurityEventOut, SecurityEventPage
 from custody.services import refusal_records
 from custody.services.context import Actor, ServiceContext
 from custody.services.paging import Window, newest_first, next_cursor
@@ -47,14 +47,21 @@ def record_event(
     ctx: ServiceContext,
     session: Session,
     type_: str,
-    origin: Origin,
+    by: Origin | Actor,
     *,
     user_id: str | None = None,
     org_id: str | None = None,
     email: str | None = None,
     detail: str | None = None,
 ) -> None:
-    """Add one event to the caller's transaction (a repeated refusal only adds to a count)."""
+    """Add one event to the caller's transaction (a repeated refusal only adds to a count).
+
+    ``by`` is where the request came from or, for an authenticated one, its actor: the
+    event is then theirs (their id and organisation, where their request came from).
+    """
+    origin = by
+    if isinstance(by, Actor):
+        origin, user_id, org_id = Origin.of(by), by.user_id, by.org_id
     event = SecurityEvent(
         id=new_id(),
         at=ctx.clock.now(),
@@ -80,32 +87,15 @@ def record_event(
     refusal_records.record_once(session, ctx, refusal_records.EVENT, same, write)
 
 
-def record_alone(ctx: ServiceContext, type_: str, origin: Origin, **fields: str | None) -> None:
+def record_alone(ctx: ServiceContext, type_: str, by: Origin | Actor, **fields: str | None) -> None:
     """Record an event in a transaction of its own (e.g. beside a refusal that rolls back)."""
     with ctx.unit_of_work() as session:
-        record_event(ctx, session, type_, origin, **fields)
-
-
-@dataclass(frozen=True)
-class EventView:
-    at: datetime
-    type: str
-    user_id: str | None
-    email: str | None
-    address: str | None
-    detail: str | None
-    occurrences: int  # > 1: the summary of identical refusals folded together
-
-
-@dataclass(frozen=True)
-class EventPage:
-    events: tuple[EventView, ...]
-    next: str | None
+        record_event(ctx, session, type_, by, **fields)
 
 
 def org_events(
     ctx: ServiceContext, actor: Actor, window: Window | None = None, *, type_: str | None = None
-) -> EventPage:
+) -> SecurityEventPage:
     """The events of the admin's own organisation, newest first, a page at a time;
     optionally of one type only (e.g. ``login:failed``)."""
     with ctx.unit_of_work() as session:
@@ -116,10 +106,7 @@ def org_events(
             session, query, SecurityEvent.at, SecurityEvent.id, window or Window()
         )
         events = [row[0] for row in rows]
-        return EventPage(
-            tuple(
-                EventView(e.at, e.type, e.user_id, e.email, e.address, e.detail, e.occurrences)
-                for e in events
-            ),
-            next_cursor(events, more, lambda e: (e.at, e.id)),
+        return SecurityEventPage(
+            events=[SecurityEventOut.of(e) for e in events],
+            next=next_cursor(events, more, lambda e: (e.at, e.id)),
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,12 +19,14 @@ from custody.domain.items import ItemState
 from custody.domain.people import CONTENT_ROLES
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.events import EntryType
+from custody.protocol.assurance import SharedOut, SharedPage, ShareOut, ShareTargetOut
+from custody.protocol.transfers import TransferOut
 from custody.services import access, reading
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import record_item
 from custody.services.paging import Window, newest_first, next_cursor
-from custody.services.transfer_views import TransferView, describe
+from custody.services.transfer_views import describe, only_item
 from custody.store.db import new_id
 from custody.store.models import Case, Item, KeyWrap, Organisation, User, UserKey
 from custody.store.models_delivery import AccessGrant
@@ -71,39 +72,18 @@ def _reader(session: Session, actor: Actor, email: str) -> tuple[User, UserKey]:
     return user, key
 
 
-@dataclass(frozen=True)
-class ShareTarget:
-    user_id: str
-    email: str
-    recipient: str
-    key_index: int
-
-
-@dataclass(frozen=True)
-class Shared:
-    item: str
-    reader: str
-    expires_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SharedWithMe:
-    item: str
-    case: str
-    shared_by: str
-    shared_by_org: str
-    shared_at: datetime
-    expires_at: datetime | None
-    ciphertext_size: int
-
-
-def share_target(ctx: ServiceContext, actor: Actor, item_id: str, email: str) -> ShareTarget:
+def share_target(ctx: ServiceContext, actor: Actor, item_id: str, email: str) -> ShareTargetOut:
     """Whom the client must wrap for: the reader's key and the ledger entry registering it."""
     with ctx.unit_of_work() as session:
         item = _holder_item(ctx, session, actor, item_id, "share")
         _frozen(session, item)
         user, key = _reader(session, actor, email)
-        return ShareTarget(user.id, user.email, key.age_recipient, key.ledger_index)
+        return ShareTargetOut(
+            user_id=user.id,
+            email=user.email,
+            recipient=key.age_recipient,
+            key_index=key.ledger_index,
+        )
 
 
 def share(
@@ -115,7 +95,7 @@ def share(
     wrap_b64: str,
     key_index: int,
     expires: str | None,
-) -> Shared:
+) -> ShareOut:
     now = ctx.clock.now()
     expires_at = parse_when(expires, now) if expires else None
     try:
@@ -127,7 +107,9 @@ def share(
     with ctx.unit_of_work() as session:
         item = _holder_item(ctx, session, actor, item_id, "share")
         grant = _add_share(ctx, session, actor, item, email, wrapped, key_index, expires_at)
-        return Shared(grant.item_id, email.strip().lower(), grant.expires_at)
+        return ShareOut(
+            item=grant.item_id, reader=email.strip().lower(), expires_at=grant.expires_at
+        )
 
 
 def _add_share(
@@ -181,24 +163,28 @@ def _add_share(
     return grant
 
 
-def item_view(ctx: ServiceContext, actor: Actor, item_id: str) -> TransferView:
+def item_view(ctx: ServiceContext, actor: Actor, item_id: str) -> TransferOut:
     """One item as a transfer with only that item, for anyone holding a live wrap of it."""
     with ctx.unit_of_work() as session:
         item = _holder_item(ctx, session, actor, item_id, "fetch")
-        return describe(session, item.transfer, actor).only_item(item.id)
-
-
-@dataclass(frozen=True)
-class SharedPage:
-    shared: tuple[SharedWithMe, ...]
-    next: str | None
+        return only_item(describe(session, item.transfer, actor), item.id)
 
 
 def shared_with(ctx: ServiceContext, actor: Actor, window: Window | None = None) -> SharedPage:
     """Items shared with the actor that they can still read, newest first, a page at a time."""
     with ctx.unit_of_work() as session:
         query = (
-            select(AccessGrant, Item, Case, User, Organisation)
+            select(  # named as the view names them
+                Item.id.label("item"),
+                Case.urn.label("case"),
+                User.email.label("shared_by"),
+                Organisation.name.label("shared_by_org"),
+                AccessGrant.granted_at.label("shared_at"),
+                AccessGrant.expires_at,
+                Item.ciphertext_size,
+                AccessGrant.id,
+            )
+            .select_from(AccessGrant)
             .join(KeyWrap, KeyWrap.id == AccessGrant.id)
             .join(Item, Item.id == AccessGrant.item_id)
             .join(Case, Case.id == Item.case_id)
@@ -210,17 +196,6 @@ def shared_with(ctx: ServiceContext, actor: Actor, window: Window | None = None)
             session, query, AccessGrant.granted_at, AccessGrant.id, window or Window()
         )
         return SharedPage(
-            tuple(
-                SharedWithMe(
-                    item.id,
-                    case.urn,
-                    by.email,
-                    org.name,
-                    grant.granted_at,
-                    grant.expires_at,
-                    item.ciphertext_size,
-                )
-                for grant, item, case, by, org in rows
-            ),
-            next_cursor(rows, more, lambda row: (row[0].granted_at, row[0].id)),
+            shared=[SharedOut.of(row) for row in rows],
+            next=next_cursor(rows, more, lambda row: (row.shared_at, row.id)),
         )

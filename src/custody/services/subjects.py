@@ -13,7 +13,7 @@ from custody.domain.transfers import TransferState
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.events import EntryType
 from custody.services.context import Actor, ServiceContext
-from custody.services.ledger import record
+from custody.services.ledger import record_item
 from custody.store.models import Transfer
 from custody.store.models_delivery import ItemSubject
 
@@ -38,13 +38,4 @@ def attach(ctx: ServiceContext, actor: Actor, transfer_id: str, references: list
             new = [r for r in refs if r not in have]
             session.add_all(ItemSubject(item_id=item.id, reference=r) for r in new)
             if new:
-                record(
-                    ctx,
-                    session,
-                    EntryType.ITEM_SUBJECTS,
-                    actor,
-                    case=transfer.case_id,
-                    transfer=transfer.id,
-                    item=item.id,
-                    data={"count": len(new)},
-                )
+                record_item(ctx, session, EntryType.ITEM_SUBJECTS, actor, item, {"count": len(new)})

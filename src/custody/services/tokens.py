@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from custody.domain.policy import Scope, format_scopes, parse_scopes
 from custody.errors import NotAuthenticated, NotFound
+from custody.protocol.accounts import TokenOut
 from custody.services.context import Actor, ServiceContext, refuse
 from custody.store.models import ApiToken, User
 
@@ -110,19 +111,7 @@ def authenticate(ctx: ServiceContext, token: str, kind: Kind = API) -> Actor:
         )
 
 
-@dataclass(frozen=True)
-class TokenView:
-    id: str
-    kind: str
-    scopes: str
-    label: str | None
-    created_at: datetime
-    expires_at: datetime
-    last_used_at: datetime | None
-    current: bool
-
-
-def list_tokens(ctx: ServiceContext, actor: Actor) -> list[TokenView]:
+def list_tokens(ctx: ServiceContext, actor: Actor) -> list[TokenOut]:
     """The actor's own tokens that still work, newest first."""
     with ctx.unit_of_work() as session:
         rows = session.scalars(
@@ -134,19 +123,7 @@ def list_tokens(ctx: ServiceContext, actor: Actor) -> list[TokenView]:
             )
             .order_by(ApiToken.created_at.desc())
         )
-        return [
-            TokenView(
-                r.id,
-                r.kind,
-                r.scopes,
-                r.label,
-                r.created_at,
-                r.expires_at,
-                r.last_used_at,
-                r.id == actor.token_id,
-            )
-            for r in rows
-        ]
+        return [TokenOut.of(r, current=r.id == actor.token_id) for r in rows]
 
 
 def revoke(ctx: ServiceContext, actor: Actor, token_id: str | None) -> int:

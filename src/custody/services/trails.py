@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
+from custody.protocol.ledger import BundleOut, ConsistencyOut, ProvenEntryOut
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import TrailEntry, describe, publish_checkpoint
 from custody.services.trail_access import trail_item_ids
@@ -33,35 +33,7 @@ def history(ctx: ServiceContext, actor: Actor, ref: str) -> list[TrailEntry]:
         return describe(session, sorted(rows.items()))
 
 
-@dataclass(frozen=True)
-class ProvenEntry:
-    """An entry's exact bytes, its inclusion proof, and (alone) the checkpoint it proves to."""
-
-    index: int
-    entry: bytes
-    proof: list[bytes]
-    checkpoint: str | None = None
-
-
-@dataclass(frozen=True)
-class Consistency:
-    old: int
-    new: int
-    proof: list[bytes]
-
-
-@dataclass(frozen=True)
-class BundleMaterial:
-    origin: str
-    checkpoint: str  # the signed note every entry's proof is against
-    entries: list[ProvenEntry]
-    sealed_manifests: dict[str, bytes]
-    wraps: dict[str, bytes]  # the asking reader's own key wraps, to open the manifests
-    # Each item's head in the map the checkpoint's last entry (ledger:heads) commits to.
-    head_proofs: dict[str, list[bytes]]
-
-
-def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMaterial:
+def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleOut:
     """The items' trails and the registrations of the keys that sealed them, each with an
     inclusion proof against one checkpoint that covers them all; that checkpoint ends in a
     ``ledger:heads`` entry, and each item's head in it is proven, so the trails are complete
@@ -77,7 +49,9 @@ def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMateri
         indexes = set(rows) | _key_registrations(session, rows.values()) | {checkpoint.size - 1}
         head_proofs = {i: store.head_proof(i) for i in item_ids}  # each has item:created
         entries = [
-            ProvenEntry(i, store.entry(i), store.inclusion_proof(i, checkpoint.size))
+            ProvenEntryOut(
+                index=i, entry=store.entry(i), proof=store.inclusion_proof(i, checkpoint.size)
+            )
             for i in sorted(indexes)
         ]
         manifests = {
@@ -92,8 +66,14 @@ def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleMateri
                 )
             ).all()
         )
-        note = checkpoint.note.decode("utf-8")
-        return BundleMaterial(ctx.origin, note, entries, manifests, wraps, head_proofs)
+        return BundleOut(
+            origin=ctx.origin,
+            checkpoint=checkpoint.note.decode("utf-8"),  # every entry's proof is against it
+            entries=entries,
+            sealed_manifests=manifests,
+            wraps=wraps,  # the asking reader's own, to open the manifests
+            head_proofs=head_proofs,
+        )
 
 
 def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:
@@ -112,7 +92,7 @@ def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:
     return found
 
 
-def consistency(ctx: ServiceContext, old: int, new: int) -> Consistency:
+def consistency(ctx: ServiceContext, old: int, new: int) -> ConsistencyOut:
     """RFC 9162 §2.1.4 consistency proof between two sizes of the log (no login: no names).
 
     A client that remembers a checkpoint of ``old`` entries asks for this before it
@@ -125,10 +105,10 @@ def consistency(ctx: ServiceContext, old: int, new: int) -> Consistency:
             raise InvalidInput(
                 f"ask for 0 < old <= new <= {head} (the log's size), not old={old}, new={new}"
             )
-        return Consistency(old, new, store.consistency_proof(old, new))
+        return ConsistencyOut(old=old, new=new, proof=store.consistency_proof(old, new))
 
 
-def proven_entry(ctx: ServiceContext, index: int) -> ProvenEntry:
+def proven_entry(ctx: ServiceContext, index: int) -> ProvenEntryOut:
     """Entry ``index`` with its inclusion proof against the newest checkpoint (signed now if
     none covers it yet). Entries carry no personal data, so anyone may ask."""
     with ctx.unit_of_work() as session:
@@ -144,4 +124,9 @@ def proven_entry(ctx: ServiceContext, index: int) -> ProvenEntry:
         if checkpoint is None or checkpoint.size <= index:
             raise Conflict("no checkpoint covers this entry yet", hint="try again in a few seconds")
         proof = store.inclusion_proof(index, checkpoint.size)
-        return ProvenEntry(index, store.entry(index), proof, checkpoint.note.decode("utf-8"))
+        return ProvenEntryOut(
+            index=index,
+            entry=store.entry(index),
+            proof=proof,
+            checkpoint=checkpoint.note.decode("utf-8"),
+        )

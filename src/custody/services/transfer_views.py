@@ -1,4 +1,5 @@
-"""Transfers as a caller may see them: frozen views, built in a handful of queries per page.
+"""Transfers as a caller may see them: frozen views (the wire models), built in a handful of
+queries per page.
 
 A view names the parties by address, carries only the caller's own key wraps, and
 holds bytes as bytes (the HTTP adapter writes them as base64). Lists are pages,
@@ -9,7 +10,7 @@ an inbox of tens of thousands of transfers answers as fast as one of ten.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,61 +20,10 @@ from sqlalchemy.orm import Session
 from custody.domain.cases import parse_urn
 from custody.domain.transfers import AWAITING_ACK, TransferState
 from custody.errors import InvalidInput
+from custody.protocol.transfers import ItemOut, PartyOut, TransferOut, TransferPage
 from custody.services.context import Actor
 from custody.services.paging import DEFAULT_PAGE, Window, newest_first, next_cursor
 from custody.store.models import Case, KeyWrap, Organisation, Transfer, Unit, User, UserKey
-
-
-@dataclass(frozen=True)
-class PartyView:
-    user_id: str
-    email: str
-
-
-@dataclass(frozen=True)
-class ReaderView:
-    """Someone an item key must be wrapped for."""
-
-    recipient: str  # age1...
-    user_id: str | None  # a person...
-    org_id: str | None  # ...or an organisation's recovery key
-    label: str
-    key_index: int | None = None
-
-
-@dataclass(frozen=True)
-class ItemView:
-    id: str
-    position: int
-    state: str
-    ciphertext_size: int
-    ciphertext_sha256: str | None
-    manifest_sha256: str | None
-    sealed_manifest: bytes | None
-    wrap: bytes | None  # the caller's own wrap, if they are a reader
-
-
-@dataclass(frozen=True)
-class TransferView:
-    id: str
-    case: str
-    state: str
-    sender: PartyView
-    sender_signing_key: str | None
-    sender_key_index: int | None
-    recipient_org: str
-    recipient_unit: str | None
-    recipients: tuple[PartyView, ...]
-    created_at: datetime
-    sent_at: datetime | None
-    ack_deadline: datetime | None
-    delivered_at: datetime | None
-    acknowledged_at: datetime | None
-    items: tuple[ItemView, ...]
-    readers: tuple[ReaderView, ...] = ()
-
-    def only_item(self, item_id: str) -> TransferView:
-        return replace(self, items=tuple(i for i in self.items if i.id == item_id))
 
 
 @dataclass(frozen=True)
@@ -93,12 +43,6 @@ class TransferQuery:
                 f"no transfer state {self.state!r}",
                 hint="one of: " + ", ".join(s.value for s in TransferState),
             )
-
-
-@dataclass(frozen=True)
-class TransferPage:
-    transfers: tuple[TransferView, ...]
-    next: str | None = field(default=None)
 
 
 def page(
@@ -123,17 +67,22 @@ def page(
     found = [row[0] for row in rows]
     views = describe_many(session, found, actor)
     after = next_cursor(found, more, lambda t: (t.created_at, t.id))
-    return TransferPage(tuple(views), after)
+    return TransferPage(transfers=views, next=after)
 
 
-def describe(session: Session, transfer: Transfer, actor: Actor) -> TransferView:
+def only_item(view: TransferOut, item_id: str) -> TransferOut:
+    """The transfer as it shows one of its items (to someone it was shared with)."""
+    return view.model_copy(update={"items": [i for i in view.items if i.id == item_id]})
+
+
+def describe(session: Session, transfer: Transfer, actor: Actor) -> TransferOut:
     """A transfer as the actor may see it: parties by address, the actor's own wraps only."""
     return describe_many(session, [transfer], actor)[0]
 
 
 def describe_many(
     session: Session, transfers: Sequence[Transfer], actor: Actor
-) -> list[TransferView]:
+) -> list[TransferOut]:
     """Several transfers, in the same few queries however many there are."""
     if not transfers:
         return []
@@ -169,38 +118,19 @@ def describe_many(
         ).all()
     )
 
-    def party(user_id: str) -> PartyView:
-        return PartyView(user_id, emails.get(user_id, "?"))
+    def party(user_id: str) -> PartyOut:
+        return PartyOut(user_id=user_id, email=emails.get(user_id, "?"))
 
     return [
-        TransferView(
-            id=t.id,
+        TransferOut.of(
+            t,
             case=t.case.urn,
-            state=t.state,
             sender=party(t.sender_id),
             sender_signing_key=keys.get(t.sender_key_index),
-            sender_key_index=t.sender_key_index,
             recipient_org=orgs.get(t.recipient_org_id, "?"),
             recipient_unit=units.get(t.recipient_unit_id) if t.recipient_unit_id else None,
-            recipients=tuple(party(r.user_id) for r in t.recipients),
-            created_at=t.created_at,
-            sent_at=t.sent_at,
-            ack_deadline=t.ack_deadline,
-            delivered_at=t.delivered_at,
-            acknowledged_at=t.acknowledged_at,
-            items=tuple(
-                ItemView(
-                    i.id,
-                    i.position,
-                    i.state,
-                    i.ciphertext_size,
-                    i.ciphertext_sha256,
-                    i.manifest_sha256,
-                    i.sealed_manifest,
-                    wraps.get(i.id),
-                )
-                for i in t.items
-            ),
+            recipients=[party(r.user_id) for r in t.recipients],
+            items=[ItemOut.of(i, wrap=wraps.get(i.id)) for i in t.items],
         )
         for t in transfers
     ]

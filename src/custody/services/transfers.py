@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, select
@@ -20,20 +20,14 @@ from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
+from custody.protocol.transfers import ReaderOut, TransferOut, TransferPage
 from custody.services.accounts import current_key
 from custody.services.cases import find_case
 from custody.services.context import Actor, ServiceContext, refuse
-from custody.services.ledger import record
+from custody.services.ledger import record, record_item, record_items
 from custody.services.reading import refusal
-from custody.services.security_events import Origin, record_alone
-from custody.services.transfer_views import (
-    ReaderView,
-    TransferPage,
-    TransferQuery,
-    TransferView,
-    describe,
-    page,
-)
+from custody.services.security_events import record_alone
+from custody.services.transfer_views import TransferQuery, describe, page
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import (
     Item,
@@ -122,9 +116,9 @@ def _resolve_recipients(session: Session, to: list[str]) -> _Recipients:
     return _Recipients(org, next(iter(units.values()), None), list(users.values()))
 
 
-def readers_for(session: Session, transfer: Transfer) -> list[ReaderView]:
+def readers_for(session: Session, transfer: Transfer) -> list[ReaderOut]:
     """Everyone an item key is wrapped for: recipients, the sender, both recovery keys."""
-    readers: list[ReaderView] = []
+    readers: list[ReaderOut] = []
     ids = [r.user_id for r in transfer.recipients]
     for user_id in [transfer.sender_id, *ids]:
         user = session.get(User, user_id)
@@ -135,17 +129,23 @@ def readers_for(session: Session, transfer: Transfer) -> list[ReaderView]:
             )
         if not any(r.user_id == user_id for r in readers):
             readers.append(
-                ReaderView(key.age_recipient, user_id, None, user.email, key.ledger_index)
+                ReaderOut(
+                    recipient=key.age_recipient,
+                    user_id=user_id,
+                    org_id=None,
+                    label=user.email,
+                    key_index=key.ledger_index,
+                )
             )
     for org_id in dict.fromkeys([transfer.sender_org_id, transfer.recipient_org_id]):
         org = session.get_one(Organisation, org_id)
         readers.append(
-            ReaderView(
-                org.recovery_recipient,
-                None,
-                org.id,
-                f"{org.name} (recovery key)",
-                org.recovery_key_index,
+            ReaderOut(
+                recipient=org.recovery_recipient,
+                user_id=None,
+                org_id=org.id,
+                label=f"{org.name} (recovery key)",
+                key_index=org.recovery_key_index,
             )
         )
     return readers
@@ -153,7 +153,7 @@ def readers_for(session: Session, transfer: Transfer) -> list[ReaderView]:
 
 def create_transfer(
     ctx: ServiceContext, actor: Actor, urn: str, to: list[str], ack_within: timedelta | None
-) -> TransferView:
+) -> TransferOut:
     """A draft transfer, and (in its view's ``readers``) everyone each item key must be
     wrapped for: the recipients, the sender, both organisations' recovery keys."""
     require_content_role(actor.role)
@@ -196,8 +196,8 @@ def create_transfer(
                 **({"unit": resolved.unit.id} if resolved.unit else {}),
             },
         )
-        readers = tuple(readers_for(session, transfer))
-        return replace(describe(session, transfer, actor), readers=readers)
+        readers = readers_for(session, transfer)
+        return describe(session, transfer, actor).model_copy(update={"readers": readers})
 
 
 def own_draft(session: Session, actor: Actor, transfer_id: str) -> Transfer:
@@ -211,7 +211,7 @@ def own_draft(session: Session, actor: Actor, transfer_id: str) -> Transfer:
     return transfer
 
 
-def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferView:
+def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferOut:
     """Send a sealed draft: its recipients see it, and its acknowledgement deadline starts."""
     with ctx.unit_of_work() as session:
         transfer = own_draft(session, actor, transfer_id)
@@ -227,20 +227,17 @@ def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferView:
         transfer.state = next_state(TransferState(transfer.state), Event.SEND).value
         transfer.sent_at = now
         transfer.ack_deadline = now + timedelta(seconds=transfer.ack_within_seconds)
-        for item in transfer.items:
-            record(
-                ctx,
-                session,
-                EntryType.TRANSFER_SENT,
-                actor,
-                case=transfer.case_id,
-                transfer=transfer.id,
-                item=item.id,
-                data={
-                    "recipients": sorted(r.user_id for r in transfer.recipients),
-                    "ack_deadline": transfer.ack_deadline.isoformat(),
-                },
-            )
+        record_items(
+            ctx,
+            session,
+            EntryType.TRANSFER_SENT,
+            actor,
+            transfer.items,
+            data={
+                "recipients": sorted(r.user_id for r in transfer.recipients),
+                "ack_deadline": transfer.ack_deadline.isoformat(),
+            },
+        )
         return describe(session, transfer, actor)
 
 
@@ -280,7 +277,7 @@ def outbox(ctx: ServiceContext, actor: Actor, query: TransferQuery | None = None
 
 def acknowledge(
     ctx: ServiceContext, actor: Actor, transfer_id: str, *, without_receipt: bool = False
-) -> TransferView:
+) -> TransferOut:
     """Take responsibility for a transfer. "Acknowledged" must not mean "never received": it
     follows the acknowledger's own verified receipt of every item, or (``without_receipt``,
     e.g. a colleague in the unit received it) says in each entry that it did not."""
@@ -301,15 +298,9 @@ def acknowledge(
         transfer.acknowledged_at = ctx.clock.now()
         transfer.acknowledged_by = actor.user_id
         for item in transfer.items:
-            record(
-                ctx,
-                session,
-                EntryType.TRANSFER_ACKNOWLEDGED,
-                actor,
-                case=transfer.case_id,
-                transfer=transfer.id,
-                item=item.id,
-                data={"receipt": "verified" if item.id in received else "none"},
+            receipt = "verified" if item.id in received else "none"
+            record_item(
+                ctx, session, EntryType.TRANSFER_ACKNOWLEDGED, actor, item, {"receipt": receipt}
             )
         return describe(session, transfer, actor)
 
@@ -338,7 +329,7 @@ def find_item_ids(session: Session, actor: Actor, ref: str) -> tuple[list[str], 
     return ([item.id] if item else [i.id for i in transfer.items]), transfer
 
 
-def view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferView:
+def view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferOut:
     """A transfer for its sender, or for a recipient who may still read some of it.
 
     A recipient whose access was withdrawn from every item is refused, and each
@@ -352,15 +343,13 @@ def view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferView:
         record_alone(
             ctx,
             "access:refused",
-            Origin.of(actor),
-            user_id=actor.user_id,
-            org_id=actor.org_id,
+            actor,
             detail=f"view of transfer {transfer_id[:40]}: not theirs to see",
         )
         raise
 
 
-def _view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferView:
+def _view(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferOut:
     with ctx.unit_of_work() as session:
         transfer = visible_transfer(session, actor, transfer_id)
         if transfer.sender_id != actor.user_id and transfer.items:

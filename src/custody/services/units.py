@@ -7,32 +7,21 @@ transfer addressed to ``"ORG/UNIT"`` (the unit's content-role members with keys)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from custody.domain.people import Role, check_unit_name
 from custody.errors import Conflict, Forbidden
 from custody.ledger.events import EntryType
+from custody.protocol.people import UnitOut
 from custody.services.accounts import find_org
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import SYSTEM, record
-from custody.services.security_events import Origin, record_event
+from custody.services.security_events import record_event
 from custody.store.models import Organisation, Unit, User
 
 
-@dataclass(frozen=True)
-class UnitView:
-    id: str
-    name: str
-    org: str
-    members: int
-    created_at: datetime
-
-
-def create_unit(ctx: ServiceContext, org: str, name: str, by: Actor | None = None) -> UnitView:
+def create_unit(ctx: ServiceContext, org: str, name: str, by: Actor | None = None) -> UnitOut:
     """A new unit of ``org`` (name or id); ``by`` is an organisation admin, or None for the
     operator. The ledger records it (ids only); an admin's is a security event too."""
     name = check_unit_name(name)
@@ -57,15 +46,13 @@ def create_unit(ctx: ServiceContext, org: str, name: str, by: Actor | None = Non
                 ctx,
                 session,
                 "unit:created",
-                Origin(by.address, by.user_agent),
-                user_id=by.user_id,
-                org_id=by.org_id,
+                by,
                 detail=f"unit {unit.id} {name!r}",
             )
         return _view(session, unit, organisation)
 
 
-def list_units(ctx: ServiceContext, org: str) -> list[UnitView]:
+def list_units(ctx: ServiceContext, org: str) -> list[UnitOut]:
     """Every unit of ``org`` (name or id), for the operator."""
     with ctx.unit_of_work() as session:
         organisation = find_org(session, org)
@@ -75,7 +62,7 @@ def list_units(ctx: ServiceContext, org: str) -> list[UnitView]:
         return [_view(session, u, organisation) for u in rows]
 
 
-def units_for(ctx: ServiceContext, actor: Actor) -> list[UnitView]:
+def units_for(ctx: ServiceContext, actor: Actor) -> list[UnitOut]:
     """The units a people admin administers: all of their organisation's, or their own."""
     with ctx.unit_of_work() as session:
         me = session.get_one(User, actor.user_id)
@@ -86,6 +73,6 @@ def units_for(ctx: ServiceContext, actor: Actor) -> list[UnitView]:
         return [_view(session, u, organisation) for u in session.scalars(query)]
 
 
-def _view(session: Session, unit: Unit, org: Organisation) -> UnitView:
+def _view(session: Session, unit: Unit, org: Organisation) -> UnitOut:
     members = session.scalar(select(func.count()).select_from(User).where(User.unit_id == unit.id))
-    return UnitView(unit.id, unit.name, org.name, int(members or 0), unit.created_at)
+    return UnitOut.of(unit, org=org.name, members=int(members or 0))

@@ -28,7 +28,7 @@ from custody.services import incidents, outbox, refusal_records, retention
 from custody.services.access import end_access
 from custody.services.alerts import HttpWebhookSender, Mailer, SmtpMailer, WebhookSender
 from custody.services.context import ServiceContext
-from custody.services.ledger import SYSTEM, record
+from custody.services.ledger import SYSTEM, record, record_items
 from custody.store.models import Item, KeyWrap, Transfer, User
 from custody.store.models_delivery import AccessGrant
 
@@ -111,21 +111,18 @@ def _raise_transfer_alerts(ctx: ServiceContext, session: Session) -> int:
                 org_ids=orgs,
                 message=_message(transfer, kind),
             )
-            for item in transfer.items:
-                record(
-                    ctx,
-                    session,
-                    EntryType.ALERT_SENT,
-                    SYSTEM,
-                    case=transfer.case_id,
-                    transfer=transfer.id,
-                    item=item.id,
-                    data={
-                        "kind": kind.value,
-                        "to": reached,
-                        "delivered": pending.delivered_at is not None,
-                    },
-                )
+            record_items(
+                ctx,
+                session,
+                EntryType.ALERT_SENT,
+                SYSTEM,
+                transfer.items,
+                data={
+                    "kind": kind.value,
+                    "to": reached,
+                    "delivered": pending.delivered_at is not None,
+                },
+            )
             raised += 1
     return raised
 

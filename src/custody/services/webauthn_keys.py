@@ -213,7 +213,6 @@ def register(
     except WebAuthnException:
         raise InvalidInput("the security key's answer did not verify", hint="try again") from None
     transports = " ".join(t.value for t in parsed.response.transports or [])[:100]
-    origin = Origin.of(actor)
     with ctx.unit_of_work() as session:
         credential_id = bytes_to_base64url(verified.credential_id)
         if session.scalar(
@@ -231,17 +230,16 @@ def register(
         )
         session.add(row)
         session.flush()
-        record_event(
-            ctx,
-            session,
-            "account:webauthn_added",
-            origin,
-            user_id=actor.user_id,
-            org_id=actor.org_id,
-            email=actor.email,
-            detail=f"key {row.id} ({label})",
-        )
+        _key_event(ctx, session, "account:webauthn_added", actor, row)
         return KeyView(row.id, row.label, row.created_at, None)
+
+
+def _key_event(
+    ctx: ServiceContext, session: Session, type_: str, actor: Actor, key: WebAuthnCredential
+) -> None:
+    record_event(
+        ctx, session, type_, actor, email=actor.email, detail=f"key {key.id} ({key.label})"
+    )
 
 
 def remove(ctx: ServiceContext, actor: Actor, key_id: str) -> None:
@@ -250,16 +248,7 @@ def remove(ctx: ServiceContext, actor: Actor, key_id: str) -> None:
         if row is None or row.user_id != actor.user_id:
             raise NotFound(f"no security key {key_id} of yours")
         session.delete(row)
-        record_event(
-            ctx,
-            session,
-            "account:webauthn_removed",
-            Origin.of(actor),
-            user_id=actor.user_id,
-            org_id=actor.org_id,
-            email=actor.email,
-            detail=f"key {key_id} ({row.label})",
-        )
+        _key_event(ctx, session, "account:webauthn_removed", actor, row)
 
 
 def login_options(ctx: ServiceContext, email: str, rp: RelyingParty) -> str:

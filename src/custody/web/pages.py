@@ -7,19 +7,18 @@ API would answer, or a small JSON error for the security-key script.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from custody.domain.policy import Policy
 from custody.errors import CustodyError
 from custody.http.deps import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE
-from custody.http.errors import error_response, status_of
+from custody.http.errors import AnsweringRoute, error_response, status_of
 from custody.http.middleware import WEB_CONTENT_SECURITY_POLICY
 from custody.http.policy import requires
 from custody.protocol.codes import ErrorCode
@@ -135,19 +134,11 @@ def error_page(request: Request, exc: CustodyError) -> Response:
     )
 
 
-class WebRoute(APIRoute):
+class WebRoute(AnsweringRoute):
     """A route whose custody errors become pages (or JSON for the page's own script)."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except CustodyError as exc:
-                return error_page(request, exc)
-
-        return handle
+    def answer(self, request: Request, exc: CustodyError) -> Response:
+        return error_page(request, exc)
 
 
 def field(fields: Mapping[str, str], name: str, limit: int = 1000) -> str:
