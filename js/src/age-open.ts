@@ -34,10 +34,18 @@ async function unlock(header: Uint8Array, identities: readonly Unwrapper[]): Pro
   return fileKey;
 }
 
+/** An error of the stream being read (a network failure), not of what it holds. */
+class SourceFailed extends Error {
+  constructor(readonly original: unknown) {
+    super("the source failed");
+  }
+}
+
 export async function failOpaquely<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    if (error instanceof SourceFailed) throw error.original;
     if (error instanceof Malformed) throw new DecryptionFailed(error.message);
     if (error instanceof DecryptionFailed) throw error;
     throw new DecryptionFailed(error instanceof Error ? error.message : String(error));
@@ -243,7 +251,9 @@ export async function decryptStream(
   const queue = new ByteQueue();
   let done = false;
   const fill = async (): Promise<void> => {
-    const next = await reader.read();
+    const next = await reader.read().catch((error: unknown) => {
+      throw new SourceFailed(error);
+    });
     if (next.done) done = true;
     else queue.push(next.value);
   };
@@ -268,7 +278,11 @@ export async function decryptStream(
       // just before a failure is read first, and the failure comes with the next pull.
       pull: async (controller) => {
         if (failure !== null) throw failure;
-        while (!done && queue.length <= SEALED_CHUNK) await fill();
+        while (!done && queue.length <= SEALED_CHUNK) {
+          await fill().catch((error: unknown) => {
+            throw error instanceof SourceFailed ? error.original : error;
+          });
+        }
         const { plaintext, error, finished } = opener.step(queue, done);
         if (plaintext !== null) {
           options.onPlaintext?.(plaintext);

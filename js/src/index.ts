@@ -18,3 +18,4 @@ export * from "./ledger.js";
 export { Sha256, hashingStream, sha256, sha256Hex } from "./hash.js";
 export { canonicalJson, parseJson, type Json, type JsonObject } from "./json.js";
 export { fromBase64Lenient, fromBase64Strict, fromHex, toBase64, toHex } from "./bytes.js";
+export { type PlaintextSource, SealedSource, blobSource, sealedFileReader } from "./upload.js";

@@ -160,3 +160,21 @@ test("seal plans: damaged secret bytes are refused; small files round-trip", asy
   const small = encrypt(new TextEncoder().encode("hello"), [identity.recipient]);
   assert.equal(new TextDecoder().decode(await decrypt(small, [identity])), "hello");
 });
+
+test("a source that fails (a network error) is reported as itself, not as a decryption failure", async () => {
+  const plan = SealPlan.create([identity.recipient]);
+  const whole = await wholeStream(plan, pseudoRandom(3 * CHUNK));
+  const failing = (after: number) => {
+    let sent = false;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return controller.error(new TypeError("network error"));
+        controller.enqueue(whole.slice(0, after));
+        sent = true;
+      },
+    });
+  };
+  await assert.rejects(decryptStream(failing(10), [identity]), TypeError); // inside the header
+  const stream = await decryptStream(failing(plan.prefixSize + 100), [identity]);
+  await assert.rejects(readAll(stream), TypeError); // inside the payload
+});
