@@ -17,6 +17,7 @@ import * as esbuild from "esbuild";
 /** Each bundle: its source under js/src and its name in the output folder. */
 export const ENTRIES = [
   { in: "src/index.ts", out: "custody-lib" },
+  { in: "src/app/keys-page.ts", out: "app-keys" },
 ];
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

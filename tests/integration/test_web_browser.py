@@ -22,41 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext
 
 from custody.domain.people import OrgKind
+from support.chromium import sign_in
 from support.server import People, Person, Server, make_file, new_case, new_person
 
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WAIT_MS = 60_000  # a loaded 2-core machine; every wait is on a selector or a URL, never a sleep
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is needed: apt-get install chromium (scripts/test.sh does)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context(chromium: Any) -> Iterator[BrowserContext]:
-    ctx = chromium.new_context()
-    ctx.set_default_timeout(WAIT_MS)
-    yield ctx
-    ctx.close()
-
 
 @pytest.fixture
 def prosecutor(server: Server) -> Person:
@@ -71,16 +43,6 @@ def send_one(people: People, prosecutor: Person, tmp_path: Path) -> str:
     case = new_case(people.officer)
     return people.officer.send([make_file(tmp_path / "out", "statement.pdf", 4096)], case,
                                prosecutor.account.org)
-
-
-def sign_in(page: Page, server: Server, prosecutor: Person, *, code: bool = True) -> None:
-    page.goto(f"{server.web_url}/login")
-    page.fill("#email", prosecutor.email)
-    page.fill("#password", prosecutor.password)
-    if code:
-        page.fill("#code", prosecutor.code())
-        page.click("#sign-in")
-        page.wait_for_url("**/inbox")
 
 
 def test_sign_in_see_the_inbox_acknowledge_and_find_it_in_the_ledger(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from support.chromium import chromium, context  # noqa: F401 - fixtures of the browser tests
 from support.cli import forked_calls
 from support.client import Desks, desks_in
 from support.databases import BACKENDS, fresh_postgres

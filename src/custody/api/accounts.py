@@ -11,7 +11,14 @@ from fastapi import APIRouter, Query, Request, Response
 from custody.domain.policy import parse_scopes
 from custody.http.deps import ContextDep, PageDep, origin_of
 from custody.http.openapi import fails
-from custody.http.policy import PUBLIC, Authenticated, ContentSender, Enrolling, OrgAdmin
+from custody.http.policy import (
+    PUBLIC,
+    Authenticated,
+    ContentReader,
+    ContentSender,
+    Enrolling,
+    OrgAdmin,
+)
 from custody.protocol.accounts import (
     ActivateIn,
     ConfirmIn,
@@ -114,6 +121,12 @@ def confirm(body: ConfirmIn, ctx: ContextDep, actor: Enrolling, request: Request
 def me(actor: Authenticated) -> Actor:
     """Who the token is for."""
     return actor
+
+
+@router.get("/keys", response_model=KeysOut, responses=fails(ErrorCode.NOT_FOUND))
+def my_keys(ctx: ContextDep, actor: ContentReader) -> KeysOut:
+    """The public keys you registered last, and their ledger entry."""
+    return accounts.my_keys(ctx, actor)
 
 
 @router.post("/keys", response_model=KeysOut, status_code=201, responses=fails(ErrorCode.CONFLICT))

@@ -478,6 +478,21 @@ def register_keys(
         )
 
 
+def my_keys(ctx: ServiceContext, actor: Actor) -> KeysOut:
+    """The public keys the actor registered last, and the ledger entry that registers them."""
+    with ctx.unit_of_work() as session:
+        key = current_key(session, actor.user_id)
+        if key is None:
+            raise NotFound("you have no keys registered", hint="make them: custody keys init")
+        return KeysOut(
+            user_id=actor.user_id,
+            email=actor.email,
+            age_recipient=key.age_recipient,
+            signing_key=key.signing_key,
+            ledger_index=key.ledger_index,
+        )
+
+
 def current_key(session: Session, user_id: str) -> UserKey | None:
     return session.scalar(
         select(UserKey).where(UserKey.user_id == user_id, UserKey.retired_at.is_(None))

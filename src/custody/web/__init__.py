@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from custody.web import security_pages, sign_in, transfer_pages
+from custody.web import app_pages, security_pages, sign_in, transfer_pages
 
-routers: tuple[APIRouter, ...] = (sign_in.router, transfer_pages.router, security_pages.router)
+routers: tuple[APIRouter, ...] = (
+    sign_in.router,
+    transfer_pages.router,
+    security_pages.router,
+    app_pages.router,
+)

@@ -70,7 +70,12 @@ def render(
     ctx: ServiceContext = request.app.state.context
     csrf = web_sessions.csrf_token(ctx, actor.token_id) if actor and actor.token_id else ""
     html = _env.get_template(template).render(
-        actor=actor, csrf=csrf, csrf_field=CSRF_FIELD, static=request.app.state.static, **context
+        actor=actor,
+        csrf=csrf,
+        csrf_field=CSRF_FIELD,
+        static=request.app.state.static,
+        log_key=request.app.state.log_vkey or "",
+        **context,
     )
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
