@@ -7,6 +7,7 @@
 // Deterministic: minified ES modules, no source maps, no legal comments, no timestamps or
 // absolute paths (esbuild resolves from this folder and writes none of it).
 
+import { readdirSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,13 +15,28 @@ import { fileURLToPath } from "node:url";
 
 import * as esbuild from "esbuild";
 
-/** Each bundle: its source under js/src and its name in the output folder. */
-export const ENTRIES = [
-  { in: "src/index.ts", out: "custody-lib" },
-  { in: "src/app/keys-page.ts", out: "app-keys" },
-];
-
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Each bundle: its source under js/src and its name in the output folder. The library, and
+ * every page script (`src/app/<name>-page.ts` → `app-<name>.js`), worker
+ * (`src/app/<name>-worker.ts` → `<name>-worker.js`) and the service worker (`src/app/sw.ts`
+ * → `sw.js`): adding one of those files adds its bundle.
+ */
+export const ENTRIES = [{ in: "src/index.ts", out: "custody-lib" }, ...appEntries()];
+
+function appEntries() {
+  return readdirSync(path.join(HERE, "src/app"))
+    .sort()
+    .flatMap((file) => {
+      const page = /^(.+)-page\.ts$/.exec(file);
+      if (page) return [{ in: `src/app/${file}`, out: `app-${page[1]}` }];
+      const worker = /^(.+-worker)\.ts$/.exec(file);
+      if (worker) return [{ in: `src/app/${file}`, out: worker[1] }];
+      return file === "sw.ts" ? [{ in: "src/app/sw.ts", out: "sw" }] : [];
+    });
+}
+
 export const OUT_DIR = path.resolve(HERE, "../src/custody/web/static/app");
 
 export async function build(outdir) {
