@@ -17,11 +17,10 @@ be registered to the sender in the log before the seal.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from custody.bundle.trail import BundleReport, canonical_b64, parse_entry
-from custody.crypto.manifest import Manifest, SignedManifest
+from custody.crypto.manifest import Manifest, Sealed, open_sealed
 from custody.crypto.signing import VerifyKey
 from custody.errors import CustodyError, IntegrityError
 from custody.ledger.entry import Entry
@@ -90,30 +89,20 @@ def check_items(
 def open_signed_manifest(envelope: bytes, key: VerifyKey, seal: Entry) -> Manifest:
     """The manifest in ``envelope``, if ``key`` signed it and it names what ``seal`` logged.
 
-    The same parser, checks and messages as ``custody receive`` (``_open_manifest`` and
-    ``_check_ciphertext`` in :mod:`custody.client.receiving`), with the sealing entry
-    standing for the server's record of the item (which names the case by its URN, the
-    log by an id: that one comparison is the client's alone).
+    The same parser, checks and messages as ``custody receive``
+    (:func:`custody.crypto.manifest.open_sealed`, and ``_check_ciphertext`` in
+    :mod:`custody.client.receiving`), with the sealing entry standing for the server's
+    record of the item (which names the case by its URN, the log by an id: that one
+    comparison is the client's alone).
     """
-    signed = SignedManifest.from_bytes(envelope)
-    manifest = signed.verify(key)
-    problems = [
-        what
-        for what, ok in (
-            ("item id", manifest.item == seal.item),
-            ("transfer id", manifest.transfer == seal.transfer),
-            ("sender", manifest.sender == seal.actor),
-            (
-                "manifest hash",
-                hashlib.sha256(signed.manifest_bytes).hexdigest()
-                == seal.data.get("manifest_sha256"),
-            ),
-            ("ciphertext size", manifest.ciphertext_size == seal.data.get("ciphertext_size")),
-        )
-        if not ok
-    ]
-    if problems:
-        raise IntegrityError("the signed manifest does not match: " + ", ".join(problems))
+    sealed = Sealed(
+        item=seal.item,
+        transfer=seal.transfer,
+        sender=seal.actor,
+        manifest_sha256=seal.data.get("manifest_sha256"),
+        ciphertext_size=seal.data.get("ciphertext_size"),
+    )
+    manifest = open_sealed(envelope, key, sealed)
     if manifest.ciphertext_sha256 != seal.data.get("ciphertext_sha256"):
         raise IntegrityError("the ciphertext is not what the sender signed")
     return manifest

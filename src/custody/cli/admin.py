@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from custody.cli.options import data_dir_option, settings_for
+from custody.cli.options import data_dir_option, reason_option, settings_for
 from custody.cli.output import say
 from custody.cli.serve import private_data_dir, private_umask
 from custody.crypto.age import Identity, Recipient
@@ -244,9 +244,7 @@ def user_create(
 
 @user.command("reset-2fa")
 @click.argument("email")
-@click.option(
-    "--reason", required=True, help="Why (kept beside the ledger, erasable), e.g. 'phone lost'."
-)
+@reason_option("phone lost")
 @data_dir_option
 def user_reset_2fa(email: str, reason: str, data_dir: Path | None) -> None:
     """Clear a person's second factor and revoke their tokens; they enrol again with a
@@ -266,9 +264,7 @@ def user_reset_2fa(email: str, reason: str, data_dir: Path | None) -> None:
 
 @admin.command("shred")
 @click.argument("item")
-@click.option(
-    "--reason", required=True, help="Why (kept beside the ledger, erasable), e.g. 'court order'."
-)
+@reason_option("court order")
 @data_dir_option
 def shred(item: str, reason: str, data_dir: Path | None) -> None:
     """Crypto-shred ITEM now: destroy every key wrap and delete its ciphertext."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -10,12 +12,21 @@ from pydantic import ValidationError
 from custody.errors import InvalidInput
 from custody.settings import Settings
 
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
     default=None,
     help="The server's data folder [default: $CUSTODY_DATA_DIR or ./custody-data].",
 )
+
+
+def reason_option(example: str) -> Callable[[_Command], _Command]:
+    """``--reason``, required: recorded beside the ledger, which keeps only its commitment."""
+    return click.option(
+        "--reason", required=True, help=f"Why (kept beside the ledger, erasable), e.g. '{example}'."
+    )
 
 
 def settings_for(data_dir: Path | None) -> Settings:

@@ -27,7 +27,7 @@ from custody.client.transparency import check_key_logged
 from custody.crypto import age
 from custody.crypto.items import unwrap
 from custody.crypto.keys import UserKeys
-from custody.crypto.manifest import Manifest, SignedManifest, safe_file_name
+from custody.crypto.manifest import Manifest, Sealed, open_sealed, safe_file_name
 from custody.crypto.signing import VerifyKey
 from custody.errors import (
     Conflict,
@@ -102,25 +102,16 @@ def _open_manifest(
         if item.wrap is None or item.sealed_manifest is None:
             raise IntegrityError("the server gave no key wrap or no sealed manifest")
         item_key = unwrap(item.wrap, keys.identity)
-        signed = SignedManifest.from_bytes(age.decrypt(item.sealed_manifest, [item_key]))
-        manifest = signed.verify(sender_key)
-        problems = [
-            what
-            for what, ok in (
-                ("item id", manifest.item == item.id),
-                ("transfer id", manifest.transfer == transfer.id),
-                ("case", manifest.case == transfer.case),
-                ("sender", manifest.sender == transfer.sender.user_id),
-                (
-                    "manifest hash",
-                    hashlib.sha256(signed.manifest_bytes).hexdigest() == item.manifest_sha256,
-                ),
-                ("ciphertext size", manifest.ciphertext_size == item.ciphertext_size),
-            )
-            if not ok
-        ]
-        if problems:
-            raise IntegrityError("the signed manifest does not match: " + ", ".join(problems))
+        sealed = Sealed(
+            item=item.id,
+            transfer=transfer.id,
+            sender=transfer.sender.user_id,
+            manifest_sha256=item.manifest_sha256,
+            ciphertext_size=item.ciphertext_size,
+            case=transfer.case,
+        )
+        envelope = age.decrypt(item.sealed_manifest, [item_key])
+        manifest = open_sealed(envelope, sender_key, sealed)
     except CustodyError as exc:
         _report(api, item, verified=False, reason=f"manifest: {exc.message}")
         raise VerificationFailed(

@@ -23,7 +23,6 @@ import fcntl
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from custody.client.config import home
 from custody.client.http import Api
 from custody.errors import CustodyError, IntegrityError, InvalidInput, LocalError
 from custody.files import write_private
-from custody.ledger.checkpoint import Checkpoint, open_checkpoint
+from custody.ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
 from custody.ledger.merkle import InvalidProof, verify_consistency
 from custody.ledger.note import Verifier
 from custody.protocol.ledger import ConsistencyOut
@@ -176,13 +175,6 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-@dataclass(frozen=True)
-class Remembered:
-    size: int
-    root_hash: bytes
-    note: bytes
-
-
 class LogView:
     """This client's memory of one log: the largest checkpoint it has verified."""
 
@@ -190,10 +182,10 @@ class LogView:
         self.verifier = verifier
         self.path = _trust_dir() / f"log-{verifier.key_id:08x}.json"
 
-    def remembered(self) -> Remembered | None:
+    def remembered(self) -> SignedCheckpoint | None:
         try:
             data = json.loads(self.path.read_text())
-            return Remembered(
+            return SignedCheckpoint(
                 int(data["size"]),
                 base64.b64decode(data["root_hash"]),
                 data["note"].encode("utf-8"),
@@ -253,7 +245,7 @@ class LogView:
             self._remember(cp, note)
             return cp
 
-    def _refuse(self, known: Remembered, shown: bytes, why: str) -> None:
+    def _refuse(self, known: SignedCheckpoint, shown: bytes, why: str) -> None:
         saved = save_evidence(known.note, shown)
         raise SplitView(
             f"{why}: this server's ledger is not the one everybody sees",

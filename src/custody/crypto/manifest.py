@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from custody.crypto.encoding import NotAnInteger, RepeatedKey, json_strict
 from custody.crypto.signing import BadSignature, SigningKey, VerifyKey
-from custody.errors import InvalidInput
+from custody.errors import IntegrityError, InvalidInput
 
 VERSION = 1
 SIGNATURE_CONTEXT = b"custody-manifest/v1\n"
@@ -139,26 +141,54 @@ class SignedManifest:
         return cls(parts[0], parts[1])
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """The server's record of a sealed item, which its signed manifest must name exactly: from
+    the API for ``custody receive``, from the ``item:sealed`` entry for an evidence bundle."""
+
+    item: str | None
+    transfer: str | None
+    sender: str
+    manifest_sha256: str | None
+    ciphertext_size: int | None
+    case: str | None = None  # the URN, where the record names it (the log holds no URN)
+
+
+def open_sealed(envelope: bytes, key: VerifyKey, sealed: Sealed) -> Manifest:
+    """The manifest in ``envelope``, if ``key`` signed it and it names what ``sealed`` records;
+    else IntegrityError naming what differs, in the same words wherever it is checked."""
+    signed = SignedManifest.from_bytes(envelope)
+    manifest = signed.verify(key)
+    manifest_sha256 = hashlib.sha256(signed.manifest_bytes).hexdigest()
+    problems = [
+        what
+        for what, ok in (
+            ("item id", manifest.item == sealed.item),
+            ("transfer id", manifest.transfer == sealed.transfer),
+            ("case", sealed.case is None or manifest.case == sealed.case),
+            ("sender", manifest.sender == sealed.sender),
+            ("manifest hash", manifest_sha256 == sealed.manifest_sha256),
+            ("ciphertext size", manifest.ciphertext_size == sealed.ciphertext_size),
+        )
+        if not ok
+    ]
+    if problems:
+        raise IntegrityError("the signed manifest does not match: " + ", ".join(problems))
+    return manifest
+
+
 def _canonical(document: dict[str, Any]) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
-    def no_floats(text: str) -> float:
-        raise InvalidInput(f"the {what} contains a number that is not an integer: {text}")
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        if len({k for k, _ in pairs}) != len(pairs):
-            raise InvalidInput(f"the {what} repeats a key")
-        return dict(pairs)
-
     try:
-        document = json.loads(
-            data.decode("utf-8"),
-            parse_float=no_floats,
-            object_pairs_hook=no_duplicates,
-            parse_constant=no_floats,
-        )
+        document = json_strict(data.decode("utf-8"))
+    except NotAnInteger as exc:
+        said = f"the {what} contains a number that is not an integer: {exc.text}"
+        raise InvalidInput(said) from exc
+    except RepeatedKey as exc:
+        raise InvalidInput(f"the {what} repeats a key") from exc
     except RecursionError as exc:  # hostile bytes: a court's verifier parses them too
         raise InvalidInput(f"the {what} is nested too deeply to be a manifest") from exc
     except ValueError as exc:  # not UTF-8, not JSON, or an integer of more than 4300 digits

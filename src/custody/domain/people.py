@@ -124,16 +124,7 @@ class Member:
 def may_manage(admin: Member, person: Member) -> bool:
     """Whether ``admin`` reaches ``person``: an organisation admin reaches everyone of their
     organisation; a unit admin the officers, prosecutors and paralegals of their own unit."""
-    if admin.org_id != person.org_id:
-        return False
-    if admin.role == Role.ADMIN:
-        return True
-    return (
-        admin.role == Role.UNIT_ADMIN
-        and admin.unit_id is not None
-        and person.unit_id == admin.unit_id
-        and person.role in CONTENT_ROLES
-    )
+    return may_see(admin, person) and (admin.role == Role.ADMIN or person.role in CONTENT_ROLES)
 
 
 def may_see(admin: Member, person: Member) -> bool:

@@ -46,6 +46,13 @@ class Event(StrEnum):
     EXPIRE = "expire"
 
 
+# Where a sent transfer may be, incidents and expiry aside.
+_SENT_ON = (
+    TransferState.SENT,
+    TransferState.DELIVERED,
+    TransferState.ACKNOWLEDGED,
+    TransferState.REVOKED,
+)
 _NEXT: dict[tuple[TransferState, Event], TransferState] = {
     (TransferState.DRAFT, Event.SEND): TransferState.SENT,
     (TransferState.DRAFT, Event.CANCEL): TransferState.CANCELLED,
@@ -59,24 +66,10 @@ _NEXT: dict[tuple[TransferState, Event], TransferState] = {
     (TransferState.SENT, Event.REVOKE): TransferState.REVOKED,
     (TransferState.DELIVERED, Event.REVOKE): TransferState.REVOKED,
     (TransferState.ACKNOWLEDGED, Event.REVOKE): TransferState.REVOKED,
-    **{
-        (state, Event.COMPROMISE): TransferState.COMPROMISED
-        for state in (
-            TransferState.SENT,
-            TransferState.DELIVERED,
-            TransferState.ACKNOWLEDGED,
-            TransferState.REVOKED,
-        )
-    },
+    **{(state, Event.COMPROMISE): TransferState.COMPROMISED for state in _SENT_ON},
     **{
         (state, Event.EXPIRE): TransferState.EXPIRED
-        for state in (
-            TransferState.SENT,
-            TransferState.DELIVERED,
-            TransferState.ACKNOWLEDGED,
-            TransferState.REVOKED,
-            TransferState.COMPROMISED,
-        )
+        for state in (*_SENT_ON, TransferState.COMPROMISED)
     },
 }
 

@@ -86,3 +86,13 @@ def open_checkpoint(
     if cp.origin != origin:
         raise IntegrityError(f"checkpoint is for log {cp.origin!r}, not {origin!r}")
     return cp
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint as it is kept (by the server, by a client that verified it): the tree
+    size and root hash, and the exact signed note that commits to them."""
+
+    size: int
+    root_hash: bytes
+    note: bytes

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from custody.crypto.encoding import json_strict
 from custody.errors import InvalidInput
 from custody.ledger.tiles import MAX_ENTRY_SIZE
 
@@ -136,12 +137,7 @@ class Entry:
     def from_bytes(cls, raw: bytes) -> Entry:
         """Strictly decode canonical v1 bytes; :class:`InvalidInput` otherwise."""
         try:
-            obj = json.loads(
-                raw.decode("ascii"),
-                parse_float=_refuse_float,
-                parse_constant=_refuse_float,
-                object_pairs_hook=_no_duplicates,
-            )
+            obj = json_strict(raw.decode("ascii"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise InvalidInput(f"entry is not canonical JSON: {exc}") from exc
         if not isinstance(obj, dict):
@@ -163,17 +159,6 @@ class Entry:
         if entry.to_bytes() != raw:
             raise InvalidInput("entry is not in canonical form")
         return entry
-
-
-def _refuse_float(text: str) -> Any:
-    raise ValueError(f"number {text} is not an integer")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise ValueError("duplicate key")
-    return out
 
 
 def _parse_time(value: Any) -> datetime:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -165,16 +165,22 @@ def update(store: NodeStore, heads: Mapping[bytes, bytes]) -> bytes:
             hashes.append(EMPTY if node is None else node.hash)
         return Node(branch_hash(*hashes), None)
 
+    def split(
+        path: Path, content: dict[bytes, bytes], then: Callable[[Path, dict[bytes, bytes]], None]
+    ) -> None:
+        """``then`` on each child's part of ``content``; ``path`` is the branch over them."""
+        for side in (0, 1):
+            part = {k: v for k, v in content.items() if bit(k, path.depth) == side}
+            if part:
+                then(Path.of(next(iter(part)), path.depth + 1), part)
+        written[path] = branch(path)
+
     def build(path: Path, content: dict[bytes, bytes]) -> None:
         if len(content) == 1:
             ((key, value),) = content.items()
             written[path] = Node(value, key)
             return
-        for side in (0, 1):
-            part = {k: v for k, v in content.items() if bit(k, path.depth) == side}
-            if part:
-                build(Path.of(next(iter(part)), path.depth + 1), part)
-        written[path] = branch(path)
+        split(path, content, build)
 
     def change(path: Path, changed: dict[bytes, bytes]) -> None:
         existing = cache.get(path)
@@ -182,11 +188,7 @@ def update(store: NodeStore, heads: Mapping[bytes, bytes]) -> bytes:
             content = {} if existing is None else {existing.leaf_key or b"": existing.hash}
             build(path, {**content, **changed})
             return
-        for side in (0, 1):
-            part = {k: v for k, v in changed.items() if bit(k, path.depth) == side}
-            if part:
-                change(Path.of(next(iter(part)), path.depth + 1), part)
-        written[path] = branch(path)
+        split(path, changed, change)
 
     change(Path(0, b""), dict(heads))
     store.save(written)

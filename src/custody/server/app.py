@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,36 +22,26 @@ from custody.services import releases
 from custody.services.context import ServiceContext
 from custody.services.ledger import publish_checkpoint
 from custody.services.releases import Assets
-from custody.services.watcher import Watcher
+from custody.services.watcher import Periodic, Watcher
 from custody.settings import Settings
 from custody.web.assets import StaticAssets
 
 log = logging.getLogger("custody.server")
 
 
-class CheckpointPublisher:
+class CheckpointPublisher(Periodic):
     """Signs a new checkpoint whenever the log grew, every few seconds, in the background."""
 
     def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__("checkpoints", ctx.settings.checkpoint_interval_seconds, patience=10)
         self._ctx = ctx
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        interval = self._ctx.settings.checkpoint_interval_seconds
-        while not self._stop.wait(interval):
-            try:
-                publish_checkpoint(self._ctx)
-            except CustodyError as exc:
-                # An inconsistent history is an alarm, not a reason to stop serving reads.
-                log.error("checkpoint refused: %s", exc.message)  # noqa: TRY400 - no traceback in logs
+    def tick(self) -> None:
+        try:
+            publish_checkpoint(self._ctx)
+        except CustodyError as exc:
+            # An inconsistent history is an alarm, not a reason to stop serving reads.
+            log.error("checkpoint refused: %s", exc.message)  # noqa: TRY400 - no traceback in logs
 
 
 def _publish_release(ctx: ServiceContext, assets: Assets) -> None:

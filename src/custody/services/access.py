@@ -12,6 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody.protocol.transfers import ReaderOut
+from custody.store.db import new_id
 from custody.store.models import Item, KeyWrap
 from custody.store.models_delivery import AccessGrant, Incident
 
@@ -23,28 +25,30 @@ ENDINGS = {
 }
 
 
-def grant(
+def add_wrap(
     session: Session,
-    wrap: KeyWrap,
+    item: Item,
+    reader: ReaderOut,
+    wrap: bytes,
     *,
     kind: str,
     by: str,
     at: datetime,
     expires_at: datetime | None = None,
 ) -> AccessGrant:
-    """Record the grant behind a new wrap (the wrap must have its id already)."""
+    """Give ``reader`` the item key (``wrap``, made by a client, never by the server) and
+    record the grant behind it (``kind``: transfer, recovery or share)."""
+    reader_of = {
+        "item_id": item.id,
+        "reader_user_id": reader.user_id,
+        "reader_org_id": reader.org_id,
+        "recipient": reader.recipient,
+    }
+    key_wrap = KeyWrap(id=new_id(), wrap=wrap, created_at=at, **reader_of)
     record = AccessGrant(
-        id=wrap.id,
-        item_id=wrap.item_id,
-        reader_user_id=wrap.reader_user_id,
-        reader_org_id=wrap.reader_org_id,
-        recipient=wrap.recipient,
-        kind=kind,
-        granted_at=at,
-        granted_by=by,
-        expires_at=expires_at,
+        id=key_wrap.id, kind=kind, granted_at=at, granted_by=by, expires_at=expires_at, **reader_of
     )
-    session.add(record)
+    session.add_all([key_wrap, record])
     return record
 
 

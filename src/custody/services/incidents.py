@@ -24,6 +24,7 @@ from custody.services import outbox, reports
 from custody.services.context import Actor, ServiceContext
 from custody.services.delivery import check_reason, withdraw
 from custody.services.ledger import SYSTEM, record, record_items
+from custody.store.db import lookup
 from custody.store.models import Item, Transfer, User
 from custody.store.models_delivery import Incident, ItemSubject
 
@@ -185,7 +186,7 @@ def _impact_of(session: Session, incident: Incident) -> ImpactOut:
         )
     )
     named = {incident.opened_by, incident.reported_by, incident.closed_by} - {None}
-    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(named))).all())
+    emails = lookup(session, User.id, User.email, named)
 
     def email(user_id: str | None) -> str | None:
         return emails.get(user_id, "?") if user_id else None

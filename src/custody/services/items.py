@@ -9,23 +9,19 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
 
 from custody.domain.items import ItemState
-from custody.domain.transfers import Event, TransferState, next_state
-from custody.errors import Conflict, InvalidInput, NotFound, RangeNotSatisfiable
+from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.events import EntryType
 from custody.protocol.transfers import ItemCreatedOut
 from custody.services import access, notes
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import record_item
-from custody.services.reading import find_item, refusal
+from custody.services.reading import Download, deliver, find_item, readable_range, refusal
 from custody.services.transfers import own_draft, readers_for
-from custody.store.db import new_id
 from custody.store.models import (
     Item,
-    KeyWrap,
 )
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -101,18 +97,9 @@ def seal_item(
             )
         now = ctx.clock.now()
         for reader in readers:
-            key_wrap = KeyWrap(
-                id=new_id(),
-                item_id=item.id,
-                reader_user_id=reader.user_id,
-                reader_org_id=reader.org_id,
-                recipient=reader.recipient,
-                wrap=_b64(wraps[reader.recipient], "a key wrap", MAX_WRAP),
-                created_at=now,
-            )
-            session.add(key_wrap)
             kind = "transfer" if reader.user_id else "recovery"
-            access.grant(session, key_wrap, kind=kind, by=actor.user_id, at=now)
+            wrap = _b64(wraps[reader.recipient], "a key wrap", MAX_WRAP)
+            access.add_wrap(session, item, reader, wrap, kind=kind, by=actor.user_id, at=now)
         item.sealed_manifest = sealed
         item.manifest_sha256 = manifest_sha256
         item.state = ItemState.SEALED
@@ -137,14 +124,6 @@ def seal_item(
         )
 
 
-@dataclass(frozen=True)
-class Download:
-    blob_key: str
-    size: int
-    start: int
-    stop: int
-
-
 def start_download(
     ctx: ServiceContext, actor: Actor, item_id: str, start: int, end: int | None
 ) -> Download:
@@ -154,31 +133,11 @@ def start_download(
     """
     with ctx.unit_of_work() as session:
         item = find_item(session, item_id)
-        refused = refusal(ctx, session, actor, item, "download")
-        if refused is not None:
-            refuse(refused)
-        if item.state != ItemState.SEALED or item.blob_key is None:
-            raise Conflict(f"item {item_id} is not sealed yet")
-        size = item.ciphertext_size
-        stop = size if end is None else min(end, size)
-        if start >= size or stop <= start:
-            raise RangeNotSatisfiable(size)
-        transfer = item.transfer
-        if any(r.user_id == actor.user_id for r in transfer.recipients):
-            # Only a recipient's download delivers; the sender's or a share's does not.
-            before = TransferState(transfer.state)
-            transfer.state = next_state(before, Event.DOWNLOAD).value
-            if before == TransferState.SENT:
-                transfer.delivered_at = ctx.clock.now()
-        record_item(
-            ctx,
-            session,
-            EntryType.ITEM_DOWNLOADED,
-            actor,
-            item,
-            data={"first_byte": start, "last_byte": stop - 1},
-        )
-        return Download(item.blob_key, size, start, stop)
+        grant = readable_range(ctx, session, actor, item, "download", start, end)
+        deliver(ctx, item, actor)
+        bytes_read = {"first_byte": grant.start, "last_byte": grant.stop - 1}
+        record_item(ctx, session, EntryType.ITEM_DOWNLOADED, actor, item, bytes_read)
+        return grant
 
 
 def record_receipt(

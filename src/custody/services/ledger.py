@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.errors import NotFound
@@ -15,6 +14,7 @@ from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
 from custody.services import notes
 from custody.services.context import Actor, ServiceContext
+from custody.store.db import lookup
 from custody.store.ledger_store import Appended, LedgerStore, StoredCheckpoint
 from custody.store.models import AccessRecord, Item, User
 
@@ -144,7 +144,7 @@ def describe(session: Session, rows: list[tuple[int, bytes]]) -> list[TrailEntry
     addresses and reason commitments to the reasons kept beside the log."""
     entries = [(index, Entry.from_bytes(body)) for index, body in rows]
     actor_ids = {e.actor for _, e in entries if e.actor != SYSTEM}
-    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(actor_ids))).all())
+    emails = lookup(session, User.id, User.email, actor_ids)
     reasons = notes.texts(session, (e.data[notes.KEY] for _, e in entries if notes.KEY in e.data))
     return [
         TrailEntry(index, e, emails.get(e.actor), notes.resolve(e.data, reasons))

@@ -35,6 +35,7 @@ from custody.services.delivery import check_reason
 from custody.services.ledger import record
 from custody.services.paging import Window, newest_first, next_cursor
 from custody.services.security_events import record_alone, record_event
+from custody.store.db import lookup
 from custody.store.models import Unit, User, UserKey
 
 
@@ -126,7 +127,7 @@ def _views(session: Session, users: list[User]) -> list[PersonOut]:
     """Several people in four queries, however many there are."""
     ids = [u.id for u in users]
     unit_ids = {u.unit_id for u in users if u.unit_id}
-    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
+    names = lookup(session, Unit.id, Unit.name, unit_ids)
     enrolled = second_factor.enrolled_among(session, ids)
     keyed = set(
         session.scalars(

@@ -20,6 +20,7 @@ from custody.services import notes
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import SYSTEM
 from custody.services.trail_access import unit_admin_reaches
+from custody.store.db import lookup
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import AccessRecord, Item, Organisation, User
 from custody.store.models_delivery import AccessGrant
@@ -96,13 +97,9 @@ def report_of(session: Session, item: Item) -> ReportOut:
     user_ids = {e.actor for _, e in trail} | {
         u for g in grants for u in (g.reader_user_id, g.granted_by, g.ended_by) if u
     }
-    users = dict(session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all())
+    users = lookup(session, User.id, User.email, user_ids)
     org_ids = {g.reader_org_id for g in grants if g.reader_org_id}
-    orgs = dict(
-        session.execute(
-            select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
-        ).all()
-    )
+    orgs = lookup(session, Organisation.id, Organisation.name, org_ids)
     reasons = notes.texts(session, (e.data[notes.KEY] for _, e in trail if notes.KEY in e.data))
     where = {
         r.ledger_index: r

@@ -16,6 +16,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -128,18 +129,14 @@ def find_target(session: Session, actor: Actor, ref: str) -> Target:
     raise NotFound(f"no item or case {ref}")
 
 
-def _item_row(session: Session, item_id: str) -> Retention:
-    row = session.get(Retention, item_id)
-    if row is None:
-        row = Retention(item_id=item_id)
-        session.add(row)
-    return row
+_Row = TypeVar("_Row", Retention, CaseRetention)
 
 
-def _case_row(session: Session, case_id: str) -> CaseRetention:
-    row = session.get(CaseRetention, case_id)
+def _row(session: Session, model: type[_Row], **key: str) -> _Row:
+    """The ``model`` row of an item or a case (``key``: its one primary key), added if none."""
+    row = session.get(model, next(iter(key.values())))
     if row is None:
-        row = CaseRetention(case_id=case_id)
+        row = model(**key)
         session.add(row)
     return row
 
@@ -153,9 +150,9 @@ def set_retention(
         if target.item is not None:
             if target.item.state == ItemState.SHREDDED:
                 raise Conflict(f"item {target.item.id} is already shredded")
-            row: Retention | CaseRetention = _item_row(session, target.item.id)
+            row: Retention | CaseRetention = _row(session, Retention, item_id=target.item.id)
         else:
-            row = _case_row(session, target.case.id)
+            row = _row(session, CaseRetention, case_id=target.case.id)
         row.retain_until, row.set_by = end, actor.user_id
         record(
             ctx,
@@ -335,7 +332,7 @@ def shred(
         wraps = list(session.scalars(select(KeyWrap).where(KeyWrap.item_id == item.id)))
         end_access(session, wraps, kind="shredded", by=by_id, reason=reason, at=now)
         item.state = ItemState.SHREDDED
-        row = _item_row(session, item.id)
+        row = _row(session, Retention, item_id=item.id)
         row.shredded_at, row.shredded_by, row.shred_reason = now, by_id, reason
         transfer = item.transfer
         if all(i.state == ItemState.SHREDDED for i in transfer.items):

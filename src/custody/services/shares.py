@@ -27,7 +27,7 @@ from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import record_item
 from custody.services.paging import Window, newest_first, next_cursor
 from custody.services.transfer_views import describe, only_item
-from custody.store.db import new_id
+from custody.services.transfers import person_reader
 from custody.store.models import Case, Item, KeyWrap, Organisation, User, UserKey
 from custody.store.models_delivery import AccessGrant
 
@@ -133,18 +133,16 @@ def _add_share(
         )
     if access.live_wrap(session, item.id, user.id) is not None:
         raise Conflict(f"{user.email} can already read item {item.id}")
-    wrap = KeyWrap(
-        id=new_id(),
-        item_id=item.id,
-        reader_user_id=user.id,
-        reader_org_id=user.org_id,
-        recipient=key.age_recipient,
-        wrap=wrapped,
-        created_at=now,
-    )
-    session.add(wrap)
-    grant = access.grant(
-        session, wrap, kind="share", by=actor.user_id, at=now, expires_at=expires_at
+    reader = person_reader(user, key)
+    grant = access.add_wrap(
+        session,
+        item,
+        reader,
+        wrapped,
+        kind="share",
+        by=actor.user_id,
+        at=now,
+        expires_at=expires_at,
     )
     session.flush()
     record_item(

@@ -14,8 +14,9 @@ from custody.protocol.ledger import BundleOut, ConsistencyOut, ProvenEntryOut
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import TrailEntry, describe, publish_checkpoint
 from custody.services.trail_access import trail_item_ids
+from custody.services.transfer_views import own_wraps
 from custody.store.ledger_store import LedgerStore
-from custody.store.models import Item, KeyWrap, UserKey
+from custody.store.models import Item, UserKey
 
 
 def _trail_rows(store: LedgerStore, item_ids: list[str]) -> dict[int, bytes]:
@@ -59,13 +60,7 @@ def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleOut:
             for item in session.scalars(select(Item).where(Item.id.in_(item_ids)))
             if item.sealed_manifest is not None
         }
-        wraps = dict(
-            session.execute(
-                select(KeyWrap.item_id, KeyWrap.wrap).where(
-                    KeyWrap.item_id.in_(item_ids), KeyWrap.reader_user_id == actor.user_id
-                )
-            ).all()
-        )
+        wraps = own_wraps(session, item_ids, actor.user_id)
         return BundleOut(
             origin=ctx.origin,
             checkpoint=checkpoint.note.decode("utf-8"),  # every entry's proof is against it

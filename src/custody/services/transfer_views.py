@@ -9,12 +9,12 @@ an inbox of tens of thousands of transfers answers as fast as one of ten.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from custody.domain.cases import parse_urn
@@ -23,6 +23,7 @@ from custody.errors import InvalidInput
 from custody.protocol.transfers import ItemOut, PartyOut, TransferOut, TransferPage
 from custody.services.context import Actor
 from custody.services.paging import DEFAULT_PAGE, Window, newest_first, next_cursor
+from custody.store.db import lookup
 from custody.store.models import Case, KeyWrap, Organisation, Transfer, Unit, User, UserKey
 
 
@@ -70,6 +71,13 @@ def page(
     return TransferPage(transfers=views, next=after)
 
 
+def own_wraps(session: Session, item_ids: Iterable[str], user_id: str) -> dict[str, bytes]:
+    """The person's own key wraps of these items, by item: all that is theirs to open."""
+    return lookup(
+        session, KeyWrap.item_id, KeyWrap.wrap, item_ids, KeyWrap.reader_user_id == user_id
+    )
+
+
 def only_item(view: TransferOut, item_id: str) -> TransferOut:
     """The transfer as it shows one of its items (to someone it was shared with)."""
     return view.model_copy(update={"items": [i for i in view.items if i.id == item_id]})
@@ -87,36 +95,16 @@ def describe_many(
     if not transfers:
         return []
     people = {u for t in transfers for u in (t.sender_id, *(r.user_id for r in t.recipients))}
-    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(people))).all())
+    emails = lookup(session, User.id, User.email, people)
     item_ids = [i.id for t in transfers for i in t.items]
-    wraps = dict(
-        session.execute(
-            select(KeyWrap.item_id, KeyWrap.wrap).where(
-                KeyWrap.item_id.in_(item_ids), KeyWrap.reader_user_id == actor.user_id
-            )
-        ).all()
+    wraps = own_wraps(session, item_ids, actor.user_id)
+    orgs = lookup(
+        session, Organisation.id, Organisation.name, {t.recipient_org_id for t in transfers}
     )
-    orgs = dict(
-        session.execute(
-            select(Organisation.id, Organisation.name).where(
-                Organisation.id.in_({t.recipient_org_id for t in transfers})
-            )
-        ).all()
-    )
-    units = dict(
-        session.execute(
-            select(Unit.id, Unit.name).where(
-                Unit.id.in_({t.recipient_unit_id for t in transfers if t.recipient_unit_id})
-            )
-        ).all()
-    )
-    keys = dict(
-        session.execute(
-            select(UserKey.ledger_index, UserKey.signing_key).where(
-                UserKey.ledger_index.in_({t.sender_key_index for t in transfers})
-            )
-        ).all()
-    )
+    unit_ids = {t.recipient_unit_id for t in transfers if t.recipient_unit_id}
+    units = lookup(session, Unit.id, Unit.name, unit_ids)
+    key_indexes = {t.sender_key_index for t in transfers}
+    keys = lookup(session, UserKey.ledger_index, UserKey.signing_key, key_indexes)
 
     def party(user_id: str) -> PartyOut:
         return PartyOut(user_id=user_id, email=emails.get(user_id, "?"))

@@ -36,6 +36,7 @@ from custody.store.models import (
     TransferRecipient,
     Unit,
     User,
+    UserKey,
 )
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -116,6 +117,17 @@ def _resolve_recipients(session: Session, to: list[str]) -> _Recipients:
     return _Recipients(org, next(iter(units.values()), None), list(users.values()))
 
 
+def person_reader(user: User, key: UserKey) -> ReaderOut:
+    """A person as a reader of an item key: their key, and the entry that registered it."""
+    return ReaderOut(
+        recipient=key.age_recipient,
+        user_id=user.id,
+        org_id=None,
+        label=user.email,
+        key_index=key.ledger_index,
+    )
+
+
 def readers_for(session: Session, transfer: Transfer) -> list[ReaderOut]:
     """Everyone an item key is wrapped for: recipients, the sender, both recovery keys."""
     readers: list[ReaderOut] = []
@@ -128,15 +140,7 @@ def readers_for(session: Session, transfer: Transfer) -> list[ReaderOut]:
                 "a reader of this transfer has no keys any more", hint="create a new transfer"
             )
         if not any(r.user_id == user_id for r in readers):
-            readers.append(
-                ReaderOut(
-                    recipient=key.age_recipient,
-                    user_id=user_id,
-                    org_id=None,
-                    label=user.email,
-                    key_index=key.ledger_index,
-                )
-            )
+            readers.append(person_reader(user, key))
     for org_id in dict.fromkeys([transfer.sender_org_id, transfer.recipient_org_id]):
         org = session.get_one(Organisation, org_id)
         readers.append(

@@ -191,25 +191,40 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
 
 
-class Watcher:
-    """Runs ``run_watcher_once`` in the background of ``custody serve``."""
+class Periodic:
+    """Calls :meth:`tick` every ``interval`` seconds on a thread of its own, from
+    :meth:`start` until :meth:`stop` (which waits up to ``patience`` seconds for a tick)."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
-        self._ctx = ctx
-        self._worker = _worker_id()
+    def __init__(self, name: str, interval: float, patience: float) -> None:
+        self._interval, self._patience = interval, patience
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="watcher", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def tick(self) -> None:
+        raise NotImplementedError
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=20)
+        self._thread.join(timeout=self._patience)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._ctx.settings.watcher_interval_seconds):
-            try:
-                run_watcher_once(self._ctx, worker=self._worker)
-            except Exception:  # a failed pass must not stop the next one
-                log.exception("watcher pass failed")
+        while not self._stop.wait(self._interval):
+            self.tick()
+
+
+class Watcher(Periodic):
+    """Runs ``run_watcher_once`` in the background of ``custody serve``."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__("watcher", ctx.settings.watcher_interval_seconds, patience=20)
+        self._ctx = ctx
+        self._worker = _worker_id()
+
+    def tick(self) -> None:
+        try:
+            run_watcher_once(self._ctx, worker=self._worker)
+        except Exception:  # a failed pass must not stop the next one
+            log.exception("watcher pass failed")

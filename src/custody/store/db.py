@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy.engine import Dialect, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
+K = TypeVar("K")
+V = TypeVar("V")
 # Constraint names that Alembic can address the same way on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -124,3 +134,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def lookup(
+    session: Session,
+    key: InstrumentedAttribute[K],
+    value: InstrumentedAttribute[V],
+    among: Iterable[K],
+    *where: ColumnElement[bool],
+) -> dict[K, V]:
+    """``value`` by ``key`` for the rows whose ``key`` is ``among`` these (and ``where``), in
+    one query: how a view names many ids at once (people by address, units by name)."""
+    return dict(session.execute(select(key, value).where(key.in_(among), *where)).all())

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from custody.errors import IntegrityError, InvalidInput, NotFound
 from custody.ledger import heads, merkle, tiles
-from custody.ledger.checkpoint import Checkpoint, sign_checkpoint
+from custody.ledger.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
 from custody.ledger.entry import Entry, PrevRef
 from custody.ledger.note import Signer
 from custody.ledger.replay import LedgerVerification, Mismatch, Replay, node_count
@@ -58,10 +58,7 @@ class Appended:
 
 
 @dataclass(frozen=True)
-class StoredCheckpoint:
-    size: int
-    root_hash: bytes
-    note: bytes
+class StoredCheckpoint(SignedCheckpoint):
     created_at: datetime
 
 

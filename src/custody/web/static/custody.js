@@ -42,35 +42,33 @@
     return data;
   }
 
-  function assertionJSON(cred) {
-    const r = cred.response;
+  // A credential as the server reads it (WebAuthn's JSON form): bytes as base64url, and
+  // besides the client data, the fields of its kind of response.
+  function credentialJSON(cred, fields) {
     return {
       id: cred.id,
       rawId: toB64url(cred.rawId),
       type: cred.type,
-      response: {
-        clientDataJSON: toB64url(r.clientDataJSON),
-        authenticatorData: toB64url(r.authenticatorData),
-        signature: toB64url(r.signature),
-        userHandle: r.userHandle ? toB64url(r.userHandle) : null,
-      },
+      response: Object.assign({ clientDataJSON: toB64url(cred.response.clientDataJSON) }, fields),
       clientExtensionResults: cred.getClientExtensionResults(),
     };
   }
 
+  function assertionJSON(cred) {
+    const r = cred.response;
+    return credentialJSON(cred, {
+      authenticatorData: toB64url(r.authenticatorData),
+      signature: toB64url(r.signature),
+      userHandle: r.userHandle ? toB64url(r.userHandle) : null,
+    });
+  }
+
   function attestationJSON(cred) {
     const r = cred.response;
-    return {
-      id: cred.id,
-      rawId: toB64url(cred.rawId),
-      type: cred.type,
-      response: {
-        clientDataJSON: toB64url(r.clientDataJSON),
-        attestationObject: toB64url(r.attestationObject),
-        transports: r.getTransports ? r.getTransports() : [],
-      },
-      clientExtensionResults: cred.getClientExtensionResults(),
-    };
+    return credentialJSON(cred, {
+      attestationObject: toB64url(r.attestationObject),
+      transports: r.getTransports ? r.getTransports() : [],
+    });
   }
 
   async function signInWithKey(button) {
