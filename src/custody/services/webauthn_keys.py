@@ -20,6 +20,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
@@ -67,6 +68,15 @@ class RelyingParty:
 
     id: str
     origin: str
+
+    def expects(self, challenge: bytes) -> dict[str, Any]:
+        """What a ceremony's answer must show (py_webauthn's ``expected_*``): our challenge,
+        signed for our RP id, from our page's origin."""
+        return {
+            "expected_challenge": challenge,
+            "expected_rp_id": self.id,
+            "expected_origin": self.origin,
+        }
 
 
 def relying_party(settings: Settings, request_origin: str) -> RelyingParty:
@@ -204,12 +214,7 @@ def register(
     if user_id != actor.user_id:
         raise NotAuthenticated("that security-key request was not yours", hint="try again")
     try:
-        verified = verify_registration_response(
-            credential=parsed,
-            expected_challenge=challenge,
-            expected_rp_id=rp.id,
-            expected_origin=rp.origin,
-        )
+        verified = verify_registration_response(credential=parsed, **rp.expects(challenge))
     except WebAuthnException:
         raise InvalidInput("the security key's answer did not verify", hint="try again") from None
     transports = " ".join(t.value for t in parsed.response.transports or [])[:100]
@@ -300,9 +305,7 @@ def login(ctx: ServiceContext, rp: RelyingParty, credential: str, origin: Origin
             try:
                 verified = verify_authentication_response(
                     credential=parsed,
-                    expected_challenge=challenge,
-                    expected_rp_id=rp.id,
-                    expected_origin=rp.origin,
+                    **rp.expects(challenge),
                     credential_public_key=row.public_key,
                     credential_current_sign_count=row.sign_count,
                 )
