@@ -12,12 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from custody.crypto.age import Identity
 from custody.domain.people import OrgKind, Role
 from custody.domain.retention import retention_end
 from custody.errors import Conflict, Forbidden, NotFound
 from custody.ledger.entry import Entry
-from custody.services import accounts, cases, retention, transfers
+from custody.services import cases, retention, transfers
 from custody.services.context import Actor
 from custody.services.watcher import run_watcher_once
 from custody.store.ledger_store import LedgerStore
@@ -27,13 +26,8 @@ from support.world import CPS, Cast
 
 
 def _defence_officer(w: Cast) -> Actor:
-    accounts.create_org(
-        w.ctx, "Example Defence LLP", OrgKind.DEFENCE, Identity.generate().recipient.to_string()
-    )
-    user = accounts.create_user(
-        w.ctx, "clerk@defence.example", "Example Defence LLP", Role.OFFICER, "a long password 12"
-    )
-    return Actor(user.id, user.email, user.org_id, Role.OFFICER.value)
+    w.world.org("Example Defence LLP", OrgKind.DEFENCE)
+    return w.world.add("clerk", "clerk@defence.example", "Example Defence LLP", Role.OFFICER).actor
 
 
 def _item_and_urn(w: Cast) -> tuple[str, str]:

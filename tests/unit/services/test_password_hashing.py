@@ -13,16 +13,12 @@ import pytest
 from argon2 import PasswordHasher, extract_parameters
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from pydantic import ValidationError
-from sqlalchemy import select
 
-from custody.crypto.age import Identity
-from custody.domain.people import OrgKind, Role
+from custody.domain.people import Role
 from custody.errors import NotAuthenticated
-from custody.server import build_context
-from custody.server.setup import initialise
 from custody.services import accounts
 from custody.settings import Settings
-from custody.store.models import User
+from support.world import PASSWORD, POLICE, World, world_settings
 
 
 def test_production_hashes_at_argon2s_defaults_and_refuses_less() -> None:
@@ -43,24 +39,14 @@ def test_production_hashes_at_argon2s_defaults_and_refuses_less() -> None:
 def test_the_settings_cost_is_the_cost_of_every_hash(
     tmp_path: Path, time_cost: int, memory_kib: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(
-        mode="development",
-        data_dir=tmp_path,
-        password_hash_time_cost=time_cost,
-        password_hash_memory_kib=memory_kib,
-    )
-    initialise(settings, "custody.test/log")
-    ctx = build_context(settings)
+    world = World.create(world_settings(
+        tmp_path / "data", f"sqlite:///{tmp_path / 'custody.db'}",
+        password_hash_time_cost=time_cost, password_hash_memory_kib=memory_kib,
+    ))
     try:
-        accounts.create_org(
-            ctx, "Thames Valley Police", OrgKind.POLICE, Identity.generate().recipient.to_string()
-        )
-        accounts.create_user(
-            ctx, "dc.jones@tvp.police.example", "Thames Valley Police", Role.OFFICER,
-            "a long password 123",
-        )
-        with ctx.unit_of_work() as session:
-            stored = session.scalars(select(User.password_hash)).one()
+        world.organisations()
+        officer = world.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
+        stored = world.user(officer.email).password_hash
         parameters = extract_parameters(stored)
         assert (parameters.time_cost, parameters.memory_cost) == (time_cost, memory_kib)
 
@@ -73,9 +59,9 @@ def test_the_settings_cost_is_the_cost_of_every_hash(
 
         monkeypatch.setattr(PasswordHasher, "verify", verify)
         with pytest.raises(NotAuthenticated):
-            accounts.login(ctx, "nobody@tvp.police.example", "a long password 123")
+            accounts.login(world.ctx, "nobody@tvp.police.example", PASSWORD)
         (dummy,) = verified
         assert dummy != stored
         assert extract_parameters(dummy) == parameters
     finally:
-        ctx.close()
+        world.close()
