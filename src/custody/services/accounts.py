@@ -460,22 +460,15 @@ def register_keys(
             actor,
             data={"age_recipient": age_recipient, "signing_key": signing_key},
         )
-        session.add(
-            UserKey(
-                user_id=actor.user_id,
-                age_recipient=age_recipient,
-                signing_key=signing_key,
-                ledger_index=appended.index,
-                created_at=now,
-            )
-        )
-        return KeysOut(
+        key = UserKey(
             user_id=actor.user_id,
-            email=actor.email,
             age_recipient=age_recipient,
             signing_key=signing_key,
             ledger_index=appended.index,
+            created_at=now,
         )
+        session.add(key)
+        return KeysOut.of(key, email=actor.email)
 
 
 def my_keys(ctx: ServiceContext, actor: Actor) -> KeysOut:
@@ -484,13 +477,7 @@ def my_keys(ctx: ServiceContext, actor: Actor) -> KeysOut:
         key = current_key(session, actor.user_id)
         if key is None:
             raise NotFound("you have no keys registered", hint="make them: custody keys init")
-        return KeysOut(
-            user_id=actor.user_id,
-            email=actor.email,
-            age_recipient=key.age_recipient,
-            signing_key=key.signing_key,
-            ledger_index=key.ledger_index,
-        )
+        return KeysOut.of(key, email=actor.email)
 
 
 def current_key(session: Session, user_id: str) -> UserKey | None:
