@@ -11,10 +11,10 @@ import { type Json, type JsonObject, JsonRefused, canonicalJson, isObject, parse
 
 export const VERSION = 1;
 export const MAX_ENTRY_SIZE = 0xffff; // tlog-tiles entry bundles use a uint16 length prefix
-// Python's `$` (no MULTILINE) also matches before one final newline; mirrored with `\n?$`.
-const TYPE_PATTERN = /^[a-z]+(:[a-z_]+)+\n?$/;
-const TIME_PATTERN = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z\n?$/;
-const HEX64 = /^[0-9a-f]{64}\n?$/;
+// Whole strings, as Python's `fullmatch` (a JavaScript `$` never matches before a newline).
+const TYPE_PATTERN = /^[a-z]+(:[a-z_]+)+$/;
+const TIME_PATTERN = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z$/;
+const HEX64 = /^[0-9a-f]{64}$/;
 const KEYS = ["actor", "case", "data", "item", "prev", "time", "transfer", "type", "v"];
 const INT_LIMIT = 1n << 63n; // JSON integers stay within a signed 64-bit range for every reader
 
@@ -40,9 +40,29 @@ function repr(value: Json | undefined): string {
   if (value === undefined || value === null) return "None";
   if (value === true) return "True";
   if (value === false) return "False";
-  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "string") return reprString(value);
   if (typeof value === "number" || typeof value === "bigint") return String(value);
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+/** Python's `repr(str)` for the characters an entry's text can hold: quotes chosen as Python
+ * chooses them; backslash, quote, tab, newline and return escaped; other C0 and C1 controls
+ * and DEL as `\xNN`; lone surrogates as `\uNNNN`. (Other non-printable characters, which
+ * Python also escapes, are left as they are.) */
+function reprString(text: string): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const c of text) {
+    const code = c.codePointAt(0) as number;
+    if (c === "\\" || c === quote) out += `\\${c}`;
+    else if (c === "\n") out += "\\n";
+    else if (c === "\r") out += "\\r";
+    else if (c === "\t") out += "\\t";
+    else if (code < 0x20 || (code >= 0x7f && code <= 0xa0)) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else if (code >= 0xd800 && code <= 0xdfff) out += `\\u${code.toString(16)}`; // a lone half
+    else out += c;
+  }
+  return out + quote;
 }
 
 const pyList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(", ")}]`;
@@ -54,7 +74,7 @@ function parseTime(value: Json | undefined): string {
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const days = [31, year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
   const valid =
-    !value.endsWith("\n") && year >= 1 && month >= 1 && month <= 12 && day >= 1 &&
+    year >= 1 && month >= 1 && month <= 12 && day >= 1 &&
     day <= (days[month - 1] ?? 0) && hour <= 23 && minute <= 59 && second <= 59;
   if (!valid) throw new InvalidInput(`entry time '${value}' is not a date`);
   return value;

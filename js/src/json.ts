@@ -3,14 +3,18 @@
  *
  * Reading mirrors `json.loads` with the hooks custody passes (`parse_float` and
  * `parse_constant` refusing, `object_pairs_hook` refusing repeated keys): the same grammar
- * (whitespace, escapes, lone surrogates allowed, no control characters in strings), errors
- * raised in the order Python's scanner meets them, integers of more than 4300 digits
- * refused (Python's int limit), and a nesting limit in place of Python's RecursionError.
+ * (whitespace, escapes, no control characters in strings), errors raised in the order
+ * Python's scanner meets them, integers of more than 4300 digits refused (Python's int
+ * limit); then, once the whole document has parsed, `encoding.py`'s own checks: nothing
+ * nested deeper than {@link MAX_DEPTH} ("depth"), then no string (key or value) that escapes
+ * half a surrogate pair ("text").
  * Integers come back as `number` when safe, else as `bigint`, so nothing is rounded.
  *
  * Writing mirrors `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`:
  * keys sorted by code point, every character outside ' '..'~' escaped as Python does.
  */
+
+import { isWellFormed } from "./bytes.js";
 
 export type Json = null | boolean | number | bigint | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -18,7 +22,7 @@ export type JsonObject = { [key: string]: Json };
 /** Why a document was refused; callers turn it into their own message. */
 export class JsonRefused extends Error {
   constructor(
-    readonly kind: "syntax" | "float" | "duplicate" | "depth",
+    readonly kind: "syntax" | "float" | "duplicate" | "depth" | "text",
     /** For "float": the number's text (or NaN, Infinity, -Infinity) as Python passes it. */
     readonly text = "",
   ) {
@@ -26,14 +30,18 @@ export class JsonRefused extends Error {
   }
 }
 
-/** Deeper than this is refused as "depth" (Python raises RecursionError near 1000 levels). */
-export const MAX_DEPTH = 900;
+/** Deeper than this is refused as "depth", as `encoding.MAX_DEPTH` is in Python. */
+export const MAX_DEPTH = 64;
+/** Where parsing stops at once (Python's RecursionError, near 1000 levels): "depth" too. */
+const PARSE_DEPTH = 900;
 const MAX_INT_DIGITS = 4300; // sys.get_int_max_str_digits() default
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/y;
 
 export function parseJson(text: string): Json {
   let pos = 0;
+  let deepest = 0;
+  let allText = true;
 
   const syntax = (): never => {
     throw new JsonRefused("syntax");
@@ -56,6 +64,7 @@ export function parseJson(text: string): Json {
       if (c === 0x22) {
         out += text.slice(start, pos);
         pos++;
+        if (allText && !isWellFormed(out)) allText = false;
         return out;
       }
       if (c < 0x20) syntax(); // strict=True: no control characters inside strings
@@ -92,7 +101,8 @@ export function parseJson(text: string): Json {
   const parseValue = (depth: number): Json => {
     const c = text[pos];
     if (c === "{" || c === "[") {
-      if (depth >= MAX_DEPTH) throw new JsonRefused("depth");
+      if (depth >= PARSE_DEPTH) throw new JsonRefused("depth");
+      if (depth + 1 > deepest) deepest = depth + 1;
       pos++;
       return c === "{" ? parseObject(depth + 1) : parseArray(depth + 1);
     }
@@ -187,6 +197,8 @@ export function parseJson(text: string): Json {
   const value = parseValue(0);
   skipSpace();
   if (pos !== text.length) syntax();
+  if (deepest > MAX_DEPTH) throw new JsonRefused("depth");
+  if (!allText) throw new JsonRefused("text");
   return value;
 }
 

@@ -153,8 +153,7 @@ export class Manifest implements ManifestFields {
     const document = jsonObject(data, "manifest");
     const version = document["v"];
     delete document["v"];
-    // Python compares `!= 1`, which `true` passes too (True == 1); kept for parity.
-    if (version !== VERSION && version !== true) throw new InvalidInput("unknown manifest version");
+    if (version !== VERSION) throw new InvalidInput("unknown manifest version");
     const names = Object.keys(document).sort();
     if (names.length !== SORTED_NAMES.length || names.some((n, i) => n !== SORTED_NAMES[i])) {
       throw new InvalidInput(`manifest fields differ from [${SORTED_NAMES.map((n) => `'${n}'`).join(", ")}]`);
@@ -224,6 +223,7 @@ function jsonObject(data: Uint8Array, what: string): JsonObject {
       }
       if (error.kind === "duplicate") throw new InvalidInput(`the ${what} repeats a key`);
       if (error.kind === "depth") throw new InvalidInput(`the ${what} is nested too deeply to be a manifest`);
+      if (error.kind === "text") throw new InvalidInput(`the ${what} holds a string that is not Unicode text`);
     }
     // not UTF-8, not JSON, or an integer of more than 4300 digits
     throw new InvalidInput(`the ${what} is not JSON`);

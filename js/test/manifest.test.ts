@@ -5,7 +5,7 @@ import { test } from "node:test";
 
 import { ascii, concat, toBase64, utf8 } from "../src/bytes.js";
 import { BadSignature, InvalidInput } from "../src/errors.js";
-import { canonicalJson, parseJson } from "../src/json.js";
+import { JsonRefused, canonicalJson, parseJson } from "../src/json.js";
 import { Manifest, type ManifestFields, SIGNATURE_CONTEXT, SignedManifest, safeFileName } from "../src/manifest.js";
 import { SigningKey, VerifyKey } from "../src/signing.js";
 
@@ -119,8 +119,8 @@ test("fields: missing, extra, wrong types, impossible values are refused as Pyth
   for (const [bytes, message] of cases) {
     assert.throws(() => Manifest.fromBytes(bytes), (e: unknown) => e instanceof InvalidInput && e.message === message, message);
   }
-  // Python accepts "v": true (True == 1); so does this parser.
-  assert.ok(Manifest.fromBytes(document({ v: true })));
+  // true is not 1, here as in Python's Manifest.from_bytes.
+  assert.throws(() => Manifest.fromBytes(document({ v: true })), (e: unknown) => e instanceof InvalidInput && e.message === "unknown manifest version");
 });
 
 test("safe file names follow crypto/manifest.py's safe_file_name", () => {
@@ -164,6 +164,10 @@ test("canonical JSON writes what Python's json.dumps writes", () => {
   );
   const parsed = parseJson(' {"a" : [ 1 , -0 , 123456789012345678901234567890 ] } ');
   assert.equal(canonicalJson(parsed), '{"a":[1,0,123456789012345678901234567890]}');
-  assert.equal(parseJson('"\\ud800"'), "\ud800");
+  assert.equal(parseJson('"\\ud83d\\ude00"'), "\ud83d\ude00");
+  assert.throws(() => parseJson('"\\ud800"'), (e: unknown) => e instanceof JsonRefused && e.kind === "text");
+  assert.throws(() => parseJson('{"\\udc00":1}'), (e: unknown) => e instanceof JsonRefused && e.kind === "text");
+  assert.ok(Array.isArray(parseJson("[".repeat(64) + "]".repeat(64))));
+  assert.throws(() => parseJson("[".repeat(65) + "]".repeat(65)), (e: unknown) => e instanceof JsonRefused && e.kind === "depth");
   assert.throws(() => VerifyKey.fromBase64("="), InvalidInput);
 });

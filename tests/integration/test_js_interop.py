@@ -386,6 +386,14 @@ def _hostile_inputs() -> list[tuple[str, bytes]]:
         b'{"a":{"b":1,"b":2},"c":1.5}',
         b'{"a":1.5,"a":1}',
         b"[" * 3000 + b"]" * 3000,
+        b"[" * 64 + b"]" * 64,  # as deep as JSON may go: not a manifest, for another reason
+        b"[" * 65 + b"]" * 65,
+        b'{"v":1,"x":' + b"[" * 70 + b"]" * 70 + b"}",
+        b'{"v":1,"x":' + b"[" * 70 + b"]" * 70 + b',"y":1.5}',  # the float is met first
+        b'{"v":1,"x":' + b"[" * 70 + b'"\\udc00"' + b"]" * 70 + b"}",  # depth before text
+        dump(_manifest_doc(file_name="\ud800.mp4")),
+        dump(_manifest_doc(file_name="\ud83c\udfa5.mp4")),  # a pair: one character
+        dump({**_manifest_doc(), "\udfff": 1}),
         b'{"v":' + b"9" * 4301 + b"}",
         b'{"v":-' + b"9" * 4300 + b"}",
         b"{'v':1}",
@@ -457,6 +465,10 @@ def _hostile_inputs() -> list[tuple[str, bytes]]:
         text.replace('"data":{', '"data":{"big":-9223372036854775808,').encode(),
         text.replace('"data":{', '"data":{"f":1.5,').encode(),
         text.replace('"data":{', '"data":{"n":1,').encode(),
+        text.replace('"data":{', '"data":{"a":"\\ud800",').encode(),
+        text.replace('"data":{', '"data":{"a":' + "[" * 62 + "]" * 62 + ",").encode(),
+        text.replace('"data":{', '"data":{"a":' + "[" * 63 + "]" * 63 + ",").encode(),
+        text.replace("07:40:49.123456Z", "07:40:49.123456Z\\n").encode(),
         text.replace('"actor":"u"', '"actor":""').encode(),
         text.replace('"actor":"u"', f'"actor":"{"u" * 129}"').encode(),
         text.replace('"actor":"u"', '"actor":5').encode(),

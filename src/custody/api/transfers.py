@@ -31,7 +31,7 @@ from custody.services import cases, items, subjects, transfers
 from custody.services import transfer_views as views
 
 router = APIRouter(prefix="/api/v1", tags=["transfers"])
-_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]+)-([0-9]*)$")
 # Another's object answers "not found", like one that does not exist (no oracle).
 _OBJECT = (ErrorCode.NOT_FOUND,)
 
@@ -171,7 +171,7 @@ def download(
     """An item's ciphertext (an age file), or one range of it; each download is recorded."""
     start, end = 0, None
     if range_:
-        match = _RANGE.match(range_.strip())
+        match = _RANGE.fullmatch(range_.strip())
         if not match:
             raise InvalidInput("only a single 'bytes=START-[END]' range is supported")
         start = int(match[1])

@@ -8,7 +8,6 @@ bytes. JSON with integers only and no key twice: ledger entries and signed manif
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any
 
@@ -18,7 +17,7 @@ def b64decode_strict(text: str) -> bytes:
     "not base64" or "not canonical base64"."""
     try:
         raw = base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or a character outside ASCII
         raise ValueError("not base64") from exc
     if base64.b64encode(raw).decode("ascii") != text:
         raise ValueError("not canonical base64")
@@ -40,16 +39,72 @@ class RepeatedKey(ValueError):
         super().__init__("duplicate key")
 
 
+class TooDeep(ValueError):
+    """A JSON document nested deeper than :data:`MAX_DEPTH` arrays and objects."""
+
+    def __init__(self) -> None:
+        super().__init__(f"nested deeper than {MAX_DEPTH} levels")
+
+
+class NotText(ValueError):
+    """A JSON string escapes half of a surrogate pair (``"\\ud800"``): no Unicode text, and
+    no UTF-8 spelling, so a name or a key in it could not be written, shown or compared."""
+
+    def __init__(self) -> None:
+        super().__init__("a string is not Unicode text (a lone surrogate)")
+
+
+# Nothing custody signs nests deeper than a few levels; the limit is far above that and far
+# below the interpreter's recursion limit, the same in every reader (js/src/json.ts).
+MAX_DEPTH = 64
+
+
 def json_strict(text: str) -> Any:
-    """``text`` as JSON, if it has integers only and no object repeats a key; otherwise a
-    ``ValueError`` (:class:`NotAnInteger`, :class:`RepeatedKey` or the decoder's own).
-    Deep nesting raises ``RecursionError``."""
-    return json.loads(
-        text,
-        parse_float=_not_an_integer,
-        parse_constant=_not_an_integer,
-        object_pairs_hook=_each_key_once,
-    )
+    """``text`` as JSON, if it has integers only, no object repeats a key, every string is
+    Unicode text and nothing nests deeper than :data:`MAX_DEPTH`; otherwise a ``ValueError``
+    (:class:`NotAnInteger`, :class:`RepeatedKey`, :class:`TooDeep`, :class:`NotText` or the
+    decoder's own). Depth and text are checked once the whole document has parsed."""
+    try:
+        document = json.loads(
+            text,
+            parse_float=_not_an_integer,
+            parse_constant=_not_an_integer,
+            object_pairs_hook=_each_key_once,
+        )
+    except RecursionError as exc:
+        raise TooDeep from exc
+    _check_tree(document)
+    return document
+
+
+def _check_tree(document: Any) -> None:
+    """:class:`TooDeep` if ``document`` nests too deeply, else :class:`NotText` if a string
+    in it (a key or a value) is not Unicode text; without recursion."""
+    too_deep = not_text = False
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            too_deep |= depth >= MAX_DEPTH
+            not_text |= not all(map(_is_text, value))
+            pending.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            too_deep |= depth >= MAX_DEPTH
+            pending.extend((v, depth + 1) for v in value)
+        elif isinstance(value, str):
+            not_text |= not _is_text(value)
+    if too_deep:
+        raise TooDeep
+    if not_text:
+        raise NotText
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _not_an_integer(text: str) -> Any:

@@ -11,7 +11,6 @@ text format::
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 
 from custody.crypto.age import DecryptionFailed, Identity, decrypt_with_passphrase
@@ -88,7 +87,7 @@ class UserKeys:
             raise not_keys
         try:
             seed = base64.b64decode(lines[2].removeprefix("ed25519: "), validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or a character outside ASCII
             raise not_keys from exc
         return cls(Identity.parse(lines[1].removeprefix("age: ")), SigningKey(seed))
 

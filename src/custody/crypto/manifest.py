@@ -9,7 +9,6 @@ so a manifest signature can never be replayed as any other custody signature.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import re
@@ -17,7 +16,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from custody.crypto.encoding import NotAnInteger, RepeatedKey, json_strict
+from custody.crypto.encoding import NotAnInteger, NotText, RepeatedKey, TooDeep, json_strict
 from custody.crypto.signing import BadSignature, SigningKey, VerifyKey
 from custody.errors import IntegrityError, InvalidInput
 
@@ -89,7 +88,8 @@ class Manifest:
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
         document = _json_object(data, "manifest")
-        if document.pop("v", None) != VERSION:
+        version = document.pop("v", None)
+        if type(version) is not int or version != VERSION:  # true == 1 in Python; not here
             raise InvalidInput("unknown manifest version")
         names = {f.name for f in fields(cls)}
         if set(document) != names:
@@ -136,7 +136,7 @@ class SignedManifest:
             parts = [
                 base64.b64decode(document[k], validate=True) for k in ("manifest", "signature")
             ]
-        except (binascii.Error, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # binascii.Error is a ValueError
             raise InvalidInput("the signed manifest's fields are not base64") from exc
         return cls(parts[0], parts[1])
 
@@ -189,8 +189,10 @@ def _json_object(data: bytes, what: str) -> dict[str, Any]:
         raise InvalidInput(said) from exc
     except RepeatedKey as exc:
         raise InvalidInput(f"the {what} repeats a key") from exc
-    except RecursionError as exc:  # hostile bytes: a court's verifier parses them too
+    except TooDeep as exc:  # hostile bytes: a court's verifier parses them too
         raise InvalidInput(f"the {what} is nested too deeply to be a manifest") from exc
+    except NotText as exc:
+        raise InvalidInput(f"the {what} holds a string that is not Unicode text") from exc
     except ValueError as exc:  # not UTF-8, not JSON, or an integer of more than 4300 digits
         raise InvalidInput(f"the {what} is not JSON") from exc
     if not isinstance(document, dict):

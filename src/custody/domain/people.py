@@ -40,7 +40,7 @@ _ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .,'&()\-]{1,79}$")
 def normalise_email(text: str) -> str:
     """Lower-cased ASCII e-mail address; anything else is refused, not guessed at."""
     email = text.strip().lower()
-    if not email.isascii() or not _EMAIL.match(email):
+    if not email.isascii() or not _EMAIL.fullmatch(email):
         raise InvalidInput(
             f"{text!r} is not an e-mail address custody accepts",
             hint="use a plain ASCII address such as alex.smith@police.example",
@@ -59,7 +59,7 @@ def check_unit_name(name: str) -> str:
 
 def _check_name(name: str, what: str) -> str:
     name = name.strip()
-    if not _ORG_NAME.match(name):
+    if not _ORG_NAME.fullmatch(name):
         raise InvalidInput(
             f"{name!r} is not a valid {what} name",
             hint="2-80 characters: letters, digits, spaces and . , ' & ( ) -",

@@ -34,7 +34,7 @@ def retention_end(now: datetime, *, until: str | None, for_: str | None) -> date
     if (until is None) == (for_ is None):
         raise InvalidInput("give exactly one of --until DATE or --for DURATION")
     if for_ is not None:
-        match = _PERIOD.match(for_.lower())
+        match = _PERIOD.fullmatch(for_.lower())
         if not match:
             raise InvalidInput(
                 f"{for_!r} is not a retention period", hint="write e.g. 90d, 26w, 18m or 7y"
@@ -72,7 +72,7 @@ def retention_end(now: datetime, *, until: str | None, for_: str | None) -> date
 def check_subject(reference: str) -> str:
     """A pseudonymous data-subject reference: an opaque token, never a name."""
     reference = reference.strip()
-    if not _REF.match(reference):
+    if not _REF.fullmatch(reference):
         raise InvalidInput(
             f"{reference!r} is not a subject reference",
             hint="use the pseudonymous reference from your case system (letters, digits, "

@@ -103,7 +103,7 @@ MAX_ACK = timedelta(days=90)
 
 def parse_duration(text: str) -> timedelta:
     """``30m``, ``24h``, ``3d``, ``2w`` → a positive timedelta of at most 90 days."""
-    match = _DURATION.match(text.lower())
+    match = _DURATION.fullmatch(text.lower())
     if not match:
         raise InvalidInput(
             f"{text!r} is not a duration", hint="write a number and a unit: 30m, 24h, 3d or 2w"

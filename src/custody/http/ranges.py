@@ -10,14 +10,14 @@ from custody.errors import InvalidInput
 from custody.services.context import ServiceContext
 from custody.services.reading import Download
 
-_RANGE = re.compile(r"^bytes=(\d{1,18})-(\d{0,18})$")
+_RANGE = re.compile(r"^bytes=([0-9]{1,18})-([0-9]{0,18})$")
 
 
 def requested(header: str | None) -> tuple[int, int | None]:
     """The one ``bytes=START-[END]`` range asked for, as start and exclusive end."""
     if not header:
         return 0, None
-    match = _RANGE.match(header.strip())
+    match = _RANGE.fullmatch(header.strip())
     if not match:
         raise InvalidInput("only a single 'bytes=START-[END]' range is supported")
     return int(match[1]), int(match[2]) + 1 if match[2] else None

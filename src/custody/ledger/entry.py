@@ -33,7 +33,7 @@ from custody.ledger.tiles import MAX_ENTRY_SIZE
 VERSION = 1
 TYPE_PATTERN = re.compile(r"^[a-z]+(:[a-z_]+)+$")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_TIME_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _KEYS = {"v", "type", "time", "actor", "case", "transfer", "item", "prev", "data"}
 _INT_LIMIT = 1 << 63  # JSON integers stay within a signed 64-bit range for every reader
@@ -49,7 +49,7 @@ class PrevRef:
     def __post_init__(self) -> None:
         if isinstance(self.index, bool) or not isinstance(self.index, int) or self.index < 0:
             raise InvalidInput("prev.index is a non-negative integer")
-        if not isinstance(self.leaf, str) or not _HEX64.match(self.leaf):
+        if not isinstance(self.leaf, str) or not _HEX64.fullmatch(self.leaf):
             raise InvalidInput("prev.leaf is 64 lowercase hex digits")
 
 
@@ -92,7 +92,7 @@ class Entry:
     data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        if not isinstance(self.type, str) or not TYPE_PATTERN.match(self.type):
+        if not isinstance(self.type, str) or not TYPE_PATTERN.fullmatch(self.type):
             raise InvalidInput(f"entry type {self.type!r} is not a tag like 'item:sealed'")
         if not isinstance(self.time, datetime) or self.time.utcoffset() is None:
             raise InvalidInput("entry time is a timezone-aware datetime")
@@ -162,7 +162,7 @@ class Entry:
 
 
 def _parse_time(value: Any) -> datetime:
-    if not isinstance(value, str) or not _TIME_PATTERN.match(value):
+    if not isinstance(value, str) or not _TIME_PATTERN.fullmatch(value):
         raise InvalidInput("entry time is YYYY-MM-DDTHH:MM:SS.ffffffZ")
     try:
         return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=UTC)

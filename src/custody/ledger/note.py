@@ -8,7 +8,6 @@ signature lines and parsing rules.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 import unicodedata
@@ -241,7 +240,7 @@ def _parse_sig_line(line: str) -> NoteSignature:
     name, _, b64 = line[len(_SIG_PREFIX) :].partition(" ")
     try:
         raw = base64.b64decode(b64, validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or a character outside ASCII
         raise NoteError(f"signature by {name!r} is not base64") from exc
     if not is_valid_name(name) or not b64 or len(raw) < 5:
         raise NoteError(f"malformed signature line for {name!r}")

@@ -77,7 +77,7 @@ def seal_item(
     wraps: dict[str, str],
 ) -> None:
     """Store the encrypted manifest and one key wrap per reader, once the content is uploaded."""
-    if not _HEX64.match(manifest_sha256):
+    if not _HEX64.fullmatch(manifest_sha256):
         raise InvalidInput("manifest_sha256 must be 64 lower-case hex digits")
     sealed = _b64(sealed_manifest_b64, "the sealed manifest", MAX_SEALED_MANIFEST)
     with ctx.unit_of_work() as session:

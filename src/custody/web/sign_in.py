@@ -41,7 +41,7 @@ from custody.web.pages import (
 )
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-_TOTP = re.compile(r"^\d{6}$")
+_TOTP = re.compile(r"^[0-9]{6}$")
 ENROL_FIRST = (
     "Set up your second factor first: run `custody login --server {url} --email {email}` "
     "once, then sign in here."
@@ -94,7 +94,7 @@ def login(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
     except InvalidInput as exc:
         return _login_page(request, ctx, status=400, message=exc.message)
     code = field(fields, "code", 40).replace(" ", "")
-    totp = code if _TOTP.match(code) else None
+    totp = code if _TOTP.fullmatch(code) else None
     try:
         result = accounts.login(
             ctx,

@@ -53,6 +53,7 @@ def _document() -> dict[str, Any]:
     "mutate",
     [
         lambda d: d.update(v=2),
+        lambda d: d.update(v=True),  # True == 1 in Python; not a version
         lambda d: d.pop("v"),
         lambda d: d.pop("sha256"),
         lambda d: d.update(extra="x"),
@@ -71,6 +72,27 @@ def test_strict_parsing(mutate: Any) -> None:
     mutate(document)
     with pytest.raises(InvalidInput):
         Manifest.from_bytes(json.dumps(document).encode())
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        (None, "the manifest holds a string that is not Unicode text"),
+        (b"[" * 65 + b"]" * 65, "the manifest is nested too deeply to be a manifest"),
+        (b"[" * 100_000 + b"]" * 100_000, "the manifest is nested too deeply to be a manifest"),
+    ],
+    ids=["lone-surrogate", "depth-65", "deeper-than-recursion"],
+)
+def test_text_that_is_not_unicode_and_deep_nesting_are_invalid_input(
+    raw: bytes | None, said: str
+) -> None:
+    # A lone surrogate escape has no UTF-8 spelling; before, it escaped as UnicodeEncodeError
+    # from the file-name check, and deep nesting as RecursionError: neither a clear refusal.
+    document = _document()
+    document["file_name"] = "\ud800.mp4"
+    with pytest.raises(InvalidInput) as refused:
+        Manifest.from_bytes(raw if raw is not None else json.dumps(document).encode())
+    assert refused.value.message == said
 
 
 def test_duplicate_keys_and_non_objects_are_refused() -> None:

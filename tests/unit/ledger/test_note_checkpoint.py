@@ -38,6 +38,15 @@ def test_malformed_checkpoints_are_refused(text: str) -> None:
         Checkpoint.parse(text)
 
 
+def test_a_signature_line_outside_ascii_is_a_note_error() -> None:
+    signed = note.sign("text\n", [SIGNER])
+    text, sig = signed.decode().rsplit(" ", 1)
+    for hostile in (sig.replace("A", "\u00c5", 1), "\u00e9" + sig):
+        with pytest.raises(note.NoteError, match="is not base64"):
+            note.open(f"{text} {hostile}".encode(), [SIGNER.verifier])
+    assert note.open(signed, [SIGNER.verifier]).text == "text\n"
+
+
 def test_signed_checkpoint_opens_only_for_its_key_and_origin() -> None:
     cp = Checkpoint(ORIGIN, 3, bytes(32))
     signed = sign_checkpoint(cp, SIGNER)

@@ -129,7 +129,28 @@ def test_entry_decoding_is_strict(raw: bytes) -> None:
         Entry.from_bytes(raw)
 
 
-@pytest.mark.parametrize("type_", ["Item:sealed", "item", "item:", "item:sealed ", "item:se-aled"])
+def test_entry_fields_match_whole_strings_and_hold_unicode_text() -> None:
+    # re.match with "$" accepts one final newline: "item:sealed\n" once passed as a type.
+    good = Entry("item:sealed", T, "system", item="i", data={"n": 1}).to_bytes().decode()
+    prev = f'"prev":{{"index":3,"leaf":"{"0" * 64}"}}'
+    assert Entry.from_bytes(good.replace('"prev":null', prev).encode()).prev is not None
+    hostile = {
+        "type": good.replace('"item:sealed"', '"item:sealed\\n"'),
+        "leaf": good.replace('"prev":null', prev.replace('"}', '\\n"}')),
+        "time": good.replace('Z"', 'Z\\n"'),
+        "surrogate": good.replace('"data":{', '"data":{"a":"\\ud800",'),
+        "depth": good.replace('"data":{', '"data":{"a":' + "[" * 63 + "]" * 63 + ","),
+    }
+    for name, text in hostile.items():
+        with pytest.raises(InvalidInput):
+            Entry.from_bytes(text.encode())
+        assert name  # each refused on its own
+    deep_but_allowed = good.replace('"data":{', '"data":{"a":' + "[" * 62 + "]" * 62 + ",")
+    assert Entry.from_bytes(deep_but_allowed.encode()).data["n"] == 1
+
+
+@pytest.mark.parametrize("type_", ["Item:sealed", "item", "item:", "item:sealed ", "item:se-aled",
+                                   "item:sealed\n"])
 def test_entry_types_are_tags(type_: str) -> None:
     with pytest.raises(InvalidInput):
         Entry(type_, T, "system")
