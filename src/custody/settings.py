@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from argon2 import DEFAULT_MEMORY_COST, DEFAULT_TIME_COST
 from argon2.profiles import RFC_9106_LOW_MEMORY
@@ -33,7 +34,18 @@ class Settings(BaseSettings):
     mode: Literal["development", "production"] = "production"
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / "custody-data")
     database_url: str | None = None
+    # Where ciphertext lives: file:///path (default: <data dir>/blobs) or s3://bucket/prefix,
+    # an S3-compatible object store reached as the CUSTODY_S3_* settings say
+    # (docs/deployment.md). Credentials left out come from boto3's usual chain.
     blob_url: str | None = None
+    s3_endpoint_url: str | None = None  # none: AWS itself
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
+    # Bytes of each multipart part but the last (S3: 5 MiB to 5 GiB); more when an upload
+    # would need more than 10,000 parts.
+    s3_part_size_mib: int = Field(default=16, ge=5, le=5 * 1024)
     # The address people reach the server at; used in links only.
     public_url: str | None = None
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
@@ -85,6 +97,55 @@ class Settings(BaseSettings):
             return value
         return tuple(_proxy(str(entry).strip()) for entry in value if str(entry).strip())
 
+    @field_validator("blob_url")
+    @classmethod
+    def _check_blob_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme == "file" and parts.path.startswith("/"):
+            return value
+        if parts.scheme == "s3" and parts.hostname:
+            return value
+        raise ValueError(
+            f"CUSTODY_BLOB_URL: {value!r} is neither file:///absolute/path nor "
+            "s3://bucket/prefix"
+        )
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_s3_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+            raise ValueError(
+                f"CUSTODY_S3_ENDPOINT_URL: {value!r} is not an http(s)://host[:port] address "
+                "(credentials go in CUSTODY_S3_ACCESS_KEY_ID and CUSTODY_S3_SECRET_ACCESS_KEY)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_plain_http_object_store(self) -> Settings:
+        endpoint = self.s3_endpoint_url
+        if self.mode == "development" or endpoint is None or not endpoint.startswith("http:"):
+            return self
+        if not _is_loopback(urlsplit(endpoint).hostname or ""):
+            raise ValueError(
+                "CUSTODY_S3_ENDPOINT_URL: plain http to another machine; use https "
+                "(ciphertext only, but its size, timing and our requests are still nobody's)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _require_both_s3_credentials(self) -> Settings:
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError(
+                "CUSTODY_S3_ACCESS_KEY_ID and CUSTODY_S3_SECRET_ACCESS_KEY go together: "
+                "set both, or neither to use boto3's usual credentials (environment, role)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
         if self.mode != "development" and self.secret_key is not None:
@@ -131,6 +192,15 @@ class Settings(BaseSettings):
     @property
     def log_origin_path(self) -> Path:
         return self.data_dir / "log-origin.txt"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _proxy(entry: str) -> str:

@@ -21,6 +21,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "CUSTODY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+# The shared servers a test may ask for with ``@pytest.mark.parametrize("server", STACKS,
+# indirect=True)``: BACKENDS and ``swift``, PostgreSQL with Swift's S3 for blobs.
+STACKS = [*BACKENDS, pytest.param("swift", marks=[pytest.mark.postgres, pytest.mark.swift])]
 
 
 def postgres_or_skip() -> None:

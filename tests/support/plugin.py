@@ -18,6 +18,7 @@ from support.client import Desks, desks_in
 from support.databases import BACKENDS, fresh_postgres
 from support.mail import Mailbox
 from support.server import People, Server, shared_server
+from support.swift import Swift, running_swift
 from support.world import Cast
 
 
@@ -85,6 +86,23 @@ def postgresql_server(
 ) -> Iterator[Server]:
     """The real server on PostgreSQL that the session's integration tests share."""
     with shared_server("postgresql", tmp_path_factory.mktemp("server-postgresql")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Swift]:
+    """OpenStack Swift's S3 on loopback, started the first time a test asks, stopped at the
+    session's end; skipped when it cannot start (failed under CI)."""
+    with running_swift(tmp_path_factory.mktemp("swift")) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def swift_server(
+    tmp_path_factory: pytest.TempPathFactory, cli_runner: None, swift: Swift
+) -> Iterator[Server]:
+    """The real server on PostgreSQL and Swift's S3 (the national service's stack)."""
+    with shared_server("swift", tmp_path_factory.mktemp("server-swift"), swift) as server:
         yield server
 
 

@@ -42,6 +42,7 @@ from custody.ledger.entry import Entry
 from support.cli import CALL_TIMEOUT, CUSTODY, base_env, free_port, ok, run_custody
 from support.databases import fresh_database
 from support.mail import Mailbox
+from support.swift import Swift
 from support.world import CAST, CPS, Account, World, environment, new_urn, world_settings
 
 WORK_FACTOR = "10"
@@ -95,9 +96,75 @@ def serving(data_dir: Path, env: dict[str, str], *, cwd: Path | None = None) -> 
             proc.wait()
 
 
+class StoredBlobs:
+    """The blobs a server's store holds, as its operator (or an intruder) reaches them:
+    files under the data folder, or objects in Swift's bucket."""
+
+    def __init__(self, data_dir: Path, swift: Swift | None = None, bucket: str = "",
+                 prefix: str = "custody") -> None:
+        self.objects = data_dir / "blobs" / "objects" / "items"
+        self.staging = data_dir / "blobs" / "uploads"
+        self.swift, self.bucket, self.prefix = swift, bucket, prefix
+
+    def _name(self, item: str) -> str:
+        return f"{self.prefix}/objects/items/{item}"
+
+    def read(self, item: str) -> bytes:
+        if self.swift is None:
+            return (self.objects / item).read_bytes()
+        body = self.swift.client().get_object(Bucket=self.bucket, Key=self._name(item))["Body"]
+        with body:
+            return body.read()
+
+    def write(self, item: str, data: bytes) -> None:
+        if self.swift is None:
+            (self.objects / item).write_bytes(data)
+        else:
+            self.swift.client().put_object(Bucket=self.bucket, Key=self._name(item), Body=data)
+
+    def exists(self, item: str) -> bool:
+        if self.swift is None:
+            return (self.objects / item).exists()
+        return item in self._listing("objects/items/")
+
+    def count(self) -> int:
+        """How many blobs are published."""
+        if self.swift is None:
+            return len(list(self.objects.iterdir())) if self.objects.exists() else 0
+        return len(self._listing("objects/items/"))
+
+    def staged(self) -> dict[str, int]:
+        """Each upload in progress and the bytes the store holds of it."""
+        if self.swift is None:
+            if not self.staging.exists():
+                return {}
+            return {p.stem: p.stat().st_size for p in self.staging.glob("*.part") if p.exists()}
+        client, found = self.swift.client(), {}
+        for name in self._listing("uploads/"):
+            upload, _, rest = name.partition("/")
+            if rest == "state":
+                body = client.get_object(Bucket=self.bucket,
+                                         Key=f"{self.prefix}/uploads/{name}")["Body"]
+                with body:
+                    found[upload] = int(json.loads(body.read())["offset"])
+        return found
+
+    def _listing(self, under: str) -> list[str]:
+        assert self.swift is not None
+        pages = self.swift.client().get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}/{under}")
+        start = len(self.prefix) + 1 + len(under)
+        return [o["Key"][start:] for page in pages for o in page.get("Contents", [])]
+
+
 @dataclass
 class Server:
-    """A running server of one backend, the world it serves, and its people."""
+    """A running server of one backend, the world it serves, and its people.
+
+    Backends: ``sqlite`` (SQLite and blob files: the embedded default), ``postgresql``
+    (PostgreSQL and blob files) and ``swift`` (PostgreSQL and Swift's S3: the stack of a
+    national service, docs/deployment.md).
+    """
 
     backend: str
     url: str
@@ -106,6 +173,7 @@ class Server:
     work: Path
     proc: subprocess.Popen[bytes] = field(repr=False)
     mailbox: Mailbox = field(repr=False)
+    stored: StoredBlobs = field(repr=False)
     people: People | None = field(default=None, repr=False)
 
     @property
@@ -186,8 +254,8 @@ class Server:
                 counts.update({f"{table}:{state}": int(n) for state, n in session.execute(query)})
             counts["acknowledged_at"] = int(session.execute(text(
                 "SELECT count(acknowledged_at) FROM transfers")).scalar_one())
-        counts["staged files"] = len(list(self.staging.iterdir())) if self.staging.exists() else 0
-        counts["blobs"] = len(list(self.blobs.iterdir())) if self.blobs.exists() else 0
+        counts["staged files"] = len(self.stored.staged())  # uploads in progress
+        counts["blobs"] = self.stored.count()
         return counts
 
 
@@ -197,10 +265,18 @@ def _is_summary(body: bytes) -> bool:
 
 
 @contextlib.contextmanager
-def shared_server(backend: str, work: Path) -> Iterator[Server]:
-    """A running server on a fresh database of ``backend``, with the cast logged in."""
+def shared_server(backend: str, work: Path, swift: Swift | None = None) -> Iterator[Server]:
+    """A running server on a fresh database of ``backend``, with the cast logged in; on
+    ``swift``, PostgreSQL and a fresh bucket of that Swift."""
     data_dir = work / "data"
-    with fresh_database(backend, data_dir) as db_url:
+    blob_settings: dict[str, str] = {}
+    stored = StoredBlobs(data_dir)
+    if backend == "swift":
+        assert swift is not None
+        bucket = swift.new_bucket()
+        blob_settings = swift.settings(bucket)
+        stored = StoredBlobs(data_dir, swift, bucket)
+    with fresh_database("postgresql" if backend == "swift" else backend, data_dir) as db_url:
         mailbox = Mailbox()  # one-time codes go to people by e-mail, never to an admin
         port = free_port()
         settings = world_settings(
@@ -208,7 +284,7 @@ def shared_server(backend: str, work: Path) -> Iterator[Server]:
             # The web application's address (CSRF origin, WebAuthn relying party): a browser
             # opens http://localhost, a secure context where IP addresses are no RP id.
             public_url=f"http://localhost:{port}",
-            smtp_host="127.0.0.1", smtp_port=mailbox.port,
+            smtp_host="127.0.0.1", smtp_port=mailbox.port, **blob_settings,
         )
         env = base_env(**environment(settings), HOME=str(work))
         init = ok(run_custody(["admin", "init", "--data-dir", str(data_dir),
@@ -228,7 +304,7 @@ def shared_server(backend: str, work: Path) -> Iterator[Server]:
                 [CUSTODY, "serve", "--data-dir", str(data_dir), "--port", str(port)],
                 env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
         server = Server(backend, f"http://127.0.0.1:{port}", world, log_path, work, proc,
-                        mailbox)
+                        mailbox, stored)
         try:
             wait_healthy(server.url, proc, log_path)
             server.people = People(**{

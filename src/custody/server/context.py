@@ -10,7 +10,7 @@ from custody.errors import LocalError
 from custody.ledger.note import Signer
 from custody.services.context import ServiceContext
 from custody.settings import Settings
-from custody.store.blobs import open_blob_store
+from custody.store.blobs import BlobStore, open_blob_store
 from custody.store.db import make_engine, make_sessionmaker
 from custody.store.migrate import require_current_schema
 from custody.store.server_secret import load_server_secret
@@ -32,6 +32,24 @@ def load_log_signer(settings: Settings) -> tuple[str, Signer | None]:
     return origin, Signer.from_skey(path.read_text().strip())
 
 
+def open_blobs(settings: Settings) -> BlobStore:
+    """The blob store ``CUSTODY_BLOB_URL`` names, reached as ``CUSTODY_S3_*`` say."""
+    url = settings.effective_blob_url
+    if not url.startswith("s3:"):
+        return open_blob_store(url)
+    from custody.store.s3 import MIB, S3Config  # noqa: PLC0415 - boto3 only when S3 is used
+
+    secret = settings.s3_secret_access_key
+    return open_blob_store(url, S3Config(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret is not None else None,
+        addressing_style=settings.s3_addressing_style,
+        part_size=settings.s3_part_size_mib * MIB,
+    ))
+
+
 def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
     """Everything the services need, from ``settings``; refuses a schema that is not current."""
     engine = make_engine(settings.effective_database_url)
@@ -40,7 +58,7 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
     return ServiceContext(
         settings=settings,
         sessions=make_sessionmaker(engine),
-        blobs=open_blob_store(settings.effective_blob_url),
+        blobs=open_blobs(settings),
         clock=clock or SystemClock(),
         origin=origin,
         log_signer=signer,

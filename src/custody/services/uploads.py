@@ -26,6 +26,11 @@ class UploadStatus:
     complete: bool
 
 
+def _blob_key(item_id: str) -> str:
+    """Where an item's ciphertext is published (named when its upload is created)."""
+    return f"items/{item_id}"
+
+
 def _own_upload(session: Session, actor: Actor, upload_id: str) -> Upload:
     upload = session.get(Upload, upload_id)
     if upload is None or upload.user_id != actor.user_id:
@@ -62,7 +67,7 @@ def create(ctx: ServiceContext, actor: Actor, item_id: str, length: int) -> Uplo
         )
         session.add(upload)
         item.upload_id = upload.id
-        ctx.blobs.create_upload(upload.id, length)
+        ctx.blobs.create_upload(upload.id, length, _blob_key(item_id))
         return UploadStatus(upload.id, 0, length, complete=False)
 
 
@@ -91,7 +96,7 @@ def finish(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
     with ctx.unit_of_work() as session:
         upload = _own_upload(session, actor, upload_id)
         item = session.get_one(Item, upload.item_id)
-        key = f"items/{item.id}"
+        key = _blob_key(item.id)
         info = ctx.blobs.finish_upload(upload_id, key)
         upload.finished_at = ctx.clock.now()
         item.state = ItemState.UPLOADED

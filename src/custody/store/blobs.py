@@ -3,6 +3,10 @@
 Uploads arrive in pieces (tus PATCH requests, possibly on different server
 nodes), so a store keeps *staged* uploads until they are complete, then
 publishes them under a key atomically. Only ciphertext ever reaches a store.
+
+Two implementations: :class:`FilesystemBlobStore` here (the embedded default) and
+:class:`custody.store.s3.S3BlobStore` (an S3-compatible object store, for several
+nodes). :func:`open_blob_store` picks one by ``CUSTODY_BLOB_URL``.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from custody.errors import Conflict, InvalidInput, LocalError, NotFound
+
+if TYPE_CHECKING:
+    from custody.store.s3 import S3Config
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9/_\-]{0,199}$")
 _READ = 1024 * 1024
@@ -32,7 +39,14 @@ class BlobInfo:
 
 
 class BlobStore(Protocol):
-    def create_upload(self, upload_id: str, length: int) -> None: ...
+    """Where ciphertext lives: staged uploads, then published blobs under a key.
+
+    The key an upload is published under is named when it is created (an S3 multipart
+    upload is made for its object) and again when it is finished; a store may refuse
+    another key at the finish.
+    """
+
+    def create_upload(self, upload_id: str, length: int, key: str) -> None: ...
     def upload_offset(self, upload_id: str) -> int: ...
     def append(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int: ...
     def finish_upload(self, upload_id: str, key: str) -> BlobInfo: ...
@@ -43,7 +57,8 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None: ...
 
 
-def _check_key(key: str) -> str:
+def check_key(key: str) -> str:
+    """``key`` if it is a blob key or upload id custody makes: nothing that escapes a folder."""
     if not _KEY.match(key) or ".." in key:
         raise InvalidInput(f"invalid blob key {key!r}")
     return key
@@ -66,14 +81,15 @@ class FilesystemBlobStore:
         self._running_lock = threading.Lock()
 
     def _staged(self, upload_id: str) -> tuple[Path, Path]:
-        _check_key(upload_id)
+        check_key(upload_id)
         return self._staging / f"{upload_id}.part", self._staging / f"{upload_id}.length"
 
     def _path(self, key: str) -> Path:
-        return self._blobs / _check_key(key)
+        return self._blobs / check_key(key)
 
-    def create_upload(self, upload_id: str, length: int) -> None:
+    def create_upload(self, upload_id: str, length: int, key: str) -> None:
         part, meta = self._staged(upload_id)
+        self._path(key)  # checked now; the file is moved there when it is finished
         if part.exists():
             raise Conflict(f"upload {upload_id} exists already")
         with _disk_errors():
@@ -141,11 +157,8 @@ class FilesystemBlobStore:
         running = self._take_running(upload_id, part, size)
         if running is not None and size:
             return running.digest.hexdigest()
-        digest = hashlib.sha256()
         with part.open("rb") as f:
-            while block := f.read(_READ):
-                digest.update(block)
-        return digest.hexdigest()
+            return hash_stream(iter(lambda: f.read(_READ), b""))
 
     def finish_upload(self, upload_id: str, key: str) -> BlobInfo:
         part, meta = self._staged(upload_id)
@@ -167,7 +180,13 @@ class FilesystemBlobStore:
         part, _ = self._staged(upload_id)
         with self._running_lock:
             self._running.pop(upload_id, None)
-        with _disk_errors(), part.open("r+b") as out:
+        try:
+            out = part.open("r+b")
+        except FileNotFoundError:
+            raise NotFound(f"no upload {upload_id}") from None
+        with _disk_errors(), out:
+            if offset > out.seek(0, os.SEEK_END):
+                raise InvalidInput(f"upload is shorter than {offset} bytes; cannot move on")
             out.truncate(offset)
             os.fsync(out.fileno())
 
@@ -208,6 +227,14 @@ class _Running:
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)
     offset: int = 0
     mtime_ns: int = 0
+
+
+def hash_stream(blocks: Iterable[bytes]) -> str:
+    """The hex SHA-256 of the concatenated ``blocks``."""
+    digest = hashlib.sha256()
+    for block in blocks:
+        digest.update(block)
+    return digest.hexdigest()
 
 
 def _read_range(f: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
@@ -252,9 +279,23 @@ class _disk_errors:  # noqa: N801 - a context manager that reads as a clause
             ) from exc
 
 
-def open_blob_store(url: str) -> BlobStore:
-    """The blob store a ``CUSTODY_BLOB_URL`` names: ``file:///path`` for now."""
+def open_blob_store(url: str, s3: S3Config | None = None) -> BlobStore:
+    """The blob store a ``CUSTODY_BLOB_URL`` names: ``file:///path`` or ``s3://bucket/prefix``
+    (reached as ``s3`` says: endpoint, region, credentials)."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return FilesystemBlobStore(Path(url2pathname(parsed.path)))
-    raise InvalidInput(f"unsupported blob store URL {url!r}", hint="use file:///absolute/path")
+    if parsed.scheme == "s3":
+        if parsed.username or parsed.password or parsed.port or parsed.query or parsed.fragment:
+            raise InvalidInput(
+                "CUSTODY_BLOB_URL: an s3:// URL names a bucket and a prefix only",
+                hint="give credentials in CUSTODY_S3_ACCESS_KEY_ID and "
+                "CUSTODY_S3_SECRET_ACCESS_KEY, the endpoint in CUSTODY_S3_ENDPOINT_URL",
+            )
+        from custody.store.s3 import S3BlobStore, S3Config  # noqa: PLC0415 - boto3 only for S3
+
+        return S3BlobStore.from_url(url, s3 or S3Config())
+    raise InvalidInput(
+        f"CUSTODY_BLOB_URL: unsupported blob store URL {url!r}",
+        hint="use file:///absolute/path or s3://bucket/prefix",
+    )

@@ -39,7 +39,7 @@ def _mode(path: Path) -> int:
 def test_blob_store_folders_and_files_are_private(tmp_path: Path) -> None:
     root = tmp_path / "blobs"
     store = FilesystemBlobStore(root)
-    store.create_upload("u1", 6)
+    store.create_upload("u1", 6, "items/abc")
     store.append("u1", 0, [b"abc"])
     staged = sorted((root / "uploads").iterdir())
     assert [p.name for p in staged] == ["u1.length", "u1.part"]
@@ -56,9 +56,9 @@ def test_blob_store_folders_and_files_are_private(tmp_path: Path) -> None:
 
 def test_a_second_upload_with_the_same_id_is_still_a_conflict(tmp_path: Path) -> None:
     store = FilesystemBlobStore(tmp_path / "blobs")
-    store.create_upload("u1", 6)
+    store.create_upload("u1", 6, "items/abc")
     with pytest.raises(Conflict):
-        store.create_upload("u1", 6)
+        store.create_upload("u1", 6, "items/abc")
 
 
 def test_sqlite_database_wal_and_shm_are_private(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def _reason(w: Cast, entry: Entry) -> str:
 
 
 def _with_blob(w: Cast, item: str) -> None:
-    w.ctx.blobs.create_upload("u-" + item, 3)
+    w.ctx.blobs.create_upload("u-" + item, 3, f"items/{item}")
     w.ctx.blobs.append("u-" + item, 0, [b"abc"])
     w.ctx.blobs.finish_upload("u-" + item, f"items/{item}")
 
