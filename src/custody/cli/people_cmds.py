@@ -9,17 +9,7 @@ import click
 
 from custody.cli.output import say, when
 from custody.client.http import signed_in
-from custody.protocol.people import (
-    MoveIn,
-    PeoplePage,
-    PersonAddedOut,
-    PersonIn,
-    PersonOut,
-    ReasonIn,
-    ResetOut,
-    UnitIn,
-    UnitOut,
-)
+from custody.protocol import people as wire
 
 
 def _person_path(person: str, action: str) -> str:
@@ -28,7 +18,7 @@ def _person_path(person: str, action: str) -> str:
     return f"/api/v1/people/{quote(person.strip(), safe='@')}/{action}"
 
 
-def _line(p: PersonOut) -> str:
+def _line(p: wire.PersonOut) -> str:
     state = "DISABLED" if p.disabled else ("active" if p.enrolled else "not enrolled")
     keys = "keys" if p.keys else "-"
     return f"{p.email:40} {p.role:11} {p.unit or '-':24} {state:12} {keys:4}  {p.id}"
@@ -43,7 +33,7 @@ def people() -> None:
 def people_list() -> None:
     """Everyone you administer: role, unit, whether they can sign in, whether they have keys."""
     with signed_in() as api:
-        rows = sorted(api.each("/api/v1/people", PeoplePage, "people"), key=lambda p: p.email)
+        rows = sorted(api.each("/api/v1/people", wire.PeoplePage, "people"), key=lambda p: p.email)
     if not rows:
         say("Nobody yet; add someone with `custody people add EMAIL --role ROLE`.")
         return
@@ -68,7 +58,7 @@ def people_add(email: str, role: str, unit: str | None) -> None:
     """
     with signed_in() as api:
         added = api.post(
-            "/api/v1/people", PersonAddedOut, PersonIn(email=email, role=role, unit=unit)
+            "/api/v1/people", wire.PersonAddedOut, wire.PersonIn(email=email, role=role, unit=unit)
         )
     person = added.person
     where = f" in unit {person.unit}" if person.unit else ""
@@ -83,7 +73,7 @@ def people_add(email: str, role: str, unit: str | None) -> None:
 def people_disable(person: str, reason: str) -> None:
     """Stop a person signing in, now: their tokens are revoked and nobody can send to them."""
     with signed_in() as api:
-        p = api.post(_person_path(person, "disable"), PersonOut, ReasonIn(reason=reason))
+        p = api.post(_person_path(person, "disable"), wire.PersonOut, wire.ReasonIn(reason=reason))
     say(f"Disabled {p.email}: their tokens are revoked; recorded in the custody ledger.")
 
 
@@ -95,7 +85,7 @@ def people_reset_2fa(person: str, reason: str) -> None:
     e-mailed to them (never to you)."""
     with signed_in() as api:
         done = api.post(
-            _person_path(person, "reset-second-factor"), ResetOut, ReasonIn(reason=reason)
+            _person_path(person, "reset-second-factor"), wire.ResetOut, wire.ReasonIn(reason=reason)
         )
     say(
         f"Second factor of {person} reset; their tokens are revoked (ledger index "
@@ -110,7 +100,7 @@ def people_reset_2fa(person: str, reason: str) -> None:
 def people_move(person: str, unit: str) -> None:
     """Move a person to another unit of your organisation (organisation admins)."""
     with signed_in() as api:
-        p = api.post(_person_path(person, "unit"), PersonOut, MoveIn(unit=unit or None))
+        p = api.post(_person_path(person, "unit"), wire.PersonOut, wire.MoveIn(unit=unit or None))
     say(f"Moved {p.email} to {p.unit or 'no unit'}.")
 
 
@@ -123,7 +113,7 @@ def units() -> None:
 def units_list() -> None:
     """Units you administer, with how many people each has."""
     with signed_in() as api:
-        rows = api.get("/api/v1/units", list[UnitOut])
+        rows = api.get("/api/v1/units", list[wire.UnitOut])
     if not rows:
         say("No units yet; an organisation admin creates one with `custody units create NAME`.")
     for u in rows:
@@ -135,7 +125,7 @@ def units_list() -> None:
 def units_create(name: str) -> None:
     """Create a unit in your organisation (organisation admins)."""
     with signed_in() as api:
-        u = api.post("/api/v1/units", UnitOut, UnitIn(name=name))
+        u = api.post("/api/v1/units", wire.UnitOut, wire.UnitIn(name=name))
     say(f"Created unit {u.name!r} in {u.org} ({u.id})")
     say(f'  → add people with `custody people add EMAIL --role ROLE --unit "{u.name}"`;')
     say(f'    send to it with `custody send FILE --case URN --to "{u.org}/{u.name}"`')
