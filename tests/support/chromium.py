@@ -3,6 +3,8 @@ Playwright, and what the browser tests do in it: sign in, unlock keys."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,3 +68,89 @@ def unlock_keys(page: Page, server: Server, person: Person) -> None:
     page.fill("#unlock-passphrase", person.passphrase)
     page.click("#unlock-button")
     page.wait_for_selector("#unlocked-section:not([hidden])")
+
+
+def send_in_browser(page: Page, server: Server, files: list[Path], case: str, to: str, *,
+                    ack_within: str = "", subjects: str = "", again: bool = False) -> None:
+    """Open "Send", choose ``files``, the case and the recipients, and start sending; the
+    keys must be unlocked in this browser (:func:`unlock_keys`). Returns once it started."""
+    if not page.url.endswith("/send"):
+        page.goto(f"{server.web_url}/send")
+    page.wait_for_selector("#send-form:not([hidden])")
+    page.set_input_files("#files", [str(f) for f in files])
+    page.fill("#case", case)
+    page.fill("#to", to)
+    page.fill("#ack-within", ack_within)
+    page.fill("#subjects", subjects)
+    if again:
+        page.check("#send-again")
+    page.click("#send-button")
+
+
+def sent_transfer(page: Page, timeout_ms: float = WAIT_MS) -> str:
+    """Wait until the page says the transfer was sent; its id. Fails with the page's message
+    if it says it was not sent."""
+    page.wait_for_selector("#done-section:not([hidden]), #send-error:not([hidden])",
+                           timeout=timeout_ms)
+    if page.is_visible("#send-error"):
+        pytest.fail(f"the page did not send: {page.text_content('#send-error')}")
+    href = page.get_attribute("#done-link", "href") or ""
+    assert href.startswith("/transfers/"), href
+    return href.removeprefix("/transfers/")
+
+
+class JsMemory:
+    """The JavaScript memory of a page and of the service worker that serves it, sampled over
+    the DevTools protocol: the page's ``JSHeapUsedSize`` (``Performance.getMetrics``), and for
+    both the V8 heap and the ArrayBuffers' backing stores (``Runtime.getHeapUsage``), where a
+    worker's bytes in flight live. :meth:`sample` keeps the peaks."""
+
+    def __init__(self, chromium: Any, page: Page, worker_url: str = "/static/app/sw.js") -> None:
+        self.peaks: dict[str, int] = {}
+        self._page = page.context.new_cdp_session(page)
+        self._page.send("Performance.enable")
+        self._browser = chromium.new_browser_cdp_session()
+        self._replies: dict[int, Any] = {}
+        self._next = 0
+        self._browser.on("Target.receivedMessageFromTarget", self._reply)
+        targets = self._browser.send("Target.getTargets")["targetInfos"]
+        workers = [t for t in targets
+                   if t["type"] == "service_worker" and t["url"].endswith(worker_url)]
+        assert workers, f"no service worker {worker_url} is running"
+        self._worker = self._browser.send(
+            "Target.attachToTarget", {"targetId": workers[0]["targetId"], "flatten": False}
+        )["sessionId"]
+        self._pump = page
+
+    def _reply(self, event: dict[str, Any]) -> None:
+        message = json.loads(event["message"])
+        if "id" in message:
+            self._replies[message["id"]] = message
+
+    def _worker_call(self, method: str) -> dict[str, Any]:
+        self._next += 1
+        ask = self._next
+        self._browser.send("Target.sendMessageToTarget", {
+            "sessionId": self._worker, "message": json.dumps({"id": ask, "method": method})})
+        deadline = time.monotonic() + 10
+        while ask not in self._replies:
+            assert time.monotonic() < deadline, f"the service worker did not answer {method}"
+            self._pump.wait_for_timeout(10)
+        result: dict[str, Any] = self._replies.pop(ask)["result"]
+        return result
+
+    def sample(self) -> dict[str, int]:
+        reply = self._page.send("Performance.getMetrics")
+        metrics = {m["name"]: m["value"] for m in reply["metrics"]}
+        page = self._page.send("Runtime.getHeapUsage")
+        worker = self._worker_call("Runtime.getHeapUsage")
+        now = {
+            "page JSHeapUsedSize": int(metrics["JSHeapUsedSize"]),
+            "page heap + buffers": int(page["usedSize"] + page.get("backingStorageSize", 0)),
+            "service worker heap": int(worker["usedSize"]),
+            "service worker heap + buffers": int(worker["usedSize"]
+                                                 + worker.get("backingStorageSize", 0)),
+        }
+        for name, value in now.items():
+            self.peaks[name] = max(self.peaks.get(name, 0), value)
+        return now

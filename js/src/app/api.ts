@@ -53,7 +53,8 @@ export class Api {
   }
 }
 
-async function errorOf(response: Response): Promise<ApiError> {
+/** The error a failed answer carries (custody's envelope), as an {@link ApiError}. */
+export async function errorOf(response: Response): Promise<ApiError> {
   try {
     const body = (await response.json()) as { error?: { code?: string; message?: string; hint?: string } };
     const error = body.error;

@@ -47,6 +47,7 @@ _env.filters["when"] = _when
 WEB_PUBLIC = requires(Policy.PUBLIC, web=True)
 SignedIn = Annotated[Actor, requires(Policy.AUTHENTICATED, web=True)]
 Reader = Annotated[Actor, requires(Policy.CONTENT_READ, web=True)]
+Sender = Annotated[Actor, requires(Policy.CONTENT_SEND, web=True)]
 
 PAGE_HEADERS = {
     "Content-Security-Policy": WEB_CONTENT_SECURITY_POLICY,
@@ -55,6 +56,9 @@ PAGE_HEADERS = {
     # and the CSRF check needs the real origin. Nothing is sent to other sites either way.
     "Referrer-Policy": "same-origin",
 }
+# A worker's script (send-worker.js, the service worker): it runs under this, its own
+# response's policy, and calls the API on our origin; it loads and shows nothing.
+WORKER_CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; connect-src 'self'"
 LOGIN_COOKIE_SECONDS = 2 * 3600
 
 

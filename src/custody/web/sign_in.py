@@ -30,6 +30,7 @@ from custody.web.pages import (
     LOGIN_COOKIE_SECONDS,
     PAGE_HEADERS,
     WEB_PUBLIC,
+    WORKER_CONTENT_SECURITY_POLICY,
     SignedIn,
     WebRoute,
     clear_cookie,
@@ -172,4 +173,8 @@ def static(path: str, request: Request) -> Response:
     headers = {"Cache-Control": "no-cache"}
     if path.endswith("/sw.js"):  # the service worker decrypts for pages anywhere on the site
         headers["Service-Worker-Allowed"] = "/"
+    if path.endswith(("-worker.js", "/sw.js")):
+        # A worker runs under its own script's policy, not its page's: the API's allows no
+        # connection at all, and a worker's job is calling the API.
+        headers["Content-Security-Policy"] = WORKER_CONTENT_SECURITY_POLICY
     return Response(asset.body, media_type=asset.media_type, headers=headers)

@@ -1,0 +1,251 @@
+"""Sending from the browser (real Chromium, a real server), with the CLI's guarantees.
+
+- An officer signs in (password + TOTP), unlocks their keys and sends a large video and two
+  documents to another organisation; the prosecutor's ``custody receive`` gets them byte for
+  byte, and a stored blob opens with the Debian ``age`` tool through the prosecutor's wrap.
+- Closing the page halfway through a large upload, then choosing the same files again,
+  resumes from the server's offset (the first PATCH of the second run starts there).
+- Choosing the files of a finished send again says so and sends nothing.
+- The server holds no plaintext and no file name after a browser send.
+- A reader key the ledger does not show (an answer rewritten on its way) is refused:
+  nothing is sealed, nothing wrapped.
+
+The two large-file tests are the only ones with large files: 256 MiB, or
+``CUSTODY_BROWSER_LARGE_MIB`` (1024 for the issue's 1 GiB checks); the files are made in 16 MiB
+pieces of os.urandom and deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Request, Route, expect
+
+from custody.crypto import age
+from custody.crypto.keys import UserKeys
+from support.chromium import send_in_browser, sent_transfer, sign_in, unlock_keys
+from support.scan import scan_bytes, scan_database, scan_tree
+from support.server import People, Person, Server, item_ids, make_file, new_person
+from support.world import CPS, POLICE, new_urn
+
+pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
+
+LARGE = int(os.environ.get("CUSTODY_BROWSER_LARGE_MIB", "256")) << 20
+PIECE = 16 << 20
+# A large file through JavaScript's SHA-256 and ChaCha20 on a loaded 2-core machine.
+LARGE_WAIT_MS = 600_000 * max(1, LARGE >> 30)
+
+
+@pytest.fixture
+def officer(server: Server) -> Person:
+    """An officer of their own for each test: each signs in, and a person has only so many
+    fresh codes a minute."""
+    email = f"dc.{uuid.uuid4().hex[:8]}@tvp.police.example"
+    return new_person(server, server.work / "people" / email, email, email, POLICE, "officer")
+
+
+@pytest.fixture
+def large_file(tmp_path: Path) -> Iterator[Path]:
+    """``LARGE`` random bytes, named as a video; deleted after the test."""
+    path = tmp_path / "sent" / f"interview-{secrets.token_hex(4)}.mp4"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for _ in range(LARGE // PIECE):
+            out.write(os.urandom(PIECE))
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def _signed_in_page(context: BrowserContext, server: Server, person: Person) -> Page:
+    page = context.new_page()
+    sign_in(page, server, person)
+    unlock_keys(page, server, person)
+    return page
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while piece := f.read(PIECE):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
+def _received(receiver: Person, transfer: str, out: Path, originals: list[Path]) -> None:
+    """``custody receive`` (download, verify the signed manifest, decrypt) gives the originals."""
+    receiver.ok("receive", transfer, "--out", str(out), timeout=900)
+    for original in originals:
+        assert _sha256(out / original.name) == _sha256(original), original.name
+    for original in originals:
+        (out / original.name).unlink()
+
+
+def _identity_file(person: Person, folder: Path) -> tuple[str, Path]:
+    keys = UserKeys.unseal(person.key_file.read_bytes(), person.passphrase)
+    path = folder / f"{person.account.key}-identity.txt"
+    path.write_text(keys.identity.to_string() + "\n")
+    path.chmod(0o600)
+    return keys.age_recipient, path
+
+
+def _age_tool() -> str:
+    return "/usr/bin/age"
+
+
+# ── no plaintext on the server (first: it reads every file under the data folder) ──────────
+
+
+def test_no_plaintext_and_no_file_name_reach_the_server(
+    server: Server, people: People, officer: Person, context: BrowserContext, tmp_path: Path
+) -> None:
+    marker = f"PLAINTEXT-MARKER-{secrets.token_hex(12)}"
+    names = [f"Victim-ABE-Interview-{secrets.token_hex(6)}.txt",
+             f"MG6C-Unused-Material-{secrets.token_hex(6)}.csv"]
+    folder = tmp_path / "case-files"
+    files = [
+        make_file(folder, names[0],
+                  content=(f"Interview transcript. Reference {marker}.\n" * 200).encode()),
+        make_file(folder, names[1], content=f"exhibit,description\nJB/1,{marker}\n".encode()),
+    ]
+    needles = [marker.encode(), *(n.encode() for n in names)]
+    page = _signed_in_page(context, server, officer)
+    send_in_browser(page, server, files, new_urn(), CPS)
+    transfer = sent_transfer(page)
+    received = tmp_path / "received"
+    people.prosecutor.ok("receive", transfer, "--out", str(received))
+    for original in files:
+        assert (received / original.name).read_bytes() == original.read_bytes()
+    assert scan_tree(received, needles)[0]  # the scan sees plaintext where it is
+
+    leaks, scanned = scan_tree(server.data_dir, needles)
+    assert scanned >= 4
+    leaks += scan_bytes("server log", server.log_path.read_bytes(), needles)
+    db_leaks, values = scan_database(server, needles)
+    assert values > 100
+    assert scan_database(server, [officer.email.encode()])[0]  # control: it finds what is there
+    assert not leaks + db_leaks, "plaintext found on the server:\n" + "\n".join(leaks + db_leaks)
+
+
+# ── a tampered reader is refused ───────────────────────────────────────────────────────────
+
+
+def test_a_reader_key_the_ledger_does_not_show_is_refused_and_nothing_is_sealed(
+    server: Server, officer: Person, context: BrowserContext, tmp_path: Path
+) -> None:
+    page = _signed_in_page(context, server, officer)
+    forged = age.Identity.generate().recipient.to_string()  # registered nowhere
+    drafted: list[str] = []
+
+    def swap_a_reader(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        answer = route.fetch()
+        body = answer.json()
+        drafted.append(body["id"])
+        prosecutor = next(r for r in body["readers"] if r["user_id"] and r["user_id"] !=
+                          officer.session["user_id"])
+        prosecutor["recipient"] = forged  # the server (or someone on the way) swaps a key
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    context.route(re.compile(r".*/api/v1/transfers$"), swap_a_reader)
+    before = server.snapshot()
+    document = make_file(tmp_path / "sent", "statement.pdf", 5000)
+    send_in_browser(page, server, [document], new_urn(), CPS)
+    expect(page.locator("#send-error")).to_be_visible()
+    assert "ledger" in (page.text_content("#send-error") or "").lower()
+    assert len(drafted) == 1
+    after = server.snapshot()
+    # The draft and the case exist; no item, no upload, no wrap, nothing sealed.
+    for table in ("items", "key_wraps", "uploads", "blobs", "staged files"):
+        assert after[table] == before[table], table
+    assert after.get("items:sealed", 0) == before.get("items:sealed", 0)
+    assert not server.query("SELECT id FROM items WHERE transfer_id = :t", t=drafted[0])
+
+
+# ── a large video and two documents, received by the CLI, opened by the age tool ─────────
+
+
+def test_send_a_large_video_and_documents_that_the_cli_receives_byte_for_byte(
+    server: Server, people: People, officer: Person, context: BrowserContext,
+    large_file: Path, tmp_path: Path
+) -> None:
+    documents = [make_file(tmp_path / "sent", "statement.pdf", 70_000),
+                 make_file(tmp_path / "sent", "exhibits.csv", content=b"JB/1,knife\n")]
+    files = [large_file, *documents]
+    page = _signed_in_page(context, server, officer)
+    urn = new_urn()
+    send_in_browser(page, server, files, urn, CPS, ack_within="3d", subjects="VS-0001, VS-0002")
+    transfer = sent_transfer(page, LARGE_WAIT_MS)
+    shown = people.prosecutor.transfer(transfer)
+    assert (shown["state"], shown["case"], len(shown["items"])) == ("sent", urn, 3)
+    _received(people.prosecutor, transfer, tmp_path / "received", files)
+
+    # A blob the browser made opens with the age tool, via the prosecutor's own wrap.
+    item = item_ids(people.prosecutor, transfer)[2]  # the smallest
+    recipient, identity = _identity_file(people.prosecutor, tmp_path)
+    wrap = tmp_path / "wrap.age"
+    rows = server.query("SELECT wrap FROM key_wraps WHERE item_id = :i AND recipient = :r",
+                        i=item, r=recipient)
+    wrap.write_bytes(bytes(rows[0][0]))
+    item_key = tmp_path / "item.key"
+    subprocess.run([_age_tool(), "-d", "-i", str(identity), "-o", str(item_key), str(wrap)],
+                   check=True, timeout=60)
+    opened = subprocess.run([_age_tool(), "-d", "-i", str(item_key), str(server.blobs / item)],
+                            check=True, timeout=60, capture_output=True).stdout
+    assert opened == documents[1].read_bytes()
+
+    # The same files again: the page says they were sent, and sends nothing.
+    before = server.snapshot()
+    send_in_browser(page, server, files, urn, CPS)
+    expect(page.locator("#already-sent")).to_be_visible()
+    assert transfer in (page.text_content("#already-sent-text") or "")
+    assert server.snapshot()["transfers"] == before["transfers"]
+
+
+# ── closing the page halfway, then resuming ────────────────────────────────────────────────
+
+
+def test_closing_the_page_halfway_resumes_from_the_servers_offset(
+    server: Server, people: People, officer: Person, context: BrowserContext,
+    large_file: Path, tmp_path: Path
+) -> None:
+    page = _signed_in_page(context, server, officer)
+    urn = new_urn()
+    send_in_browser(page, server, [large_file], urn, CPS)
+    half = "#progress-0[data-tenths='5'], #progress-0[data-tenths='6']"
+    page.wait_for_selector(half, timeout=LARGE_WAIT_MS)
+    page.close()  # the tab goes, and its worker with it
+
+    page = context.new_page()
+    patches: list[dict[str, str]] = []
+    heads: list[str | None] = []
+
+    def seen(request: Request) -> None:
+        if "/api/v1/uploads/" in request.url and request.method == "PATCH":
+            patches.append(request.headers)
+
+    def answered(response: Any) -> None:
+        if "/api/v1/uploads/" in response.url and response.request.method == "HEAD":
+            heads.append(response.headers.get("upload-offset"))
+
+    context.on("request", seen)
+    context.on("response", answered)
+    page.goto(f"{server.web_url}/send")
+    send_in_browser(page, server, [large_file], urn, CPS)
+    transfer = sent_transfer(page, LARGE_WAIT_MS)
+    assert heads, "the page did not ask the server where the upload stands"
+    first = int(patches[0]["upload-offset"])
+    assert first == int(heads[0] or 0) > LARGE // 4, (first, heads)
+    assert int(page.get_attribute("#progress-0", "data-resumed-at") or 0) == first
+    _received(people.prosecutor, transfer, tmp_path / "received", [large_file])
