@@ -199,7 +199,17 @@ make_bucket() {  # a Swift container is an S3 bucket; tempauth's token makes it
             "$url/$BUCKET" 2>>"$DIR/log/bucket.log" && return 0
         sleep 0.2
     done
-    die "could not make the bucket $BUCKET"
+    show_logs
+    die "could not make the bucket $BUCKET (logs: $DIR/log)"
+}
+
+show_logs() {
+    local name
+    for name in account container object proxy bucket; do
+        [ -s "$DIR/log/$name.log" ] || continue
+        printf -- '--- %s\n' "$DIR/log/$name.log" >&2
+        tail -n 15 "$DIR/log/$name.log" >&2
+    done
 }
 
 print_env() {
@@ -223,10 +233,11 @@ up() {
     write_configs
     make_rings
     start memcached memcached -u "$(id -un)" -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64
-    start account swift-account-server "$DIR/etc/account-server.conf"
-    start container swift-container-server "$DIR/etc/container-server.conf"
-    start object swift-object-server "$DIR/etc/object-server.conf"
-    start proxy swift-proxy-server "$DIR/etc/proxy-server.conf"
+    # --verbose: the servers log to their stderr, kept in DIR/log (there is no syslog here).
+    start account swift-account-server "$DIR/etc/account-server.conf" --verbose
+    start container swift-container-server "$DIR/etc/container-server.conf" --verbose
+    start object swift-object-server "$DIR/etc/object-server.conf" --verbose
+    start proxy swift-proxy-server "$DIR/etc/proxy-server.conf" --verbose
     for i in $(seq 1 300); do
         healthy && break
         for name in memcached account container object proxy; do

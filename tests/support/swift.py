@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import random
 import socket
 import subprocess
 import time
@@ -76,13 +77,27 @@ class Swift:
                 "s3_secret_access_key": SECRET_KEY}
 
 
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands out to outgoing connections and to ``bind(0)``."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def _free_ports(count: int) -> int:
-    """The first of ``count`` consecutive free loopback ports."""
+    """The first of ``count`` consecutive free loopback ports, outside the ephemeral range.
+
+    Swift's servers are started a few seconds after their ports are chosen; a port the
+    kernel may hand to any outgoing connection (or another test's ``bind(0)``) meanwhile
+    would keep one of them retrying its bind for 30 s while the proxy answers 503.
+    """
+    ephemeral = _ephemeral_ports()
+    chooser = random.SystemRandom()
     for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            first = int(s.getsockname()[1])
-        if first + count > 65535:
+        first = chooser.randrange(20000, 32000 - count)
+        if any(port in ephemeral for port in range(first, first + count)):
             continue
         try:
             with contextlib.ExitStack() as held:
@@ -109,8 +124,9 @@ def _unavailable(reason: str) -> None:
 @contextlib.contextmanager
 def running_swift(folder: Path) -> Iterator[Swift]:
     """``scripts/swift.sh up`` in ``folder`` on free ports; ``down`` afterwards."""
-    env = {**os.environ, "SWIFT_PROXY_PORT": str(_free_ports(1)),
-           "SWIFT_BASE_PORT": str(_free_ports(3)), "SWIFT_MEMCACHED_PORT": str(_free_ports(1))}
+    first = _free_ports(5)  # the proxy, the object, container and account servers, memcached
+    env = {**os.environ, "SWIFT_PROXY_PORT": str(first), "SWIFT_BASE_PORT": str(first + 1),
+           "SWIFT_MEMCACHED_PORT": str(first + 4)}
     started = time.monotonic()
     try:
         up = subprocess.run(["bash", str(SWIFT_SH), "up", str(folder)], env=env,

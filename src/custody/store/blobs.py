@@ -59,7 +59,7 @@ class BlobStore(Protocol):
 
 def check_key(key: str) -> str:
     """``key`` if it is a blob key or upload id custody makes: nothing that escapes a folder."""
-    if not _KEY.match(key) or ".." in key:
+    if not _KEY.fullmatch(key) or ".." in key:
         raise InvalidInput(f"invalid blob key {key!r}")
     return key
 

@@ -89,12 +89,12 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     rest = url.removeprefix("s3://")
     bucket, _, prefix = rest.partition("/")
     prefix = prefix.strip("/")
-    if not _BUCKET.match(bucket) or ".." in bucket:
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
         raise InvalidInput(
             f"CUSTODY_BLOB_URL: {bucket!r} is not an S3 bucket name",
             hint="use s3://bucket/prefix (bucket: 3-63 lower-case letters, digits, . - _)",
         )
-    if prefix and (not _PREFIX.match(prefix) or ".." in prefix or "//" in prefix):
+    if prefix and (not _PREFIX.fullmatch(prefix) or ".." in prefix or "//" in prefix):
         raise InvalidInput(
             f"CUSTODY_BLOB_URL: the prefix {prefix!r} is not a plain path",
             hint="use letters, digits and / _ . - in the prefix",

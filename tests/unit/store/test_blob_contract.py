@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 BAD_KEYS = ["../x", "items/../../x", "/etc/passwd", "", ".hidden", "Items/x", "a b", "a\x00b",
-            "x" * 201, "items/..", "ü"]
+            "x" * 201, "items/..", "ü", "items/x\n"]
 
 
 @dataclass

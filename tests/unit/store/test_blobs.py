@@ -34,7 +34,8 @@ def test_filesystem_layout_and_nothing_escapes_the_root(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("url", ["ftp://host/x", "blobs", "s3://key:secret@bucket/p",
                                  "s3://bucket:9000/p", "s3://bucket/p?region=x", "s3://B/p",
-                                 "s3://bucket/../p", "s3://x/p"])
+                                 "s3://bucket/../p", "s3://x/p", "s3://bucket\n/p",
+                                 "s3://bucket/p\n"])
 def test_unsupported_store_urls(url: str) -> None:
     with pytest.raises(InvalidInput, match="CUSTODY_BLOB_URL"):
         open_blob_store(url)
