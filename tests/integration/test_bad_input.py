@@ -93,11 +93,11 @@ def test_wrong_passphrase(people: People, evidence: Path, urn: str, tmp_path: Pa
     officer = people.officer
     wrong = officer.env(CUSTODY_PASSPHRASE=NOT_IT)
     assert_fails(officer.run("send", str(evidence), "--case", urn, "--to", CPS, env=wrong),
-                 "passphrase does not open", code=3)
+                 "passphrase does not open", code=11)  # not 3: that is "log in again"
     prosecutor = people.prosecutor
     assert_fails(prosecutor.run("receive", str(uuid.uuid4()), "--out", str(tmp_path / "o"),
                                 env=prosecutor.env(CUSTODY_PASSPHRASE=NOT_IT)),
-                 "passphrase does not open", code=3)
+                 "passphrase does not open", code=11)  # not 3: that is "log in again"
     # No passphrase at all, and no terminal to ask on.
     none = officer.env()
     del none["CUSTODY_PASSPHRASE"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from custody.cli.delivery_cmds import access_lines, grant_lines
-from custody.cli.output import say, when
+from custody.cli.output import emit, json_option, say, when
 from custody.cli.session_cmds import unlock_keys
 from custody.client.config import Session
 from custody.client.http import Api, signed_in
@@ -25,22 +25,30 @@ from custody.protocol.assurance import (
 @click.argument("item")
 @click.option("--with", "with_", required=True, help="The e-mail address of the new reader.")
 @click.option("--expires", default=None, help="When access ends: 14d, or a date (2027-01-31).")
-def share(item: str, with_: str, expires: str | None) -> None:
+@json_option
+def share(item: str, with_: str, expires: str | None, as_json: bool) -> None:
     """Let one more person read ITEM: your client wraps its key for their checked key."""
     session = Session.load()
     keys = unlock_keys(session)
     with Api(session.server, session.token) as api:
         done = share_item(api, session, keys, item, with_, expires)
+    if as_json:
+        emit(done)
+        return
     until = f" until {when(done.expires_at)}" if done.expires_at else ""
     say(f"Shared item {item} with {done.reader}{until}.")
     say(f"  → they fetch it with `custody receive {item}`; it is in the custody ledger.")
 
 
 @click.command()
-def shared() -> None:
+@json_option
+def shared(as_json: bool) -> None:
     """Items others shared with you that you can still read."""
     with signed_in() as api:
         rows = list(api.each("/api/v1/shared", SharedPage, "shared"))
+    if as_json:
+        emit(rows)
+        return
     if not rows:
         say("Nothing is shared with you.")
     for r in rows:
@@ -55,7 +63,7 @@ def incident() -> None:
 
 def _show(data: ImpactOut, as_json: bool) -> None:
     if as_json:
-        say(data.model_dump_json(indent=2))
+        emit(data)
         return
     state = "closed" if data.closed_at else "open"
     say(f"Incident {data.id} ({state})  case {data.case}  transfer {data.transfer}")
@@ -77,7 +85,7 @@ def _show(data: ImpactOut, as_json: bool) -> None:
 @incident.command("open")
 @click.argument("ref", metavar="TRANSFER|ITEM")
 @click.option("--reason", required=True, help="What happened, for the record and the regulator.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable impact report.")
+@json_option
 def incident_open(ref: str, reason: str, as_json: bool) -> None:
     """Withdraw everyone's access but the sender's, freeze sharing, start the 72-hour clock."""
     with signed_in() as api:
@@ -89,7 +97,7 @@ def incident_open(ref: str, reason: str, as_json: bool) -> None:
 
 @incident.command("show")
 @click.argument("incident_id", metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def incident_show(incident_id: str, as_json: bool) -> None:
     """The impact report: items, case, data subjects, every access, the deadline."""
     with signed_in() as api:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from custody.cli.output import say, when
+from custody.cli.output import emit, json_option, say, when
 from custody.client.http import Api, signed_in
 from custody.protocol.assurance import (
     AccessLineOut,
@@ -19,12 +19,16 @@ from custody.protocol.assurance import (
 @click.command()
 @click.argument("transfer")
 @click.option("--reason", required=True, help="Why, in words the recipients and auditors read.")
-def revoke(transfer: str, reason: str) -> None:
+@json_option
+def revoke(transfer: str, reason: str, as_json: bool) -> None:
     """Withdraw a transfer from its recipients at once: their key wraps are destroyed."""
     with signed_in() as api:
         t = api.post(
             f"/api/v1/transfers/{transfer}/revoke", TransferStateOut, RevokeIn(reason=reason)
         )
+    if as_json:
+        emit(t)
+        return
     say(f"Revoked transfer {t.id} (case {t.case}): the recipients' keys are destroyed,")
     say("  their downloads are refused and recorded, and they have been told.")
 
@@ -39,9 +43,13 @@ def print_notices(api: Api, limit: int = 10) -> None:
 
 
 @click.command()
-def notices() -> None:
+@json_option
+def notices(as_json: bool) -> None:
     """Alerts and notices for you: overdue transfers, revocations, incidents."""
     with signed_in() as api:
+        if as_json:
+            emit(list(api.each("/api/v1/notices", NoticePage, "notices")))
+            return
         rows = api.get("/api/v1/notices", NoticePage).notices
     if not rows:
         say("No notices.")
@@ -88,13 +96,13 @@ def access_lines(accessed: list[AccessLineOut], refused: list[AccessLineOut]) ->
 
 @click.command()
 @click.argument("item")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def report(item: str, as_json: bool) -> None:
     """Who could access ITEM, who did, who was refused: each line with its ledger index."""
     with signed_in() as api:
         data = api.get(f"/api/v1/items/{item}/report", ReportOut)
     if as_json:
-        say(data.model_dump_json(indent=2))
+        emit(data)
         return
     say(
         f"Access report: item {data.item}  case {data.case}  "

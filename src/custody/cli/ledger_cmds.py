@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from custody.bundle import MAX_ZIP_SIZE, verify_bundle
-from custody.cli.output import say
+from custody.cli.output import emit, json_option, say
 from custody.cli.session_cmds import unlock_keys
+from custody.cli.views import VerifiedOut
 from custody.client.bundles import make_bundle
 from custody.client.config import Session
 from custody.client.http import Api
@@ -58,11 +59,15 @@ def describe(row: TrailEntryOut) -> str:
 
 @click.command()
 @click.argument("ref", metavar="ITEM|TRANSFER")
-def history(ref: str) -> None:
+@json_option
+def history(ref: str, as_json: bool) -> None:
     """The custody trail of an item or a transfer, from the ledger."""
     session = Session.load()
     with Api(session.server, session.token) as api:
         rows = api.get(f"/api/v1/history/{ref}", list[TrailEntryOut])
+    if as_json:
+        emit(rows)
+        return
     for row in rows:
         say(describe(row))
 
@@ -92,7 +97,8 @@ def bundle(ref: str, out: Path) -> None:
     default=None,
     help="A copy of the item's content: check it is exactly what the sender signed.",
 )
-def verify(bundle_file: Path, log_key: str, content: Path | None) -> None:
+@json_option
+def verify(bundle_file: Path, log_key: str, content: Path | None, as_json: bool) -> None:
     """Check an evidence bundle offline: checkpoint signature, proofs, the trail, the content."""
     try:
         with bundle_file.open("rb") as f:
@@ -104,6 +110,9 @@ def verify(bundle_file: Path, log_key: str, content: Path | None) -> None:
             report = verify_bundle(data, log_key, content=f)
     else:
         report = verify_bundle(data, log_key)
+    if as_json:
+        emit(VerifiedOut.of_report(str(bundle_file), report))
+        return
     say(f"Bundle {bundle_file}: VERIFIED against log {report.origin} (tree size {report.size})")
     for check in report.checks:
         say(f"  ✓ {check}")

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import click
 
-from custody.cli.output import say, when
+from custody.cli.output import emit, json_option, say, when
 from custody.client.http import signed_in
 from custody.protocol import people as wire
 
@@ -30,10 +30,14 @@ def people() -> None:
 
 
 @people.command("list")
-def people_list() -> None:
+@json_option
+def people_list(as_json: bool) -> None:
     """Everyone you administer: role, unit, whether they can sign in, whether they have keys."""
     with signed_in() as api:
         rows = sorted(api.each("/api/v1/people", wire.PeoplePage, "people"), key=lambda p: p.email)
+    if as_json:
+        emit(rows)
+        return
     if not rows:
         say("Nobody yet; add someone with `custody people add EMAIL --role ROLE`.")
         return
@@ -50,7 +54,8 @@ def people_list() -> None:
     help="officer, prosecutor or paralegal; organisation admins also unit-admin, admin, auditor.",
 )
 @click.option("--unit", default=None, help="The unit [unit admins: yours; others: none].")
-def people_add(email: str, role: str, unit: str | None) -> None:
+@json_option
+def people_add(email: str, role: str, unit: str | None, as_json: bool) -> None:
     """Add a person: a one-time activation code is e-mailed to them, and only them.
 
     They choose their own password with it and set up a second factor at their first
@@ -60,6 +65,9 @@ def people_add(email: str, role: str, unit: str | None) -> None:
         added = api.post(
             "/api/v1/people", wire.PersonAddedOut, wire.PersonIn(email=email, role=role, unit=unit)
         )
+    if as_json:
+        emit(added)
+        return
     person = added.person
     where = f" in unit {person.unit}" if person.unit else ""
     say(f"Added {person.role} {person.email}{where} ({person.id})")
@@ -110,10 +118,14 @@ def units() -> None:
 
 
 @units.command("list")
-def units_list() -> None:
+@json_option
+def units_list(as_json: bool) -> None:
     """Units you administer, with how many people each has."""
     with signed_in() as api:
         rows = api.get("/api/v1/units", list[wire.UnitOut])
+    if as_json:
+        emit(rows)
+        return
     if not rows:
         say("No units yet; an organisation admin creates one with `custody units create NAME`.")
     for u in rows:
@@ -122,10 +134,14 @@ def units_list() -> None:
 
 @units.command("create")
 @click.argument("name")
-def units_create(name: str) -> None:
+@json_option
+def units_create(name: str, as_json: bool) -> None:
     """Create a unit in your organisation (organisation admins)."""
     with signed_in() as api:
         u = api.post("/api/v1/units", wire.UnitOut, wire.UnitIn(name=name))
+    if as_json:
+        emit(u)
+        return
     say(f"Created unit {u.name!r} in {u.org} ({u.id})")
     say(f'  → add people with `custody people add EMAIL --role ROLE --unit "{u.name}"`;')
     say(f'    send to it with `custody send FILE --case URN --to "{u.org}/{u.name}"`')

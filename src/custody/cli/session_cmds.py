@@ -7,7 +7,7 @@ import os
 import click
 
 from custody.cli.login_cmds import enrol, login
-from custody.cli.output import say, secret
+from custody.cli.output import emit, json_option, say, secret
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.crypto.keys import DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR, UserKeys
@@ -19,11 +19,15 @@ MIN_PASSPHRASE = 10
 
 
 @click.command()
-def whoami() -> None:
+@json_option
+def whoami(as_json: bool) -> None:
     """Who this client is logged in as, and where."""
     session = Session.load()
     with Api(session.server, session.token) as api:
         me = api.get("/api/v1/me", MeOut)
+    if as_json:
+        emit(me)
+        return
     say(f"{me.email} ({me.role}) at {session.server}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from custody.cli.output import say, when
+from custody.cli.output import emit, json_option, say, when
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.errors import InvalidInput
@@ -20,12 +20,16 @@ _KINDS = {"api": "api", "session": "browser"}
 
 
 @tokens.command("list")
-def tokens_list() -> None:
+@json_option
+def tokens_list(as_json: bool) -> None:
     """Tokens of yours that still work, browser sessions too (id, kind, scopes, created,
     expires, last used)."""
     session = Session.load()
     with Api(session.server, session.token) as api:
         rows = api.get("/api/v1/tokens", list[TokenOut])
+    if as_json:
+        emit(rows)
+        return
     say(f"{'ID':36}  {'KIND':7}  {'SCOPES':12}  {'CREATED':20}  {'EXPIRES':20}  LAST USED")
     for t in rows:
         mark = "  (this one)" if t.current else ""

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from custody.cli.delivery_cmds import print_notices
-from custody.cli.output import say, when
+from custody.cli.output import emit, json_option, note, say, when
 from custody.cli.session_cmds import unlock_keys
+from custody.cli.views import ReceivedOut
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.client.receiving import receive as receive_items
@@ -32,11 +33,15 @@ def case() -> None:
 
 @case.command("create")
 @click.argument("urn")
-def case_create(urn: str) -> None:
+@json_option
+def case_create(urn: str, as_json: bool) -> None:
     """Open a case so material can be sent for it."""
     _, api = _api()
     with api:
         created = api.post("/api/v1/cases", CaseOut, CaseIn(urn=urn))
+    if as_json:
+        emit(created)
+        return
     say(f"Case {created.urn} opened ({created.id})")
 
 
@@ -57,20 +62,26 @@ def case_create(urn: str) -> None:
     multiple=True,
     help="A pseudonymous data-subject reference (never a name). Repeatable.",
 )
+@json_option
 def send(
     files: tuple[Path, ...],
     urn: str,
     to: tuple[str, ...],
     ack_within: str | None,
     subjects: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Encrypt FILES here, sign their manifests, upload ciphertext, send. Resumes if run again."""
     session, api = _api()
     keys = unlock_keys(session)
+    tell = note if as_json else say
     with api:
         transfer = send_items(
-            api, session, keys, list(files), urn, list(to), ack_within, say, list(subjects)
+            api, session, keys, list(files), urn, list(to), ack_within, tell, list(subjects)
         )
+    if as_json:
+        emit(transfer)
+        return
     say(f"Sent transfer {transfer.id} for case {transfer.case} to {_recipient(transfer)}")
     say(f"  {len(transfer.items)} item(s); acknowledgement due {when(transfer.ack_deadline)}")
 
@@ -88,10 +99,13 @@ def _line(t: TransferOut, party: str) -> str:
     )
 
 
-def _list_box(box: str, party: Callable[[TransferOut], str]) -> None:
+def _list_box(box: str, party: Callable[[TransferOut], str], as_json: bool) -> None:
     """One line per transfer of the inbox or outbox, then the person's notices."""
     _, api = _api()
     with api:
+        if as_json:  # every transfer, page after page: a script wants them all
+            emit(list(api.each(f"/api/v1/transfers/{box}", TransferPage, "transfers")))
+            return
         page = api.get(f"/api/v1/transfers/{box}", TransferPage)
         if not page.transfers:
             say(f"Your {box} is empty.")
@@ -103,9 +117,10 @@ def _list_box(box: str, party: Callable[[TransferOut], str]) -> None:
 
 
 @click.command()
-def inbox() -> None:
+@json_option
+def inbox(as_json: bool) -> None:
     """Transfers sent to you."""
-    _list_box("inbox", _inbox_party)
+    _list_box("inbox", _inbox_party, as_json)
 
 
 def _inbox_party(t: TransferOut) -> str:
@@ -115,9 +130,10 @@ def _inbox_party(t: TransferOut) -> str:
 
 
 @click.command()
-def outbox() -> None:
+@json_option
+def outbox(as_json: bool) -> None:
     """Transfers you sent, and where each stands."""
-    _list_box("outbox", lambda t: f"to {_recipient(t)}")
+    _list_box("outbox", lambda t: f"to {_recipient(t)}", as_json)
 
 
 @click.command()
@@ -129,7 +145,8 @@ def outbox() -> None:
     show_default=True,
     help="Folder to put the verified files in.",
 )
-def receive(transfer: str, out: Path) -> None:
+@json_option
+def receive(transfer: str, out: Path, as_json: bool) -> None:
     """Download, verify (signature, hashes) and decrypt a transfer, or one item shared with
     you; record the receipt."""
     session, api = _api()
@@ -141,7 +158,10 @@ def receive(transfer: str, out: Path) -> None:
         )
     keys = unlock_keys(session)
     with api:
-        received = receive_items(api, session, keys, transfer, out, say)
+        received = receive_items(api, session, keys, transfer, out, note if as_json else say)
+    if as_json:
+        emit([ReceivedOut.of_received(r) for r in received])
+        return
     say(f"Received {len(received)} item(s) into {out}; receipts recorded in the custody ledger.")
     if not received or received[0].item != transfer:
         say(f"  → acknowledge with `custody ack {transfer}`")
@@ -154,7 +174,8 @@ def receive(transfer: str, out: Path) -> None:
     is_flag=True,
     help="You did not receive it yourself (a colleague did); the ledger says so.",
 )
-def ack(transfer: str, without_receipt: bool) -> None:
+@json_option
+def ack(transfer: str, without_receipt: bool, as_json: bool) -> None:
     """Acknowledge a transfer: you have received it and take responsibility for it."""
     _, api = _api()
     with api:
@@ -163,6 +184,9 @@ def ack(transfer: str, without_receipt: bool) -> None:
             TransferOut,
             AckIn(without_receipt=without_receipt),
         )
+    if as_json:
+        emit(t)
+        return
     say(f"Acknowledged transfer {t.id} (case {t.case}) at {when(t.acknowledged_at)}")
     if without_receipt:
         say("  the ledger records that you acknowledged it without receiving it yourself")
@@ -170,11 +194,15 @@ def ack(transfer: str, without_receipt: bool) -> None:
 
 @click.command()
 @click.argument("transfer")
-def show(transfer: str) -> None:
+@json_option
+def show(transfer: str, as_json: bool) -> None:
     """One transfer: parties, state, deadlines, items."""
     _, api = _api()
     with api:
         t = api.get(f"/api/v1/transfers/{transfer}", TransferOut)
+    if as_json:
+        emit(t)
+        return
     say(f"Transfer {t.id}  case {t.case}  {t.state}")
     say(f"  from {t.sender.email} to {_recipient(t)}: " + ", ".join(r.email for r in t.recipients))
     say(

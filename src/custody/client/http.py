@@ -23,6 +23,10 @@ TIMEOUT = httpx.Timeout(30.0, read=300.0)
 T = TypeVar("T")
 MAX_PAGE = 200  # the most entries a list's page holds
 
+# The transport seam (httpx's, as ``ASGITransport`` uses it): None is the network. Tests of the
+# CLI point it at the app in process, so a command runs end to end with no socket.
+TRANSPORT: httpx.BaseTransport | None = None
+
 
 class Paged(Protocol):
     """A page of a list (``protocol``'s ``...Page`` models): its entries and the next cursor."""
@@ -78,7 +82,7 @@ class Api:
             base_url=self.server,
             headers=headers,
             timeout=TIMEOUT,
-            transport=transport,
+            transport=transport or TRANSPORT,
             follow_redirects=False,
         )
 

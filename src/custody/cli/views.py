@@ -1,0 +1,84 @@
+"""What ``--json`` prints for the commands whose answer is this machine's, not the server's.
+
+Everything the server answers is printed as its wire model (``custody.protocol``); these
+few are what the client itself found: files it received and verified, a bundle it checked
+offline. Same conventions: ids always present, times in RFC 3339, sizes in bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from custody.bundle.trail import BundleReport
+from custody.client.receiving import Received
+
+
+class _Local(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ReceivedOut(_Local):
+    """One item ``custody receive`` verified and wrote: where, and what its sender signed."""
+
+    item: str
+    transfer: str
+    case: str
+    path: str
+    file_name: str
+    size: int
+    sha256: str
+
+    @classmethod
+    def of_received(cls, received: Received) -> ReceivedOut:
+        m = received.manifest
+        return cls(
+            item=received.item,
+            transfer=m.transfer,
+            case=m.case,
+            path=str(received.path),
+            file_name=m.file_name,
+            size=m.size,
+            sha256=m.sha256,
+        )
+
+
+class TrailLineOut(_Local):
+    index: int
+    time: datetime
+    type: str
+    actor: str
+    item: str | None
+
+
+class VerifiedOut(_Local):
+    """An evidence bundle ``custody verify`` checked offline: every check it passed, what it
+    does not prove, and the custody trail it proves (pseudonymous actor ids)."""
+
+    bundle: str
+    verified: bool
+    origin: str
+    size: int
+    root_hash: str
+    content_item: str | None
+    checks: list[str]
+    caveats: list[str]
+    trail: list[TrailLineOut]
+
+    @classmethod
+    def of_report(cls, bundle: str, report: BundleReport) -> VerifiedOut:
+        return cls(
+            bundle=bundle,
+            verified=True,  # a bundle that fails is an error (exit 8), never printed as JSON
+            origin=report.origin,
+            size=report.size,
+            root_hash=report.root_hash.hex(),
+            content_item=report.content_item,
+            checks=list(report.checks),
+            caveats=list(report.caveats),
+            trail=[
+                TrailLineOut(index=t.index, time=t.time, type=t.type, actor=t.actor, item=t.item)
+                for t in report.trail
+            ],
+        )
