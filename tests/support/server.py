@@ -216,13 +216,26 @@ class Server:
     def staging(self) -> Path:
         return self.data_dir / "blobs" / "uploads"
 
+    @property
+    def store_env(self) -> dict[str, str]:
+        """The variables that name the server's blob store (none for the default files)."""
+        return {name: value for name, value in environment(self.world.settings).items()
+                if name == "CUSTODY_BLOB_URL" or name.startswith("CUSTODY_S3_")}
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment ``custody serve`` runs in: another node of this server starts
+        with it (and the same ``--data-dir``, for its secrets)."""
+        return base_env(**environment(self.world.settings), HOME=str(self.work))
+
     def admin(self, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
         return self.operator("admin", *argv, **env)
 
     def operator(self, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
         """An operator command on the server's machine (``--data-dir`` and its database; no
         SMTP: one-time codes are printed for the operator to hand over)."""
-        environment = base_env(CUSTODY_DATABASE_URL=self.db_url, HOME=str(self.work), **env)
+        environment = base_env(CUSTODY_DATABASE_URL=self.db_url, HOME=str(self.work),
+                               **{**self.store_env, **env})
         return ok(run_custody([*argv, "--data-dir", str(self.data_dir)], environment,
                               cwd=self.work))
 
