@@ -10,11 +10,13 @@ from custody.cli.session_cmds import unlock_keys
 from custody.client.config import Session
 from custody.client.http import Api, signed_in
 from custody.client.sharing import share_item
+from custody.errors import Forbidden, NotFound
 from custody.protocol.assurance import (
     HoldIn,
     HoldOut,
     ImpactOut,
     IncidentIn,
+    NoticePage,
     RetentionIn,
     RetentionOut,
     SharedPage,
@@ -80,6 +82,44 @@ def _show(data: ImpactOut, as_json: bool) -> None:
         say(f"  Item {item.item} ({item.state})")
         for line in grant_lines(item.could_access) + access_lines(item.accessed, item.refused):
             say("  " + line)
+
+
+def _incident_ids(api: Api) -> list[str]:
+    """The incidents your notices name (opened, regulator reminders), newest first: the
+    server has no list of incidents for a person yet."""
+    ids: list[str] = []
+    for n in api.each("/api/v1/notices", NoticePage, "notices"):
+        is_incident = n.kind == "opened" or n.kind.startswith("regulator:")
+        if is_incident and n.subject_id not in ids:
+            ids.append(n.subject_id)
+    return ids
+
+
+@incident.command("list")
+@json_option
+def incident_list(as_json: bool) -> None:
+    """The incidents you were notified of (opened on your material, or your organisation's):
+    state, case, regulator deadline."""
+    with signed_in() as api:
+        found = []
+        for incident_id in _incident_ids(api):
+            try:
+                found.append(api.get(f"/api/v1/incidents/{incident_id}", ImpactOut))
+            except (NotFound, Forbidden):
+                continue  # no longer yours to read
+    if as_json:
+        emit(found)
+        return
+    if not found:
+        say("No incidents in your notices.")
+        return
+    for d in found:
+        state = "closed" if d.closed_at else ("reported" if d.reported_at else "OPEN")
+        say(
+            f"{d.id}  {state:8}  case {d.case}  transfer {d.transfer}  "
+            f"regulator by {when(d.regulator_deadline)}"
+        )
+    say("  → the impact report: custody incident show ID")
 
 
 @incident.command("open")

@@ -6,8 +6,10 @@ import click
 
 from custody.cli.output import say
 from custody.client.code import check_code
+from custody.client.config import remembered_server
 from custody.client.http import Api
 from custody.client.trust import parse_log_key, require_pin
+from custody.errors import InvalidInput
 
 
 @click.group()
@@ -16,18 +18,27 @@ def code() -> None:
 
 
 @code.command("check")
-@click.option("--server", required=True, help="The server's address, e.g. https://custody.example")
+@click.option(
+    "--server",
+    envvar="CUSTODY_SERVER",
+    default=None,
+    help="The server's address, e.g. https://custody.example [default: the one you last "
+    "logged in to here].",
+)
 @click.option(
     "--log-key",
     envvar="CUSTODY_LOG_KEY",
     default=None,
     help="The log's verifier key [default: the one pinned at your login to this server].",
 )
-def code_check(server: str, log_key: str | None) -> None:
+def code_check(server: str | None, log_key: str | None) -> None:
     """Check that the scripts and styles SERVER serves are the release its ledger records.
 
     Needs no account: the release, the log's proofs and the assets are public.
     """
+    server = server or remembered_server()
+    if not server:
+        raise InvalidInput("which server?", hint="give its address: --server URL")
     verifier = parse_log_key(log_key) if log_key else require_pin(server)
     with Api(server) as api:
         found = check_code(api, verifier)

@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from custody.cli.output import say, secret
-from custody.client.config import Session, home
+from custody.client.config import Session, home, remember_server, remembered_server
 from custody.client.http import Api
 from custody.client.trust import (
     check_server_names,
@@ -59,7 +59,13 @@ def show_notice(api: Api) -> None:
 
 
 @click.command()
-@click.option("--server", required=True, help="The server's address, e.g. https://custody.example")
+@click.option(
+    "--server",
+    envvar="CUSTODY_SERVER",
+    default=None,
+    help="The server's address, e.g. https://custody.example [default: the last one you "
+    "logged in to here].",
+)
 @click.option("--email", default=None, help="Your e-mail address [asked for if missing].")
 @click.option(
     "--scope",
@@ -97,7 +103,7 @@ def show_notice(api: Api) -> None:
     help="Replace the pinned log key (only when your organisation announced a new one).",
 )
 def login(
-    server: str,
+    server: str | None,
     email: str | None,
     scopes: tuple[str, ...],
     recovery_code: str | None,
@@ -111,8 +117,15 @@ def login(
 
     The code comes from CUSTODY_TOTP_CODE, else it is asked for at the terminal. The first
     login to a server pins the log's verifier key you give (--log-key or --log-key-file);
-    later logins check the server against it.
+    later logins check the server against it. The server is remembered: later logins on this
+    machine need no --server.
     """
+    server = server or remembered_server()
+    if not server:
+        raise InvalidInput(
+            "which server? this machine has not logged in before",
+            hint="give its address once: custody login --server https://custody.example",
+        )
     server = server.rstrip("/")
     if log_key and log_key_file:
         raise InvalidInput("give the log key once: --log-key or --log-key-file")
@@ -205,6 +218,7 @@ def _save(server: str, body: LoginOut, verifier: Verifier) -> None:
         role=body.role,
     )
     session.save()
+    remember_server(server)
     say(
         f"Logged in as {session.email} ({session.role}, {session.org}) until "
         f"{session.expires_at}; scopes: {body.scopes}"

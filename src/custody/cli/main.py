@@ -12,8 +12,11 @@ import click
 from custody import __version__
 from custody.cli import (
     assurance_cmds,
+    case_cmds,
     code_cmds,
+    completion_cmd,
     delivery_cmds,
+    help_text,
     ledger_cmds,
     output,
     people_cmds,
@@ -46,6 +49,7 @@ class _Commands(click.Group):
         module, _, attr = target.partition(":")
         command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)  # noqa: S101 - a wiring mistake, caught by tests  # nosec B101
+        help_text.annotate(command, cmd_name)
         return command
 
 
@@ -54,12 +58,14 @@ class _Commands(click.Group):
 def cli() -> None:
     """custody: move case material end-to-end encrypted, with a custody trail a court can check.
 
-    Start with `custody demo`, or see README.md for a tour.
+    Start with `custody demo`, or see README.md for a tour; docs/cli.md has every command's
+    --json fields and exit codes. Each command's --help ends with an example.
     """
 
 
 for command in (
     *session_cmds.COMMANDS,
+    *case_cmds.COMMANDS,
     *transfer_cmds.COMMANDS,
     *ledger_cmds.COMMANDS,
     *delivery_cmds.COMMANDS,
@@ -67,7 +73,9 @@ for command in (
     *tokens_cmds.COMMANDS,
     *people_cmds.COMMANDS,
     *code_cmds.COMMANDS,
+    *completion_cmd.COMMANDS,
 ):
+    help_text.annotate(command, command.name or "")
     cli.add_command(command)
 
 

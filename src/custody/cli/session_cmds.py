@@ -1,4 +1,5 @@
-"""``custody whoami`` and ``keys init`` (``login`` and ``enrol`` live in ``login_cmds``)."""
+"""``custody whoami``, ``logout`` and ``keys init`` (``login`` and ``enrol`` live in
+``login_cmds``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import click
 
 from custody.cli.login_cmds import enrol, login
 from custody.cli.output import emit, json_option, say, secret
-from custody.client.config import Session
+from custody.client.config import Session, forget_session
 from custody.client.http import Api
 from custody.crypto.keys import DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR, UserKeys
-from custody.errors import Conflict, InvalidInput
+from custody.errors import Conflict, InvalidInput, NotAuthenticated, ServerUnavailable
 from custody.files import write_private
-from custody.protocol.accounts import KeysIn, KeysOut, MeOut
+from custody.protocol.accounts import KeysIn, KeysOut, MeOut, RevokedOut, TokenOut
 
 MIN_PASSPHRASE = 10
 
@@ -29,6 +30,35 @@ def whoami(as_json: bool) -> None:
         emit(me)
         return
     say(f"{me.email} ({me.role}) at {session.server}")
+
+
+@click.command()
+def logout() -> None:
+    """Revoke this machine's token at the server, then forget it here.
+
+    Your keys, the pinned log key and the remembered server stay: `custody login` (no
+    --server needed) signs you in again.
+    """
+    session = Session.load()
+    revoked = False
+    try:
+        with Api(session.server, session.token) as api:
+            mine = [t for t in api.get("/api/v1/tokens", list[TokenOut]) if t.current]
+            for t in mine:
+                api.delete(f"/api/v1/tokens/{t.id}", RevokedOut)
+            revoked = bool(mine)
+    except NotAuthenticated:
+        revoked = True  # expired or revoked already: it opens nothing any more
+    except ServerUnavailable as exc:
+        forget_session()
+        raise ServerUnavailable(
+            f"forgot the token here, but could not reach {session.server} to revoke it: it "
+            f"works until {session.expires_at} for whoever copied it",
+            hint="revoke it from another login: custody tokens list, then custody tokens revoke ID",
+        ) from exc
+    forget_session()
+    said = "revoked at the server and " if revoked else ""
+    say(f"Logged out {session.email} from {session.server}: the token is {said}forgotten here.")
 
 
 @click.group()
@@ -87,4 +117,4 @@ def unlock_keys(session: Session) -> UserKeys:
     return UserKeys.unseal(data, secret("CUSTODY_PASSPHRASE", "Passphrase for your keys"))
 
 
-COMMANDS = [login, enrol, whoami, keys]
+COMMANDS = [login, enrol, whoami, logout, keys]

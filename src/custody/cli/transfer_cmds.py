@@ -1,4 +1,4 @@
-"""``custody case``, ``send``, ``inbox``, ``outbox``, ``receive``, ``ack``, ``show``."""
+"""``custody send``, ``inbox``, ``outbox``, ``receive``, ``ack``, ``show``."""
 
 from __future__ import annotations
 
@@ -18,31 +18,12 @@ from custody.client.sending import human_size
 from custody.client.sending import send as send_items
 from custody.domain.people import CONTENT_ROLES, unit_label
 from custody.errors import Forbidden
-from custody.protocol.transfers import AckIn, CaseIn, CaseOut, TransferOut, TransferPage
+from custody.protocol.transfers import AckIn, TransferOut, TransferPage
 
 
 def _api() -> tuple[Session, Api]:
     session = Session.load()
     return session, Api(session.server, session.token)
-
-
-@click.group()
-def case() -> None:
-    """Cases, by URN."""
-
-
-@case.command("create")
-@click.argument("urn")
-@json_option
-def case_create(urn: str, as_json: bool) -> None:
-    """Open a case so material can be sent for it."""
-    _, api = _api()
-    with api:
-        created = api.post("/api/v1/cases", CaseOut, CaseIn(urn=urn))
-    if as_json:
-        emit(created)
-        return
-    say(f"Case {created.urn} opened ({created.id})")
 
 
 @click.command()
@@ -82,16 +63,16 @@ def send(
     if as_json:
         emit(transfer)
         return
-    say(f"Sent transfer {transfer.id} for case {transfer.case} to {_recipient(transfer)}")
+    say(f"Sent transfer {transfer.id} for case {transfer.case} to {recipient_label(transfer)}")
     say(f"  {len(transfer.items)} item(s); acknowledgement due {when(transfer.ack_deadline)}")
 
 
-def _recipient(t: TransferOut) -> str:
+def recipient_label(t: TransferOut) -> str:
     """The recipient organisation, with the unit it was addressed to: "ORG / UNIT"."""
     return unit_label(t.recipient_org, t.recipient_unit)
 
 
-def _line(t: TransferOut, party: str) -> str:
+def transfer_line(t: TransferOut, party: str) -> str:
     size = sum(i.ciphertext_size for i in t.items)
     return (
         f"{t.id}  {t.case}  {t.state:12}  {party:32}  {len(t.items)} item(s), "
@@ -110,7 +91,7 @@ def _list_box(box: str, party: Callable[[TransferOut], str], as_json: bool) -> N
         if not page.transfers:
             say(f"Your {box} is empty.")
         for t in page.transfers:
-            say(_line(t, party(t)))
+            say(transfer_line(t, party(t)))
         if page.next:
             say(f"  (the newest {len(page.transfers)}; more are older)")
         print_notices(api)
@@ -125,7 +106,7 @@ def inbox(as_json: bool) -> None:
 
 def _inbox_party(t: TransferOut) -> str:
     """The sender; and the unit, for a transfer addressed to one ("to ORG / UNIT")."""
-    unit = f" to {_recipient(t)}" if t.recipient_unit else ""
+    unit = f" to {recipient_label(t)}" if t.recipient_unit else ""
     return f"from {t.sender.email}{unit}"
 
 
@@ -133,7 +114,7 @@ def _inbox_party(t: TransferOut) -> str:
 @json_option
 def outbox(as_json: bool) -> None:
     """Transfers you sent, and where each stands."""
-    _list_box("outbox", lambda t: f"to {_recipient(t)}", as_json)
+    _list_box("outbox", lambda t: f"to {recipient_label(t)}", as_json)
 
 
 @click.command()
@@ -204,7 +185,8 @@ def show(transfer: str, as_json: bool) -> None:
         emit(t)
         return
     say(f"Transfer {t.id}  case {t.case}  {t.state}")
-    say(f"  from {t.sender.email} to {_recipient(t)}: " + ", ".join(r.email for r in t.recipients))
+    readers = ", ".join(r.email for r in t.recipients)
+    say(f"  from {t.sender.email} to {recipient_label(t)}: {readers}")
     say(
         f"  sent {when(t.sent_at)}; delivered {when(t.delivered_at)}; "
         f"acknowledged {when(t.acknowledged_at)}; due {when(t.ack_deadline)}"
@@ -213,4 +195,4 @@ def show(transfer: str, as_json: bool) -> None:
         say(f"  item {item.id}  {human_size(item.ciphertext_size)}  {item.state}")
 
 
-COMMANDS = [case, send, inbox, outbox, receive, ack, show]
+COMMANDS = [send, inbox, outbox, receive, ack, show]

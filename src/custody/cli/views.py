@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from custody.bundle.trail import BundleReport
 from custody.client.receiving import Received
+from custody.protocol.transfers import TransferOut
 
 
 class _Local(BaseModel):
@@ -82,3 +83,21 @@ class VerifiedOut(_Local):
                 for t in report.trail
             ],
         )
+
+
+class CaseSummaryOut(_Local):
+    """A case as this client sees it: the transfers of it you sent, received or were shared."""
+
+    urn: str
+    transfers: list[str]
+    sent: int
+    received: int
+    items: int
+    latest_at: datetime
+
+
+class CaseTransfersOut(_Local):
+    """One case and its transfers that you can see, each as the server answers it."""
+
+    urn: str
+    transfers: list[TransferOut]

@@ -1,4 +1,5 @@
-"""The client's own files: the session token, the key file, resume state. All 0600."""
+"""The client's own files: the session token, the key file, resume state, the server last
+logged in to. All 0600."""
 
 from __future__ import annotations
 
@@ -50,3 +51,27 @@ class Session:
             ) from None
         except (ValueError, TypeError, KeyError) as exc:
             raise LocalError(f"{path} is damaged", hint="log in again: custody login") from exc
+
+
+def remembered_server() -> str | None:
+    """The server of the last successful login here (``custody login`` needs no --server after
+    the first), or None."""
+    try:
+        data = json.loads((home() / "config.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    server = data.get("server") if isinstance(data, dict) else None
+    return server if isinstance(server, str) and server else None
+
+
+def remember_server(server: str) -> None:
+    write_private(home() / "config.json", json.dumps({"server": server}, indent=2).encode())
+
+
+def forget_session() -> bool:
+    """Remove the saved session (the token); the keys, the pinned log key and the remembered
+    server stay. True if there was one."""
+    path = home() / "session.json"
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    return existed

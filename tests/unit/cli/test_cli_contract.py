@@ -13,7 +13,13 @@ from pydantic import BaseModel
 
 from custody.cli.main import cli
 from custody.cli.output import EXIT_CODES, OTHER_EXITS
-from custody.cli.views import ReceivedOut, TrailLineOut, VerifiedOut
+from custody.cli.views import (
+    CaseSummaryOut,
+    CaseTransfersOut,
+    ReceivedOut,
+    TrailLineOut,
+    VerifiedOut,
+)
 from custody.protocol import people as wire
 from custody.protocol.accounts import MeOut, TokenOut
 from custody.protocol.assurance import (
@@ -46,6 +52,8 @@ PRINTS: dict[str, type[BaseModel]] = {
     "receive": ReceivedOut,
     "revoke": TransferStateOut,
     "case create": CaseOut,
+    "case list": CaseSummaryOut,
+    "case show": CaseTransfersOut,
     "history": TrailEntryOut,
     "notices": AlertNoticeOut,
     "report": ReportOut,
@@ -53,6 +61,7 @@ PRINTS: dict[str, type[BaseModel]] = {
     "shared": SharedOut,
     "incident open": ImpactOut,
     "incident show": ImpactOut,
+    "incident list": ImpactOut,
     "tokens list": TokenOut,
     "whoami": MeOut,
     "people list": wire.PersonOut,
