@@ -267,6 +267,9 @@ def test_a_tus_upload_alternates_between_two_nodes(
 
     with serving(server.data_dir, server.env, cwd=tmp_path) as other:
         nodes = [server.url, other.url]
+        for node in nodes:
+            ready = httpx.get(f"{node}/readyz", timeout=30)
+            assert (ready.status_code, ready.text) == (200, "ready\n")
         cuts = [0, 3 * MIB, PART + 1, PART + 9 * MIB, 2 * PART, 2 * PART + 2 * MIB, size]
         for n, (start, end) in enumerate(itertools.pairwise(cuts)):
             node, next_node = nodes[n % 2], nodes[(n + 1) % 2]
@@ -310,3 +313,16 @@ def test_a_shredded_item_leaves_no_ciphertext_in_swift(
     assert not server.stored.exists(item)
     left, _ = _scan_tree(swift.object_files, samples)
     assert not left, "ciphertext left on Swift's disk:\n" + "\n".join(left)
+
+
+def test_a_node_whose_bucket_is_missing_is_alive_but_not_ready(
+        server: Server, tmp_path: Path) -> None:
+    env = {**server.env, "CUSTODY_BLOB_URL": f"s3://missing-{secrets.token_hex(6)}/custody"}
+    with serving(server.data_dir, env, cwd=tmp_path) as node:
+        assert httpx.get(f"{node.url}/healthz", timeout=30).status_code == 200
+        ready = httpx.get(f"{node.url}/readyz", timeout=30)
+        assert (ready.status_code, ready.text) == (503, "not ready: blob store\n")
+    said = node.log_path.read_text(errors="replace")
+    assert "the object store has no such bucket" in said
+    assert "create the bucket named in CUSTODY_BLOB_URL" in said
+    assert "testing" not in said  # Swift's tempauth secret, in the node's environment

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,6 +24,7 @@ from custody.services.ledger import publish_checkpoint
 from custody.services.releases import Assets
 from custody.services.watcher import Periodic, Watcher
 from custody.settings import Settings
+from custody.store.db import check_database
 from custody.web.assets import StaticAssets
 
 log = logging.getLogger("custody.server")
@@ -111,6 +112,28 @@ def create_app(
         "/healthz", response_class=PlainTextResponse, include_in_schema=False, dependencies=[PUBLIC]
     )
     def healthz() -> str:
+        """Liveness: the process serves requests (what it depends on may not answer)."""
         return "ok\n"
+
+    @app.get(
+        "/readyz", response_class=PlainTextResponse, include_in_schema=False, dependencies=[PUBLIC]
+    )
+    def readyz() -> PlainTextResponse:
+        """Readiness: the database and the blob store answer now. A load balancer sends
+        requests only to a ready node; why one is not is in its log, not in the answer."""
+        failing = []
+        checks: tuple[tuple[str, Callable[[], None]], ...] = (
+            ("database", lambda: check_database(ctx.sessions)), ("blob store", ctx.blobs.check))
+        for part, check in checks:
+            try:
+                check()
+            except CustodyError as exc:
+                log.warning("not ready: %s", exc.diagnostics())
+                failing.append(part)
+        fresh = {"Cache-Control": "no-store"}  # an answer of now, never of a cache
+        if failing:
+            return PlainTextResponse(f"not ready: {', '.join(failing)}\n", status_code=503,
+                                     headers=fresh)
+        return PlainTextResponse("ready\n", headers=fresh)
 
     return app

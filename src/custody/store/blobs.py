@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from custody.errors import Conflict, InvalidInput, LocalError, NotFound
+from custody.errors import Conflict, CustodyError, InvalidInput, LocalError, NotFound
 
 if TYPE_CHECKING:
     from custody.store.s3 import S3Config
@@ -55,6 +55,9 @@ class BlobStore(Protocol):
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]: ...
     def size(self, key: str) -> int: ...
     def delete(self, key: str) -> None: ...
+    def check(self) -> None:
+        """Raise :class:`CustodyError` unless the store can be read and written now."""
+        ...
 
 
 def check_key(key: str) -> str:
@@ -86,6 +89,13 @@ class FilesystemBlobStore:
 
     def _path(self, key: str) -> Path:
         return self._blobs / check_key(key)
+
+    def check(self) -> None:
+        for folder in (self._blobs, self._staging):
+            if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+                raise CustodyError(
+                    f"the blob folder {folder} is missing or not writable",
+                    hint="check CUSTODY_BLOB_URL (or the data folder) and its owner")
 
     def create_upload(self, upload_id: str, length: int, key: str) -> None:
         part, meta = self._staged(upload_id)

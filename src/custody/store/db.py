@@ -27,7 +27,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
+
+from custody.errors import CustodyError
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -130,6 +133,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+def check_database(factory: sessionmaker[Session]) -> None:
+    """Raise :class:`CustodyError` unless the database answers a query now (readiness)."""
+    try:
+        with factory() as session:
+            session.execute(select(1))
+    except SQLAlchemyError as exc:
+        raise CustodyError(
+            f"the database did not answer ({type(exc).__name__})",
+            hint="check CUSTODY_DATABASE_URL and that the database is up") from exc
 
 
 def utcnow() -> datetime:

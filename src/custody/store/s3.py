@@ -396,6 +396,18 @@ class S3BlobStore:
                     raise
         self._forget(upload_id)
 
+    def check(self) -> None:
+        with _s3_errors():
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if _code(exc) in _MISSING | {"NoSuchBucket"}:
+                    raise CustodyError(
+                        "the object store has no such bucket",
+                        hint="create the bucket named in CUSTODY_BLOB_URL, or correct the URL",
+                    ) from None
+                raise
+
     # ── published blobs ──────────────────────────────────────────────────────────────────
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:

@@ -216,6 +216,18 @@ def test_an_object_store_that_does_not_answer(caplog: pytest.LogCaptureFixture) 
     assert not [text for text in said if secret in text]
 
 
+def test_check_says_whether_the_bucket_answers(store: S3BlobStore) -> None:
+    store.check()
+    with pytest.raises(CustodyError, match="no such bucket") as missing:
+        S3BlobStore(store.client, "no-such-bucket").check()
+    assert "CUSTODY_BLOB_URL" in missing.value.diagnostics()
+    unreachable = S3BlobStore(make_client(S3Config(
+        endpoint_url="http://127.0.0.1:9", region="x", access_key_id="k",
+        secret_access_key="s")), "bkt")  # noqa: S106 - nobody listens
+    with pytest.raises(ServerUnavailable, match="did not answer"):
+        unreachable.check()
+
+
 # ── on Swift: what only a real server checks ─────────────────────────────────────────────────
 
 
@@ -244,6 +256,8 @@ def test_a_wrong_secret_is_refused_and_never_shown(swift: Swift, swift_bucket: s
     store = S3BlobStore(make_client(swift.config(secret=wrong)), swift_bucket)
     with pytest.raises(CustodyError) as refused:
         store.upload_offset("u")
+    with pytest.raises(CustodyError, match="refused custody's credentials"):
+        store.check()
     shown = refused.value.diagnostics()
     assert "CUSTODY_S3_SECRET_ACCESS_KEY" in shown
     assert wrong not in shown
@@ -252,6 +266,9 @@ def test_a_wrong_secret_is_refused_and_never_shown(swift: Swift, swift_bucket: s
 @pytest.mark.swift
 def test_a_missing_bucket_says_so(swift: Swift) -> None:
     store = S3BlobStore(swift.client(), f"missing-{uuid.uuid4().hex[:8]}")
+    with pytest.raises(CustodyError, match="no such bucket"):
+        store.check()
+    S3BlobStore(swift.client(), swift.new_bucket()).check()  # the control
     with pytest.raises(CustodyError, match="no such bucket") as refused:
         store.create_upload("u", 1, "items/x")
     assert "CUSTODY_BLOB_URL" in refused.value.diagnostics()
