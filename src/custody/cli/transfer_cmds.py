@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from custody.cli.delivery_cmds import print_notices
 from custody.cli.output import emit, json_option, note, say, when
+from custody.cli.progress import progress_for
 from custody.cli.session_cmds import unlock_keys
 from custody.cli.views import ReceivedOut
 from custody.client.config import Session
@@ -19,6 +21,25 @@ from custody.client.sending import send as send_items
 from custody.domain.people import CONTENT_ROLES, unit_label
 from custody.errors import Forbidden
 from custody.protocol.transfers import AckIn, TransferOut, TransferPage
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def progress_options(command: _Command) -> _Command:
+    """``--progress`` and ``--quiet``: bars show on a terminal by themselves, never in a pipe."""
+    command = click.option(
+        "--progress",
+        "show_progress",
+        is_flag=True,
+        help="Show progress even when the output is not a terminal (a plain line a second).",
+    )(command)
+    return click.option(
+        "-q", "--quiet", is_flag=True, help="No progress, and no line per file; the result only."
+    )(command)
+
+
+def _quiet(_: str) -> None:
+    pass
 
 
 def _api() -> tuple[Session, Api]:
@@ -44,6 +65,7 @@ def _api() -> tuple[Session, Api]:
     help="A pseudonymous data-subject reference (never a name). Repeatable.",
 )
 @json_option
+@progress_options
 def send(
     files: tuple[Path, ...],
     urn: str,
@@ -51,14 +73,29 @@ def send(
     ack_within: str | None,
     subjects: tuple[str, ...],
     as_json: bool,
+    show_progress: bool,
+    quiet: bool,
 ) -> None:
-    """Encrypt FILES here, sign their manifests, upload ciphertext, send. Resumes if run again."""
+    """Encrypt FILES here, sign their manifests, upload ciphertext, send. Resumes if run again.
+
+    On a terminal it shows bytes, speed and time left, per file and overall.
+    """
     session, api = _api()
     keys = unlock_keys(session)
-    tell = note if as_json else say
+    progress, above = progress_for("sending", forced=show_progress, quiet=quiet)
+    tell = _quiet if quiet else (above or (note if as_json else say))
     with api:
         transfer = send_items(
-            api, session, keys, list(files), urn, list(to), ack_within, tell, list(subjects)
+            api,
+            session,
+            keys,
+            list(files),
+            urn,
+            list(to),
+            ack_within,
+            tell,
+            list(subjects),
+            progress=progress,
         )
     if as_json:
         emit(transfer)
@@ -127,7 +164,8 @@ def outbox(as_json: bool) -> None:
     help="Folder to put the verified files in.",
 )
 @json_option
-def receive(transfer: str, out: Path, as_json: bool) -> None:
+@progress_options
+def receive(transfer: str, out: Path, as_json: bool, show_progress: bool, quiet: bool) -> None:
     """Download, verify (signature, hashes) and decrypt a transfer, or one item shared with
     you; record the receipt."""
     session, api = _api()
@@ -138,8 +176,10 @@ def receive(transfer: str, out: Path, as_json: bool) -> None:
             hint="read its custody trail with `custody history` and `custody report` instead",
         )
     keys = unlock_keys(session)
+    progress, above = progress_for("receiving", forced=show_progress, quiet=quiet)
+    tell = _quiet if quiet else (above or (note if as_json else say))
     with api:
-        received = receive_items(api, session, keys, transfer, out, note if as_json else say)
+        received = receive_items(api, session, keys, transfer, out, tell, progress)
     if as_json:
         emit([ReceivedOut.of_received(r) for r in received])
         return

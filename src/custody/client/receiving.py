@@ -23,6 +23,7 @@ from pathlib import Path
 from custody.client.config import Session, home
 from custody.client.http import Api
 from custody.client.ids import server_id
+from custody.client.progress import SILENT, Progress
 from custody.client.transparency import check_key_logged
 from custody.crypto import age
 from custody.crypto.items import unwrap
@@ -55,7 +56,13 @@ class VerificationFailed(IntegrityError):
 
 
 def receive(
-    api: Api, session: Session, keys: UserKeys, transfer_id: str, out: Path, say: Say
+    api: Api,
+    session: Session,
+    keys: UserKeys,
+    transfer_id: str,
+    out: Path,
+    say: Say,
+    progress: Progress = SILENT,
 ) -> list[Received]:
     """Receive a whole transfer, or one item (e.g. one shared with you) by its id."""
     try:
@@ -87,11 +94,16 @@ def receive(
     except OSError as exc:
         raise LocalError(f"cannot create {out}: {exc.strerror}") from exc
     results = []
-    for item in transfer.items:
-        if item.wrap is None:
-            raise Forbidden(f"you hold no key for item {item.id}")
-        manifest = _open_manifest(api, keys, transfer, item, sender_key)
-        results.append(_receive_item(api, item, manifest, out, say))
+    progress.start(sum(i.ciphertext_size for i in transfer.items), len(transfer.items))
+    try:
+        for item in transfer.items:
+            if item.wrap is None:
+                raise Forbidden(f"you hold no key for item {item.id}")
+            manifest = _open_manifest(api, keys, transfer, item, sender_key)
+            progress.file(manifest[1].file_name, item.ciphertext_size)
+            results.append(_receive_item(api, item, manifest, out, say, progress))
+    finally:
+        progress.finish()
     return results
 
 
@@ -122,12 +134,18 @@ def _open_manifest(
 
 
 def _receive_item(
-    api: Api, item: ItemOut, opened: tuple[age.Identity, Manifest], out: Path, say: Say
+    api: Api,
+    item: ItemOut,
+    opened: tuple[age.Identity, Manifest],
+    out: Path,
+    say: Say,
+    progress: Progress,
 ) -> Received:
     item_key, manifest = opened
     target = out / safe_file_name(manifest.file_name)
     if target.exists():
         if _sha256_file(target) == manifest.sha256:
+            progress.advance(item.ciphertext_size)
             say(f"  {manifest.file_name}: already here and verified")
             _report(api, item, verified=True)
             return Received(item.id, target, manifest)
@@ -135,7 +153,7 @@ def _receive_item(
             f"{target} exists and is a different file", hint="choose another folder with --out"
         )
     part = home() / "downloads" / f"{item.id}.age.part"
-    ciphertext_sha256 = _download(api, item, part, say, manifest.file_name)
+    ciphertext_sha256 = _download(api, item, part, say, manifest.file_name, progress)
     try:
         _check_ciphertext(part, manifest, ciphertext_sha256)
         _decrypt_into_place(part, target, item_key, manifest)
@@ -159,7 +177,9 @@ def _check_ciphertext(part: Path, manifest: Manifest, sha256: str) -> None:
         raise IntegrityError("the ciphertext is not what the sender signed")
 
 
-def _download(api: Api, item: ItemOut, part: Path, say: Say, name: str) -> str:
+def _download(
+    api: Api, item: ItemOut, part: Path, say: Say, name: str, progress: Progress
+) -> str:
     """Fetch the ciphertext into ``part``, resuming; its SHA-256, hashed as it arrives."""
     part.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     have = part.stat().st_size if part.exists() else 0
@@ -168,6 +188,7 @@ def _download(api: Api, item: ItemOut, part: Path, say: Say, name: str) -> str:
         part.unlink()
         have = 0
     digest = _sha256_of(part) if have else hashlib.sha256()
+    progress.advance(have)
     if have == total:
         return digest.hexdigest()
     if have:
@@ -181,6 +202,7 @@ def _download(api: Api, item: ItemOut, part: Path, say: Say, name: str) -> str:
         for block in response.iter_bytes(_READ):
             f.write(block)
             digest.update(block)
+            progress.advance(len(block))
     return digest.hexdigest()
 
 

@@ -24,6 +24,7 @@ from pydantic import TypeAdapter
 from custody.client.config import Session, home
 from custody.client.http import Api
 from custody.client.ids import server_id, upload_path
+from custody.client.progress import SILENT, Progress
 from custody.client.transparency import check_key_logged, check_recovery_key_logged
 from custody.crypto import age
 from custody.crypto.items import new_item_key, wrap
@@ -118,14 +119,40 @@ def send(
     ack_within: str | None,
     say: Say,
     subjects: list[str] | None = None,
+    progress: Progress = SILENT,
 ) -> TransferOut:
     sources = check_sources(files)
     state = SendState(session, case, to, sources)
     transfer = _resume_or_create(api, state, case, to, ack_within, say)
-    readers = transfer.readers
-    check_readers_logged(api, session, readers)
-    own = age.Recipient.parse(keys.age_recipient)
+    check_readers_logged(api, session, transfer.readers)
     items: dict[str, Any] = state.data.setdefault("items", {})
+    unsealed = [s for s in sources if not items.get(str(s.path), {}).get("sealed")]
+    progress.start(sum(s.size for s in unsealed), len(unsealed))
+    try:
+        _seal_each(api, session, keys, state, transfer, sources, say, progress)
+    finally:
+        progress.finish()
+    if subjects:  # pseudonymous data-subject references, attached to every item
+        api.act(f"/api/v1/transfers/{transfer.id}/subjects", SubjectsIn(subjects=subjects))
+    result = api.post(f"/api/v1/transfers/{transfer.id}/send", TransferOut)
+    state.clear()
+    return result
+
+
+def _seal_each(
+    api: Api,
+    session: Session,
+    keys: UserKeys,
+    state: SendState,
+    transfer: TransferOut,
+    sources: list[Source],
+    say: Say,
+    progress: Progress,
+) -> None:
+    """Upload and seal every file not sealed yet: ciphertext, signed manifest, key wraps."""
+    readers = transfer.readers
+    own = age.Recipient.parse(keys.age_recipient)
+    items: dict[str, Any] = state.data["items"]
     for source in sources:
         entry = items.get(str(source.path))
         if entry is None:
@@ -156,7 +183,8 @@ def send(
         secret = json.loads(age.decrypt(base64.b64decode(entry["secret"]), [keys.identity]))
         item_key = age.Identity.parse(secret["item_key"])
         plan = age.SealPlan.from_secret_bytes(base64.b64decode(secret["plan"]))
-        plain_sha, cipher_sha = _upload(api, state, entry, source, plan, say)
+        progress.file(source.name, source.size)
+        plain_sha, cipher_sha = _upload(api, state, entry, source, plan, say, progress)
         manifest = Manifest(
             item=entry["item"],
             transfer=transfer.id,
@@ -190,11 +218,6 @@ def send(
         state.save()
         size = human_size(source.size)
         say(f"  {source.name}: sealed and signed ({size}, sha256 {plain_sha[:12]})")
-    if subjects:  # pseudonymous data-subject references, attached to every item
-        api.act(f"/api/v1/transfers/{transfer.id}/subjects", SubjectsIn(subjects=subjects))
-    result = api.post(f"/api/v1/transfers/{transfer.id}/send", TransferOut)
-    state.clear()
-    return result
 
 
 def check_readers_logged(api: Api, session: Session, readers: list[ReaderOut]) -> None:
@@ -251,7 +274,13 @@ def _resume_or_create(
 
 
 def _upload(
-    api: Api, state: SendState, entry: dict[str, Any], source: Source, plan: age.SealPlan, say: Say
+    api: Api,
+    state: SendState,
+    entry: dict[str, Any],
+    source: Source,
+    plan: age.SealPlan,
+    say: Say,
+    progress: Progress,
 ) -> tuple[str, str]:
     """Upload what the server lacks; return the SHA-256 of plaintext and ciphertext."""
     length = plan.ciphertext_size(source.size)
@@ -277,12 +306,18 @@ def _upload(
     if offset:
         say(f"  {source.name}: resuming upload at {human_size(offset)} of {human_size(length)}")
     plain, cipher = hashlib.sha256(), hashlib.sha256()
+    advance = progress.advance
+
+    def on_plaintext(block: bytes) -> None:  # once per 64 KiB: keep it to two calls
+        plain.update(block)
+        advance(len(block))
+
     position = 0
     pending = _Patch()
     send_from = offset
     try:
         with source.path.open("rb") as f:
-            for piece in plan.iter_ciphertext(f, source.size, on_plaintext=plain.update):
+            for piece in plan.iter_ciphertext(f, source.size, on_plaintext=on_plaintext):
                 cipher.update(piece)
                 end = position + len(piece)
                 if end > send_from:

@@ -1,0 +1,171 @@
+"""Progress of ``send`` and ``receive``: bytes, speed and time left, per file and overall.
+
+Drawn with rich on standard error, only when both standard output and standard error are a
+terminal (never into a pipe or a log unless ``--progress`` asks: then one plain line a
+second), and never with ``--quiet``. The client calls :meth:`advance` once per 64 KiB; the
+bars are redrawn at most five times a second, from this thread (no refresh thread), so the
+cost per call is an addition and, past a megabyte, a clock read.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from custody.cli.output import say
+from custody.client import progress as client_progress
+from custody.client.sending import human_size
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+
+REDRAW = 0.2  # seconds between redraws at most
+_CHECK = 1 << 20  # bytes between clock reads
+
+
+def wanted(forced: bool, quiet: bool) -> bool:
+    """Bars on a terminal; into a pipe only if ``--progress``; never with ``--quiet``."""
+    if quiet:
+        return False
+    return forced or (sys.stdout.isatty() and sys.stderr.isatty())
+
+
+class Bars:
+    """A :class:`custody.client.progress.Progress` as rich bars: the file now, and overall."""
+
+    def __init__(self, verb: str, console: Console | None = None) -> None:
+        # Imported here: a command that draws no bars does not pay for rich (~0.1 s).
+        from rich.console import Console  # noqa: PLC0415
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            ProgressColumn,
+            Task,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.text import Text  # noqa: PLC0415
+
+        class Speed(ProgressColumn):
+            """Bytes a second in the units of the rest of the CLI (MiB/s, not MB/s)."""
+
+            def render(self, task: Task) -> Text:
+                speed = task.finished_speed or task.speed
+                return Text("-" if speed is None else f"{human_size(int(speed))}/s")
+
+        self.verb = verb
+        self.console = console or Console(stderr=True)
+        self.bars = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            Speed(),
+            TimeRemainingColumn(),
+            console=self.console,
+            auto_refresh=False,
+        )
+        self.overall: TaskID | None = None
+        self.current: TaskID | None = None
+        self.pending = 0
+        self.last = 0.0
+
+    def start(self, total: int, files: int) -> None:
+        self.bars.start()
+        self.overall = self.bars.add_task(f"{self.verb} {files} file(s)", total=total)
+
+    def file(self, name: str, size: int) -> None:
+        self._flush()
+        if self.current is not None:
+            self.bars.remove_task(self.current)
+        self.current = self.bars.add_task(f"  {name}", total=size)
+        self.bars.refresh()
+
+    def advance(self, n: int) -> None:
+        self.pending += n
+        if self.pending >= _CHECK and time.monotonic() - self.last >= REDRAW:
+            self._flush()
+
+    def finish(self) -> None:
+        self._flush()
+        if self.current is not None:
+            self.bars.remove_task(self.current)
+            self.current = None
+        self.bars.stop()
+
+    def _flush(self) -> None:
+        for task in (self.current, self.overall):
+            if task is not None:
+                self.bars.advance(task, self.pending)
+        self.pending = 0
+        self.last = time.monotonic()
+        self.bars.refresh()
+
+    def say(self, text: str) -> None:
+        """A message above the bars (printing under them would tear the display)."""
+        if self.bars.live.is_started:
+            self.console.print(text, markup=False, highlight=False)
+        else:
+            say(text)
+
+
+class Lines:
+    """``--progress`` into a pipe or a log: one plain line a second, overall."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.total = self.done = self.pending = 0
+        self.began = self.last = 0.0
+
+    def start(self, total: int, files: int) -> None:
+        self.total, self.began = total, time.monotonic()
+        self.last = self.began
+
+    def file(self, name: str, size: int) -> None:
+        self._flush()
+        click.echo(f"{self.verb} {name} ({human_size(size)})", err=True)
+
+    def advance(self, n: int) -> None:
+        self.pending += n
+        if self.pending >= _CHECK and time.monotonic() - self.last >= 1.0:
+            self._line()
+
+    def finish(self) -> None:
+        self._line()
+
+    def _flush(self) -> None:
+        self.done += self.pending
+        self.pending = 0
+
+    def _line(self) -> None:
+        self._flush()
+        self.last = time.monotonic()
+        rate = self.done / max(self.last - self.began, 1e-6)
+        left = f"{(self.total - self.done) / rate:.0f} s left" if rate else "-"
+        click.echo(
+            f"{self.verb} {human_size(self.done)} of {human_size(self.total)}, "
+            f"{human_size(int(rate))}/s, {left}",
+            err=True,
+        )
+
+    def say(self, text: str) -> None:
+        say(text)
+
+
+def progress_for(
+    verb: str, *, forced: bool, quiet: bool
+) -> tuple[client_progress.Progress, Callable[[str], None] | None]:
+    """The progress to show for ``verb`` and, if it draws on the terminal, how to print a
+    message without tearing it (None: print as usual)."""
+    if not wanted(forced, quiet):
+        return client_progress.SILENT, None
+    if sys.stderr.isatty():
+        bars = Bars(verb)
+        return bars, bars.say
+    lines = Lines(verb)
+    return lines, None
