@@ -36,11 +36,14 @@ log = logging.getLogger("custody.api")
 
 
 # The web application's pages (custody.web) send this instead: their own script and
-# stylesheet, forms to themselves, nothing inline, never framed. A response that sets no
-# policy of its own — every JSON one — gets the API's, which allows nothing at all.
+# stylesheet, forms to themselves, nothing inline, never framed; their own service worker
+# (worker-src), and media from their own origin only (media-src: the player's <video>, fed
+# decrypted by that service worker). A response that sets no policy of its own — every
+# JSON one — gets the API's, which allows nothing at all.
 WEB_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'; "
+    "media-src 'self'; worker-src 'self'"
 )
 
 

@@ -27,6 +27,7 @@ from custody.store.models_delivery import AccessGrant
 
 ACCESS_TYPES = (
     EntryType.ITEM_DOWNLOADED,
+    EntryType.ITEM_VIEWED,
     EntryType.ITEM_RECEIVED,
     EntryType.ITEM_VERIFICATION_FAILED,
     EntryType.TRANSFER_ACKNOWLEDGED,

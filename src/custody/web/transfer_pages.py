@@ -1,8 +1,9 @@
 """Inbox, outbox, one transfer with its custody trail, and acknowledging receipt.
 
 The same services and policies as ``/api/v1/transfers/...`` and ``/api/v1/history``.
-Content is not downloaded here: it stays end-to-end encrypted, and
-``custody receive`` decrypts and verifies it on the reader's machine.
+Content stays end-to-end encrypted: the transfer page's script (js/src/app/transfer-page.ts)
+saves and plays it, decrypted and verified in the reader's browser, as ``custody receive``
+does on the reader's machine.
 """
 
 from __future__ import annotations
@@ -38,14 +39,15 @@ def transfer(transfer_id: str, request: Request, ctx: ContextDep, actor: Reader)
     trail = trails.history(ctx, actor, transfer_id) if shown.items else []
     is_recipient = any(r.user_id == actor.user_id for r in shown.recipients)
     can_ack = is_recipient and shown.state in ("sent", "delivered")
-    return render(request, "transfer.html", actor=actor, t=shown, trail=trail, can_ack=can_ack)
+    return render(request, "transfer.html", actor=actor, t=shown, trail=trail, can_ack=can_ack,
+                  script="app-transfer.js")
 
 
 @router.post("/transfers/{transfer_id}/ack")
 def acknowledge(transfer_id: str, ctx: ContextDep, actor: Reader, fields: FormDep) -> Response:
-    """Acknowledge receipt: a ``transfer:acknowledged`` ledger entry for each item. The
-    browser does not receive content yet, so the form asks the person to say that they
-    acknowledge without their own receipt (a colleague's, or the CLI's), which is recorded."""
+    """Acknowledge receipt: a ``transfer:acknowledged`` ledger entry for each item, after the
+    person's own verified receipt (saved in this browser, or with ``custody receive``), or
+    with the box ticked saying they did not receive it themselves, which is recorded."""
     without = fields.get("without_receipt") == "yes"
     transfers.acknowledge(ctx, actor, transfer_id, without_receipt=without)
     return redirect(f"/transfers/{transfer_id}?acknowledged=1")
