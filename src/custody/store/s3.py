@@ -460,39 +460,48 @@ class _s3_errors:  # noqa: N801 - a context manager that reads as a clause
         return None
 
     def __exit__(self, typ: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, ClientError):
-            code = _code(exc)
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code == "NoSuchBucket":
-                raise CustodyError(
-                    "the object store has no such bucket",
-                    hint="create the bucket named in CUSTODY_BLOB_URL, or correct the URL") \
-                    from exc
-            if code in _REFUSED or status in (401, 403):
-                raise CustodyError(
-                    f"the object store refused custody's credentials ({code or status})",
-                    hint="check CUSTODY_S3_ACCESS_KEY_ID and CUSTODY_S3_SECRET_ACCESS_KEY, "
-                    "and that they may read and write the bucket of CUSTODY_BLOB_URL") from exc
-            if status >= 500:
-                raise ServerUnavailable(
-                    f"the object store failed ({code or status}); try again shortly",
-                    hint="check the object store's own health and logs") from exc
-            raise CustodyError(
-                f"the object store refused a request ({code or status})",
-                hint="check CUSTODY_S3_ENDPOINT_URL, CUSTODY_S3_REGION and "
-                "CUSTODY_S3_ADDRESSING_STYLE against the object store's documentation") \
-                from exc
-        if isinstance(exc, BotoCoreError):
-            if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-                raise CustodyError(
-                    "custody has no credentials for the object store",
-                    hint="set CUSTODY_S3_ACCESS_KEY_ID and CUSTODY_S3_SECRET_ACCESS_KEY "
-                    "(or give the machine a role)") from exc
-            if isinstance(exc, NoRegionError):
-                raise CustodyError(
-                    "the object store's region is not set", hint="set CUSTODY_S3_REGION") \
-                    from exc
-            raise ServerUnavailable(
-                f"the object store did not answer ({type(exc).__name__}); try again shortly",
-                hint="check CUSTODY_S3_ENDPOINT_URL and that the object store is up and "
-                "reachable from this machine") from exc
+        if not isinstance(exc, ClientError | BotoCoreError):
+            return
+        error = _explained(exc)
+        # The caller is told too; the operator sees it here, with what to check.
+        log.warning("%s", error.diagnostics())
+        raise error from exc
+
+
+def _explained(exc: ClientError | BotoCoreError) -> CustodyError:
+    if isinstance(exc, ClientError):
+        return _refused(exc)
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return CustodyError(
+            "custody has no credentials for the object store",
+            hint="set CUSTODY_S3_ACCESS_KEY_ID and CUSTODY_S3_SECRET_ACCESS_KEY "
+            "(or give the machine a role)")
+    if isinstance(exc, NoRegionError):
+        return CustodyError("the object store's region is not set", hint="set CUSTODY_S3_REGION")
+    return ServerUnavailable(
+        f"the object store did not answer ({type(exc).__name__}); try again shortly",
+        hint="check CUSTODY_S3_ENDPOINT_URL and that the object store is up and "
+        "reachable from this machine")
+
+
+def _refused(exc: ClientError) -> CustodyError:
+    """What the object store's refusal means, and what to check."""
+    code = _code(exc)
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code == "NoSuchBucket":
+        return CustodyError(
+            "the object store has no such bucket",
+            hint="create the bucket named in CUSTODY_BLOB_URL, or correct the URL")
+    if code in _REFUSED or status in (401, 403):
+        return CustodyError(
+            f"the object store refused custody's credentials ({code or status})",
+            hint="check CUSTODY_S3_ACCESS_KEY_ID and CUSTODY_S3_SECRET_ACCESS_KEY, "
+            "and that they may read and write the bucket of CUSTODY_BLOB_URL")
+    if status >= 500:
+        return ServerUnavailable(
+            f"the object store failed ({code or status}); try again shortly",
+            hint="check the object store's own health and logs")
+    return CustodyError(
+        f"the object store refused a request ({code or status})",
+        hint="check CUSTODY_S3_ENDPOINT_URL, CUSTODY_S3_REGION and "
+        "CUSTODY_S3_ADDRESSING_STYLE against the object store's documentation")

@@ -251,11 +251,16 @@ def test_a_part_replaced_behind_the_record_fails_the_finish(
 
 
 @pytest.mark.swift
-def test_a_wrong_secret_is_refused_and_never_shown(swift: Swift, swift_bucket: str) -> None:
+def test_a_wrong_secret_is_refused_and_never_shown(
+        swift: Swift, swift_bucket: str, caplog: pytest.LogCaptureFixture) -> None:
     wrong = "not-the-secret-" + uuid.uuid4().hex
     store = S3BlobStore(make_client(swift.config(secret=wrong)), swift_bucket)
-    with pytest.raises(CustodyError) as refused:
+    with caplog.at_level("DEBUG"), pytest.raises(CustodyError) as refused:
         store.upload_offset("u")
+    logged = [r for r in caplog.records if r.name == "custody.store.s3"]
+    assert [r.levelname for r in logged] == ["WARNING"]  # the operator sees it
+    assert "check CUSTODY_S3_ACCESS_KEY_ID" in logged[0].getMessage()
+    assert wrong not in caplog.text
     with pytest.raises(CustodyError, match="refused custody's credentials"):
         store.check()
     shown = refused.value.diagnostics()
