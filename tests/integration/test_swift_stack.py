@@ -14,6 +14,10 @@ import hashlib
 import itertools
 import os
 import secrets
+import signal
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,7 +25,7 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from support.cli import assert_fails, ok, run_custody
-from support.server import People, Server, item_ids, make_file, new_case, serving
+from support.server import People, Person, Server, item_ids, make_file, new_case, serving
 from support.swift import Swift
 from support.world import CPS
 
@@ -326,3 +330,121 @@ def test_a_node_whose_bucket_is_missing_is_alive_but_not_ready(
     assert "the object store has no such bucket" in said
     assert "create the bucket named in CUSTODY_BLOB_URL" in said
     assert "testing" not in said  # Swift's tempauth secret, in the node's environment
+
+
+# ── graceful shutdown ────────────────────────────────────────────────────────────────────────
+
+
+def _new_upload(officer: Person, size: int) -> str:
+    """A draft's item and its tus upload, made through the API; the upload's path."""
+    with officer.api() as api:
+        draft = api.post("/api/v1/transfers", json={"case": new_case(officer), "to": [CPS]})
+        assert draft.status_code == 201, draft.text
+        made = api.post(f"/api/v1/transfers/{draft.json()['id']}/items",
+                        json={"ciphertext_size": size})
+        assert made.status_code == 201, made.text
+        item = str(made.json()["id"])
+        metadata = base64.b64encode(item.encode()).decode()
+        created = api.post("/api/v1/uploads", headers={
+            **TUS, "Upload-Length": str(size), "Upload-Metadata": f"item {metadata}"})
+        assert created.status_code == 201, created.text
+        return str(created.headers["Location"])
+
+
+class _SlowBody:
+    """A PATCH body sent 1 MiB at a time, ``pause`` seconds apart; ``started`` is set once
+    ``after`` MiB went."""
+
+    def __init__(self, data: bytes, pause: float, after: int) -> None:
+        self.data, self.pause, self.after = data, pause, after
+        self.started = threading.Event()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for n, at in enumerate(range(0, len(self.data), MIB)):
+            if n == self.after:
+                self.started.set()
+            if n >= self.after:
+                time.sleep(self.pause)
+            yield self.data[at:at + MIB]
+
+
+def _send_slowly(url: str, token: str, upload: str, body: _SlowBody,
+                 answers: list[httpx.Response | Exception]) -> threading.Thread:
+    digest = base64.b64encode(hashlib.sha256(body.data).digest()).decode()
+
+    def run() -> None:
+        try:
+            answers.append(httpx.patch(f"{url}{upload}", content=iter(body), timeout=60, headers={
+                **TUS, "Authorization": f"Bearer {token}", "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream",
+                "Upload-Checksum": f"sha256 {digest}"}))
+        except httpx.HTTPError as exc:
+            answers.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_sigterm_lets_a_running_patch_finish(
+        server: Server, people: People, tmp_path: Path) -> None:
+    """SIGTERM: the node takes no new connection, the PATCH it is reading finishes (within
+    the 5 s grace) before the node exits; the upload is complete and published."""
+    officer = people.officer
+    size = 20 * MIB
+    data = os.urandom(size)
+    upload = _new_upload(officer, size)
+    answers: list[httpx.Response | Exception] = []
+    with serving(server.data_dir, server.env, cwd=tmp_path) as node:
+        body = _SlowBody(data, pause=0.08, after=4)  # about 1.3 s after the signal
+        sending = _send_slowly(node.url, officer.session["token"], upload, body, answers)
+        assert body.started.wait(30)
+        node.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while True:  # the listening socket closes at once
+            try:
+                httpx.get(f"{node.url}/healthz", timeout=1)
+            except httpx.TransportError:
+                break
+            assert time.monotonic() < deadline, "still taking connections after SIGTERM"
+            time.sleep(0.05)
+        sending.join(60)
+        # uvicorn finishes, then raises the signal it caught again: killed by SIGTERM, late.
+        assert node.proc.wait(timeout=30) in (0, -signal.SIGTERM)
+        log = node.log_path.read_text(errors="replace")
+        assert "Traceback" not in log, log[-3000:]
+    [answer] = answers
+    assert isinstance(answer, httpx.Response), answer
+    assert answer.status_code == 204, answer.text
+    assert answer.headers["Upload-Offset"] == str(size)
+    assert _offset(server.url, officer.session["token"], upload) == size
+
+
+def test_a_patch_longer_than_the_grace_keeps_what_arrived(
+        server: Server, people: People, tmp_path: Path) -> None:
+    """A PATCH still arriving 5 s after SIGTERM is cut; what the store recorded stays, any
+    node says where the upload stands, and the sender continues there on another node."""
+    officer = people.officer
+    token = officer.session["token"]
+    size = 40 * MIB
+    data = os.urandom(size)
+    upload = _new_upload(officer, size)
+    answers: list[httpx.Response | Exception] = []
+    with serving(server.data_dir, server.env, cwd=tmp_path) as node:
+        body = _SlowBody(data, pause=0.25, after=20)  # 20 MiB at once, then slowly
+        sending = _send_slowly(node.url, token, upload, body, answers)
+        assert body.started.wait(30)
+        node.proc.send_signal(signal.SIGTERM)
+        sending.join(60)
+        node.proc.wait(timeout=30)
+    [answer] = answers
+    assert not (isinstance(answer, httpx.Response) and answer.status_code == 204), answer
+    kept = _offset(server.url, token, upload)
+    assert 16 * MIB <= kept < size  # at least the first 16 MiB batch was written
+    finished = _patch(server.url, token, upload, kept, data[kept:])
+    assert finished.status_code == 204, finished.text
+    item = next(row[0] for row in server.query(
+        "SELECT item_id FROM uploads WHERE id = :u", u=upload.rsplit("/", 1)[1]))
+    assert server.stored.read(item) == data
+    uploaded = [r for r in officer.history(item) if r["type"] == "item:uploaded"]
+    assert [r["data"]["ciphertext_sha256"] for r in uploaded] == [_sha(data)]
