@@ -16,9 +16,11 @@ from custody.cli.views import ReceivedOut
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.client.receiving import receive as receive_items
-from custody.client.sending import human_size
+from custody.client.sending import already_sent, human_size
 from custody.client.sending import send as send_items
+from custody.domain.cases import parse_urn
 from custody.domain.people import CONTENT_ROLES, unit_label
+from custody.domain.transfers import parse_duration
 from custody.errors import Forbidden
 from custody.protocol.transfers import AckIn, TransferOut, TransferPage
 
@@ -64,6 +66,11 @@ def _api() -> tuple[Session, Api]:
     multiple=True,
     help="A pseudonymous data-subject reference (never a name). Repeatable.",
 )
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Send even if these files already went to these recipients for this case.",
+)
 @json_option
 @progress_options
 def send(
@@ -72,19 +79,30 @@ def send(
     to: tuple[str, ...],
     ack_within: str | None,
     subjects: tuple[str, ...],
+    again: bool,
     as_json: bool,
     show_progress: bool,
     quiet: bool,
 ) -> None:
     """Encrypt FILES here, sign their manifests, upload ciphertext, send. Resumes if run again.
 
-    On a terminal it shows bytes, speed and time left, per file and overall.
+    On a terminal it shows bytes, speed and time left, per file and overall. Files whose
+    contents this machine already sent to the same recipients for the same case are not
+    sent twice: it says which transfer has them (--again sends a second one).
     """
+    # Checked here as the server checks them, so bad input is refused before anything else.
+    urn = parse_urn(urn)
+    if ack_within:
+        parse_duration(ack_within)
     session, api = _api()
-    keys = unlock_keys(session)
-    progress, above = progress_for("sending", forced=show_progress, quiet=quiet)
-    tell = _quiet if quiet else (above or (note if as_json else say))
     with api:
+        previous = None if again else already_sent(api, session, list(files), urn, list(to))
+        if previous is not None:
+            _already(previous, as_json)
+            return
+        keys = unlock_keys(session)
+        progress, above = progress_for("sending", forced=show_progress, quiet=quiet)
+        tell = _quiet if quiet else (above or (note if as_json else say))
         transfer = send_items(
             api,
             session,
@@ -102,6 +120,19 @@ def send(
         return
     say(f"Sent transfer {transfer.id} for case {transfer.case} to {recipient_label(transfer)}")
     say(f"  {len(transfer.items)} item(s); acknowledgement due {when(transfer.ack_deadline)}")
+
+
+def _already(t: TransferOut, as_json: bool) -> None:
+    """A send that would repeat a standing transfer: say which, send nothing."""
+    if as_json:
+        note(f"already sent as transfer {t.id}; nothing was sent (--again sends once more)")
+        emit(t)
+        return
+    say(
+        f"Already sent: transfer {t.id} for case {t.case} to {recipient_label(t)}, "
+        f"{when(t.sent_at)} ({t.state}); nothing was sent."
+    )
+    say("  → to send these files once more, as a second transfer, add --again")
 
 
 def recipient_label(t: TransferOut) -> str:

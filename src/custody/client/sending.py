@@ -11,6 +11,7 @@ key is wrapped for every reader the server names.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from custody.client.config import Session, home
 from custody.client.http import Api
 from custody.client.ids import server_id, upload_path
 from custody.client.progress import SILENT, Progress
+from custody.client.sent import SentFile, find_sent, record_sent
 from custody.client.transparency import check_key_logged, check_recovery_key_logged
 from custody.crypto import age
 from custody.crypto.items import new_item_key, wrap
@@ -135,8 +137,27 @@ def send(
     if subjects:  # pseudonymous data-subject references, attached to every item
         api.act(f"/api/v1/transfers/{transfer.id}/subjects", SubjectsIn(subjects=subjects))
     result = api.post(f"/api/v1/transfers/{transfer.id}/send", TransferOut)
+    sent = [
+        SentFile(s.path, s.name, s.size, s.mtime_ns, items[str(s.path)].get("sha256"))
+        for s in sources
+    ]
     state.clear()
+    # The transfer is sent: a record this machine cannot write costs only the duplicate check.
+    with contextlib.suppress(LocalError, OSError):
+        record_sent(session, case, to, result.id, sent)
     return result
+
+
+def already_sent(
+    api: Api, session: Session, files: list[Path], case: str, to: list[str]
+) -> TransferOut | None:
+    """The standing transfer that sent these files' contents to ``to`` for ``case`` from this
+    machine, or None. A send of them that did not finish is None: it resumes."""
+    sources = check_sources(files)
+    if SendState(session, case, to, sources).data.get("transfer"):
+        return None
+    found = [SentFile(s.path, s.name, s.size, s.mtime_ns) for s in sources]
+    return find_sent(api, session, case, to, found)
 
 
 def _seal_each(
@@ -215,6 +236,7 @@ def _seal_each(
             ),
         )
         entry["sealed"] = True
+        entry["sha256"] = plain_sha  # what find_sent compares, once the transfer is sent
         state.save()
         size = human_size(source.size)
         say(f"  {source.name}: sealed and signed ({size}, sha256 {plain_sha[:12]})")

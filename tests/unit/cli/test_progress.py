@@ -90,7 +90,9 @@ def test_send_and_receive_into_a_pipe_print_progress_only_when_asked(
     assert "sending" not in quiet.err  # a pipe: no progress
     assert "CCTV-exhibit.mp4: sealed and signed" in quiet.out
 
-    asked = terminal.ok(officer, "send", source, "--case", urn, "--to", CPS, "--progress")
+    asked = terminal.ok(
+        officer, "send", source, "--case", urn, "--to", CPS, "--progress", "--again"
+    )
     assert "sending CCTV-exhibit.mp4 (3.0 MiB)" in asked.err
     assert re.search(r"^sending 3\.0 MiB of 3\.0 MiB, .*/s, 0 s left$", asked.err, re.M), asked.err
     transfer = re.search(r"Sent transfer (\S+)", asked.out)
