@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import random
 import re
-import shutil
 import sqlite3
 import subprocess
 import time
@@ -30,10 +28,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from support.cli import CUSTODY, assert_fails, base_env, free_port, ok, run_custody
+from support.go import build_go
 
-GO_SOURCE = Path(__file__).resolve().parents[1] / "independent" / "c2sp_verify.go"
-GOPATH = Path(os.environ.get("CUSTODY_TEST_GOPATH", "/usr/share/gocode"))
-X_MOD = GOPATH / "src" / "golang.org" / "x" / "mod" / "sumdb"
 IMMUTABLE = "public, max-age=31536000, immutable"
 GROW_BY = 700  # entries appended to the demo's log, so it has full tiles and a level-1 tile
 FLIP_SEED = 20260301
@@ -45,38 +41,7 @@ FLIP_SEED = 20260301
 @pytest.fixture(scope="module")
 def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The independent verifier, built in GOPATH mode against Debian's x/mod source."""
-    missing = None
-    if shutil.which("go") is None:
-        missing = "the go tool is not installed (apt-get install golang-go)"
-    elif not (X_MOD / "note").is_dir() or not (X_MOD / "tlog").is_dir():
-        missing = (
-            f"no golang.org/x/mod source under {GOPATH} (apt-get install golang-golang-x-mod-dev)"
-        )
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"the independent C2SP verifier is required under CI: {missing}")
-        pytest.skip(missing)
-    out = tmp_path_factory.mktemp("c2sp-verify")
-    binary = out / "c2sp-verify"
-    env = {
-        **os.environ,
-        "GO111MODULE": "off",
-        "GOPATH": str(GOPATH),
-        "GOCACHE": str(out / "cache"),
-        "GOFLAGS": "",
-        "CGO_ENABLED": "0",
-    }
-    built = subprocess.run(
-        ["go", "build", "-o", str(binary), str(GO_SOURCE)],
-        env=env,
-        cwd=out,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert built.returncode == 0, f"go build failed:\n{built.stdout}\n{built.stderr}"
-    return binary
+    return build_go("c2sp_verify.go", tmp_path_factory.mktemp("c2sp-verify"))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ VIOLATIONS = {
     "The ledger keeps only the log": ("ledger/entry.py", "import custody.bundle.trail"),
     "The client speaks HTTP only": ("client/ids.py", "import custody.services.context"),
     "The use cases import no web framework": ("services/units.py", "import fastapi"),
+    "A witness is its own program": ("witness/core.py", "import custody.store.db"),
 }
 
 

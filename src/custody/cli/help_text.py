@@ -100,6 +100,12 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     "admin shred": ("custody admin shred ITEM --reason 'retention ended'", OPERATOR),
     "admin erase-reason": ("custody admin erase-reason COMMITMENT", OPERATOR),
     "ledger verify": ("custody ledger verify --data-dir ./custody-data", OPERATOR),
+    # A witness reads nothing from the environment: its folder and the logs it follows.
+    "witness init": ("custody witness init ./witness --name witness.cps.example/w1", ()),
+    "witness key": ("custody witness key ./witness", ()),
+    "witness serve": (
+        "custody witness serve ./witness --log \"$(cat log-key.txt)\" --port 8444", ()
+    ),
 }
 
 

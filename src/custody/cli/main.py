@@ -33,6 +33,7 @@ _OPERATOR_COMMANDS = {
     "serve": "custody.cli.serve:serve",
     "ledger": "custody.cli.ledger_admin:ledger",
     "demo": "custody.cli.demo_cmd:demo",
+    "witness": "custody.cli.witness_cmds:witness",
 }
 
 

@@ -13,6 +13,7 @@ import struct
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from custody.crypto.encoding import b64decode_strict
 from custody.crypto.signing import SigningKey, VerifyKey
@@ -47,6 +48,17 @@ def key_id(name: str, public_key: bytes) -> int:
 def _check_name(name: str) -> None:
     if not is_valid_name(name):
         raise InvalidInput(f"{name!r} is not a valid note key name (no spaces, no '+')")
+
+
+class NoteVerifier(Protocol):
+    """What :func:`open` asks of a key: its name and key ID, and whether a signature over the
+    note's text is its own (:class:`Verifier`; a witness's cosignature verifier)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def key_id(self) -> int: ...
+    def verify(self, message: bytes, signature: bytes) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -187,7 +199,7 @@ def _check_text(text: str) -> None:
         raise InvalidInput("a note's text has no control characters other than newline")
 
 
-def open(note: bytes, verifiers: Sequence[Verifier]) -> Note:
+def open(note: bytes, verifiers: Sequence[NoteVerifier]) -> Note:
     """Parse ``note`` and check its signatures as Go's ``note.Open`` does."""
     try:
         msg = note.decode("utf-8")
@@ -213,9 +225,9 @@ def open(note: bytes, verifiers: Sequence[Verifier]) -> Note:
 
 
 def _check_signatures(
-    text: bytes, sigs: Sequence[NoteSignature], verifiers: Sequence[Verifier]
+    text: bytes, sigs: Sequence[NoteSignature], verifiers: Sequence[NoteVerifier]
 ) -> tuple[list[NoteSignature], list[NoteSignature]]:
-    known: dict[tuple[str, int], list[Verifier]] = {}
+    known: dict[tuple[str, int], list[NoteVerifier]] = {}
     for v in verifiers:
         known.setdefault((v.name, v.key_id), []).append(v)
     good: list[NoteSignature] = []
