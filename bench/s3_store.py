@@ -2,11 +2,12 @@
 
 What a tus upload costs there and where the ciphertext's SHA-256 comes from:
 
-* SHA-256 alone: hashlib, and custody's resumable SHA-256 (OpenSSL's, saved after each
-  batch) over the same bytes, with the state saved and resumed after every 16 MiB;
-* an upload of ``--size-mib`` MiB through ``S3BlobStore.append`` in 16 MiB batches (as the
-  tus endpoint writes them), each batch as a fresh store (any node), then ``finish_upload``
-  with the saved state (no read back);
+* SHA-256 alone: hashlib, and custody's resumable SHA-256 (OpenSSL's) over the same bytes,
+  with the state saved and resumed after every batch;
+* an upload of ``--size-mib`` MiB through ``S3BlobStore.append`` in batches of
+  ``--batch-mib`` (16 MiB: what the tus endpoint writes; smaller, a client's small PATCHes,
+  which re-read and re-write the part they leave unfilled), each batch as a fresh store
+  (any node), then ``finish_upload`` with the saved state (no read back);
 * the same upload finished after a rolled-back PATCH, so the object is read back and hashed;
 * a whole GET and ranged GETs of 1 MiB from the middle.
 
@@ -34,7 +35,6 @@ from custody.store.blobs import hash_stream
 from custody.store.resumable_sha256 import ResumableSha256
 from custody.store.s3 import MIB, S3BlobStore
 
-BATCH = 16 * MIB
 T = TypeVar("T")
 
 
@@ -68,16 +68,16 @@ def _store() -> S3BlobStore:
     return S3BlobStore(made.client, made.bucket, made.prefix, part_size=made.part_size)
 
 
-def _upload(size: int, block: bytes, *, roll_back: bool) -> tuple[float, float, str]:
+def _upload(size: int, block: bytes, batch: int, *, roll_back: bool) -> tuple[float, float, str]:
     """Append in batches from fresh stores, then finish; (append s, finish s, sha256)."""
     upload, key = secrets.token_hex(8), f"bench/{secrets.token_hex(8)}"
     _store().create_upload(upload, size, key)
     offset = 0
     started = time.perf_counter()
     while offset < size:
-        end = min(offset + BATCH, size)
+        end = min(offset + batch, size)
         pieces = [block[: min(len(block), end - at)] for at in range(offset, end, len(block))]
-        if roll_back and offset == BATCH:  # one damaged batch, refused and rolled back
+        if roll_back and offset == batch:  # one damaged batch, refused and rolled back
             _store().append(upload, offset, pieces)
             _store().truncate_upload(upload, offset)
         offset = _store().append(upload, offset, pieces)
@@ -98,11 +98,15 @@ def _upload(size: int, block: bytes, *, roll_back: bool) -> tuple[float, float, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=512)
+    parser.add_argument("--batch-mib", type=int, default=16,
+                        help="bytes per append (the tus endpoint writes 16 MiB)")
     args = parser.parse_args()
     size = args.size_mib * MIB
+    batch = args.batch_mib * MIB
     block = os.urandom(MIB)
 
-    print(f"{args.size_mib} MiB, batches of {BATCH // MIB} MiB")
+    print(f"{args.size_mib} MiB, batches of {args.batch_mib} MiB, parts of "
+          f"{_configured().part_size // MIB} MiB")
     chunks = [block] * (size // MIB)
     def plain() -> str:
         digest = hashlib.sha256()
@@ -116,20 +120,20 @@ def main() -> None:
     def resumable() -> str:
         running = ResumableSha256()
         for n, chunk in enumerate(chunks):
-            if n % (BATCH // MIB) == 0:
+            if n % args.batch_mib == 0:
                 running = ResumableSha256.resume(running.state())
             running.update(chunk)
         return running.hexdigest()
 
     took, digest = _timed(resumable)
     _same(digest, expected)
-    print(f"  resumable SHA-256, saved/16 MiB {_rate(size, took)}")
+    print(f"  resumable SHA-256, saved/batch  {_rate(size, took)}")
 
-    appended, finished, digest = _upload(size, block, roll_back=False)
+    appended, finished, digest = _upload(size, block, batch, roll_back=False)
     _same(digest, expected)
     print(f"  append (saved SHA-256 state)    {_rate(size, appended)}")
     print(f"  finish from the saved state     {finished:6.2f} s")
-    appended, finished, digest = _upload(size, block, roll_back=True)
+    appended, finished, digest = _upload(size, block, batch, roll_back=True)
     _same(digest, expected)
     print(f"  append, one batch rolled back   {_rate(size, appended)}")
     print(f"  finish reading the object back  {_rate(size, finished)}")
