@@ -16,6 +16,9 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from custody.errors import InvalidInput
+from custody.ledger.cosignature import CosignatureVerifier
+
 DEFAULT_NOTICE = (
     "This is a restricted criminal-justice system. Use is authorised only for official "
     "business and is monitored and recorded. Unauthorised use is an offence (Computer "
@@ -54,6 +57,12 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     default_ack_hours: int = Field(default=72, ge=1)
     checkpoint_interval_seconds: float = Field(default=2.0, gt=0)
+    # The log's witnesses (C2SP tlog-witness), each "<witness verifier key> <URL>": every new
+    # checkpoint is sent to each, and the cosignatures they return are kept in the checkpoint
+    # (docs/ledger.md). A witness that does not answer within the timeout is asked again later.
+    # In the environment: comma-separated ("KEY URL,KEY URL").
+    witnesses: Annotated[tuple[str, ...], NoDecode] = ()
+    witness_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     max_upload_bytes: int = Field(default=64 * 1024**3, gt=0)
     tls: bool = False
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: IPs or CIDRs,
@@ -96,6 +105,29 @@ class Settings(BaseSettings):
         if not isinstance(value, list | tuple):
             return value
         return tuple(_proxy(str(entry).strip()) for entry in value if str(entry).strip())
+
+    @field_validator("witnesses", mode="before")
+    @classmethod
+    def _split_witnesses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(entry.strip() for entry in value.split(",") if entry.strip())
+        return value
+
+    @field_validator("witnesses")
+    @classmethod
+    def _check_witnesses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            parts = entry.split()
+            if len(parts) != 2 or not parts[1].startswith(("http://", "https://")):
+                raise ValueError(
+                    f"CUSTODY_WITNESSES: {entry!r} is not '<witness verifier key> <URL>' "
+                    "(the key as `custody witness key` prints it)"
+                )
+            try:
+                CosignatureVerifier.from_vkey(parts[0])
+            except InvalidInput as exc:
+                raise ValueError(f"CUSTODY_WITNESSES: {exc.message}") from exc
+        return value
 
     @field_validator("blob_url")
     @classmethod

@@ -23,6 +23,7 @@ from custody.services.context import ServiceContext
 from custody.services.ledger import publish_checkpoint
 from custody.services.releases import Assets
 from custody.services.watcher import Periodic, Watcher
+from custody.services.witnessing import Witnessing
 from custody.settings import Settings
 from custody.store.db import check_database
 from custody.web.assets import StaticAssets
@@ -36,10 +37,15 @@ class CheckpointPublisher(Periodic):
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__("checkpoints", ctx.settings.checkpoint_interval_seconds, patience=10)
         self._ctx = ctx
+        # Its witnesses (CUSTODY_WITNESSES) cosign each new checkpoint; one that is down is
+        # asked again on the next round, delaying nothing but its own cosignature.
+        self._witnessing = Witnessing(ctx) if ctx.settings.witnesses else None
 
     def tick(self) -> None:
         try:
             publish_checkpoint(self._ctx)
+            if self._witnessing is not None:
+                self._witnessing.gather()
         except CustodyError as exc:
             # An inconsistent history is an alarm, not a reason to stop serving reads.
             log.error("checkpoint refused: %s", exc.message)  # noqa: TRY400 - no traceback in logs
