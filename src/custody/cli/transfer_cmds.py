@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,10 +19,11 @@ from custody.client.http import Api
 from custody.client.receiving import receive as receive_items
 from custody.client.sending import already_sent, human_size
 from custody.client.sending import send as send_items
+from custody.client.spool import discard, keep
 from custody.domain.cases import parse_urn
 from custody.domain.people import CONTENT_ROLES, unit_label
 from custody.domain.transfers import parse_duration
-from custody.errors import Forbidden
+from custody.errors import Forbidden, InvalidInput
 from custody.protocol.transfers import AckIn, TransferOut, TransferPage
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
@@ -71,6 +73,11 @@ def _api() -> tuple[Session, Api]:
     is_flag=True,
     help="Send even if these files already went to these recipients for this case.",
 )
+@click.option(
+    "--name",
+    default=None,
+    help="The file name for standard input (FILE '-'), e.g. interview.mp4.",
+)
 @json_option
 @progress_options
 def send(
@@ -80,6 +87,7 @@ def send(
     ack_within: str | None,
     subjects: tuple[str, ...],
     again: bool,
+    name: str | None,
     as_json: bool,
     show_progress: bool,
     quiet: bool,
@@ -88,16 +96,20 @@ def send(
 
     On a terminal it shows bytes, speed and time left, per file and overall. Files whose
     contents this machine already sent to the same recipients for the same case are not
-    sent twice: it says which transfer has them (--again sends a second one).
+    sent twice: it says which transfer has them (--again sends a second one). A FILE of
+    '-' is standard input, sent as --name (with CUSTODY_PASSPHRASE: no terminal to ask on).
     """
     # Checked here as the server checks them, so bad input is refused before anything else.
     urn = parse_urn(urn)
     if ack_within:
         parse_duration(ack_within)
+    paths, piped = _with_stdin(files, name)
     session, api = _api()
     with api:
-        previous = None if again else already_sent(api, session, list(files), urn, list(to))
+        previous = None if again else already_sent(api, session, paths, urn, list(to))
         if previous is not None:
+            if piped:
+                discard(piped)
             _already(previous, as_json)
             return
         keys = unlock_keys(session)
@@ -107,7 +119,7 @@ def send(
             api,
             session,
             keys,
-            list(files),
+            paths,
             urn,
             list(to),
             ack_within,
@@ -115,11 +127,36 @@ def send(
             list(subjects),
             progress=progress,
         )
+    if piped:
+        discard(piped)
     if as_json:
         emit(transfer)
         return
     say(f"Sent transfer {transfer.id} for case {transfer.case} to {recipient_label(transfer)}")
     say(f"  {len(transfer.items)} item(s); acknowledgement due {when(transfer.ack_deadline)}")
+
+
+def _with_stdin(files: tuple[Path, ...], name: str | None) -> tuple[list[Path], Path | None]:
+    """FILES, with '-' (standard input) kept as a private file named ``name``; and that file."""
+    stdin = Path("-")
+    dashes = files.count(stdin)
+    if not dashes:
+        if name is not None:
+            raise InvalidInput("--name names standard input: give it with the FILE '-'")
+        return list(files), None
+    if dashes > 1:
+        raise InvalidInput("'-' (standard input) can be sent once per transfer")
+    if not name:
+        raise InvalidInput(
+            "standard input needs a file name", hint="add --name, e.g. --name interview.mp4"
+        )
+    if sys.stdin.isatty():
+        raise InvalidInput(
+            "'-' reads standard input, and that is this terminal",
+            hint="pipe the content in: ... | custody send - --name NAME --case URN --to ...",
+        )
+    piped = keep(sys.stdin.buffer, name)
+    return [piped if f == stdin else f for f in files], piped
 
 
 def _already(t: TransferOut, as_json: bool) -> None:

@@ -5,7 +5,9 @@ file sealed under their passphrase, as ``custody keys init`` leaves it."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +46,10 @@ class Terminal:
     capsys: pytest.CaptureFixture[str]
     monkeypatch: pytest.MonkeyPatch
 
-    def run(self, home: Path, *argv: str, **env: str) -> Ran:
+    def run(self, home: Path, *argv: str, stdin: bytes | None = None, **env: str) -> Ran:
         with self.monkeypatch.context() as m:
+            if stdin is not None:  # a pipe, not a terminal
+                m.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
             m.setenv("CUSTODY_HOME", str(home))
             m.setenv("CUSTODY_PASSPHRASE", PASSPHRASE)
             for name, value in env.items():
@@ -55,9 +59,9 @@ class Terminal:
             out, err = self.capsys.readouterr()
         return Ran(code, out, err)
 
-    def ok(self, who: Machine | Path, *argv: str, **env: str) -> Ran:
+    def ok(self, who: Machine | Path, *argv: str, stdin: bytes | None = None, **env: str) -> Ran:
         home = who.home if isinstance(who, Machine) else who
-        ran = self.run(home, *argv, **env)
+        ran = self.run(home, *argv, stdin=stdin, **env)
         assert ran.code == 0, f"custody {' '.join(argv)} exited {ran.code}:\n{ran.out}{ran.err}"
         return ran
 
