@@ -10,6 +10,7 @@ from custody.cli.session_cmds import unlock_keys
 from custody.client.config import Session
 from custody.client.http import Api, signed_in
 from custody.client.sharing import share_item
+from custody.client.sizes import shown_size
 from custody.errors import Forbidden, NotFound
 from custody.protocol.assurance import (
     HoldIn,
@@ -55,7 +56,10 @@ def shared(as_json: bool) -> None:
         say("Nothing is shared with you.")
     for r in rows:
         until = when(r.expires_at) if r.expires_at else "no expiry"
-        say(f"{r.item}  {r.case}  from {r.shared_by} ({r.shared_by_org})  {until}")
+        say(
+            f"{r.item}  {r.case}  {shown_size(r.ciphertext_size)}  from {r.shared_by} "
+            f"({r.shared_by_org})  {until}"
+        )
 
 
 @click.group()

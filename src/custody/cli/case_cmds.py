@@ -15,6 +15,7 @@ from custody.cli.output import emit, json_option, say, when
 from custody.cli.transfer_cmds import recipient_label, transfer_line
 from custody.cli.views import CaseSummaryOut, CaseTransfersOut
 from custody.client.http import Api, signed_in
+from custody.client.sizes import shown_size
 from custody.errors import NotFound
 from custody.protocol.transfers import CaseIn, CaseOut, TransferOut, TransferPage
 
@@ -99,7 +100,7 @@ def case_show(urn: str, as_json: bool) -> None:
         party = f"to {recipient_label(t)}" if box == "outbox" else f"from {t.sender.email}"
         say(transfer_line(t, party))
         for item in t.items:
-            say(f"    item {item.id}  {item.state}")
+            say(f"    item {item.id}  {shown_size(item.ciphertext_size)}  {item.state}")
     say("  → one transfer in full: custody show TRANSFER")
 
 

@@ -18,7 +18,7 @@ import click
 
 from custody.cli.output import say
 from custody.client import progress as client_progress
-from custody.client.sending import human_size
+from custody.client.sizes import human_size
 
 if TYPE_CHECKING:
     from rich.console import Console

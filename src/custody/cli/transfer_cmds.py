@@ -17,8 +17,9 @@ from custody.cli.views import ReceivedOut
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.client.receiving import receive as receive_items
-from custody.client.sending import already_sent, human_size
+from custody.client.sending import already_sent
 from custody.client.sending import send as send_items
+from custody.client.sizes import human_size, plaintext_size, shown_size
 from custody.client.spool import discard, keep
 from custody.domain.cases import parse_urn
 from custody.domain.people import CONTENT_ROLES, unit_label
@@ -178,11 +179,18 @@ def recipient_label(t: TransferOut) -> str:
 
 
 def transfer_line(t: TransferOut, party: str) -> str:
-    size = sum(i.ciphertext_size for i in t.items)
     return (
         f"{t.id}  {t.case}  {t.state:12}  {party:32}  {len(t.items)} item(s), "
-        f"{human_size(size)}  due {when(t.ack_deadline)}"
+        f"{_total(t)}  due {when(t.ack_deadline)}"
     )
+
+
+def _total(t: TransferOut) -> str:
+    """The items' plaintext size together (their ciphertext's, so marked, if not known)."""
+    sizes = [plaintext_size(i.ciphertext_size) for i in t.items]
+    if None in sizes:
+        return f"{human_size(sum(i.ciphertext_size for i in t.items))} encrypted"
+    return human_size(sum(s or 0 for s in sizes))
 
 
 def _list_box(box: str, party: Callable[[TransferOut], str], as_json: bool) -> None:
@@ -300,7 +308,7 @@ def show(transfer: str, as_json: bool) -> None:
         f"acknowledged {when(t.acknowledged_at)}; due {when(t.ack_deadline)}"
     )
     for item in t.items:
-        say(f"  item {item.id}  {human_size(item.ciphertext_size)}  {item.state}")
+        say(f"  item {item.id}  {shown_size(item.ciphertext_size)}  {item.state}")
 
 
 COMMANDS = [send, inbox, outbox, receive, ack, show]

@@ -27,6 +27,7 @@ from custody.client.http import Api
 from custody.client.ids import server_id, upload_path
 from custody.client.progress import SILENT, Progress
 from custody.client.sent import SentFile, find_sent, record_sent
+from custody.client.sizes import human_size
 from custody.client.transparency import check_key_logged, check_recovery_key_logged
 from custody.crypto import age
 from custody.crypto.items import new_item_key, wrap
@@ -409,12 +410,3 @@ class _Patch:
         self.size = 0
         self.digest = hashlib.sha256()
         return sent
-
-
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"

@@ -79,7 +79,8 @@ def test_case_list_and_show_name_the_transfers(terminal: Terminal, tmp_path: Pat
     assert [t["id"] for t in shown["transfers"]] == [sent["id"]]
     text = terminal.ok(prosecutor, "case", "show", urn).out
     assert sent["id"] in text
-    assert sent["items"][0]["id"] in text
+    assert f"item {sent['items'][0]['id']}  12 B  " in text  # the plaintext's size
+    assert re.search(rf"^{sent['id']} .* 1 item\(s\), 12 B  due", text, re.M), text
     assert f"from {officer.member.email}" in text
     assert terminal.run(terminal.desks.outsider.home, "case", "show", urn).code == 5
 

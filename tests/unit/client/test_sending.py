@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from custody.client import receiving, sending
+from custody.client.sizes import human_size
 from custody.crypto.keys import UserKeys
 from custody.errors import IntegrityError, LocalError, ServerUnavailable
 from custody.store.models import KeyWrap
@@ -104,7 +105,7 @@ def test_an_interrupted_upload_resumes_from_the_servers_offset(
     transfer = send(officer, [source], urn)
     assert not state.exists()
     assert officer.said[0] == f"Resuming transfer {transfer}"
-    assert f"resuming upload at {sending.human_size(held)}" in "\n".join(officer.said)
+    assert f"resuming upload at {human_size(held)}" in "\n".join(officer.said)
     assert arrived[2][0] == held  # the rest, from where the server stopped
 
     prosecutor = desks.prosecutor
