@@ -23,8 +23,11 @@ from custody.client.http import Api
 from custody.client.trust import parse_log_key, pin_log_key
 from custody.crypto.keys import UserKeys
 from custody.domain.people import Role
+from custody.ledger.note import Signer
+from custody.services.ledger import publish_checkpoint
+from custody.store.ledger_store import LedgerStore
 from support.in_process import InProcess, Member, in_process, transport
-from support.world import CAST
+from support.world import CAST, new_urn
 
 SERVER = "http://testserver"  # the TestClient's own address
 
@@ -141,3 +144,27 @@ def desks_in(folder: Path) -> Iterator[Desks]:
             key: machine(app, app.add(key, email, org, Role(role)), folder / key)
             for key, email, org, role in CAST if role != Role.ADMIN
         })
+
+
+# The real log of the in-process server, as its operator (or an intruder on it) reaches it.
+
+
+def entries(desks: Desks) -> list[bytes]:
+    with desks.app.ctx.unit_of_work() as session:
+        store = LedgerStore(session)
+        return [store.entry(i) for i in range(store.size())]
+
+
+def signer(desks: Desks) -> Signer:
+    """The log's signing key, as the server's operator (or an intruder on it) holds it."""
+    made = desks.app.ctx.log_signer
+    assert made is not None
+    return made
+
+
+def grow(desks: Desks, by: int = 3) -> None:
+    """The real log grows (cases opened), and signs a checkpoint of it."""
+    for _ in range(by):
+        desks.app.client.post("/api/v1/cases", headers=desks.officer.member.auth,
+                              json={"urn": new_urn()})
+    publish_checkpoint(desks.app.ctx)

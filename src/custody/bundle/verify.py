@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 from custody.bundle.archive import read_members
 from custody.bundle.build import FORMAT, canonical
 from custody.bundle.items import check_items
 from custody.bundle.trail import BundleReport, check_heads, check_trail
-from custody.errors import CustodyError, IntegrityError
+from custody.errors import CustodyError, IntegrityError, InvalidInput
 from custody.ledger import note
 from custody.ledger.checkpoint import Checkpoint, open_checkpoint
+from custody.ledger.cosignature import CosignatureVerifier, open_cosigned
 from custody.ledger.proof_file import parse_proof, verify_proof_file
 
 _MANIFEST_KEYS = {"format", "origin", "items", "entries", "heads"}
@@ -35,12 +37,29 @@ _MANIFEST_KEYS = {"format", "origin", "items", "entries", "heads"}
 __all__ = ["verify_bundle"]
 
 
-def verify_bundle(zip_bytes: bytes, vkey: str, *, content: BinaryIO | None = None) -> BundleReport:
-    """Check everything the bundle claims (see the module docstring); the report on success."""
+def verify_bundle(
+    zip_bytes: bytes,
+    vkey: str,
+    *,
+    content: BinaryIO | None = None,
+    witnesses: Sequence[str] = (),
+    quorum: int | None = None,
+) -> BundleReport:
+    """Check everything the bundle claims (see the module docstring); the report on success.
+
+    With ``witnesses`` (their verifier keys), the checkpoint must also carry cosignatures of
+    at least ``quorum`` of them (all of them if no quorum is given)."""
     try:
         verifier = note.Verifier.from_vkey(vkey)
     except CustodyError as exc:
         raise IntegrityError(f"the log key is not a valid verifier key: {exc.message}") from exc
+    try:
+        cosigners = [CosignatureVerifier.from_vkey(w) for w in witnesses]
+    except CustodyError as exc:
+        raise InvalidInput(f"--witness: {exc.message}") from exc
+    need = len(cosigners) if quorum is None else quorum
+    if not 0 <= need <= len(cosigners):
+        raise InvalidInput(f"--quorum {need}: more than the {len(cosigners)} witnesses given")
     files = read_members(zip_bytes)
     for required in ("manifest.json", "checkpoint"):
         if required not in files:
@@ -52,11 +71,18 @@ def verify_bundle(zip_bytes: bytes, vkey: str, *, content: BinaryIO | None = Non
         )
     try:
         cp = open_checkpoint(files["checkpoint"], verifier, verifier.name)
+        cosigned = open_cosigned(files["checkpoint"], verifier, cosigners, need)
     except CustodyError as exc:
         raise IntegrityError(f"checkpoint: {exc.message}") from exc
     entries = _verify_entries(files, cp, verifier)
     report = BundleReport(origin=cp.origin, size=cp.size, root_hash=cp.root_hash)
     report.checks.append(f"checkpoint signed by {verifier.vkey} (size {cp.size})")
+    if cosigners:
+        names = ", ".join(name for name, _ in cosigned.witnesses)
+        report.checks.append(
+            f"checkpoint cosigned by {len(cosigned.witnesses)} of {len(cosigners)} witnesses "
+            f"(quorum {need}): {names or 'none needed'}"
+        )
     report.checks.append(f"{len(entries)} entries included in the checkpoint")
     check_trail(manifest["entries"], entries, report)
     check_heads(manifest.get("heads"), entries, cp.size, report)

@@ -97,9 +97,29 @@ def bundle(ref: str, out: Path) -> None:
     default=None,
     help="A copy of the item's content: check it is exactly what the sender signed.",
 )
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    help="A witness's verifier key (repeatable): its cosignature of the checkpoint counts.",
+)
+@click.option(
+    "--quorum",
+    type=click.IntRange(min=0),
+    default=None,
+    help="How many of the --witness keys must have cosigned [default: all of them].",
+)
 @json_option
-def verify(bundle_file: Path, log_key: str, content: Path | None, as_json: bool) -> None:
-    """Check an evidence bundle offline: checkpoint signature, proofs, the trail, the content."""
+def verify(
+    bundle_file: Path,
+    log_key: str,
+    content: Path | None,
+    witnesses: tuple[str, ...],
+    quorum: int | None,
+    as_json: bool,
+) -> None:
+    """Check an evidence bundle offline: checkpoint signature (and witnesses' cosignatures),
+    proofs, the trail, the content."""
     try:
         with bundle_file.open("rb") as f:
             data = f.read(MAX_ZIP_SIZE + 1)  # never more than the largest bundle, into memory
@@ -107,9 +127,11 @@ def verify(bundle_file: Path, log_key: str, content: Path | None, as_json: bool)
         raise LocalError(f"cannot read {bundle_file}: {exc.strerror}") from exc
     if content is not None:
         with content.open("rb") as f:
-            report = verify_bundle(data, log_key, content=f)
+            report = verify_bundle(
+                data, log_key, content=f, witnesses=witnesses, quorum=quorum
+            )
     else:
-        report = verify_bundle(data, log_key)
+        report = verify_bundle(data, log_key, witnesses=witnesses, quorum=quorum)
     if as_json:
         emit(VerifiedOut.of_report(str(bundle_file), report))
         return
@@ -142,6 +164,11 @@ def checkpoint() -> None:
         return
     seen = f"extends the {before.size} entries verified before" if before else "first seen now"
     say(f"Ledger {cp.origin}: {cp.size} entries, signed by the pinned key; {seen}.")
+    policy = view.policy
+    if policy.quorum:
+        names = ", ".join(w.name for w in policy.witnesses)
+        say(f"Cosigned by at least {policy.quorum} of your {len(policy.witnesses)} witnesses "
+            f"({names}): they saw this tree too.")
 
 
 COMMANDS = [history, bundle, verify, checkpoint]

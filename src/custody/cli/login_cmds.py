@@ -26,10 +26,12 @@ from custody.cli.output import say, secret
 from custody.client.config import Session, home, remember_server, remembered_server
 from custody.client.http import Api
 from custody.client.trust import (
+    WitnessPolicy,
     check_server_names,
     current_checkpoint,
     expected_log_key,
     pin_log_key,
+    pin_policy,
     read_log_key_file,
 )
 from custody.errors import InvalidInput, NotAuthenticated, SecondFactorRequired
@@ -102,6 +104,19 @@ def show_notice(api: Api) -> None:
     is_flag=True,
     help="Replace the pinned log key (only when your organisation announced a new one).",
 )
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    help="A witness's verifier key, from your organisation (repeatable): from now on every "
+    "checkpoint must carry its cosignature (see --quorum).",
+)
+@click.option(
+    "--quorum",
+    type=click.IntRange(min=0),
+    default=None,
+    help="How many of the --witness keys must cosign each checkpoint [default: all].",
+)
 def login(
     server: str | None,
     email: str | None,
@@ -112,13 +127,17 @@ def login(
     log_key: str | None,
     log_key_file: Path | None,
     replace_log_key: bool,
+    witnesses: tuple[str, ...],
+    quorum: int | None,
 ) -> None:
     """Log in with password and second factor; keeps an expiring token in a 0600 file.
 
     The code comes from CUSTODY_TOTP_CODE, else it is asked for at the terminal. The first
     login to a server pins the log's verifier key you give (--log-key or --log-key-file);
-    later logins check the server against it. The server is remembered: later logins on this
-    machine need no --server.
+    later logins check the server against it. With --witness (and --quorum), every checkpoint
+    this client accepts from then on must also be cosigned by that many of those witnesses,
+    so no server can show you a history the witnesses did not see. The server is remembered:
+    later logins on this machine need no --server.
     """
     server = server or remembered_server()
     if not server:
@@ -131,6 +150,9 @@ def login(
         raise InvalidInput("give the log key once: --log-key or --log-key-file")
     given = read_log_key_file(log_key_file) if log_key_file else log_key
     expected = expected_log_key(server, given, replace=replace_log_key)
+    if quorum is not None and not witnesses:
+        raise InvalidInput("--quorum counts --witness keys: give them too")
+    policy = WitnessPolicy.of(witnesses, quorum) if witnesses else None
     with Api(server) as api:
         show_notice(api)
         email = email or click.prompt("E-mail")
@@ -157,6 +179,10 @@ def login(
             request.code = secret("CUSTODY_TOTP_CODE", "Code from your authenticator app")
             body = api.post("/api/v1/login", LoginOut, request)
     check_server_names(server, body.log_key, expected)
+    if policy is not None:  # the person's own policy: pinned once the log key is confirmed
+        pin_policy(expected, policy)
+        say(f"Every checkpoint must now be cosigned by {policy.quorum} of "
+            f"{len(policy.witnesses)} witnesses: {', '.join(w.name for w in policy.witnesses)}")
     if not body.enrolment_required:
         _save(server, body, expected)
         return

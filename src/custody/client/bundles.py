@@ -8,7 +8,7 @@ from typing import Any
 
 from custody.bundle import build_bundle, verify_bundle
 from custody.client.http import Api
-from custody.client.trust import LogView
+from custody.client.trust import LogView, await_quorum
 from custody.crypto import age
 from custody.crypto.items import unwrap
 from custody.crypto.keys import UserKeys
@@ -22,9 +22,15 @@ from custody.protocol.ledger import BundleOut
 def make_bundle(api: Api, keys: UserKeys, ref: str, verifier: Verifier) -> tuple[bytes, int]:
     """The bundle's bytes and how many entries it proves, checked against the pinned log key,
     and its checkpoint against the largest tree this client verified before."""
-    material = api.get(f"/api/v1/bundle/{ref}", BundleOut)
+    view = LogView(verifier)
+
+    def fetch() -> BundleOut:
+        material = api.get(f"/api/v1/bundle/{ref}", BundleOut)
+        view.accept(api, material.checkpoint.encode("utf-8"))
+        return material
+
+    material = await_quorum(fetch)  # a bundle seals a new checkpoint: witnesses need a moment
     checkpoint = material.checkpoint.encode("utf-8")
-    LogView(verifier).accept(api, checkpoint)
     entries = [(e.index, e.entry, e.proof) for e in material.entries]
     items: list[dict[str, Any]] = []
     for item_id, sealed in sorted(material.sealed_manifests.items()):

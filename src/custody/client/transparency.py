@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from custody.client.config import Session
 from custody.client.http import Api
-from custody.client.trust import LogView, require_pin
+from custody.client.trust import LogView, await_quorum, require_pin
 from custody.errors import CustodyError, IntegrityError
+from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
 from custody.ledger.merkle import leaf_hash, verify_inclusion
@@ -36,10 +37,14 @@ def logged_entry(api: Api, verifier: Verifier, index: object, whose: str) -> Ent
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise IntegrityError(f"the server named no ledger entry for {whose}", hint=_REPORT)
     view = LogView(verifier)
-    proven = api.get(f"/api/v1/ledger/entries/{index}", ProvenEntryOut)
-    if proven.index != index or proven.checkpoint is None:
-        raise IntegrityError(f"the server's proof of ledger entry {index} is malformed")
-    checkpoint = view.accept(api, proven.checkpoint.encode("utf-8"))
+
+    def fetch() -> tuple[ProvenEntryOut, Checkpoint]:
+        proven = api.get(f"/api/v1/ledger/entries/{index}", ProvenEntryOut)
+        if proven.index != index or proven.checkpoint is None:
+            raise IntegrityError(f"the server's proof of ledger entry {index} is malformed")
+        return proven, view.accept(api, proven.checkpoint.encode("utf-8"))
+
+    proven, checkpoint = await_quorum(fetch)  # a new entry's checkpoint: witnesses need a moment
     verify_inclusion(
         leaf_hash(proven.entry), index, checkpoint.size, proven.proof, checkpoint.root_hash
     )

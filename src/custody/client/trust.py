@@ -21,16 +21,20 @@ from __future__ import annotations
 import base64
 import fcntl
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from custody.client.config import home
 from custody.client.http import Api
 from custody.errors import CustodyError, IntegrityError, InvalidInput, LocalError
 from custody.files import write_private
 from custody.ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
+from custody.ledger.cosignature import CosignatureVerifier, QuorumNotMet, open_cosigned
 from custody.ledger.merkle import InvalidProof, verify_consistency
 from custody.ledger.note import Verifier
 from custody.protocol.ledger import ConsistencyOut
@@ -175,11 +179,78 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+@dataclass(frozen=True)
+class WitnessPolicy:
+    """Which witnesses' cosignatures this client asks of a log's checkpoints, and how many
+    (pinned at login with --witness and --quorum; none: the log's signature alone)."""
+
+    witnesses: tuple[CosignatureVerifier, ...] = ()
+    quorum: int = 0
+
+    @classmethod
+    def of(cls, vkeys: Sequence[str], quorum: int | None) -> WitnessPolicy:
+        witnesses = tuple(CosignatureVerifier.from_vkey(v) for v in vkeys)
+        need = len(witnesses) if quorum is None else quorum
+        if not 0 <= need <= len(witnesses):
+            raise InvalidInput(f"--quorum {need}: more than the {len(witnesses)} witnesses given")
+        return cls(witnesses, need)
+
+
+def _policy_path(log: Verifier) -> Path:
+    return _trust_dir() / f"witnesses-{log.key_id:08x}.json"
+
+
+def pinned_policy(log: Verifier) -> WitnessPolicy:
+    """The witness policy pinned for ``log``'s key (none pinned: no witnesses asked)."""
+    path = _policy_path(log)
+    try:
+        data = json.loads(path.read_text())
+        return WitnessPolicy.of(data["witnesses"], int(data["quorum"]))
+    except FileNotFoundError:
+        return WitnessPolicy()
+    except (ValueError, KeyError, TypeError, CustodyError) as exc:
+        raise LocalError(
+            f"{path} is damaged",
+            hint="restore it, or log in again with --witness (and --quorum)",
+        ) from exc
+
+
+def pin_policy(log: Verifier, policy: WitnessPolicy) -> None:
+    """Ask ``policy``'s quorum of cosignatures of every checkpoint of ``log`` from now on."""
+    data = {
+        "log": log.vkey,
+        "witnesses": [w.vkey for w in policy.witnesses],
+        "quorum": policy.quorum,
+        "pinned_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_private(_policy_path(log), json.dumps(data, indent=2).encode())
+
+
+_T = TypeVar("_T")
+
+# How long a client waits for the witnesses to cosign a checkpoint it is shown before it
+# refuses it: the log signs every few seconds and then asks them.
+QUORUM_WAIT_SECONDS = 30.0
+
+
+def await_quorum(attempt: Callable[[], _T], wait: float = QUORUM_WAIT_SECONDS) -> _T:
+    """``attempt()``, tried again while it fails for want of witnesses' cosignatures."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return attempt()
+        except QuorumNotMet:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+
+
 class LogView:
     """This client's memory of one log: the largest checkpoint it has verified."""
 
-    def __init__(self, verifier: Verifier) -> None:
+    def __init__(self, verifier: Verifier, policy: WitnessPolicy | None = None) -> None:
         self.verifier = verifier
+        self.policy = pinned_policy(verifier) if policy is None else policy
         self.path = _trust_dir() / f"log-{verifier.key_id:08x}.json"
 
     def remembered(self) -> SignedCheckpoint | None:
@@ -213,7 +284,12 @@ class LogView:
         Raises :class:`SplitView` on a smaller tree, another root at the same size, or a
         failed consistency proof; both notes are then saved as evidence.
         """
-        cp = open_checkpoint(note, self.verifier, self.verifier.name)
+        if self.policy.quorum:  # the witnesses saw this tree too: no view made for you alone
+            cp = open_cosigned(
+                note, self.verifier, self.policy.witnesses, self.policy.quorum
+            ).checkpoint
+        else:
+            cp = open_checkpoint(note, self.verifier, self.verifier.name)
         with _locked(self.path):
             known = self.remembered()
             if known is None:
@@ -284,11 +360,17 @@ def save_evidence(remembered: bytes, shown: bytes) -> Path:
 
 
 def current_checkpoint(api: Api, verifier: Verifier) -> Checkpoint | None:
-    """The server's newest checkpoint, accepted into this client's memory (None if none yet)."""
-    try:
-        note = api.request("GET", "/checkpoint").content
-    except CustodyError as exc:
-        if exc.code == "not_found":  # a new log that has signed nothing yet
-            return None
-        raise
-    return LogView(verifier).accept(api, note)
+    """The server's newest checkpoint, accepted into this client's memory (None if none yet);
+    with a witness policy, once enough witnesses cosigned it."""
+    view = LogView(verifier)
+
+    def attempt() -> Checkpoint | None:
+        try:
+            note = api.request("GET", "/checkpoint").content
+        except CustodyError as exc:
+            if exc.code == "not_found":  # a new log that has signed nothing yet
+                return None
+            raise
+        return view.accept(api, note)
+
+    return await_quorum(attempt)

@@ -20,34 +20,11 @@ from custody.crypto.signing import SigningKey
 from custody.errors import IntegrityError, InvalidInput
 from custody.ledger.entry import Entry
 from custody.ledger.note import Signer
-from custody.services.ledger import publish_checkpoint
-from custody.store.ledger_store import LedgerStore
-from support.client import SERVER, Desks, Machine, with_json
+from support.client import SERVER, Desks, Machine, entries, grow, signer, with_json
 from support.hostile import ForgedLog
 from support.world import CPS, new_urn
 
 CONSISTENCY = "/api/v1/ledger/consistency"
-
-
-def entries(desks: Desks) -> list[bytes]:
-    with desks.app.ctx.unit_of_work() as session:
-        store = LedgerStore(session)
-        return [store.entry(i) for i in range(store.size())]
-
-
-def signer(desks: Desks) -> Signer:
-    """The log's signing key, as the server's operator (or an intruder on it) holds it."""
-    made = desks.app.ctx.log_signer
-    assert made is not None
-    return made
-
-
-def grow(desks: Desks, by: int = 3) -> None:
-    """The real log grows (cases opened), and signs a checkpoint of it."""
-    for _ in range(by):
-        desks.app.client.post("/api/v1/cases", headers=desks.officer.member.auth,
-                              json={"urn": new_urn()})
-    publish_checkpoint(desks.app.ctx)
 
 
 def accept(reader: Machine, note: bytes) -> int:
