@@ -146,7 +146,7 @@ def _receive_item(
     if target.exists():
         if _sha256_file(target) == manifest.sha256:
             progress.advance(item.ciphertext_size)
-            say(f"  {manifest.file_name}: already here and verified")
+            say(f"  {manifest.file_name}: already here and verified, item {item.id}")
             _report(api, item, verified=True)
             return Received(item.id, target, manifest)
         raise Conflict(
@@ -166,7 +166,10 @@ def _receive_item(
         ) from exc
     part.unlink(missing_ok=True)
     _report(api, item, verified=True)
-    say(f"  {manifest.file_name}: {manifest.size} bytes, signature and SHA-256 verified")
+    say(
+        f"  {manifest.file_name}: {manifest.size} bytes, signature and SHA-256 verified, "
+        f"item {item.id}"
+    )
     return Received(item.id, target, manifest)
 
 

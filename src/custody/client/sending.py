@@ -240,7 +240,10 @@ def _seal_each(
         entry["sha256"] = plain_sha  # what find_sent compares, once the transfer is sent
         state.save()
         size = human_size(source.size)
-        say(f"  {source.name}: sealed and signed ({size}, sha256 {plain_sha[:12]})")
+        say(
+            f"  {source.name}: sealed and signed ({size}, sha256 {plain_sha[:12]}), "
+            f"item {entry['item']}"
+        )
 
 
 def check_readers_logged(api: Api, session: Session, readers: list[ReaderOut]) -> None:

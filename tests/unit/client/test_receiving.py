@@ -59,12 +59,13 @@ def test_what_was_signed_is_released_to_its_owner_alone(desks: Desks, tmp_path: 
     assert got.manifest.size == len(content)
     assert [p.name for p in out.iterdir()] == ["statement.pdf"]  # no temporary file left
     assert not list((desks.prosecutor.home / "downloads").iterdir())
-    assert "statement.pdf: 200000 bytes, signature and SHA-256 verified" in desks.prosecutor.said
+    verified = f"statement.pdf: 200000 bytes, signature and SHA-256 verified, item {got.item}"
+    assert verified in desks.prosecutor.said
     types = [r["type"] for r in trail(desks, desks.prosecutor, got.item)]
     assert types.index("item:downloaded") < types.index("item:received")
     # The same again: already here and verified, nothing downloaded twice.
     receive(desks.prosecutor, transfer, out)
-    assert "statement.pdf: already here and verified" in desks.prosecutor.said
+    assert f"statement.pdf: already here and verified, item {got.item}" in desks.prosecutor.said
 
 
 def test_a_tampered_ciphertext_is_refused_and_nothing_is_written(
