@@ -448,3 +448,59 @@ def test_a_patch_longer_than_the_grace_keeps_what_arrived(
     assert server.stored.read(item) == data
     uploaded = [r for r in officer.history(item) if r["type"] == "item:uploaded"]
     assert [r["data"]["ciphertext_sha256"] for r in uploaded] == [_sha(data)]
+
+
+# ── one upload, two nodes at once ────────────────────────────────────────────────────────────
+
+
+class _TwoPartBody:
+    """16 MiB at once, then a wait for the other sender to get as far, then the rest."""
+
+    def __init__(self, data: bytes, together: threading.Barrier) -> None:
+        self.data, self.together = data, together
+
+    def __iter__(self) -> Iterator[bytes]:
+        for at in range(0, PART, MIB):
+            yield self.data[at:at + MIB]
+        self.together.wait(30)
+        time.sleep(0.5)  # both nodes now hold a full batch and write it
+        yield self.data[PART:]
+
+
+def test_two_patches_of_one_upload_on_two_nodes_take_turns(
+        server: Server, people: People, tmp_path: Path) -> None:
+    """Two senders of one upload, on two nodes at the same moment, with different bytes:
+    one PATCH is written whole, the other is refused (409) before it changes anything, and
+    the published blob is exactly one sender's bytes, with its SHA-256 in the ledger."""
+    officer = people.officer
+    token = officer.session["token"]
+    size = PART + MIB
+    upload = _new_upload(officer, size)
+    sent = {"a": os.urandom(size), "b": os.urandom(size)}
+    together = threading.Barrier(2)
+    answers: dict[str, httpx.Response | Exception] = {}
+
+    def send(name: str, url: str) -> None:
+        try:
+            answers[name] = httpx.patch(
+                f"{url}{upload}", content=iter(_TwoPartBody(sent[name], together)), timeout=60,
+                headers={**TUS, "Authorization": f"Bearer {token}", "Upload-Offset": "0",
+                         "Content-Type": "application/offset+octet-stream"})
+        except httpx.HTTPError as exc:
+            answers[name] = exc
+
+    with serving(server.data_dir, server.env, cwd=tmp_path) as other:
+        threads = [threading.Thread(target=send, args=("a", server.url)),
+                   threading.Thread(target=send, args=("b", other.url))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(90)
+    statuses = {name: getattr(answer, "status_code", answer) for name, answer in answers.items()}
+    assert sorted(map(str, statuses.values())) == ["204", "409"], statuses
+    winner = next(name for name, status in statuses.items() if status == 204)
+    item = next(row[0] for row in server.query(
+        "SELECT item_id FROM uploads WHERE id = :u", u=upload.rsplit("/", 1)[1]))
+    assert server.stored.read(item) == sent[winner]
+    uploaded = [r for r in officer.history(item) if r["type"] == "item:uploaded"]
+    assert [r["data"]["ciphertext_sha256"] for r in uploaded] == [_sha(sent[winner])]

@@ -83,11 +83,21 @@ def status(ctx: ServiceContext, actor: Actor, upload_id: str) -> UploadStatus:
 def append(
     ctx: ServiceContext, actor: Actor, upload_id: str, offset: int, chunks: Iterable[bytes]
 ) -> int:
-    """Write bytes at ``offset``; authorisation is checked before a byte is stored."""
+    """Write bytes at ``offset``; authorisation is checked before a byte is stored.
+
+    On PostgreSQL — where several nodes serve one service — the upload's row stays locked
+    while the bytes are written, so two requests for one upload take turns and the second
+    finds the offset moved (409) instead of writing over the first. SQLite serves one
+    node, and would lock the whole database for the write: there it is not held.
+    """
     with ctx.unit_of_work() as session:
         upload = _own_upload(session, actor, upload_id)
         if upload.finished_at is not None:
             raise Conflict("this upload is complete")
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                select(Upload.id).where(Upload.id == upload_id).with_for_update())
+            return ctx.blobs.append(upload_id, offset, chunks)
     return ctx.blobs.append(upload_id, offset, chunks)
 
 
