@@ -121,8 +121,10 @@ user_admin_admin = admin .admin .reseller_admin
 [filter:s3api]
 use = egg:swift#s3api
 location = us-east-1
-# Parts of 5 MiB (S3's minimum) up to 5 GiB, as S3 has them.
+# Parts of 5 MiB (S3's minimum) up to 5 GiB, and up to 10,000 of them, as S3 has them
+# (Swift's defaults allow 1,000: 16 GiB of 16 MiB parts).
 min_segment_size = 5242880
+max_upload_part_num = 10000
 
 [filter:healthcheck]
 use = egg:swift#healthcheck
@@ -148,6 +150,7 @@ use = egg:swift#copy
 
 [filter:slo]
 use = egg:swift#slo
+max_manifest_segments = 10000
 
 [filter:dlo]
 use = egg:swift#dlo

@@ -47,8 +47,12 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
     # Bytes of each multipart part but the last (S3: 5 MiB to 5 GiB); more when an upload
-    # would need more than 10,000 parts.
+    # would need more parts than s3_max_parts.
     s3_part_size_mib: int = Field(default=16, ge=5, le=5 * 1024)
+    # The most parts the object store takes in one multipart upload: S3 10,000; OpenStack
+    # Swift's s3api 1,000 unless its max_upload_part_num (and SLO's max_manifest_segments)
+    # are raised. Parts grow beyond the size above for uploads that would need more.
+    s3_max_parts: int = Field(default=10_000, ge=1, le=10_000)
     # The address people reach the server at; used in links only.
     public_url: str | None = None
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)

@@ -47,6 +47,7 @@ def open_blobs(settings: Settings) -> BlobStore:
         secret_access_key=secret.get_secret_value() if secret is not None else None,
         addressing_style=settings.s3_addressing_style,
         part_size=settings.s3_part_size_mib * MIB,
+        max_parts=settings.s3_max_parts,
     ))
 
 

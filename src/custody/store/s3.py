@@ -60,7 +60,8 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 MIN_PART = 5 * MIB  # S3: every part but the last is at least 5 MiB ...
-MAX_PARTS = 10_000  # ... and an upload has at most 10,000 of them
+MAX_PARTS = 10_000  # ... and an upload has at most 10,000 of them (Swift: 1,000 by default)
+MAX_PART = 5 * 1024 * MIB  # nor is a part larger than 5 GiB
 DEFAULT_PART = 16 * MIB
 _READ = MIB
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
@@ -82,6 +83,7 @@ class S3Config:
     secret_access_key: str | None = field(default=None, repr=False)
     addressing_style: Literal["path", "virtual", "auto"] = "path"
     part_size: int = DEFAULT_PART
+    max_parts: int = MAX_PARTS
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -155,18 +157,22 @@ class S3BlobStore:
     """Blobs as objects in one bucket under one prefix; see the module's docstring."""
 
     def __init__(self, client: S3Client, bucket: str, prefix: str = "", *,
-                 part_size: int = DEFAULT_PART) -> None:
+                 part_size: int = DEFAULT_PART, max_parts: int = MAX_PARTS) -> None:
+        if not 1 <= max_parts <= MAX_PARTS:
+            raise InvalidInput(f"an S3 upload has 1 to {MAX_PARTS} parts")
         if part_size < MIN_PART:
             raise InvalidInput(f"an S3 part is at least {MIN_PART} bytes")
         self.client = client
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         self.part_size = part_size
+        self.max_parts = max_parts
 
     @classmethod
     def from_url(cls, url: str, config: S3Config) -> S3BlobStore:
         bucket, prefix = parse_s3_url(url)
-        return cls(make_client(config), bucket, prefix, part_size=config.part_size)
+        return cls(make_client(config), bucket, prefix, part_size=config.part_size,
+                   max_parts=config.max_parts)
 
     # ── names ────────────────────────────────────────────────────────────────────────────
 
@@ -183,8 +189,15 @@ class S3BlobStore:
         return f"{self._upload_dir(upload_id)}tail/{part}"
 
     def _part_size_for(self, length: int) -> int:
-        needed = math.ceil(length / MAX_PARTS / MIB) * MIB
-        return max(self.part_size, needed)
+        """The configured part size, or larger (whole MiB) if the upload would otherwise
+        need more parts than the store takes."""
+        needed = math.ceil(length / self.max_parts / MIB) * MIB
+        size = max(self.part_size, needed)
+        if size > MAX_PART:
+            raise InvalidInput(
+                f"an upload of {length} bytes needs parts larger than S3's 5 GiB",
+                hint="raise CUSTODY_S3_MAX_PARTS if the object store takes more parts")
+        return size
 
     # ── the record ───────────────────────────────────────────────────────────────────────
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from custody.errors import Conflict, CustodyError, ServerUnavailable
+from custody.errors import Conflict, CustodyError, InvalidInput, ServerUnavailable
 from custody.server.context import open_blobs
 from custody.settings import Settings
 from custody.store import resumable_sha256, s3
@@ -144,6 +145,23 @@ def test_a_finish_repeated_after_a_node_died_completes_once(store: S3BlobStore) 
     assert b"".join(store.read("items/x")) == data
 
 
+def test_the_part_size_grows_for_a_store_that_takes_fewer_parts() -> None:
+    """Swift's s3api takes 1,000 parts unless told otherwise: 60 GB in 16 MiB parts would
+    need 3,577."""
+    client = make_client(S3Config(region="us-east-1"))
+    swift_like = S3BlobStore(client, "bkt", part_size=16 * MIB, max_parts=1000)
+    size = swift_like._part_size_for(60 * 10**9)
+    assert size * 1000 >= 60 * 10**9 > (size - MIB) * 1000
+    assert size % MIB == 0
+    assert swift_like._part_size_for(15 * 1024 * MIB) == 16 * MIB
+    with pytest.raises(InvalidInput, match="5 GiB") as refused:
+        S3BlobStore(client, "bkt", max_parts=1)._part_size_for(6 * 1024**3)
+    assert "CUSTODY_S3_MAX_PARTS" in refused.value.diagnostics()
+    for wrong in (0, 10_001):
+        with pytest.raises(InvalidInput):
+            S3BlobStore(client, "bkt", max_parts=wrong)
+
+
 def test_the_part_size_grows_for_uploads_of_more_than_10000_parts() -> None:
     store = S3BlobStore(make_client(S3Config(region="us-east-1")), "bkt", part_size=16 * MIB)
     assert store._part_size_for(60 * 10**9) == 16 * MIB
@@ -166,10 +184,11 @@ def test_settings_choose_the_s3_store(tmp_path: Path) -> None:
                          s3_endpoint_url="http://127.0.0.1:9", s3_region="eu-west-2",
                          s3_access_key_id="AKIAEXAMPLE",
                          s3_secret_access_key="very-secret",  # noqa: S106 - not one
-                         s3_part_size_mib=64)
+                         s3_part_size_mib=64, s3_max_parts=1000)
     store = open_blobs(settings)
     assert isinstance(store, S3BlobStore)
     assert (store.bucket, store.prefix, store.part_size) == ("evidence", "custody/prod/", 64 * MIB)
+    assert store.max_parts == 1000
     assert store.client.meta.region_name == "eu-west-2"
     assert "very-secret" not in repr(settings)
     assert "very-secret" not in repr(S3Config(secret_access_key="very-secret"))  # noqa: S106
@@ -182,6 +201,8 @@ def test_settings_choose_the_s3_store(tmp_path: Path) -> None:
     ({"s3_endpoint_url": "https://key:secret@host"}, "CUSTODY_S3_ENDPOINT_URL"),
     ({"s3_access_key_id": "only-the-id"}, "CUSTODY_S3_SECRET_ACCESS_KEY"),
     ({"s3_part_size_mib": 4}, "s3_part_size_mib"),
+    ({"s3_max_parts": 0}, "s3_max_parts"),
+    ({"s3_max_parts": 10_001}, "s3_max_parts"),
     ({"mode": "production", "s3_endpoint_url": "http://objects.internal:8080"},
      "CUSTODY_S3_ENDPOINT_URL"),
 ])
@@ -248,6 +269,22 @@ def test_a_part_replaced_behind_the_record_fails_the_finish(
                              UploadId=record.multipart, PartNumber=1, Body=bytes(TEST_PART))
     with pytest.raises(Conflict, match="changed"):
         store.finish_upload("u", "items/x")
+
+
+@pytest.mark.swift
+def test_swift_takes_10000_parts_as_s3_does(swift: Swift, swift_bucket: str) -> None:
+    """scripts/swift.sh raises Swift's limits (1,000 parts) to S3's, which the store assumes
+    by default: part 10,000 is taken, part 10,001 refused."""
+    client, key = swift.client(), f"t/{uuid.uuid4().hex}"
+    upload = client.create_multipart_upload(Bucket=swift_bucket, Key=key)["UploadId"]
+    try:
+        client.upload_part(Bucket=swift_bucket, Key=key, UploadId=upload, PartNumber=10_000,
+                           Body=b"last")
+        with pytest.raises(ClientError, match="InvalidArgument"):
+            client.upload_part(Bucket=swift_bucket, Key=key, UploadId=upload,
+                               PartNumber=10_001, Body=b"past")
+    finally:
+        client.abort_multipart_upload(Bucket=swift_bucket, Key=key, UploadId=upload)
 
 
 @pytest.mark.swift
