@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +26,7 @@ from custody.settings import Settings
 from custody.store import resumable_sha256, s3
 from custody.store.blobs import BlobInfo
 from custody.store.s3 import MIB, S3BlobStore, S3Config, make_client
-from support.swift import TEST_PART, Swift
+from support.swift import SWIFT_SH, TEST_PART, Swift
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -269,6 +271,20 @@ def test_a_part_replaced_behind_the_record_fails_the_finish(
                              UploadId=record.multipart, PartNumber=1, Body=bytes(TEST_PART))
     with pytest.raises(Conflict, match="changed"):
         store.finish_upload("u", "items/x")
+
+
+@pytest.mark.swift
+def test_swift_sh_up_on_a_running_store_only_says_how_to_reach_it(swift: Swift) -> None:
+    port = swift.endpoint.rsplit(":", 1)[1]
+    env = {**os.environ, "SWIFT_PROXY_PORT": port}
+    started = time.monotonic()
+    again = subprocess.run(["bash", str(SWIFT_SH), "up", str(swift.folder)], env=env,
+                           capture_output=True, text=True, timeout=120, check=True)
+    assert time.monotonic() - started < 10  # nothing started, nothing installed
+    assert f"export CUSTODY_S3_ENDPOINT_URL={swift.endpoint}\n" in again.stdout
+    assert "export CUSTODY_BLOB_URL=s3://custody/custody\n" in again.stdout
+    assert not again.stderr  # "is up ... in Ns" is said when it starts, not now
+    assert swift.client().list_buckets()["Buckets"]  # still up
 
 
 @pytest.mark.swift
