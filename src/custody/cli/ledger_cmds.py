@@ -8,6 +8,7 @@ import click
 
 from custody.bundle import MAX_ZIP_SIZE, verify_bundle
 from custody.cli.output import emit, json_option, say
+from custody.cli.progress import progress_for, progress_options, reading
 from custody.cli.session_cmds import unlock_keys
 from custody.cli.views import VerifiedOut
 from custody.client.bundles import make_bundle
@@ -110,6 +111,7 @@ def bundle(ref: str, out: Path) -> None:
     help="How many of the --witness keys must have cosigned [default: all of them].",
 )
 @json_option
+@progress_options
 def verify(
     bundle_file: Path,
     log_key: str,
@@ -117,6 +119,8 @@ def verify(
     witnesses: tuple[str, ...],
     quorum: int | None,
     as_json: bool,
+    show_progress: bool,
+    quiet: bool,
 ) -> None:
     """Check an evidence bundle offline: checkpoint signature (and witnesses' cosignatures),
     proofs, the trail, the content."""
@@ -126,10 +130,20 @@ def verify(
     except OSError as exc:
         raise LocalError(f"cannot read {bundle_file}: {exc.strerror}") from exc
     if content is not None:
+        progress, _ = progress_for("checking", forced=show_progress, quiet=quiet)
         with content.open("rb") as f:
-            report = verify_bundle(
-                data, log_key, content=f, witnesses=witnesses, quorum=quorum
-            )
+            progress.start(content.stat().st_size, 1)
+            progress.file(content.name, content.stat().st_size)
+            try:
+                report = verify_bundle(
+                    data,
+                    log_key,
+                    content=reading(f, progress),
+                    witnesses=witnesses,
+                    quorum=quorum,
+                )
+            finally:
+                progress.finish()
     else:
         report = verify_bundle(data, log_key, witnesses=witnesses, quorum=quorum)
     if as_json:

@@ -9,10 +9,11 @@ cost per call is an addition and, past a megabyte, a clock read.
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 
@@ -24,8 +25,26 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
 
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 REDRAW = 0.25  # seconds between redraws at most: a redraw costs ~1.5 ms, 0.6% of the loop
 _CHECK = 1 << 20  # bytes between clock reads
+
+
+def progress_options(command: _Command) -> _Command:
+    """``--progress`` and ``--quiet``: bars show on a terminal by themselves, never in a pipe."""
+    command = click.option(
+        "--progress",
+        "show_progress",
+        is_flag=True,
+        help="Show progress even when the output is not a terminal (a plain line a second).",
+    )(command)
+    return click.option(
+        "-q", "--quiet", is_flag=True, help="No progress, and no line per file; the result only."
+    )(command)
+
+
+def quiet_say(_: str) -> None:
+    """``say`` under ``--quiet``: the line per file is not printed."""
 
 
 def wanted(forced: bool, quiet: bool) -> bool:
@@ -169,3 +188,24 @@ def progress_for(
         return bars, bars.say
     lines = Lines(verb)
     return lines, None
+
+
+class _Counting(io.RawIOBase):
+    """A file whose reads advance a progress (``verify --file`` of a large copy)."""
+
+    def __init__(self, raw: BinaryIO, progress: client_progress.Progress) -> None:
+        self.raw, self.progress = raw, progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.progress.advance(len(data))
+        return len(data)
+
+
+def reading(raw: BinaryIO, progress: client_progress.Progress) -> BinaryIO:
+    """``raw``, read through ``progress``."""
+    return io.BufferedReader(_Counting(raw, progress), buffer_size=1 << 20)

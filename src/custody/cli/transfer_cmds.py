@@ -5,13 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from custody.cli.delivery_cmds import print_notices
 from custody.cli.output import emit, json_option, note, say, when
-from custody.cli.progress import progress_for
+from custody.cli.progress import progress_for, progress_options, quiet_say
 from custody.cli.session_cmds import unlock_keys
 from custody.cli.views import ReceivedOut
 from custody.client.config import Session
@@ -26,25 +25,6 @@ from custody.domain.people import CONTENT_ROLES, unit_label
 from custody.domain.transfers import parse_duration
 from custody.errors import Forbidden, InvalidInput
 from custody.protocol.transfers import AckIn, TransferOut, TransferPage
-
-_Command = TypeVar("_Command", bound=Callable[..., Any])
-
-
-def progress_options(command: _Command) -> _Command:
-    """``--progress`` and ``--quiet``: bars show on a terminal by themselves, never in a pipe."""
-    command = click.option(
-        "--progress",
-        "show_progress",
-        is_flag=True,
-        help="Show progress even when the output is not a terminal (a plain line a second).",
-    )(command)
-    return click.option(
-        "-q", "--quiet", is_flag=True, help="No progress, and no line per file; the result only."
-    )(command)
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 def _api() -> tuple[Session, Api]:
@@ -115,7 +95,7 @@ def send(
             return
         keys = unlock_keys(session)
         progress, above = progress_for("sending", forced=show_progress, quiet=quiet)
-        tell = _quiet if quiet else (above or (note if as_json else say))
+        tell = quiet_say if quiet else (above or (note if as_json else say))
         transfer = send_items(
             api,
             session,
@@ -253,7 +233,7 @@ def receive(transfer: str, out: Path, as_json: bool, show_progress: bool, quiet:
         )
     keys = unlock_keys(session)
     progress, above = progress_for("receiving", forced=show_progress, quiet=quiet)
-    tell = _quiet if quiet else (above or (note if as_json else say))
+    tell = quiet_say if quiet else (above or (note if as_json else say))
     with api:
         received = receive_items(api, session, keys, transfer, out, tell, progress)
     if as_json:

@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from custody.cli import progress
+from custody.client.trust import parse_log_key
 from support.world import CPS, new_urn
 
 from .conftest import Terminal
@@ -109,3 +110,24 @@ def test_send_and_receive_into_a_pipe_print_progress_only_when_asked(
     assert "CCTV-exhibit.mp4: " not in silent.out  # no line per file
     assert silent.out.startswith("Received 1 item(s)")
     assert (tmp_path / "in2" / source.name).read_bytes() == source.read_bytes()
+
+
+def test_verify_of_a_large_copy_shows_its_progress_when_asked(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    officer = terminal.desks.officer
+    urn = new_urn()
+    terminal.ok(officer, "case", "create", urn)
+    source = _exhibit(tmp_path, 3 * MIB)
+    sent = terminal.ok(officer, "send", source, "--case", urn, "--to", CPS, "--json").json()
+    bundle = tmp_path / "bundle.zip"
+    terminal.ok(officer, "bundle", sent["items"][0]["id"], "--out", bundle)
+    log_key = parse_log_key(terminal.desks.app.world.log_key).vkey
+    argv = ("verify", bundle, "--log-key", log_key, "--file", source)
+
+    shown = terminal.ok(officer, *argv, "--progress")
+    assert "checking CCTV-exhibit.mp4 (3.0 MiB)" in shown.err
+    assert re.search(r"^checking 3\.0 MiB of 3\.0 MiB", shown.err, re.M), shown.err
+    assert "VERIFIED" in shown.out
+    assert terminal.ok(officer, *argv).err == ""  # a pipe: nothing unless asked
+    assert terminal.ok(officer, *argv, "--progress", "--quiet").err == ""
