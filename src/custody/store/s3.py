@@ -250,7 +250,7 @@ class S3BlobStore:
         if offset != record.offset:
             raise Conflict(f"upload is at offset {record.offset}, not {offset}")
         size = record.part_size
-        part = offset // size  # 0-based: the part these bytes start in
+        part = first_part = offset // size  # 0-based: the part these bytes start in
         buffer = bytearray(self._tail(upload_id, part, offset - part * size))
         digest = self._digest(record)
         written = offset
@@ -268,18 +268,24 @@ class S3BlobStore:
                     part += 1
         finally:
             # Keep what arrived, even when the client went away: that makes it resumable.
-            kept = written
-            if len(buffer) >= size:  # a part upload failed: keep only the parts that went
-                kept, buffer = part * size, bytearray()
-                digest = None
-            if buffer:
-                self._put(self._tail_name(upload_id, part + 1), bytes(buffer))
-                if kept == record.length:  # the last part may be short
-                    self._upload_part(upload_id, record, part, memoryview(buffer))
-            record.offset = kept
-            record.sha256 = digest.state().hex() if digest is not None else None
-            self._save(upload_id, record)
+            if len(buffer) < size:
+                self._keep(upload_id, record, part, buffer, written, digest)
+            elif part > first_part:  # a part upload failed: keep the parts that went
+                self._keep(upload_id, record, part, bytearray(), part * size, None)
+            # else the first part failed: the record stands as it was, and counts nothing new
         return written
+
+    def _keep(self, upload_id: str, record: _Record, part: int, buffer: bytearray,
+              kept: int, digest: resumable_sha256.ResumableSha256 | None) -> None:
+        """Record ``kept`` bytes: ``buffer`` (the start of part ``part``) goes to its tail
+        first, and to the last part if it ends the upload; the record last."""
+        if buffer:
+            self._put(self._tail_name(upload_id, part + 1), bytes(buffer))
+            if kept == record.length:  # the last part may be short
+                self._upload_part(upload_id, record, part, memoryview(buffer))
+        record.offset = kept
+        record.sha256 = digest.state().hex() if digest is not None else None
+        self._save(upload_id, record)
 
     def _digest(self, record: _Record) -> resumable_sha256.ResumableSha256 | None:
         if record.sha256 is None or not resumable_sha256.available():

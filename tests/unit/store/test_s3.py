@@ -14,10 +14,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from pydantic import ValidationError
 
 from custody.errors import Conflict, CustodyError, InvalidInput, ServerUnavailable
@@ -334,3 +334,51 @@ def test_a_missing_bucket_says_so(swift: Swift) -> None:
 
 def test_module_docstring_names_the_layout() -> None:
     assert "PREFIX/uploads/<id>/state" in (s3.__doc__ or "")
+
+
+class _FailingPart:
+    """An ``upload_part`` that fails on call number ``fail_at`` (from 1), like a store gone."""
+
+    def __init__(self, store: S3BlobStore, fail_at: int) -> None:
+        self.upload_part, self.fail_at, self.calls = store.client.upload_part, fail_at, 0
+
+    def __call__(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise EndpointConnectionError(endpoint_url="http://objects.test")
+        return self.upload_part(**kwargs)
+
+
+def test_a_first_part_that_fails_leaves_the_upload_as_it_was(
+        store: S3BlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = os.urandom(2 * TEST_PART)
+    store.create_upload("u", len(data), "items/x")
+    store.append("u", 0, [data[:100]])
+    before = store._load("u")
+    monkeypatch.setattr(store.client, "upload_part", _FailingPart(store, 1))
+    with pytest.raises(ServerUnavailable, match="did not answer"):
+        store.append("u", 100, [data[100:TEST_PART + 5]])
+    assert store._load("u") == before  # offset, parts and SHA-256 state: as they were
+    monkeypatch.undo()
+    store.append("u", 100, [data[100:]])
+
+    def no_read_back(key: str) -> str:
+        raise AssertionError("read back")
+
+    monkeypatch.setattr(store, "_read_back", no_read_back)
+    assert store.finish_upload("u", "items/x") == BlobInfo(len(data), _sha(data))
+
+
+def test_a_later_part_that_fails_keeps_the_parts_that_went(
+        store: S3BlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = os.urandom(3 * TEST_PART)
+    store.create_upload("u", len(data), "items/x")
+    store.append("u", 0, [data[:100]])
+    monkeypatch.setattr(store.client, "upload_part", _FailingPart(store, 2))
+    with pytest.raises(ServerUnavailable):
+        store.append("u", 100, [data[100:2 * TEST_PART + 7]])
+    assert store.upload_offset("u") == TEST_PART  # the first part went; the second did not
+    monkeypatch.undo()
+    store.append("u", TEST_PART, [data[TEST_PART:]])
+    assert store.finish_upload("u", "items/x") == BlobInfo(len(data), _sha(data))
+    assert b"".join(store.read("items/x")) == data
