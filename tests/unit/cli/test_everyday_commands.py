@@ -170,4 +170,5 @@ def test_docs_list_every_variable_a_command_reads() -> None:
     doc = (REPO_ROOT / "docs" / "cli.md").read_text()
     table = doc.split("## Environment variables")[1].split("\n## ")[0]
     named = {v for _, env in help_text.HELP.values() for v in env if re.fullmatch(r"[A-Z_]+", v)}
-    assert named - {"CUSTODY_DATA_DIR"} == set(re.findall(r"^\| `(CUSTODY_[A-Z_]+)`", table, re.M))
+    documented = set(re.findall(r"^\| `(CUSTODY_[A-Z_]+)`", table, re.M))
+    assert named - {"CUSTODY_DATA_DIR"} <= documented
