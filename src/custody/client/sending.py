@@ -14,6 +14,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,7 +64,11 @@ def check_sources(files: list[Path]) -> list[Source]:
     sources = []
     for path in files:
         if path.exists() and not path.is_file():
-            raise LocalError(f"{path} is not a regular file", hint="send files, not folders")
+            raise LocalError(
+                f"{path} is not a regular file",
+                hint=f"send the files in it: custody send {shlex.quote(str(path))}/* ... "
+                "(subfolders are not sent yet)",
+            )
         try:
             stat = path.stat()
             with path.open("rb"):
