@@ -24,6 +24,7 @@ VIOLATIONS = {
     "The client speaks HTTP only": ("client/ids.py", "import custody.services.context"),
     "The use cases import no web framework": ("services/units.py", "import fastapi"),
     "A witness is its own program": ("witness/core.py", "import custody.store.db"),
+    "A monitor reads the public log only": ("monitor/core.py", "import custody.client.http"),
 }
 
 

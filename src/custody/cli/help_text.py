@@ -103,6 +103,11 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     # A witness reads nothing from the environment: its folder and the logs it follows.
     "witness init": ("custody witness init ./witness --name witness.cps.example/w1", ()),
     "witness key": ("custody witness key ./witness", ()),
+    "monitor": (
+        "custody monitor --log https://custody.example --log-key \"$(cat log-key.txt)\" "
+        "--case CASE_ID --every 60",
+        (*CLIENT, "CUSTODY_MONITOR_WEBHOOK_SECRET"),
+    ),
     "witness serve": (
         "custody witness serve ./witness --log \"$(cat log-key.txt)\" --port 8444", ()
     ),

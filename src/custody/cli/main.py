@@ -34,6 +34,7 @@ _OPERATOR_COMMANDS = {
     "ledger": "custody.cli.ledger_admin:ledger",
     "demo": "custody.cli.demo_cmd:demo",
     "witness": "custody.cli.witness_cmds:witness",
+    "monitor": "custody.cli.monitor_cmds:monitor",
 }
 
 

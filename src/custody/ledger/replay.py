@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from custody.errors import CustodyError
 from custody.ledger import heads, merkle
@@ -60,17 +61,42 @@ class Replay:
         stored_nodes: Mapping[tuple[int, int], bytes],
     ) -> None:
         """Check one stored row (``columns`` = item_id, type) and its completed nodes."""
-        if index != self.size:
-            raise Mismatch(self.size, f"entry {self.size} is missing (next stored is {index})")
+        self._expect(index)
         leaf = merkle.leaf_hash(body)
         if leaf != stored_leaf:
             raise Mismatch(index, "the entry bytes do not hash to the stored leaf hash")
-        try:
-            entry = Entry.from_bytes(body)
-        except CustodyError as exc:
-            raise Mismatch(index, f"the entry bytes are not a valid entry: {exc.message}") from exc
+        entry = self._parse(index, body)
         if columns != (entry.item, entry.type):
             raise Mismatch(index, "the item_id/type columns do not match the entry bytes")
+        nodes = self._chain(index, entry, leaf)
+        for level, ix, h in nodes:
+            if stored_nodes.get((level, ix)) != h:
+                what = "leaf hash in the tree" if level == 0 else f"tree node ({level}, {ix})"
+                raise Mismatch(index, f"the stored {what} does not match the entries")
+        self._advance(index, nodes)
+
+    def follow(self, index: int, body: bytes) -> Entry:
+        """One entry as a monitor reads it from the public log (nothing stored to compare
+        with): parsed, its ``prev`` and any heads root checked, the tree extended."""
+        self._expect(index)
+        entry = self._parse(index, body)
+        self._advance(index, self._chain(index, entry, merkle.leaf_hash(body)))
+        return entry
+
+    def _expect(self, index: int) -> None:
+        if index != self.size:
+            raise Mismatch(self.size, f"entry {self.size} is missing (next stored is {index})")
+
+    @staticmethod
+    def _parse(index: int, body: bytes) -> Entry:
+        try:
+            return Entry.from_bytes(body)
+        except CustodyError as exc:
+            raise Mismatch(index, f"the entry bytes are not a valid entry: {exc.message}") from exc
+
+    def _chain(self, index: int, entry: Entry, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Check ``entry``'s place in its item's chain and the heads it commits to; the tree
+        nodes it completes."""
         if entry.item is not None:
             want = self._last.get(entry.item)
             if entry.prev != want:
@@ -80,11 +106,10 @@ class Replay:
             self._unfolded[key] = heads.head_hash(key, index, leaf)
         if entry.type == heads.HEADS_TYPE:
             self._check_heads(index, entry)
-        nodes = merkle.nodes_to_store_on_append(index, leaf, lambda lv, _i: self._frontier[lv])
-        for level, ix, h in nodes:
-            if stored_nodes.get((level, ix)) != h:
-                what = "leaf hash in the tree" if level == 0 else f"tree node ({level}, {ix})"
-                raise Mismatch(index, f"the stored {what} does not match the entries")
+        return merkle.nodes_to_store_on_append(index, leaf, lambda lv, _i: self._frontier[lv])
+
+    def _advance(self, index: int, nodes: list[tuple[int, int, bytes]]) -> None:
+        for level, _, _ in nodes:
             self._frontier.pop(level, None)
         self._frontier[nodes[-1][0]] = nodes[-1][2]
         self.size = index + 1
@@ -108,6 +133,36 @@ class Replay:
         for h in reversed(hashes[:-1]):
             acc = merkle.node_hash(h, acc)
         return acc
+
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to go on from here, as JSON (a monitor's state file)."""
+        return {
+            "size": self.size,
+            "frontier": {str(lv): h.hex() for lv, h in self._frontier.items()},
+            "last": {item: [p.index, p.leaf] for item, p in self._last.items()},
+            "heads": [[p.depth, p.bits.hex(), n.hash.hex(), None if n.leaf_key is None
+                       else n.leaf_key.hex()] for p, n in self._heads.nodes.items()],
+            "unfolded": {k.hex(): h.hex() for k, h in self._unfolded.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Replay:
+        """A replay resumed from :meth:`to_state`'s JSON (``ValueError``, ``KeyError`` or
+        ``TypeError`` if it is not that)."""
+        replay = cls()
+        replay.size = int(state["size"])
+        replay._frontier = {int(lv): bytes.fromhex(h) for lv, h in state["frontier"].items()}
+        replay._last = {str(item): PrevRef(int(i), str(leaf))
+                        for item, (i, leaf) in state["last"].items()}
+        replay._heads.nodes = {
+            heads.Path(int(depth), bytes.fromhex(bits)): heads.Node(
+                bytes.fromhex(h), None if key is None else bytes.fromhex(key))
+            for depth, bits, h, key in state["heads"]
+        }
+        replay._unfolded = {bytes.fromhex(k): bytes.fromhex(h)
+                            for k, h in state["unfolded"].items()}
+        return replay
 
 
 def node_count(size: int) -> int:
