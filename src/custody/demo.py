@@ -57,14 +57,16 @@ class Person:
         self.passphrase = secrets.token_urlsafe(12)
         self.app: pyotp.TOTP | None = None  # their authenticator app, once enrolled
 
-    def log_in(self, url: str, log_key: str) -> None:
+    def log_in(self, url: str, log_key: str, witness_key: str) -> None:
         """Password, then the authenticator app: enrolled from the secret the login shows.
 
         The first login pins the log's verifier key, which the organisation hands out (here,
         the one `admin init` printed); the server's own answer is only checked against it.
+        It pins the witness too: every checkpoint this client takes in must be cosigned by it.
         """
         shown = io.StringIO()
-        self.run("login", "--server", url, "--email", self.email, "--log-key", log_key, tee=shown)
+        self.run("login", "--server", url, "--email", self.email, "--log-key", log_key,
+                 "--witness", witness_key, tee=shown)
         secret = re.search(r"secret: ([A-Z2-7]+)", shown.getvalue())
         if secret is None:
             raise CustodyError("the login showed no second-factor secret to enrol")
@@ -149,23 +151,15 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(data_dir: Path, log: Path) -> Iterator[str]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+def _process(argv: list[str], url: str, log: Path, env: dict[str, str]) -> Iterator[str]:
+    """``python -m custody ARGV`` (our own server or witness) until the block ends; ``url``
+    once its /healthz answers."""
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module  # nosec B603
-            [
-                sys.executable,
-                "-m",
-                "custody",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                str(port),
-            ],
+            [sys.executable, "-m", "custody", *argv],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
         )
         try:
             deadline = time.monotonic() + 30
@@ -176,7 +170,7 @@ def _server(data_dir: Path, log: Path) -> Iterator[str]:
                 except httpx.TransportError:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise LocalError(f"the demo server did not start; see {log}")
+                    raise LocalError(f"the demo's {argv[0]} did not start; see {log}")
                 time.sleep(0.1)
             yield url
         finally:
@@ -185,6 +179,34 @@ def _server(data_dir: Path, log: Path) -> Iterator[str]:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _server(
+    data_dir: Path, log: Path, witness: tuple[str, str]
+) -> contextlib.AbstractContextManager[str]:
+    port = _free_port()
+    witnesses = f"{witness[1]} {witness[0]}"  # CUSTODY_WITNESSES: "<key> <URL>"
+    return _process(["serve", "--data-dir", str(data_dir), "--port", str(port)],
+                    f"http://127.0.0.1:{port}", log, {"CUSTODY_WITNESSES": witnesses})
+
+
+@contextlib.contextmanager
+def _witness(workdir: Path, log_key: str) -> Iterator[tuple[str, str]]:
+    """Another organisation's witness following the log: its URL and verifier key."""
+    _step("2b. A witness run by someone else (here: a court service) follows the log")
+    folder = workdir / "witness"
+    shown = io.StringIO()
+    with _as_script(shown):
+        if custody(["witness", "init", str(folder), "--name", "witness.demo/court"]) != 0:
+            raise CustodyError("the demo's witness could not make its key")
+    witness_key = shown.getvalue().strip().splitlines()[-1]
+    port = _free_port()
+    _explain(f"$ custody witness serve {folder} --log '{log_key}' --port {port}")
+    _explain("It cosigns each checkpoint only after checking it extends the last one it saw;")
+    _explain("clients that require its cosignature cannot be shown a history made for them.")
+    with _process(["witness", "serve", str(folder), "--log", log_key, "--port", str(port)],
+                  f"http://127.0.0.1:{port}", workdir / "witness.log", {}) as url:
+        yield url, witness_key
 
 
 def _make_case_files(folder: Path, marker: str) -> list[Path]:
@@ -223,14 +245,18 @@ def run(workdir: Path) -> None:
     court = Person(workdir, "court", "")  # an external verifier: no account at all
 
     log_key = _set_up_server(workdir, data, (officer, POLICE), (prosecutor, CPS))
-    with _server(data, workdir / "server.log") as url:
+    with _witness(workdir, log_key) as witness, _server(data, workdir / "server.log",
+                                                        witness) as url:
+        witness_key = witness[1]
+        (workdir / "witness-key.txt").write_text(witness_key + "\n")
         _step(
-            f"3. The server runs at {url}; each person logs in, enrols their authenticator app"
-            " and makes keys on their own machine"
+            f"3. The server runs at {url}, its witness at {witness[0]}; each person logs in,"
+            " enrols their authenticator app and makes keys on their own machine"
         )
         for person in (officer, prosecutor):
-            person.log_in(url, log_key)
+            person.log_in(url, log_key, witness_key)
             person.run("keys", "init")
+        prosecutor.run("checkpoint")
         _explain("Only public keys left those machines; each registration is a ledger entry.")
         files, transfer_id = _send(workdir, data, officer)
         _receive(workdir, data, prosecutor, officer, files, transfer_id)
@@ -243,12 +269,14 @@ def run(workdir: Path) -> None:
     _explain(
         "The server is stopped now: checking needs only the bundle, the file and the log's key."
     )
-    court.run("verify", str(bundle), "--log-key", log_key, "--file", str(files[0]))
+    court.run("verify", str(bundle), "--log-key", log_key, "--witness", witness_key,
+              "--file", str(files[0]))
     _operator("ledger", "verify", "--data-dir", str(data))
 
     _step(f"Done in {time.monotonic() - started:.0f} s. Left in {workdir}:")
     _explain(f"bundle.zip    the evidence bundle of {files[0].name}")
     _explain("log-key.txt   the log's verifier key")
+    _explain("witness-key.txt  the witness's verifier key (its cosignature is in the bundle)")
     _explain(
         f'Check it yourself: custody verify {bundle} --log-key "$(cat {workdir / "log-key.txt"})"'
     )
