@@ -164,8 +164,9 @@ class Entry:
 def _parse_time(value: Any) -> datetime:
     if not isinstance(value, str) or not _TIME_PATTERN.fullmatch(value):
         raise InvalidInput("entry time is YYYY-MM-DDTHH:MM:SS.ffffffZ")
-    try:
-        return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=UTC)
+    try:  # the pattern fixed every field's place: as strptime(TIME_FORMAT), without its cost
+        return datetime(int(value[0:4]), int(value[5:7]), int(value[8:10]), int(value[11:13]),
+                        int(value[14:16]), int(value[17:19]), int(value[20:26]), tzinfo=UTC)
     except ValueError as exc:
         raise InvalidInput(f"entry time {value!r} is not a date") from exc
 
