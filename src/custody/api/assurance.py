@@ -22,6 +22,7 @@ from custody.protocol.assurance import (
     HoldOut,
     ImpactOut,
     IncidentIn,
+    IncidentPage,
     NoticePage,
     ReportOut,
     RetentionIn,
@@ -123,6 +124,13 @@ def open_incident(body: IncidentIn, ctx: ContextDep, actor: Authenticated) -> Im
     """Material may be lost or exposed: withdraw every reader but the owners, freeze sharing,
     start the regulator's clock; the impact report comes back."""
     return incidents.open_incident(ctx, actor, body.ref, body.reason)
+
+
+@router.get("/incidents", response_model=IncidentPage)
+def list_incidents(ctx: ContextDep, actor: Authenticated, window: PageDep) -> IncidentPage:
+    """The incidents you may read (on transfers you sent or received; an admin: the
+    organisation's), newest opened first, each its impact report."""
+    return incidents.incidents_of(ctx, actor, window)
 
 
 @router.get("/incidents/{incident_id}", response_model=ImpactOut, responses=fails(_OBJECT))

@@ -18,6 +18,7 @@ from custody.protocol.transfers import (
     AckIn,
     CaseIn,
     CaseOut,
+    CasePage,
     ItemCreatedOut,
     ItemIn,
     ReceiptIn,
@@ -54,6 +55,13 @@ ListQuery = Annotated[views.TransferQuery, Depends(_query)]
 def create_case(body: CaseIn, ctx: ContextDep, actor: ContentSender) -> CaseOut:
     """Open your organisation's case with this URN (another organisation's is its own)."""
     return cases.create_case(ctx, actor, body.urn)
+
+
+@router.get("/cases", response_model=CasePage)
+def list_cases(ctx: ContextDep, actor: ContentReader, window: PageDep) -> CasePage:
+    """The cases you opened, sent material for or received material of, newest opened first,
+    each with your transfers of it."""
+    return cases.cases_of(ctx, actor, window)
 
 
 @router.post(

@@ -11,13 +11,12 @@ from custody.client.config import Session
 from custody.client.http import Api, signed_in
 from custody.client.sharing import share_item
 from custody.client.sizes import shown_size
-from custody.errors import Forbidden, NotFound
 from custody.protocol.assurance import (
     HoldIn,
     HoldOut,
     ImpactOut,
     IncidentIn,
-    NoticePage,
+    IncidentPage,
     RetentionIn,
     RetentionOut,
     SharedPage,
@@ -88,34 +87,18 @@ def _show(data: ImpactOut, as_json: bool) -> None:
             say("  " + line)
 
 
-def _incident_ids(api: Api) -> list[str]:
-    """The incidents your notices name (opened, regulator reminders), newest first: the
-    server has no list of incidents for a person yet."""
-    ids: list[str] = []
-    for n in api.each("/api/v1/notices", NoticePage, "notices"):
-        is_incident = n.kind == "opened" or n.kind.startswith("regulator:")
-        if is_incident and n.subject_id not in ids:
-            ids.append(n.subject_id)
-    return ids
-
-
 @incident.command("list")
 @json_option
 def incident_list(as_json: bool) -> None:
-    """The incidents you were notified of (opened on your material, or your organisation's):
+    """The incidents on material you sent or received (an admin: your organisation's):
     state, case, regulator deadline."""
     with signed_in() as api:
-        found = []
-        for incident_id in _incident_ids(api):
-            try:
-                found.append(api.get(f"/api/v1/incidents/{incident_id}", ImpactOut))
-            except (NotFound, Forbidden):
-                continue  # no longer yours to read
+        found = list(api.each("/api/v1/incidents", IncidentPage, "incidents"))
     if as_json:
         emit(found)
         return
     if not found:
-        say("No incidents in your notices.")
+        say("No incidents on material you sent or received.")
         return
     for d in found:
         state = "closed" if d.closed_at else ("reported" if d.reported_at else "OPEN")

@@ -1,8 +1,8 @@
 """``custody case create|list|show``: cases by URN, and the transfers of each you can see.
 
-The server keeps no list of cases for a person yet (its API opens a case, and lists
-transfers); ``list`` and ``show`` are read from your inbox and outbox, so a case appears
-once material was sent for it, by you or to you.
+``list`` is the server's list of your cases (``GET /api/v1/cases``: those you opened, sent
+material for or received material of); ``show`` asks your inbox and outbox for the case's
+transfers (``?case=URN``).
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ import click
 
 from custody.cli.output import emit, json_option, say, when
 from custody.cli.transfer_cmds import recipient_label, transfer_line
-from custody.cli.views import CaseSummaryOut, CaseTransfersOut
+from custody.cli.views import CaseTransfersOut
 from custody.client.http import Api, signed_in
 from custody.client.sizes import shown_size
 from custody.errors import NotFound
-from custody.protocol.transfers import CaseIn, CaseOut, TransferOut, TransferPage
+from custody.protocol.transfers import CaseIn, CaseOut, CasePage, TransferOut, TransferPage
 
 
-def _visible(api: Api) -> Iterator[tuple[str, TransferOut]]:
-    """Every transfer you sent ("outbox") or received ("inbox"), each page of each box."""
+def _of_case(api: Api, urn: str) -> Iterator[tuple[str, TransferOut]]:
+    """Every transfer of case ``urn`` you sent ("outbox") or received ("inbox")."""
     for box in ("outbox", "inbox"):
-        for t in api.each(f"/api/v1/transfers/{box}", TransferPage, "transfers"):
+        for t in api.each(f"/api/v1/transfers/{box}", TransferPage, "transfers", case=urn):
             yield box, t
 
 
@@ -49,34 +49,22 @@ def case_create(urn: str, as_json: bool) -> None:
 @case.command("list")
 @json_option
 def case_list(as_json: bool) -> None:
-    """The cases you sent or received material for: transfers each way, items, latest."""
+    """The cases you opened, sent or received material for: transfers each way, items, latest."""
     with signed_in() as api:
-        seen = list(_visible(api))
-    cases: dict[str, dict[str, list[TransferOut]]] = {}
-    for box, t in seen:
-        cases.setdefault(t.case, {"outbox": [], "inbox": []})[box].append(t)
-    rows = [
-        CaseSummaryOut(
-            urn=urn,
-            transfers=[t.id for t in boxes["outbox"] + boxes["inbox"]],
-            sent=len(boxes["outbox"]),
-            received=len(boxes["inbox"]),
-            items=sum(len(t.items) for t in boxes["outbox"] + boxes["inbox"]),
-            latest_at=max(t.sent_at or t.created_at for t in boxes["outbox"] + boxes["inbox"]),
-        )
-        for urn, boxes in cases.items()
-    ]
-    rows.sort(key=lambda c: c.latest_at, reverse=True)
+        rows = list(api.each("/api/v1/cases", CasePage, "cases"))
     if as_json:
         emit(rows)
         return
     if not rows:
-        say("No cases yet: none of your transfers names one.")
+        say("No cases yet: you have opened none, and no transfer of yours names one.")
         say("  → open one with `custody case create URN`")
         return
-    say(f"{'URN':12}  {'SENT':>4}  {'RECEIVED':>8}  {'ITEMS':>5}  LATEST")
+    say(f"{'URN':12}  {'SENT':>4}  {'RECEIVED':>8}  {'ITEMS':>5}  {'LATEST':16}  ORGANISATION")
     for c in rows:
-        say(f"{c.urn:12}  {c.sent:>4}  {c.received:>8}  {c.items:>5}  {when(c.latest_at)}")
+        say(
+            f"{c.urn:12}  {c.sent:>4}  {c.received:>8}  {c.items:>5}  {when(c.latest_at):16}  "
+            f"{c.org}"
+        )
     say("  → its transfers: custody case show URN")
 
 
@@ -86,7 +74,7 @@ def case_list(as_json: bool) -> None:
 def case_show(urn: str, as_json: bool) -> None:
     """One case's transfers that you sent or received, with their ids and items."""
     with signed_in() as api:
-        found = [(box, t) for box, t in _visible(api) if t.case == urn]
+        found = list(_of_case(api, urn))
     if not found:
         raise NotFound(
             f"no transfer of case {urn} in your inbox or outbox",

@@ -85,17 +85,6 @@ class VerifiedOut(_Local):
         )
 
 
-class CaseSummaryOut(_Local):
-    """A case as this client sees it: the transfers of it you sent, received or were shared."""
-
-    urn: str
-    transfers: list[str]
-    sent: int
-    received: int
-    items: int
-    latest_at: datetime
-
-
 class CaseTransfersOut(_Local):
     """One case and its transfers that you can see, each as the server answers it."""
 

@@ -150,6 +150,14 @@ class ImpactOut(View):
     items: list[ImpactItemOut]
 
 
+class IncidentPage(View):
+    """One page of the incidents the caller may read, newest opened first, each its impact
+    report."""
+
+    incidents: list[ImpactOut]
+    next: str | None = Field(description="pass as ?after= for the next page; null at the end")
+
+
 class RetentionIn(Strict):
     ref: str = Field(max_length=40, description="an item id or a case URN")
     until: str | None = Field(default=None, max_length=40)

@@ -18,6 +18,28 @@ class CaseOut(View):
     urn: str
 
 
+class CaseSummaryOut(View):
+    """A case the caller sent material for, received material of, or opened: its transfers
+    that the caller sent or received, counted."""
+
+    id: str
+    urn: str
+    org: str = Field(description="the organisation whose case it is")
+    opened_at: datetime
+    transfers: list[str] = Field(description="ids of the transfers you sent or received")
+    sent: int
+    received: int
+    items: int = Field(description="items of those transfers")
+    latest_at: datetime = Field(description="the latest of them, else when the case was opened")
+
+
+class CasePage(View):
+    """One page of the caller's cases, newest opened first."""
+
+    cases: list[CaseSummaryOut]
+    next: str | None = Field(description="pass as ?after= for the next page; null at the end")
+
+
 class TransferIn(Strict):
     case: str = Field(max_length=40)
     to: list[str] = Field(min_length=1, max_length=50)

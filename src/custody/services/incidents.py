@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from custody.domain.deadlines import reminders_due
@@ -19,13 +19,14 @@ from custody.domain.people import Role
 from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, Forbidden, NotFound
 from custody.ledger.events import EntryType
-from custody.protocol.assurance import ImpactItemOut, ImpactOut
+from custody.protocol.assurance import ImpactItemOut, ImpactOut, IncidentPage
 from custody.services import outbox, reports
 from custody.services.context import Actor, ServiceContext
 from custody.services.delivery import check_reason, withdraw
 from custody.services.ledger import SYSTEM, record, record_items
+from custody.services.paging import Window, newest_first, next_cursor
 from custody.store.db import lookup
-from custody.store.models import Item, Transfer, User
+from custody.store.models import Item, Transfer, TransferRecipient, User
 from custody.store.models_delivery import Incident, ItemSubject
 
 
@@ -125,6 +126,30 @@ def _own(session: Session, actor: Actor, incident_id: str) -> Incident:
     if incident is None or not _may(actor, session.get_one(Transfer, incident.transfer_id)):
         raise NotFound(f"no incident {incident_id}")
     return incident
+
+
+def incidents_of(ctx: ServiceContext, actor: Actor, window: Window | None = None) -> IncidentPage:
+    """The incidents the actor may read (``_may``: on a transfer they sent or received, or,
+    for an admin, one of their organisation's), newest opened first, each its impact report."""
+    received = select(TransferRecipient.transfer_id).where(
+        TransferRecipient.user_id == actor.user_id
+    )
+    theirs = [Transfer.sender_id == actor.user_id, Transfer.id.in_(received)]
+    if actor.role == Role.ADMIN.value:
+        theirs += [
+            Transfer.sender_org_id == actor.org_id,
+            Transfer.recipient_org_id == actor.org_id,
+        ]
+    stmt = select(Incident).join(Transfer, Transfer.id == Incident.transfer_id).where(or_(*theirs))
+    with ctx.unit_of_work() as session:
+        rows, more = newest_first(
+            session, stmt, Incident.opened_at, Incident.id, window or Window()
+        )
+        found: list[Incident] = [row[0] for row in rows]
+        return IncidentPage(
+            incidents=[_impact_of(session, i) for i in found],
+            next=next_cursor(found, more, lambda i: (i.opened_at, i.id)),
+        )
 
 
 def _mark(ctx: ServiceContext, actor: Actor, incident_id: str, what: str) -> ImpactOut:

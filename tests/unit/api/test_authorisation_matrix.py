@@ -302,12 +302,41 @@ def test_every_route_is_in_the_matrix_and_behaves(matrix: Matrix) -> None:
     paths = {r.path for r in declared_routes(matrix.w.app.routes)}
     # The matrix really does walk the tus, public-log and health routes too.
     assert {"/api/v1/uploads/{upload_id}", "/checkpoint", "/tile/{path:path}", "/healthz",
-            "/api/v1/ledger/entries/{index}", "/openapi.json"} <= paths
+            "/api/v1/ledger/entries/{index}", "/openapi.json", "/api/v1/cases",
+            "/api/v1/incidents"} <= paths
     # ...and the web application's pages, by session cookie.
     assert {"/login", "/inbox", "/transfers/{transfer_id}", "/transfers/{transfer_id}/ack",
             "/security/tokens/{token_id}/revoke", "/security/keys/{key_id}/remove",
             "/logout"} <= set(matrix.web)
     assert run_matrix(matrix) == []
+
+
+def _listed(m: Matrix, who: str, path: str, field: str, key: str) -> list[str]:
+    """Every ``key`` of a paged list as ``who`` reads it, a page of one at a time."""
+    found, after = [], None
+    headers = {"Authorization": f"Bearer {m.token(who)}"}
+    while True:
+        params = {"limit": "1", **({"after": after} if after else {})}
+        page = m.w.client.get(path, headers=headers, params=params)
+        assert page.status_code == 200, page.text
+        found += [str(row[key]) for row in page.json()[field]]
+        if (after := page.json()["next"]) is None:
+            return found
+
+
+def test_the_lists_of_cases_and_incidents_hold_only_the_callers(matrix: Matrix) -> None:
+    """A list is past the policy for anyone of the right role; what it holds is the caller's
+    own: the sender sees their draft's case, a recipient never does, another organisation
+    nothing; an admin of either organisation sees its incidents, an auditor none."""
+    cases = partial(_listed, matrix, path="/api/v1/cases", field="cases", key="urn")
+    incidents = partial(_listed, matrix, path="/api/v1/incidents", field="incidents", key="id")
+    assert sorted(cases("officer")) == ["47TV0000001", "47TV0000002", "47TV0000003"]
+    assert sorted(cases("prosecutor")) == ["47TV0000001", "47TV0000003"]
+    assert cases("outsider") == []
+    for who in ("officer", "prosecutor", "admin_police", "admin_cps"):
+        assert incidents(who) == [matrix.incident], who
+    for who in ("outsider", "auditor_cps", "admin_other", "unit_admin_police"):
+        assert incidents(who) == [], who
 
 
 def test_a_route_without_a_policy_fails_the_matrix(matrix: Matrix) -> None:

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from custody.cli.main import cli
 from custody.cli.output import EXIT_CODES, OTHER_EXITS
 from custody.cli.views import (
-    CaseSummaryOut,
     CaseTransfersOut,
     ReceivedOut,
     TrailLineOut,
@@ -35,7 +34,14 @@ from custody.protocol.assurance import (
 )
 from custody.protocol.codes import ErrorCode
 from custody.protocol.ledger import TrailEntryOut
-from custody.protocol.transfers import CaseOut, ItemOut, PartyOut, ReaderOut, TransferOut
+from custody.protocol.transfers import (
+    CaseOut,
+    CaseSummaryOut,
+    ItemOut,
+    PartyOut,
+    ReaderOut,
+    TransferOut,
+)
 from support.paths import REPO_ROOT
 
 from .conftest import PASSPHRASE, Terminal

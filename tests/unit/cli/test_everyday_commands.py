@@ -67,12 +67,23 @@ def test_case_list_and_show_name_the_transfers(terminal: Terminal, tmp_path: Pat
     exhibit.write_bytes(b"exhibit JD/1")
     sent = terminal.ok(officer, "send", exhibit, "--case", urn, "--to", CPS, "--json").json()
 
+    quiet = new_urn()  # opened, nothing sent yet: the officer's, nobody else's
+    opened = terminal.ok(officer, "case", "create", quiet, "--json").json()
+
     for who, sent_count, received_count in ((officer, 1, 0), (prosecutor, 0, 1)):
         [row] = [c for c in terminal.ok(who, "case", "list", "--json").json() if c["urn"] == urn]
         assert row["transfers"] == [sent["id"]]
         assert (row["sent"], row["received"], row["items"]) == (sent_count, received_count, 1)
+        assert row["org"] == officer.member.org  # the police's case, as the prosecutor sees it
+    cases = terminal.ok(officer, "case", "list", "--json").json()
+    [empty] = [c for c in cases if c["urn"] == quiet]
+    assert (empty["id"], empty["transfers"], empty["items"]) == (opened["id"], [], 0)
+    assert empty["latest_at"] == empty["opened_at"]
+    assert quiet not in {c["urn"] for c in terminal.ok(prosecutor, "case", "list", "--json").json()}
+    outsider = terminal.desks.outsider.home
+    assert urn not in {c["urn"] for c in terminal.ok(outsider, "case", "list", "--json").json()}
     listed = terminal.ok(prosecutor, "case", "list").out
-    assert re.search(rf"^{urn}\s+0\s+1\s+1\s", listed, re.M), listed
+    assert re.search(rf"^{urn}\s+0\s+1\s+1\s.*{officer.member.org}$", listed, re.M), listed
 
     shown = terminal.ok(prosecutor, "case", "show", urn, "--json").json()
     assert shown["urn"] == urn
@@ -101,6 +112,10 @@ def test_incident_list_names_the_incidents_told_of(terminal: Terminal, tmp_path:
     assert listed["transfer"] == sent["id"]
     text = terminal.ok(prosecutor, "incident", "list").out
     assert re.search(rf"^{opened['id']}\s+OPEN\s+case {urn}", text, re.M), text
+    # Another organisation's officer reads none of it.
+    outsider = terminal.desks.outsider.home
+    theirs = terminal.ok(outsider, "incident", "list", "--json").json()
+    assert opened["id"] not in {i["id"] for i in theirs}
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
