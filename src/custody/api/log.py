@@ -18,8 +18,13 @@ from custody.http.openapi import fails
 from custody.http.policy import PUBLIC
 from custody.ledger.tiles import parse_tile_path, tile_width
 from custody.protocol.codes import ErrorCode
-from custody.protocol.ledger import CodeReleaseOut, ConsistencyOut, ProvenEntryOut
-from custody.services import releases, trails
+from custody.protocol.ledger import (
+    CodeReleaseOut,
+    ConsistencyOut,
+    LedgerStatusOut,
+    ProvenEntryOut,
+)
+from custody.services import releases, trails, witnessing
 from custody.services.ledger import latest_checkpoint
 from custody.store.ledger_store import LedgerStore
 
@@ -55,6 +60,18 @@ def proven_entry(
 ) -> ProvenEntryOut:
     """One entry with its inclusion proof and the checkpoint it proves against."""
     return trails.proven_entry(ctx, index)
+
+
+@router.get(
+    "/api/v1/ledger/status",
+    response_model=LedgerStatusOut,
+    responses=fails(ErrorCode.NOT_FOUND),
+)
+def status(ctx: ContextDep) -> LedgerStatusOut:
+    """The log's size, its newest checkpoint's age, and which of its witnesses cosigned it:
+    what an operator watches (a checkpoint that stops getting younger, a witness that stops
+    cosigning)."""
+    return witnessing.status(ctx)
 
 
 @router.get("/api/v1/ledger/consistency", response_model=ConsistencyOut)

@@ -53,3 +53,22 @@ class CodeReleaseOut(View):
     digest: str = Field(description="SHA-256 of the canonical JSON of `assets`")
     ledger_index: int = Field(description="its code:release entry in the log")
     assets: dict[str, str] = Field(description="each asset's path and SHA-256 (hex)")
+
+
+class WitnessStatusOut(View):
+    """One of the log's witnesses, as the newest checkpoint shows it."""
+
+    name: str
+    url: str
+    cosigned: bool = Field(description="whether the newest checkpoint carries its cosignature")
+    cosigned_at: datetime | None = Field(description="the time its cosignature states")
+
+
+class LedgerStatusOut(View):
+    """The log's size, how old its newest checkpoint is, and who cosigned it."""
+
+    origin: str
+    size: int
+    checkpoint_at: datetime
+    checkpoint_age_seconds: float
+    witnesses: list[WitnessStatusOut]

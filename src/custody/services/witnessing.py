@@ -17,15 +17,16 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import update
 
-from custody.errors import InvalidInput
+from custody.errors import InvalidInput, NotFound
 from custody.ledger import note
 from custody.ledger.cosignature import CosignatureVerifier, add_signatures
+from custody.protocol.ledger import LedgerStatusOut, WitnessStatusOut
 from custody.services.context import ServiceContext
 from custody.store.ledger_models import LedgerCheckpointRow
 from custody.store.ledger_store import LedgerStore, StoredCheckpoint
@@ -206,3 +207,36 @@ def _size(body: bytes) -> int | None:
     if not text.endswith("\n") or not text[:-1].isdigit() or not text[:-1].isascii():
         return None
     return int(text[:-1])
+
+
+def status(ctx: ServiceContext) -> LedgerStatusOut:
+    """The newest checkpoint's size and age, and which configured witnesses cosigned it (read
+    from the stored note: the same on every node)."""
+    with ctx.unit_of_work() as session:
+        cp = LedgerStore(session).latest_checkpoint()
+    if cp is None:
+        raise NotFound("the log has no checkpoint yet", hint="try again in a few seconds")
+    endpoints = [WitnessEndpoint.parse(entry) for entry in ctx.settings.witnesses]
+    text, _, lines = cp.note.decode().partition("\n\n")
+    found: dict[tuple[str, int], bytes] = {}
+    for line in lines.splitlines():
+        name, _, b64 = line.removeprefix("\u2014 ").partition(" ")
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError:
+            continue
+        if len(raw) > 4:
+            found[(name, int.from_bytes(raw[:4], "big"))] = raw[4:]
+    witnesses = []
+    for w in endpoints:
+        sig = found.get((w.verifier.name, w.verifier.key_id))
+        valid = sig is not None and w.verifier.verify((text + "\n").encode(), sig)
+        when = w.verifier.timestamp(sig) if valid and sig is not None else None
+        witnesses.append(WitnessStatusOut(
+            name=w.verifier.name, url=w.url, cosigned=valid,
+            cosigned_at=None if when is None else datetime.fromtimestamp(when, UTC)))
+    now = ctx.clock.now()
+    return LedgerStatusOut(
+        origin=ctx.origin, size=cp.size, checkpoint_at=cp.created_at,
+        checkpoint_age_seconds=max(0.0, (now - cp.created_at).total_seconds()),
+        witnesses=witnesses)

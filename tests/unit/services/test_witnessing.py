@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,7 @@ from custody.crypto.signing import SigningKey
 from custody.ledger import note
 from custody.ledger.cosignature import Cosigner, open_cosigned
 from custody.services import ledger
-from custody.services.witnessing import WitnessEndpoint, Witnessing
+from custody.services.witnessing import WitnessEndpoint, Witnessing, status
 from custody.settings import Settings
 from custody.witness.app import make_app
 from custody.witness.core import Witness
@@ -153,3 +154,22 @@ def test_the_setting_names_each_witness_by_key_and_url() -> None:
                 f"{note.make_vkey('w', cosigner.key.public_key)} https://w1.example"):
         with pytest.raises(ValueError, match="CUSTODY_WITNESSES"):
             Settings(witnesses=(bad,), mode="development")
+
+
+def test_operators_see_the_checkpoints_age_and_who_cosigned_it(
+    cast: Cast, tmp_path: Path
+) -> None:
+    witnessing, cosigners, router, _ = _setup(tmp_path, cast)
+    entries = tuple(f"{c.verifier.vkey} http://w{n}.example" for n, c in enumerate(cosigners, 1))
+    configured = dataclasses.replace(
+        cast.ctx, settings=cast.ctx.settings.model_copy(update={"witnesses": entries}))
+    router.down.add("w2.example")
+    _grow(cast)
+    witnessing.gather()
+    shown = status(configured)
+    assert shown.size == ledger.latest_checkpoint(cast.ctx).size
+    assert shown.checkpoint_age_seconds >= 0
+    assert [(w.name, w.cosigned) for w in shown.witnesses] == [
+        (cosigners[0].name, True), (cosigners[1].name, False)]
+    assert shown.witnesses[0].cosigned_at is not None
+    assert shown.witnesses[1].cosigned_at is None
