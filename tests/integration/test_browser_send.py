@@ -2,7 +2,8 @@
 
 - An officer signs in (password + TOTP), unlocks their keys and sends a large video and two
   documents to another organisation; the prosecutor's ``custody receive`` gets them byte for
-  byte, and a stored blob opens with the Debian ``age`` tool through the prosecutor's wrap.
+  byte, and a stored blob opens with the Debian ``age`` tool through the prosecutor's wrap;
+  the page's and its worker's JavaScript memory stay flat while it goes (DevTools protocol).
 - Closing the page halfway through a large upload, then choosing the same files again,
   resumes from the server's offset (the first PATCH of the second run starts there).
 - Choosing the files of a finished send again says so and sends nothing.
@@ -23,6 +24,7 @@ import os
 import re
 import secrets
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +35,7 @@ from playwright.sync_api import BrowserContext, Page, Request, Route, expect
 
 from custody.crypto import age
 from custody.crypto.keys import UserKeys
-from support.chromium import send_in_browser, sent_transfer, sign_in, unlock_keys
+from support.chromium import JsMemory, send_in_browser, sent_transfer, sign_in, unlock_keys
 from support.scan import scan_bytes, scan_database, scan_tree
 from support.server import People, Person, Server, item_ids, make_file, new_person
 from support.world import CPS, POLICE, new_urn
@@ -177,7 +179,7 @@ def test_a_reader_key_the_ledger_does_not_show_is_refused_and_nothing_is_sealed(
 
 
 def test_send_a_large_video_and_documents_that_the_cli_receives_byte_for_byte(
-    server: Server, people: People, officer: Person, context: BrowserContext,
+    server: Server, people: People, officer: Person, chromium: Any, context: BrowserContext,
     large_file: Path, tmp_path: Path
 ) -> None:
     documents = [make_file(tmp_path / "sent", "statement.pdf", 70_000),
@@ -186,7 +188,24 @@ def test_send_a_large_video_and_documents_that_the_cli_receives_byte_for_byte(
     page = _signed_in_page(context, server, officer)
     urn = new_urn()
     send_in_browser(page, server, files, urn, CPS, ack_within="3d", subjects="VS-0001, VS-0002")
-    transfer = sent_transfer(page, LARGE_WAIT_MS)
+    # The page's and its worker's JavaScript memory, sampled while the files go.
+    expect(page.locator("#overall-text")).not_to_be_empty()
+    memory = JsMemory(chromium, page, "/static/app/send-worker.js", kind="worker")
+    done = page.locator("#done-section:not([hidden]), #send-error:not([hidden])")
+    deadline = time.monotonic() + LARGE_WAIT_MS / 1000
+    while done.count() == 0:
+        assert time.monotonic() < deadline, "the page did not finish sending"
+        memory.sample()
+        page.wait_for_timeout(250)
+    transfer = sent_transfer(page)
+    assert memory.worker_samples >= 10, "the worker's memory was hardly sampled"
+    print(f"\nJS memory peaks sending {LARGE >> 20} MiB, MiB:")
+    for name, peak in memory.peaks.items():
+        print(f"  {name:24} {peak / 2**20:7.1f}")
+    # Two 32 MiB PATCH bodies (one filling, one in flight) and the XHR's copy of one: flat,
+    # whatever the size of the file.
+    assert memory.peaks["worker heap + buffers"] < 160 << 20, memory.peaks
+    assert memory.peaks["page heap + buffers"] < 64 << 20, memory.peaks
     shown = people.prosecutor.transfer(transfer)
     assert (shown["state"], shown["case"], len(shown["items"])) == ("sent", urn, 3)
     _received(people.prosecutor, transfer, tmp_path / "received", files)

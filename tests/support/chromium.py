@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from support.server import Person, Server
 
@@ -100,12 +101,18 @@ def sent_transfer(page: Page, timeout_ms: float = WAIT_MS) -> str:
 
 
 class JsMemory:
-    """The JavaScript memory of a page and of the service worker that serves it, sampled over
-    the DevTools protocol: the page's ``JSHeapUsedSize`` (``Performance.getMetrics``), and for
-    both the V8 heap and the ArrayBuffers' backing stores (``Runtime.getHeapUsage``), where a
-    worker's bytes in flight live. :meth:`sample` keeps the peaks."""
+    """The JavaScript memory of a page and of one of its workers (by default the service
+    worker that serves it; ``kind="worker"`` for a page's own worker, as the send page's),
+    sampled over the DevTools protocol: the page's ``JSHeapUsedSize``
+    (``Performance.getMetrics``), and for both the V8 heap and the ArrayBuffers' backing
+    stores (``Runtime.getHeapUsage``), where a worker's bytes in flight live. :meth:`sample`
+    keeps the peaks."""
 
-    def __init__(self, chromium: Any, page: Page, worker_url: str = "/static/app/sw.js") -> None:
+    def __init__(self, chromium: Any, page: Page, worker_url: str = "/static/app/sw.js",
+                 kind: str = "service_worker") -> None:
+        self.label = "service worker" if kind == "service_worker" else "worker"
+        self.worker_ended = False
+        self.worker_samples = 0
         self.peaks: dict[str, int] = {}
         self._page = page.context.new_cdp_session(page)
         self._page.send("Performance.enable")
@@ -114,9 +121,8 @@ class JsMemory:
         self._next = 0
         self._browser.on("Target.receivedMessageFromTarget", self._reply)
         targets = self._browser.send("Target.getTargets")["targetInfos"]
-        workers = [t for t in targets
-                   if t["type"] == "service_worker" and t["url"].endswith(worker_url)]
-        assert workers, f"no service worker {worker_url} is running"
+        workers = [t for t in targets if t["type"] == kind and t["url"].endswith(worker_url)]
+        assert workers, f"no {self.label} {worker_url} is running"
         self._worker = self._browser.send(
             "Target.attachToTarget", {"targetId": workers[0]["targetId"], "flatten": False}
         )["sessionId"]
@@ -134,23 +140,33 @@ class JsMemory:
             "sessionId": self._worker, "message": json.dumps({"id": ask, "method": method})})
         deadline = time.monotonic() + 10
         while ask not in self._replies:
-            assert time.monotonic() < deadline, f"the service worker did not answer {method}"
+            assert time.monotonic() < deadline, f"the {self.label} did not answer {method}"
             self._pump.wait_for_timeout(10)
         result: dict[str, Any] = self._replies.pop(ask)["result"]
         return result
 
     def sample(self) -> dict[str, int]:
+        """The figures now (and the peaks so far); once the worker has ended (a page's own
+        worker ends with its job), the page's only, and :attr:`worker_samples` stops."""
         reply = self._page.send("Performance.getMetrics")
         metrics = {m["name"]: m["value"] for m in reply["metrics"]}
         page = self._page.send("Runtime.getHeapUsage")
-        worker = self._worker_call("Runtime.getHeapUsage")
         now = {
             "page JSHeapUsedSize": int(metrics["JSHeapUsedSize"]),
             "page heap + buffers": int(page["usedSize"] + page.get("backingStorageSize", 0)),
-            "service worker heap": int(worker["usedSize"]),
-            "service worker heap + buffers": int(worker["usedSize"]
-                                                 + worker.get("backingStorageSize", 0)),
         }
+        if not self.worker_ended:
+            try:
+                worker = self._worker_call("Runtime.getHeapUsage")
+            except PlaywrightError as error:
+                if "No session with given id" not in str(error):
+                    raise
+                self.worker_ended = True
+            else:
+                self.worker_samples += 1
+                now[f"{self.label} heap"] = int(worker["usedSize"])
+                now[f"{self.label} heap + buffers"] = int(
+                    worker["usedSize"] + worker.get("backingStorageSize", 0))
         for name, value in now.items():
             self.peaks[name] = max(self.peaks.get(name, 0), value)
         return now

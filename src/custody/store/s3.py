@@ -3,13 +3,13 @@
 Layout under ``s3://BUCKET/PREFIX``::
 
     PREFIX/objects/<key>                 a published blob (the age file), whole
-    PREFIX/uploads/<id>/state            an upload's record: JSON, a few hundred bytes
+    PREFIX/uploads/<id>/state            an upload's record: JSON, 300 bytes + 40 a part
     PREFIX/uploads/<id>/tail/<n>         the buffered start of part n, while it is short
 
 An upload is one S3 multipart upload to its final key, made when the upload is created
 (the object is invisible until it completes). Part ``n`` (from 1) holds bytes
 ``[(n-1)·P, n·P)`` for a fixed part size ``P`` (16 MiB by default, more when the upload
-needs more than 10,000 parts; at least S3's 5 MiB), so a part's number follows from its
+needs more parts than the store takes; at least S3's 5 MiB), so a part's number follows from its
 offset and re-sending a part replaces it. Bytes that do not fill a part are buffered in
 ``tail/<n>``: the next write — on this node or any other — reads them back, completes the
 part and uploads it. The record is written last, in one PUT, after the parts and the tail
