@@ -4,6 +4,8 @@ item in the browser — byte for byte what was sent, each receipt in the ledger 
 the video (it advances, seeks to the middle, names the viewer, one ``item:viewed`` entry).
 One flipped byte in the stored ciphertext: the browser refuses, the download never
 completes, the page says why in the CLI's words, and the failure is in ``custody report``.
+Another organisation's prosecutor is refused the page, the player and the content. And the
+issue's check without any CLI: sent from one browser, saved and played in another.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from playwright.sync_api import BrowserContext, Download, Page, Request, expect
 
 from custody.domain.people import OrgKind
 from custody.ledger.events import EntryType
-from support.chromium import JsMemory, sign_in, unlock_keys
+from support.chromium import (
+    WAIT_MS,
+    JsMemory,
+    send_in_browser,
+    sent_transfer,
+    sign_in,
+    unlock_keys,
+)
 from support.server import (
     People,
     Person,
@@ -34,6 +43,7 @@ from support.server import (
     new_case,
     new_person,
 )
+from support.world import POLICE
 
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
 
@@ -362,3 +372,49 @@ def test_another_organisation_can_neither_open_nor_play_it(
     refused = [e for e in server.world.entries(EntryType.ACCESS_REFUSED)
                if e.actor == outsider.account.user_id]
     assert refused, "the refused attempts are not in the ledger"
+
+
+def test_sent_in_one_browser_received_and_played_in_another(
+    server: Server, prosecutor: Person, chromium: Any, context: BrowserContext, tmp_path: Path
+) -> None:
+    """The issue's check, small: an officer sends a video and two documents from their
+    browser; a prosecutor of another organisation saves each byte for byte in theirs, and
+    the video plays and seeks there. No CLI on either side."""
+    email = f"dc.{uuid.uuid4().hex[:8]}@tvp.police.example"
+    officer = new_person(server, server.work / "people" / email, email, email, POLICE, "officer")
+    out = tmp_path / "out"
+    files = [make_video(out / "ABE interview.mp4", seconds=20),
+             make_file(out, "MG11 statement.pdf", 1_500_000),
+             make_file(out, "exhibits.csv", content=b"JB/1,knife\nJB/2,phone\n")]
+    sending = context.new_page()
+    sign_in(sending, server, officer)
+    unlock_keys(sending, server, officer)
+    send_in_browser(sending, server, files, new_case(officer), prosecutor.account.org)
+    transfer = sent_transfer(sending)
+
+    receiving_context = chromium.new_context(accept_downloads=True)
+    receiving_context.set_default_timeout(WAIT_MS)
+    try:
+        page = receiving_context.new_page()
+        open_transfer(page, server, prosecutor, transfer)
+        named = items_by_name(page)
+        assert set(named) == {f.name for f in files}
+        for original in files:
+            download = save(page, named[original.name])
+            assert download.suggested_filename == original.name
+            assert Path(download.path()).read_bytes() == original.read_bytes()
+            outcome = page.locator(f'tr[data-item="{named[original.name]}"] .outcome')
+            expect(outcome).to_contain_text("signature and SHA-256 verified")
+        item = named["ABE interview.mp4"]
+        play(page, transfer, item)
+        wait_until(page, lambda: video_state(page)["time"] > 1.0, "the video to play",
+                   detail=lambda: video_state(page))
+        page.locator("#video").evaluate("v => { v.currentTime = v.duration / 2; }")
+        wait_until(page, lambda: (s := video_state(page))["time"] > 10.5 and not s["seeking"],
+                   "the video to play on from the middle", detail=lambda: video_state(page))
+        expect(page.locator("#watermark")).to_contain_text(f"Viewed by {prosecutor.email}")
+    finally:
+        receiving_context.close()
+    received = {e.item for e in server.world.entries(EntryType.ITEM_RECEIVED)
+                if e.actor == prosecutor.account.user_id}
+    assert set(named.values()) <= received
