@@ -20,8 +20,9 @@ either counted by the record or written again.
 * ``upload_offset`` is the record's offset: what the object store holds, tail included.
 * ``truncate_upload`` (a PATCH whose checksum failed) writes a record with the earlier
   offset. A tail object only ever grows from the start of its part with the same bytes, so
-  the one the earlier offset needs still begins with them. The SHA-256 state of the
-  earlier offset is gone: completion then reads the object back once.
+  the one the earlier offset needs still begins with them. The record keeps the SHA-256
+  states of its last few offsets, so the state where the PATCH began is usually among
+  them; if it is not, completion reads the object back once.
 * ``finish_upload`` completes the multipart upload with the recorded ETags (a part
   replaced behind the record's back fails it) and finishes the SHA-256 from the state.
 * Downloads are ranged GETs streamed through the node.
@@ -66,6 +67,7 @@ DEFAULT_PART = 16 * MIB
 _READ = MIB
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.\-]{0,199}$")
+_MARKS = 8  # states kept for rollbacks: a PATCH of up to 7 writes (16 MiB each) begins at one
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 _REFUSED = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"})
 
@@ -138,6 +140,14 @@ class _Record:
     offset: int = 0
     etags: list[str] = field(default_factory=list)
     sha256: str | None = ""  # hex SHA-256 state of bytes [0, offset); None: unknown
+    # [offset, state] of the last few writes' ends, oldest first: a rolled-back PATCH began
+    # at one of them, and its state lets completion go on without reading back.
+    marks: list[list[Any]] = field(default_factory=list)
+
+    def mark(self) -> None:
+        """Remember the state at the offset now, with the last ``_MARKS - 1`` before it."""
+        if self.sha256:
+            self.marks = [*self.marks, [self.offset, self.sha256]][-_MARKS:]
 
     def to_json(self) -> bytes:
         return json.dumps({"v": 1, **self.__dict__}, separators=(",", ":")).encode()
@@ -285,6 +295,7 @@ class S3BlobStore:
                 self._upload_part(upload_id, record, part, memoryview(buffer))
         record.offset = kept
         record.sha256 = digest.state().hex() if digest is not None else None
+        record.mark()
         self._save(upload_id, record)
 
     def _digest(self, record: _Record) -> resumable_sha256.ResumableSha256 | None:
@@ -336,7 +347,11 @@ class S3BlobStore:
             return
         record.offset = offset
         del record.etags[offset // record.part_size:]
-        record.sha256 = None  # the state at ``offset`` is gone: completion reads back
+        # The state where the PATCH began, if it is among the last few; else completion
+        # reads the object back.
+        states = {at: state for at, state in record.marks if at <= offset}
+        record.sha256 = "" if offset == 0 else states.get(offset)
+        record.marks = [[at, state] for at, state in record.marks if at <= offset]
         self._save(upload_id, record)
 
     def finish_upload(self, upload_id: str, key: str) -> BlobInfo:
@@ -386,7 +401,7 @@ class S3BlobStore:
                 raise
 
     def _read_back(self, key: str) -> str:
-        log.info("hashing blob %s by reading it back", key)
+        log.warning("hashing blob %s by reading it back (its saved SHA-256 state is gone)", key)
         return hash_stream(self.read(key))
 
     def _forget(self, upload_id: str) -> None:

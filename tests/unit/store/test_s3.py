@@ -84,14 +84,7 @@ def test_the_sha256_comes_from_the_saved_state_without_reading_back(
     assert store.finish_upload("u", "items/x") == BlobInfo(len(data), _sha(data))
 
 
-def test_after_a_rollback_the_object_is_read_back_once(
-        store: S3BlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = os.urandom(TEST_PART + 3)
-    store.create_upload("u", len(data), "items/x")
-    store.append("u", 0, [data[:10]])
-    store.append("u", 10, [b"bad bytes"])
-    store.truncate_upload("u", 10)
-    store.append("u", 10, [data[10:]])
+def _counting_read_back(store: S3BlobStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     read_back = store._read_back
 
@@ -100,6 +93,39 @@ def test_after_a_rollback_the_object_is_read_back_once(
         return read_back(key)
 
     monkeypatch.setattr(store, "_read_back", counted)
+    return calls
+
+
+def test_after_a_rollback_the_state_where_the_patch_began_is_used(
+        store: S3BlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused PATCH of a few writes, in the middle and at the very start: completion
+    still reads nothing back."""
+    data = os.urandom(2 * TEST_PART + 3)
+    calls = _counting_read_back(store, monkeypatch)
+    store.create_upload("u", len(data), "items/x")
+    store.append("u", 0, [b"bad bytes"])
+    store.truncate_upload("u", 0)
+    store.append("u", 0, [data[:10]])
+    offset = 10
+    for end in (MIB, TEST_PART + 5, TEST_PART + 9):  # three writes of one PATCH, refused
+        offset = store.append("u", offset, [os.urandom(end - offset)])
+    store.truncate_upload("u", 10)
+    store.append("u", 10, [data[10:]])
+    assert store.finish_upload("u", "items/x") == BlobInfo(len(data), _sha(data))
+    assert calls == []
+
+
+def test_after_a_rollback_of_many_writes_the_object_is_read_back_once(
+        store: S3BlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = os.urandom(TEST_PART + 3)
+    calls = _counting_read_back(store, monkeypatch)
+    store.create_upload("u", len(data), "items/x")
+    store.append("u", 0, [data[:10]])
+    offset = 10
+    for _ in range(s3._MARKS):  # so many writes that the state at 10 is forgotten
+        offset = store.append("u", offset, [os.urandom(1000)])
+    store.truncate_upload("u", 10)
+    store.append("u", 10, [data[10:]])
     assert store.finish_upload("u", "items/x") == BlobInfo(len(data), _sha(data))
     assert calls == ["items/x"]
 
