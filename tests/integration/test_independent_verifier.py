@@ -126,6 +126,12 @@ def test_demo_bundle_verifies_independently_and_with_custody(
     custody = ok(_custody_verify(demo.bundle, demo.log_key, real=True))
     assert "VERIFIED" in custody.stdout
     assert f"tree size {cp_size}" in custody.stdout
+    # The demo's checkpoint is cosigned by its witness: the Go verifier above knew only the
+    # log's key and ignored that line; custody verify --witness checks it.
+    witness_key = (demo.workdir / "witness-key.txt").read_text().strip()
+    cosigned = ok(run_custody(["verify", str(demo.bundle), "--log-key", demo.log_key,
+                               "--witness", witness_key], base_env(HOME=str(demo.workdir))))
+    assert "cosigned by 1 of 1 witnesses (quorum 1): witness.demo/court" in cosigned.stdout
 
 
 def _flip_positions(name: str, data: bytes) -> list[tuple[int, int]]:

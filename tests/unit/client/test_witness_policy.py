@@ -2,10 +2,11 @@
 trees of the same size, one for each of two clients. The witness cosigns the first and refuses
 the second; the client whose policy asks for the witness refuses the uncosigned tree before
 it trusts anything in it, where a client without a policy (the log's signature alone) would
-take it in."""
+take it in; and a monitor that followed the first raises an alarm at the second."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,8 +14,10 @@ import pytest
 
 from custody.client import trust
 from custody.crypto.signing import SigningKey
+from custody.ledger import tiles
 from custody.ledger.cosignature import Cosigner, QuorumNotMet, add_signatures
 from custody.ledger.entry import Entry
+from custody.monitor.core import Alarm, Monitor
 from custody.witness.core import Witness, request_body
 from support.client import SERVER, Desks, entries, grow, signer
 from support.hostile import ForgedLog
@@ -60,6 +63,21 @@ def test_a_split_view_is_refused_by_the_witness_and_by_a_client_that_asks_for_it
         # Without a policy, the log's signature alone: the fork would have been believed.
         no_policy = trust.LogView(trust.require_pin(SERVER), trust.WitnessPolicy())
         assert no_policy.accept(b.api, fork.checkpoint()).size == len(real)
+
+    # A monitor that followed the log as A saw it, then is shown B's tree: an alarm.
+    def serving(log: ForgedLog) -> Callable[[str], bytes]:
+        def fetch(path: str) -> bytes:
+            if path == "checkpoint":
+                return log.checkpoint()
+            ref = tiles.parse_tile_path(path)
+            start = ref.n * tiles.TILE_WIDTH
+            return tiles.entry_bundle(log.entries[start:start + ref.width])
+        return fetch
+
+    state = tmp_path / "monitor.json"
+    assert Monitor(log_key.verifier, state, serving(honest)).round().checkpoint.size == len(real)
+    with pytest.raises(Alarm, match="two different trees"):
+        Monitor(log_key.verifier, state, serving(fork)).round()
 
 
 def test_a_policy_must_be_meetable_and_a_damaged_one_is_an_error(desks: Desks) -> None:
