@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -20,11 +21,12 @@ from custody.cli.output import say
 from custody.cli.serve import private_data_dir, private_umask
 from custody.crypto.age import Identity, Recipient
 from custody.domain.people import check_org_name, parse_org_kind, parse_role
-from custody.errors import Conflict
+from custody.errors import Conflict, IntegrityError
 from custody.files import write_private
 from custody.server import operator_context
 from custody.server.setup import initialise
 from custody.services import accounts, notes, outbox, retention, second_factor, units
+from custody.services import scrub as scrubbing
 from custody.services.context import ServiceContext
 from custody.settings import Settings
 
@@ -274,6 +276,34 @@ def shred(item: str, reason: str, data_dir: Path | None) -> None:
     )
     say(f"Shredded item {item}: {destroyed} key wrap(s) destroyed, ciphertext deleted.")
     say("  No copy anywhere can be decrypted now; the ledger records it as shredded, and why.")
+
+
+@admin.command("scrub")
+@data_dir_option
+def scrub(data_dir: Path | None) -> None:
+    """Re-hash every stored ciphertext against the SHA-256 recorded at upload; name each item
+    whose object is missing or changed, and record the run in the ledger. Exits 8 if any is."""
+    started = time.monotonic()
+    last = [started]
+
+    def progress(items: int, size: int) -> None:
+        if time.monotonic() - last[0] >= 5:  # a line every few seconds on a long run
+            last[0] = time.monotonic()
+            click.echo(f"  {items} items, {size / 1e9:.2f} GB checked ...", err=True)
+
+    who = f"operator {getpass.getuser()}"[:36]
+    report = scrubbing.scrub(_context(settings_for(data_dir)), who, progress)
+    took = time.monotonic() - started
+    rate = report.bytes / took / 1e6 if took else 0.0
+    say(f"Scrubbed {report.checked} items, {report.bytes / 1e9:.2f} GB in {took:.1f} s "
+        f"({rate:.0f} MB/s); the run is in the ledger (blobs:scrubbed).")
+    for found in report.findings:
+        say(f"  ✗ item {found.item}: {found.problem}: {found.detail}")
+    if not report.ok:
+        raise IntegrityError(
+            f"{len(report.findings)} stored item(s) are missing or changed",
+            hint="restore them from a backup (docs/operations.md); each is recorded on its trail",
+        )
 
 
 @admin.command("erase-reason")

@@ -46,6 +46,9 @@ class EntryType(StrEnum):
     RETENTION_HOLD_SET = "retention:hold_set"
     RETENTION_HOLD_RELEASED = "retention:hold_released"
     ITEM_SHREDDED = "item:shredded"
+    # Scrubbing: a stored ciphertext is missing or changed; a whole run's counts.
+    ITEM_SCRUB_FAILED = "item:scrub_failed"
+    BLOBS_SCRUBBED = "blobs:scrubbed"
     # The log itself, and the code the server hands to browsers.
     LEDGER_HEADS = "ledger:heads"
     CODE_RELEASE = "code:release"
