@@ -16,9 +16,11 @@ from pathlib import Path
 
 import click
 
+from custody.cli import backup_cmds
 from custody.cli.options import data_dir_option, reason_option, settings_for
-from custody.cli.output import say
+from custody.cli.output import emit, json_option, note, say
 from custody.cli.serve import private_data_dir, private_umask
+from custody.cli.views import InitialisedOut, InvitedOut
 from custody.crypto.age import Identity, Recipient
 from custody.domain.people import check_org_name, parse_org_kind, parse_role
 from custody.errors import Conflict, IntegrityError
@@ -45,15 +47,25 @@ def admin(ctx: click.Context) -> None:
     default=None,
     help="The log's name (checkpoint origin). Default: custody.local/<random>.",
 )
-def init(data_dir: Path | None, origin: str | None) -> None:
+@json_option
+def init(data_dir: Path | None, origin: str | None, as_json: bool) -> None:
     """Create (or upgrade) the database and the ledger's signing key; print its verifier key."""
     settings = settings_for(data_dir)
     with private_data_dir(settings.data_dir):
-        _initialise(settings, origin)
+        _initialise(settings, origin, as_json)
 
 
-def _initialise(settings: Settings, origin: str | None) -> None:
+def _initialise(settings: Settings, origin: str | None, as_json: bool = False) -> None:
     done = initialise(settings, origin)
+    if as_json:
+        emit(
+            InitialisedOut(
+                data_dir=str(settings.data_dir),
+                log_key=done.signer.verifier.vkey,
+                made_log_key=done.made_log_key,
+            )
+        )
+        return
     if done.made_log_key:
         say(f"Initialised {settings.data_dir} (0700: the server's user alone)")
         say(f"  database:         {_redact(settings.effective_database_url)}")
@@ -210,6 +222,7 @@ def user() -> None:
     "--password-stdin", is_flag=True, help="Read the initial password from standard input."
 )
 @data_dir_option
+@json_option
 def user_create(
     email: str,
     org_name: str,
@@ -217,6 +230,7 @@ def user_create(
     unit_name: str | None,
     password_stdin: bool,
     data_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Create a person, who activates the account with a one-time code and chooses their own
     password (e-mailed to them if the server has SMTP, else printed here for you to hand over).
@@ -232,9 +246,35 @@ def user_create(
     where = f"{org_name} / {unit_name}" if unit_name else org_name
     if password is not None:
         made = accounts.create_user(ctx, email, org_name, parsed_role, password, unit_name)
+        if as_json:
+            emit(
+                InvitedOut(
+                    id=made.id,
+                    email=made.email,
+                    role=parsed_role.value,
+                    org=org_name,
+                    unit=unit_name,
+                    activation_code=None,
+                )
+            )
+            return
         say(f"Created {parsed_role.value} {made.email} in {where}")
         return
     invited = accounts.invite_user(ctx, email, org_name, parsed_role, unit_name)
+    if as_json:
+        emit(
+            InvitedOut(
+                id=invited.user.id,
+                email=invited.user.email,
+                role=parsed_role.value,
+                org=org_name,
+                unit=unit_name,
+                activation_code=invited.activation_code,
+            )
+        )
+        if invited.activation_code is not None:
+            note("  → hand the activation code over in person or by a separate channel")
+        return
     say(f"Created {parsed_role.value} {invited.user.email} in {where}")
     if invited.activation_code is None:
         say(f"  → a one-time activation code was e-mailed to {invited.user.email}")
@@ -315,3 +355,8 @@ def erase_reason(commitment: str, data_dir: Path | None) -> None:
     who = f"operator {getpass.getuser()}"[:36]
     notes.erase(_context(settings_for(data_dir)), commitment.strip().lower(), who)
     say(f"Erased the reason {commitment}; the ledger entry that refers to it is unchanged.")
+
+
+# Backup and restore live in their own module; they are the operator's commands all the same.
+admin.add_command(backup_cmds.backup)
+admin.add_command(backup_cmds.restore)

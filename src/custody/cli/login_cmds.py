@@ -211,6 +211,11 @@ def enrol() -> None:
     try:
         pending = json.loads(path.read_text())
     except FileNotFoundError:
+        if (home() / "session.json").exists():
+            # At a terminal, `custody login` asked for the code and finished the enrolment
+            # itself: the step the README shows for scripts has nothing left to do.
+            say(f"Nothing to enrol: this machine is signed in as {Session.load().email}.")
+            return
         raise NotAuthenticated(
             "no enrolment in progress", hint="run `custody login --server URL` first"
         ) from None

@@ -2,14 +2,15 @@
 
 Everything the server answers is printed as its wire model (``custody.protocol``); these
 few are what the client itself found: files it received and verified, a bundle it checked
-offline. Same conventions: ids always present, times in RFC 3339, sizes in bytes.
+offline, and what the operator's commands made on the server's machine. Same conventions:
+ids always present, times in RFC 3339, sizes in bytes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from custody.bundle.trail import BundleReport
 from custody.client.receiving import Received
@@ -18,6 +19,25 @@ from custody.protocol.transfers import TransferOut
 
 class _Local(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class InitialisedOut(_Local):
+    """What ``custody admin init`` made or found: the data directory and the log's key."""
+
+    data_dir: str
+    log_key: str = Field(description="the log's verifier key, for everyone's first login")
+    made_log_key: bool
+
+
+class InvitedOut(_Local):
+    """A person ``custody admin user create`` made, and the code to hand them if not mailed."""
+
+    id: str
+    email: str
+    role: str
+    org: str
+    unit: str | None
+    activation_code: str | None = Field(description="null when it was e-mailed to them")
 
 
 class ReceivedOut(_Local):

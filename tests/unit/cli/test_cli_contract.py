@@ -15,6 +15,8 @@ from custody.cli.main import cli
 from custody.cli.output import EXIT_CODES, OTHER_EXITS
 from custody.cli.views import (
     CaseTransfersOut,
+    InitialisedOut,
+    InvitedOut,
     ReceivedOut,
     TrailLineOut,
     VerifiedOut,
@@ -75,6 +77,8 @@ PRINTS: dict[str, type[BaseModel]] = {
     "units list": wire.UnitOut,
     "units create": wire.UnitOut,
     "verify": VerifiedOut,
+    "admin init": InitialisedOut,
+    "admin user create": InvitedOut,
 }
 NESTED: dict[str, type[BaseModel]] = {
     "item": ItemOut,

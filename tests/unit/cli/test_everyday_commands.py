@@ -59,6 +59,21 @@ def test_the_first_login_without_a_server_asks_for_one(terminal: Terminal, tmp_p
     assert "--server" in ran.err
 
 
+def test_enrol_after_a_login_that_enrolled_has_nothing_to_do(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """At a terminal `custody login` finishes the enrolment itself; the README's `custody enrol`
+    (the step for scripts) then says so instead of failing. With no login at all it fails."""
+    done = terminal.ok(terminal.desks.officer, "enrol")
+    assert (
+        f"Nothing to enrol: this machine is signed in as {terminal.desks.officer.member.email}"
+        in done.out
+    )
+    fresh = terminal.run(tmp_path / "fresh-machine", "enrol")
+    assert fresh.code == 3
+    assert "no enrolment in progress" in fresh.err
+
+
 def test_case_list_and_show_name_the_transfers(terminal: Terminal, tmp_path: Path) -> None:
     officer, prosecutor = terminal.desks.officer, terminal.desks.prosecutor
     urn = new_urn()
