@@ -100,6 +100,14 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     "admin shred": ("custody admin shred ITEM --reason 'retention ended'", OPERATOR),
     "admin erase-reason": ("custody admin erase-reason COMMITMENT", OPERATOR),
     "admin scrub": ("custody admin scrub --data-dir ./custody-data", OPERATOR),
+    "admin backup": (
+        "custody admin backup --data-dir ./custody-data --out /backups/custody-2026-11-30",
+        OPERATOR,
+    ),
+    "admin restore": (
+        "custody admin restore /backups/custody-2026-11-30 --data-dir ./custody-data-restored",
+        OPERATOR,
+    ),
     "ledger verify": ("custody ledger verify --data-dir ./custody-data", OPERATOR),
     # A witness reads nothing from the environment: its folder and the logs it follows.
     "witness init": ("custody witness init ./witness --name witness.cps.example/w1", ()),
