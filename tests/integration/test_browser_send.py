@@ -202,9 +202,9 @@ def test_send_a_large_video_and_documents_that_the_cli_receives_byte_for_byte(
     print(f"\nJS memory peaks sending {LARGE >> 20} MiB, MiB:")
     for name, peak in memory.peaks.items():
         print(f"  {name:24} {peak / 2**20:7.1f}")
-    # Two 32 MiB PATCH bodies (one filling, one in flight) and the XHR's copy of one: flat,
-    # whatever the size of the file.
-    assert memory.peaks["worker heap + buffers"] < 160 << 20, memory.peaks
+    # A few 32 MiB PATCH bodies, whatever the size of the file: one filling, one in flight,
+    # the copies its checksum and the request (and DevTools, watching) make of it.
+    assert memory.peaks["worker heap + buffers"] < 7 * (32 << 20), memory.peaks
     assert memory.peaks["page heap + buffers"] < 64 << 20, memory.peaks
     shown = people.prosecutor.transfer(transfer)
     assert (shown["state"], shown["case"], len(shown["items"])) == ("sent", urn, 3)

@@ -120,6 +120,7 @@ class JsMemory:
         self._replies: dict[int, Any] = {}
         self._next = 0
         self._browser.on("Target.receivedMessageFromTarget", self._reply)
+        self._browser.on("Target.detachedFromTarget", self._detached)
         targets = self._browser.send("Target.getTargets")["targetInfos"]
         workers = [t for t in targets if t["type"] == kind and t["url"].endswith(worker_url)]
         assert workers, f"no {self.label} {worker_url} is running"
@@ -133,13 +134,25 @@ class JsMemory:
         if "id" in message:
             self._replies[message["id"]] = message
 
-    def _worker_call(self, method: str) -> dict[str, Any]:
+    def _detached(self, event: dict[str, Any]) -> None:
+        if event.get("sessionId") == self._worker:
+            self.worker_ended = True
+
+    def _worker_call(self, method: str) -> dict[str, Any] | None:
+        """The worker's answer; None if it has ended (before or while it was asked)."""
         self._next += 1
         ask = self._next
-        self._browser.send("Target.sendMessageToTarget", {
-            "sessionId": self._worker, "message": json.dumps({"id": ask, "method": method})})
+        try:
+            self._browser.send("Target.sendMessageToTarget", {
+                "sessionId": self._worker, "message": json.dumps({"id": ask, "method": method})})
+        except PlaywrightError as error:
+            if "No session with given id" not in str(error):
+                raise
+            self.worker_ended = True
         deadline = time.monotonic() + 10
         while ask not in self._replies:
+            if self.worker_ended:
+                return None
             assert time.monotonic() < deadline, f"the {self.label} did not answer {method}"
             self._pump.wait_for_timeout(10)
         result: dict[str, Any] = self._replies.pop(ask)["result"]
@@ -155,18 +168,12 @@ class JsMemory:
             "page JSHeapUsedSize": int(metrics["JSHeapUsedSize"]),
             "page heap + buffers": int(page["usedSize"] + page.get("backingStorageSize", 0)),
         }
-        if not self.worker_ended:
-            try:
-                worker = self._worker_call("Runtime.getHeapUsage")
-            except PlaywrightError as error:
-                if "No session with given id" not in str(error):
-                    raise
-                self.worker_ended = True
-            else:
-                self.worker_samples += 1
-                now[f"{self.label} heap"] = int(worker["usedSize"])
-                now[f"{self.label} heap + buffers"] = int(
-                    worker["usedSize"] + worker.get("backingStorageSize", 0))
+        worker = None if self.worker_ended else self._worker_call("Runtime.getHeapUsage")
+        if worker is not None:
+            self.worker_samples += 1
+            now[f"{self.label} heap"] = int(worker["usedSize"])
+            now[f"{self.label} heap + buffers"] = int(
+                worker["usedSize"] + worker.get("backingStorageSize", 0))
         for name, value in now.items():
             self.peaks[name] = max(self.peaks.get(name, 0), value)
         return now
