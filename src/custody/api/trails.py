@@ -11,7 +11,7 @@ from custody.http.deps import ContextDep
 from custody.http.openapi import fails
 from custody.http.policy import TrailReader
 from custody.protocol.codes import ErrorCode
-from custody.protocol.ledger import BundleOut, TrailEntryOut
+from custody.protocol.ledger import BundleOut, NamesOut, TrailEntryOut
 from custody.services import trails
 from custody.services.ledger import TrailEntry
 
@@ -35,3 +35,14 @@ def history(ref: Ref, ctx: ContextDep, actor: TrailReader) -> list[TrailEntry]:
 def bundle(ref: Ref, ctx: ContextDep, actor: TrailReader) -> BundleOut:
     """The proofs an offline evidence bundle is built from (``custody bundle``)."""
     return trails.bundle_material(ctx, actor, ref)
+
+
+@router.get(
+    "/bundle/{ref}/names",
+    response_model=NamesOut,
+    responses=fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
+)
+def names(ref: Ref, ctx: ContextDep, actor: TrailReader) -> NamesOut:
+    """Who the trail's actors are, signed by the server as the operator's attestation (not
+    proven by the log): a bundle's ``names.json`` (``custody bundle --names``)."""
+    return trails.names_of(ctx, actor, ref)

@@ -49,6 +49,9 @@ MANIFEST_BASE, MANIFEST_PER_ENTRY = 64 << 10, 1 << 10
 # more entries of its trail (6 for an item without a signed manifest, with 1).
 MANIFEST_BASE_TOKENS, MANIFEST_TOKENS_PER_ENTRY = 64, 32
 MANIFEST_DEPTH = 8  # a bundle's manifest nests three deep
+# The members read with json.loads: the manifest, and the optional names (bundle.names),
+# an actor's row costing fewer bytes and tokens than the entry that names the actor.
+_JSON_MEMBERS = ("manifest.json", "names.json")
 # A JSON string (to its end, if cut short: possessive, so one pass) or one structural byte.
 _JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.|\\\Z)*+(?:"|\Z)|[\[\]{},:]', re.DOTALL)
 # A central directory record is 46 bytes plus its name (at most 38 in a bundle)
@@ -98,8 +101,8 @@ def read_members(zip_bytes: bytes) -> dict[str, bytes]:
                 info.filename, entries, None if checkpoint is None else len(checkpoint)
             )
             data = _read_member(zf, info, limit)
-            if info.filename == "manifest.json":
-                _check_manifest_cost(data, entries)
+            if info.filename in _JSON_MEMBERS:
+                _check_manifest_cost(data, entries, info.filename)
             total += len(data)
             if total > MAX_TOTAL:  # zipfile stops at the declared sizes; this holds if not
                 raise _too_big(f"at least {total}")
@@ -194,7 +197,7 @@ def _check_index(infos: Sequence[zipfile.ZipInfo]) -> int:
 
 def _member_limit(name: str, entries: int, checkpoint: int | None) -> int:
     """The most bytes ``name`` may hold, given the entry count and the checkpoint's size."""
-    if name == "manifest.json":
+    if name in _JSON_MEMBERS:  # names.json: an address, role and organisation per actor
         return MANIFEST_BASE + MANIFEST_PER_ENTRY * entries
     if name == "checkpoint":
         return MAX_CHECKPOINT
@@ -229,8 +232,9 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> byte
     return bytes(data)
 
 
-def _check_manifest_cost(data: bytes, entries: int) -> None:
-    """Refuse a manifest.json that would cost far more to parse than ``entries`` need.
+def _check_manifest_cost(data: bytes, entries: int, name: str = "manifest.json") -> None:
+    """Refuse a JSON member (``name``) that would cost far more to parse than ``entries``
+    need.
 
     Strings are read as JSON reads them, so a bracket inside one is no bracket,
     and the scan stops at the first token over the budget.
@@ -240,7 +244,7 @@ def _check_manifest_cost(data: bytes, entries: int) -> None:
     for count, token in enumerate(_JSON_TOKEN.finditer(data), start=1):
         if count > budget:
             raise IntegrityError(
-                f"manifest.json: more JSON values than a bundle of {entries} entries needs "
+                f"{name}: more JSON values than a bundle of {entries} entries needs "
                 f"(more than {budget} tokens)",
                 hint=FRESH_COPY,
             )
@@ -248,8 +252,7 @@ def _check_manifest_cost(data: bytes, entries: int) -> None:
         depth += (char in b"[{") - (char in b"]}")
         if depth > MANIFEST_DEPTH:
             raise IntegrityError(
-                f"manifest.json: nested more than {MANIFEST_DEPTH} deep; "
-                "a bundle's manifest nests three deep",
+                f"{name}: nested more than {MANIFEST_DEPTH} deep; a bundle's JSON nests three deep",
                 hint=FRESH_COPY,
             )
 

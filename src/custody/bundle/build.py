@@ -42,9 +42,12 @@ def build_bundle(
     entries: Sequence[tuple[int, bytes, Sequence[bytes]]],
     items: Sequence[dict[str, Any]],
     head_proofs: Mapping[str, Sequence[bytes]] | None = None,
+    names: bytes | None = None,
 ) -> bytes:
     """Zip ``entries`` (index, bytes, inclusion proof) with the checkpoint they prove against,
-    and, given ``head_proofs`` (item -> map proof), the proof that each trail is complete."""
+    and, given ``head_proofs`` (item -> map proof), the proof that each trail is complete;
+    ``names``, the server's signed names file (:mod:`custody.bundle.names`), goes in verbatim
+    as ``names.json``."""
     listed = []
     for index, body, _ in sorted(entries, key=lambda e: e[0]):
         entry = Entry.from_bytes(body)
@@ -74,6 +77,8 @@ def build_bundle(
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
         members = [("manifest.json", canonical(manifest)), ("checkpoint", checkpoint_note)]
+        if names is not None:
+            members.append(("names.json", names))
         for index, body, proof in sorted(entries, key=lambda e: e[0]):
             members.append((f"entries/{index}", body))
             members.append(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from custody.bundle.names import AttestedNames
 from custody.crypto.encoding import b64decode_strict
 from custody.errors import CustodyError, IntegrityError
 from custody.ledger import heads
@@ -42,6 +43,8 @@ class BundleReport:
     # What the bundle does not prove, said as plainly as what it does.
     caveats: list[str] = field(default_factory=list)
     content_item: str | None = None
+    # Who the actor ids are, as the operator attests (names.json, its signature verified).
+    names: AttestedNames | None = None
 
 
 def parse_entry(index: int, raw: bytes) -> Entry:

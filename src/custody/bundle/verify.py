@@ -4,9 +4,10 @@ The order, each step before the next: the zip is read as the hostile input it
 is (:mod:`custody.bundle.archive`); ``checkpoint`` is a signed note by the given
 key; every ``entries/<N>`` is proven by ``proofs/<N>.tlog-proof`` to be leaf N
 of that checkpoint's tree; then what the entries say is checked: the listing
-and each item's trail (:mod:`custody.bundle.trail`), and each item's signed
-manifest (:mod:`custody.bundle.items`). Every failure is an
-:class:`IntegrityError` naming the file or entry index that failed.
+and each item's trail (:mod:`custody.bundle.trail`), each item's signed
+manifest (:mod:`custody.bundle.items`), and, if the bundle has one, the
+operator's signed ``names.json`` (:mod:`custody.bundle.names`). Every failure is
+an :class:`IntegrityError` naming the file or entry index that failed.
 
 ``manifest.json``'s optional ``heads`` ({"index": N, "items": {item: [base64
 hashes]}}) proves each item's trail complete up to the checkpoint: entry N, the
@@ -25,6 +26,8 @@ from typing import Any, BinaryIO
 from custody.bundle.archive import read_members
 from custody.bundle.build import FORMAT, canonical
 from custody.bundle.items import check_items
+from custody.bundle.names import FORMAT as NAMES_FORMAT
+from custody.bundle.names import open_names
 from custody.bundle.trail import BundleReport, check_heads, check_trail
 from custody.errors import CustodyError, IntegrityError, InvalidInput
 from custody.ledger import note
@@ -88,6 +91,16 @@ def verify_bundle(
     check_heads(manifest.get("heads"), entries, cp.size, report)
     digest = None if content is None else _sha256(content)
     check_items(manifest["items"], entries, report, digest)
+    if "names.json" in files:
+        attested = report.names = open_names(files["names.json"], verifier)
+        report.checks.append(
+            f"names.json: {len(attested.actors)} actor(s) named, signed {attested.issued_at} "
+            f"by the log's key {verifier.vkey} in the {NAMES_FORMAT} context"
+        )
+        report.caveats.append(
+            "who each actor is (names.json) is the operator's attestation, signed by its server; "
+            "the log proves the actor ids, not the names"
+        )
     return report
 
 

@@ -56,7 +56,7 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     "incident close": ("custody incident close ID", CLIENT),
     "retention set": ("custody retention set 47XX1234567 --for 7y", CLIENT),
     "hold": ("custody hold ITEM --reason 'appeal lodged'", CLIENT),
-    "bundle": ("custody bundle ITEM --out evidence.zip", (*CLIENT, *KEYS)),
+    "bundle": ("custody bundle ITEM --out evidence.zip --names", (*CLIENT, *KEYS)),
     "verify": (
         'custody verify evidence.zip --log-key "$(cat log-key.txt)" --file interview.mp4',
         ("CUSTODY_DEBUG",),

@@ -76,15 +76,24 @@ def history(ref: str, as_json: bool) -> None:
 @click.command()
 @click.argument("ref", metavar="ITEM|TRANSFER")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="The zip to write.")
-def bundle(ref: str, out: Path) -> None:
+@click.option(
+    "--names",
+    is_flag=True,
+    help="Add names.json: who the actor ids are, signed by the server (the operator's word, "
+    "not proven by the log).",
+)
+def bundle(ref: str, out: Path, names: bool) -> None:
     """Write the evidence bundle of an item or transfer: entries, proofs, checkpoint, manifests."""
     session = Session.load()
     verifier = require_pin(session.server)
     keys = unlock_keys(session)
     with Api(session.server, session.token) as api:
-        data, count = make_bundle(api, keys, ref, verifier)
+        data, count = make_bundle(api, keys, ref, verifier, names=names)
     write_private(out, data)
     say(f"Wrote {out}: {count} ledger entries with inclusion proofs against a signed checkpoint")
+    if names:
+        say("  with names.json: who each actor is, attested by the server's operator and signed")
+        say("  with the log's key; the log proves the actor ids, not the names")
     say(f"  → anyone can check it offline: custody verify {out} --log-key '{verifier.vkey}'")
 
 
@@ -154,9 +163,14 @@ def verify(
         say(f"  ✓ {check}")
     for caveat in report.caveats:
         say(f"  ! not proven: {caveat}")
+    named = report.names.actors if report.names else {}
+    if report.names:
+        say(f"Names: attested by the operator of {report.origin}, signed by its log key")
+        say(f"  {report.names.signed_by} on {report.names.issued_at}; not proven by the log.")
     say("Custody trail:")
     for t in report.trail:
-        say(f"  #{t.index:<6} {t.time:%Y-%m-%d %H:%M:%S}  {t.actor}  {_LABELS.get(t.type, t.type)}")
+        who = f"{named[t.actor].label()} [{t.actor}]" if t.actor in named else t.actor
+        say(f"  #{t.index:<6} {t.time:%Y-%m-%d %H:%M:%S}  {who}  {_LABELS.get(t.type, t.type)}")
 
 
 @click.command()

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from custody.bundle.names import AttestedNames
 from custody.bundle.trail import BundleReport
 from custody.client.receiving import Received
 from custody.protocol.transfers import TransferOut
@@ -73,9 +74,39 @@ class TrailLineOut(_Local):
     item: str | None
 
 
+class NamedActorOut(_Local):
+    """One actor of the trail as the operator names them."""
+
+    email: str
+    role: str
+    org: str
+
+
+class NamesOut(_Local):
+    """A bundle's names.json once its signature verified: the operator's attestation."""
+
+    attested_by: str = Field(description="the verifier key that signed it: the log's")
+    issued_at: str
+    proven_by_log: bool = Field(description="always false: the operator's word")
+    actors: dict[str, NamedActorOut]
+
+    @classmethod
+    def of(cls, names: AttestedNames) -> NamesOut:
+        return cls(
+            attested_by=names.signed_by,
+            issued_at=names.issued_at,
+            proven_by_log=False,
+            actors={
+                actor: NamedActorOut(email=n.email, role=n.role, org=n.org)
+                for actor, n in names.actors.items()
+            },
+        )
+
+
 class VerifiedOut(_Local):
     """An evidence bundle ``custody verify`` checked offline: every check it passed, what it
-    does not prove, and the custody trail it proves (pseudonymous actor ids)."""
+    does not prove, and the custody trail it proves (pseudonymous actor ids; who they are in
+    ``names``, when the bundle carries the operator's signed names)."""
 
     bundle: str
     verified: bool
@@ -86,6 +117,9 @@ class VerifiedOut(_Local):
     checks: list[str]
     caveats: list[str]
     trail: list[TrailLineOut]
+    names: NamesOut | None = Field(
+        description="names.json, when the bundle has one and its signature verified"
+    )
 
     @classmethod
     def of_report(cls, bundle: str, report: BundleReport) -> VerifiedOut:
@@ -102,6 +136,7 @@ class VerifiedOut(_Local):
                 TrailLineOut(index=t.index, time=t.time, type=t.type, actor=t.actor, item=t.item)
                 for t in report.trail
             ],
+            names=None if report.names is None else NamesOut.of(report.names),
         )
 
 

@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 from custody.bundle import build_bundle, verify_bundle
+from custody.bundle.names import open_names
 from custody.client.http import Api
 from custody.client.trust import LogView, await_quorum
 from custody.crypto import age
@@ -16,12 +17,16 @@ from custody.errors import IntegrityError
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
 from custody.ledger.note import Verifier
-from custody.protocol.ledger import BundleOut
+from custody.protocol.ledger import BundleOut, NamesOut
 
 
-def make_bundle(api: Api, keys: UserKeys, ref: str, verifier: Verifier) -> tuple[bytes, int]:
+def make_bundle(
+    api: Api, keys: UserKeys, ref: str, verifier: Verifier, *, names: bool = False
+) -> tuple[bytes, int]:
     """The bundle's bytes and how many entries it proves, checked against the pinned log key,
-    and its checkpoint against the largest tree this client verified before."""
+    and its checkpoint against the largest tree this client verified before. With ``names``,
+    the server's signed names of the trail's actors go in as ``names.json``, once their
+    signature by the pinned key verifies."""
     view = LogView(verifier)
 
     def fetch() -> BundleOut:
@@ -47,7 +52,13 @@ def make_bundle(api: Api, keys: UserKeys, ref: str, verifier: Verifier) -> tuple
                 "signing_key": _sealing_key(entries, item_id),
             }
         )
-    bundle = build_bundle(material.origin, checkpoint, entries, items, material.head_proofs)
+    attested = None
+    if names:
+        attested = api.get(f"/api/v1/bundle/{ref}/names", NamesOut).names.encode("utf-8")
+        open_names(attested, verifier)  # the pinned log key's, or refused here
+    bundle = build_bundle(
+        material.origin, checkpoint, entries, items, material.head_proofs, names=attested
+    )
     verify_bundle(bundle, verifier.vkey)  # before anyone relies on it
     return bundle, len(entries)
 

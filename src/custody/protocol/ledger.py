@@ -46,6 +46,15 @@ class BundleOut(View):
     head_proofs: dict[str, list[Blob]]
 
 
+class NamesOut(View):
+    """Who a trail's actors are, as the operator attests: an evidence bundle's names.json."""
+
+    names: str = Field(
+        description="names.json verbatim: custody-names/v1, signed by the log's key in its own "
+        "context (docs/formats.md)"
+    )
+
+
 class CodeReleaseOut(View):
     """The browser code this server serves, and the ledger entry that records it."""
 

@@ -7,16 +7,17 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody.bundle.names import Named, sign_names
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
-from custody.protocol.ledger import BundleOut, ConsistencyOut, ProvenEntryOut
+from custody.protocol.ledger import BundleOut, ConsistencyOut, NamesOut, ProvenEntryOut
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import TrailEntry, describe, publish_checkpoint
 from custody.services.trail_access import trail_item_ids
 from custody.services.transfer_views import own_wraps
 from custody.store.ledger_store import LedgerStore
-from custody.store.models import Item, UserKey
+from custody.store.models import Item, Organisation, User, UserKey
 
 
 def _trail_rows(store: LedgerStore, item_ids: list[str]) -> dict[int, bytes]:
@@ -69,6 +70,27 @@ def bundle_material(ctx: ServiceContext, actor: Actor, ref: str) -> BundleOut:
             wraps=wraps,  # the asking reader's own, to open the manifests
             head_proofs=head_proofs,
         )
+
+
+def names_of(ctx: ServiceContext, actor: Actor, ref: str) -> NamesOut:
+    """Who the actors of the trail of ``ref`` are (address, role, organisation), signed by the
+    log's key in the names context: the operator's attestation for a court, not the log's
+    proof (:mod:`custody.bundle.names`). Whoever may bundle the trail may name its actors, as
+    ``history`` already does."""
+    if ctx.log_signer is None:
+        raise Conflict("this server has no log signing key", hint="run `custody admin init`")
+    with ctx.unit_of_work() as session:
+        item_ids = trail_item_ids(session, actor, ref)
+        rows = _trail_rows(LedgerStore(session), item_ids)
+        ids = {Entry.from_bytes(body).actor for body in rows.values()}
+        people = session.execute(
+            select(User.id, User.email, User.role, Organisation.name)
+            .join(Organisation, Organisation.id == User.org_id)
+            .where(User.id.in_(ids))
+        )
+        named = {user_id: Named(email, org, role) for user_id, email, role, org in people}
+        signed = sign_names(ctx.origin, ctx.clock.now(), named, ctx.log_signer)
+        return NamesOut(names=signed.decode("ascii"))
 
 
 def _key_registrations(session: Session, bodies: Iterable[bytes]) -> set[int]:

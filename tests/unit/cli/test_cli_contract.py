@@ -17,6 +17,8 @@ from custody.cli.views import (
     CaseTransfersOut,
     InitialisedOut,
     InvitedOut,
+    NamedActorOut,
+    NamesOut,
     ReceivedOut,
     TrailLineOut,
     VerifiedOut,
@@ -88,6 +90,8 @@ NESTED: dict[str, type[BaseModel]] = {
     "access": AccessLineOut,
     "impact item": ImpactItemOut,
     "trail line": TrailLineOut,
+    "names": NamesOut,
+    "named actor": NamedActorOut,
 }
 
 
