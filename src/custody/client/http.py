@@ -8,6 +8,7 @@ integrity failure, never half-used.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
@@ -20,6 +21,11 @@ from custody.client.config import Session
 from custody.errors import CustodyError, IntegrityError, ServerUnavailable, from_code
 
 TIMEOUT = httpx.Timeout(30.0, read=300.0)
+# How long a read waits between tries while the server answers 503 (about 20 s in all), and
+# while nothing answers at all (a node restarting; briefly: it may be a wrong address).
+RETRY_WAITS = (0.5, 1.0, 2.0, 4.0, 6.0, 6.0)
+UNREACHABLE_WAITS = (0.5, 1.0)
+MAX_RETRY_WAIT = 10.0
 T = TypeVar("T")
 MAX_PAGE = 200  # the most entries a list's page holds
 
@@ -96,16 +102,33 @@ class Api:
         self.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ServerUnavailable(
-                f"cannot reach the custody server at {self.server}",
-                hint="check the address and that the server is running (custody serve)",
-            ) from exc
-        if response.status_code >= 400:
-            raise_for_error(response)
-        return response
+        """One request; a read (GET, HEAD) that finds the server unavailable — a node
+        restarting, its database restarting — is asked again for a little while, honouring
+        ``Retry-After``. Nothing else is repeated: a write's outcome is for the caller to
+        learn (a send resumes from the server's offset)."""
+        reading = method in ("GET", "HEAD")
+        waits = iter(RETRY_WAITS if reading else ())
+        unreachable = iter(UNREACHABLE_WAITS if reading else ())
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                wait = next(unreachable, None)
+                if wait is None:
+                    raise ServerUnavailable(
+                        f"cannot reach the custody server at {self.server}",
+                        hint="check the address and that the server is running (custody serve)",
+                    ) from exc
+                time.sleep(wait)
+                continue
+            if response.status_code == 503:
+                wait = next(waits, None)
+                if wait is not None:
+                    time.sleep(min(_retry_after(response, wait), MAX_RETRY_WAIT))
+                    continue
+            if response.status_code >= 400:
+                raise_for_error(response)
+            return response
 
     def get(self, path: str, into: type[T], **kwargs: Any) -> T:
         """GET ``path``; its JSON answer as ``into`` (a protocol model, or a list of one)."""
@@ -147,6 +170,11 @@ class Api:
                 f"the connection to {self.server} broke off",
                 hint="run the same command again: it resumes where it stopped",
             ) from exc
+
+
+def _retry_after(response: httpx.Response, default: float) -> float:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.isascii() and value.isdigit() else default
 
 
 def raise_for_error(response: httpx.Response) -> None:

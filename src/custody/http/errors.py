@@ -54,6 +54,8 @@ def error_response(exc: CustodyError, headers: Mapping[str, str] | None = None) 
         extra.setdefault("WWW-Authenticate", "Bearer")
     if isinstance(exc, RangeNotSatisfiable):
         extra["Content-Range"] = f"bytes */{exc.size}"
+    if status == 503:  # a part of the server is down for a moment: when to ask again
+        extra.setdefault("Retry-After", "5")
     return JSONResponse(envelope(exc.code, exc.message, exc.hint), status, headers=extra or None)
 
 

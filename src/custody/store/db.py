@@ -9,6 +9,7 @@ sequencer takes a row lock instead (``SELECT ... FOR UPDATE``).
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -27,10 +28,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect, Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
-from custody.errors import CustodyError
+from custody.errors import CustodyError, ServerUnavailable
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -42,6 +43,8 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+log = logging.getLogger("custody.store")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -130,9 +133,20 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any exception."""
-    with factory() as session, session.begin():
-        yield session
+    """One unit of work: commit on success, roll back on any exception.
+
+    A database that does not answer (restarting, unreachable, a connection cut, SQLite
+    locked past its timeout) is :class:`ServerUnavailable` — a 503 that says to try again —
+    not an internal error; nothing of the unit of work was committed."""
+    try:
+        with factory() as session, session.begin():
+            yield session
+    except (OperationalError, InterfaceError) as exc:
+        log.warning("the database did not answer (%s); answered 503", type(exc).__name__)
+        raise ServerUnavailable(
+            "the server's database did not answer; nothing was changed",
+            hint="try again in a few seconds",
+        ) from exc
 
 
 def check_database(factory: sessionmaker[Session]) -> None:
