@@ -10,7 +10,8 @@
    acknowledged is lost).
 
 The rounds are bounded: ``CUSTODY_FAULT_ROUNDS`` (default 1: the slice CI runs; by hand,
-``CUSTODY_FAULT_ROUNDS=100 pytest -m faults``). The counts are printed at the end.
+``CUSTODY_FAULT_ROUNDS=100 pytest -m faults``; ``CUSTODY_FAULT_MIB=2048`` for 2 GiB
+files). The counts are printed at the end.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from support.world import CPS, new_urn
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 ROUNDS = int(os.environ.get("CUSTODY_FAULT_ROUNDS", "1"))
+SIZE_MIB = int(os.environ.get("CUSTODY_FAULT_MIB", "48"))  # 2048 by hand: a 2 GiB upload
 MIB = 1 << 20
 RNG = random.Random(int(os.environ.get("CUSTODY_FAULT_SEED", "20261130")))  # noqa: S311
 
@@ -130,7 +132,7 @@ def test_kill_9_during_uploads_and_receives_loses_nothing(
         prosecutor = _at(people.prosecutor, tmp_path / "prosecutor", n.url)
         for r in range(ROUNDS):
             urn = new_case(officer)
-            source = _file(tmp_path / f"round-{r}" / "interview.mp4", 48 * MIB)
+            source = _file(tmp_path / f"round-{r}" / "interview.mp4", SIZE_MIB * MIB)
             send = ["send", str(source), "--case", urn, "--to", CPS]
             counts["send interrupted"] += _kill_while(n, send, officer,
                                                       tmp_path / f"send-{r}.log")

@@ -21,9 +21,11 @@ from support.cli import free_port
 class Mailbox:
     """A real SMTP server on loopback; ``messages`` as people read them: to, subject, body."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
+        """On a free port, or on ``port`` (the same address again: a mail server back up)."""
         self.messages: list[dict[str, str]] = []
-        self._controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self._stopped = False
+        self._controller = Controller(self, hostname="127.0.0.1", port=port or free_port())
         self._controller.start()
         self.port = int(self._controller.port)
 
@@ -49,7 +51,10 @@ class Mailbox:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        self._controller.stop()
+        """Stop the server (again: nothing more)."""
+        if not self._stopped:
+            self._stopped = True
+            self._controller.stop()
 
 
 @dataclass

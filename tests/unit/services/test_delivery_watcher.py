@@ -141,3 +141,32 @@ def test_webhook_secret_is_sealed_at_rest(world: tuple[Cast, Webhooks]) -> None:
     _tick(w, hooks, timedelta(hours=2))
     assert hooks.received
     assert all(valid for _, valid in hooks.received)
+
+
+def test_alerts_wait_while_smtp_is_down_and_go_out_once_when_it_returns(
+    world: tuple[Cast, Webhooks], mailbox: Mailbox
+) -> None:
+    w, hooks = world
+    w.transfer(ack=timedelta(hours=1))
+    mailbox.stop()  # the mail server goes down before the deadline passes
+    _tick(w, hooks, timedelta(hours=2))
+    with w.ctx.unit_of_work() as session:
+        emails = session.scalars(select(Alert).where(Alert.channel == "email")).all()
+        assert emails
+        assert all(a.attempts == 1 and a.delivered_at is None and a.last_error for a in emails)
+        queued = len(emails)
+    back = Mailbox(port=mailbox.port)  # the same server, back on its address
+    try:
+        _tick(w, hooks, timedelta(seconds=10))  # before the back-off: still waiting
+        assert back.messages == []
+        _tick(w, hooks, timedelta(minutes=2))
+        assert len(back.messages) == queued
+        for _ in range(3):  # and never again, however often the watcher runs
+            _tick(w, hooks, timedelta(hours=1))
+        sent = [(m["to"], m["subject"], m["body"]) for m in back.messages]
+        assert len(sent) == len(set(sent))  # later alerts (escalation) may come; no repeat
+        with w.ctx.unit_of_work() as session:
+            assert all(a.delivered_at is not None for a in session.scalars(
+                select(Alert).where(Alert.channel == "email")))
+    finally:
+        back.stop()
