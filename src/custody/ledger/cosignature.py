@@ -17,13 +17,12 @@ cosignatures from at least ``quorum`` of the witnesses it trusts.
 from __future__ import annotations
 
 import base64
-import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-from custody.crypto.encoding import b64decode_strict
-from custody.crypto.signing import SigningKey, VerifyKey
+from custody.crypto.signing import SigningKey
 from custody.errors import InvalidInput
 from custody.ledger import note
 from custody.ledger.checkpoint import Checkpoint
@@ -37,10 +36,7 @@ _SECRET_PREFIX = note.SKEY_PREFIX  # Go's signer-key form, with the cosignature 
 
 def cosigner_key_id(name: str, public_key: bytes) -> int:
     """tlog-cosignature: ``SHA-256(name || "\\n" || 0x04 || key)[:4]``, big-endian."""
-    digest = hashlib.sha256(
-        name.encode() + b"\n" + bytes([ALG_COSIGNATURE_V1]) + public_key
-    ).digest()
-    return int.from_bytes(digest[:4], "big")
+    return note.key_id(name, public_key, ALG_COSIGNATURE_V1)
 
 
 def signed_message(text: str, timestamp: int) -> bytes:
@@ -50,35 +46,18 @@ def signed_message(text: str, timestamp: int) -> bytes:
     return HEADER + f"time {timestamp}\n".encode() + text.encode()
 
 
+def _check_name(name: str) -> None:
+    if not note.is_valid_name(name):
+        raise InvalidInput(f"{name!r} is not a valid witness name (no spaces, no '+')")
+
+
 @dataclass(frozen=True)
-class CosignatureVerifier:
-    """A witness's public key, as a verifier of its cosignatures (a note verifier)."""
+class CosignatureVerifier(note.Verifier):
+    """A witness's public key, as a verifier of its cosignatures (a note verifier whose key
+    ID and vkey carry the cosignature type 0x04: ``name+hash+base64(0x04 || key)``)."""
 
-    name: str
-    public_key: VerifyKey
-
-    def __post_init__(self) -> None:
-        if not note.is_valid_name(self.name):
-            raise InvalidInput(f"{self.name!r} is not a valid witness name (no spaces, no '+')")
-
-    @property
-    def key_id(self) -> int:
-        return cosigner_key_id(self.name, self.public_key.raw)
-
-    @property
-    def vkey(self) -> str:
-        """The verifier key string ``name+hash+base64(0x04 || public key)``."""
-        b64 = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key.raw).decode()
-        return f"{self.name}+{self.key_id:08x}+{b64}"
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        """Parse ``name+hash+base64(0x04 || key)``; :class:`InvalidInput` naming the fault."""
-        name, hash_hex, key = _split(vkey, "witness key")
-        verifier = cls(name, VerifyKey(_key_bytes(key, "witness key")))
-        if f"{verifier.key_id:08x}" != hash_hex.lower():
-            raise InvalidInput(f"witness key {name}: the key hash does not match the key")
-        return verifier
+    alg: ClassVar[int] = ALG_COSIGNATURE_V1
+    what: ClassVar[str] = "witness key"
 
     def timestamp(self, signature: bytes) -> int | None:
         """The time a well-formed cosignature carries (not yet checked), or None."""
@@ -104,8 +83,7 @@ class Cosigner:
     key: SigningKey
 
     def __post_init__(self) -> None:
-        if not note.is_valid_name(self.name):
-            raise InvalidInput(f"{self.name!r} is not a valid witness name (no spaces, no '+')")
+        _check_name(self.name)
 
     def __repr__(self) -> str:  # never print key material
         return f"Cosigner({self.name!r})"
@@ -126,35 +104,18 @@ class Cosigner:
 
     @classmethod
     def from_secret(cls, text: str) -> Cosigner:
+        what = "witness secret key"
         if not text.startswith(_SECRET_PREFIX):
-            raise InvalidInput(f"a witness's secret key starts with {_SECRET_PREFIX}")
-        name, hash_hex, key = _split(text.removeprefix(_SECRET_PREFIX), "witness secret key")
-        cosigner = cls(name, SigningKey(_key_bytes(key, "witness secret key")))
-        if f"{cosigner.verifier.key_id:08x}" != hash_hex.lower():
-            raise InvalidInput(f"witness secret key {name}: the key hash does not match the key")
-        return cosigner
+            raise InvalidInput(f"a {what} starts with {_SECRET_PREFIX}")
+        name, hash_hex, key = note.split_key(text.removeprefix(_SECRET_PREFIX), what)
+        made = cls(name, SigningKey(note.key_bytes(key, what, ALG_COSIGNATURE_V1)))
+        _check_hash(made.verifier.key_id, hash_hex, f"{what} {name}")
+        return made
 
 
-def _split(text: str, what: str) -> tuple[str, str, str]:
-    fields = text.split("+", 2)
-    if len(fields) != 3 or len(fields[1]) != 8:
-        raise InvalidInput(f"a {what} has the form name+hash+key (hash: 8 hex digits)")
-    name, hash_hex, key = fields
-    if not note.is_valid_name(name) or any(c not in "0123456789abcdefABCDEF" for c in hash_hex):
-        raise InvalidInput(f"a {what} has the form name+hash+key (hash: 8 hex digits)")
-    return name, hash_hex, key
-
-
-def _key_bytes(b64: str, what: str) -> bytes:
-    try:
-        raw = b64decode_strict(b64)
-    except ValueError as exc:
-        raise InvalidInput(f"the {what}'s key is not base64") from exc
-    if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-        raise InvalidInput(
-            f"the {what} is not an Ed25519 cosignature key (algorithm byte 0x04, 32 bytes)"
-        )
-    return raw[1:]
+def _check_hash(key_id: int, hash_hex: str, what: str) -> None:
+    if key_id != int(hash_hex, 16):
+        raise InvalidInput(f"{what}: the key hash does not match the key")
 
 
 def add_signatures(signed_note: bytes, lines: str) -> bytes:

@@ -13,7 +13,7 @@ import struct
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from custody.crypto.encoding import b64decode_strict
 from custody.crypto.signing import SigningKey, VerifyKey
@@ -39,9 +39,9 @@ def is_valid_name(name: str) -> bool:
     )
 
 
-def key_id(name: str, public_key: bytes) -> int:
+def key_id(name: str, public_key: bytes, alg: int = ALG_ED25519) -> int:
     """signed-note §Signatures: first 4 bytes of SHA-256(name || 0x0A || alg || key)."""
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + public_key).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -63,8 +63,11 @@ class NoteVerifier(Protocol):
 
 @dataclass(frozen=True)
 class Verifier:
-    """An Ed25519 note verifier key."""
+    """An Ed25519 note verifier key (``alg``: the signature type its key ID and vkey carry;
+    a witness's cosignature key is another, :class:`custody.ledger.cosignature`)."""
 
+    alg: ClassVar[int] = ALG_ED25519
+    what: ClassVar[str] = "verifier key"
     name: str
     public_key: VerifyKey
 
@@ -73,20 +76,20 @@ class Verifier:
 
     @property
     def key_id(self) -> int:
-        return key_id(self.name, self.public_key.raw)
+        return key_id(self.name, self.public_key.raw, self.alg)
 
     @property
     def vkey(self) -> str:
-        """The verifier key string ``name+hash+base64(0x01 || pub)``."""
-        return make_vkey(self.name, self.public_key)
+        """The verifier key string ``name+hash+base64(alg || pub)``."""
+        return make_vkey(self.name, self.public_key, self.alg)
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> Verifier:
+    def from_vkey(cls, vkey: str) -> Self:
         """Parse a verifier key as Go's ``note.NewVerifier`` does."""
-        name, hash_hex, key = _split_key(vkey, "verifier key")
-        verifier = cls(name, VerifyKey(_key_bytes(key, "verifier key")))
+        name, hash_hex, key = split_key(vkey, cls.what)
+        verifier = cls(name, VerifyKey(key_bytes(key, cls.what, cls.alg)))
         if verifier.key_id != int(hash_hex, 16):
-            raise InvalidInput(f"verifier key {name}: the key hash does not match the key")
+            raise InvalidInput(f"{cls.what} {name}: the key hash does not match the key")
         return verifier
 
     def verify(self, message: bytes, signature: bytes) -> bool:
@@ -119,8 +122,8 @@ class Signer:
         """Parse Go's signer key: the prefix, then ``name+hash+base64(0x01 || seed)``."""
         if not skey.startswith(SKEY_PREFIX):
             raise InvalidInput(f"a signer key starts with {SKEY_PREFIX}")
-        name, hash_hex, key = _split_key(skey.removeprefix(SKEY_PREFIX), "signer key")
-        signer = cls(name, SigningKey(_key_bytes(key, "signer key")))
+        name, hash_hex, key = split_key(skey.removeprefix(SKEY_PREFIX), "signer key")
+        signer = cls(name, SigningKey(key_bytes(key, "signer key")))
         if signer.key_id != int(hash_hex, 16):
             raise InvalidInput(f"signer key {name}: the key hash does not match the key")
         return signer
@@ -133,14 +136,15 @@ class Signer:
         return self.key.sign(message)
 
 
-def make_vkey(name: str, public_key: VerifyKey) -> str:
+def make_vkey(name: str, public_key: VerifyKey, alg: int = ALG_ED25519) -> str:
     """The verifier key string for ``name`` and ``public_key``."""
     _check_name(name)
-    b64 = base64.b64encode(bytes([ALG_ED25519]) + public_key.raw).decode("ascii")
-    return f"{name}+{key_id(name, public_key.raw):08x}+{b64}"
+    b64 = base64.b64encode(bytes([alg]) + public_key.raw).decode("ascii")
+    return f"{name}+{key_id(name, public_key.raw, alg):08x}+{b64}"
 
 
-def _split_key(text: str, what: str) -> list[str]:
+def split_key(text: str, what: str) -> list[str]:
+    """``name+hash+key`` as its three parts (the name checked, the hash 8 hex digits)."""
     fields = text.split("+", 2)  # base64 may contain '+'; name and hash do not
     if len(fields) != 3:
         raise InvalidInput(f"a {what} has the form name+hash+key")
@@ -151,13 +155,14 @@ def _split_key(text: str, what: str) -> list[str]:
     return fields
 
 
-def _key_bytes(b64: str, what: str) -> bytes:
+def key_bytes(b64: str, what: str, alg: int = ALG_ED25519) -> bytes:
+    """The 32 key bytes of ``base64(alg || key)``; InvalidInput naming ``what`` otherwise."""
     try:
         raw = b64decode_strict(b64)
     except ValueError as exc:
         raise InvalidInput(f"the {what}'s key is not base64") from exc
-    if not raw or raw[0] != ALG_ED25519:
-        raise InvalidInput(f"the {what} is not an Ed25519 key (algorithm byte 0x01)")
+    if not raw or raw[0] != alg:
+        raise InvalidInput(f"the {what} is not an Ed25519 key (algorithm byte 0x{alg:02x})")
     if len(raw) != 33:
         raise InvalidInput(f"the {what} has {len(raw) - 1} key bytes, not 32")
     return raw[1:]

@@ -19,7 +19,6 @@ from the server, and they hold the proof that it happened.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -33,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from custody.errors import CustodyError, IntegrityError, InvalidInput
 from custody.settings import Settings
-from custody.store.blobs import open_blob_store
+from custody.store.blobs import hash_stream, open_blob_store
 
 FORMAT = "custody-backup/v1"
 MANIFEST = "backup.json"
@@ -72,11 +71,8 @@ def _private_file(path: Path) -> int:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while block := f.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
+        return hash_stream(iter(lambda: f.read(_CHUNK), b""))
 
 
 def backup(settings: Settings, out: Path) -> BackupReport:
