@@ -171,7 +171,7 @@ class Server:
     world: World
     log_path: Path
     work: Path
-    proc: subprocess.Popen[bytes] = field(repr=False)
+    proc: subprocess.Popen[bytes] | None = field(repr=False)  # None: nodes of a cluster
     mailbox: Mailbox = field(repr=False)
     stored: StoredBlobs = field(repr=False)
     people: People | None = field(default=None, repr=False)

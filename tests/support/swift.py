@@ -86,7 +86,7 @@ def _ephemeral_ports() -> range:
     return range(low, high + 1)
 
 
-def _free_ports(count: int) -> int:
+def free_ports(count: int) -> int:
     """The first of ``count`` consecutive free loopback ports, outside the ephemeral range.
 
     Swift's servers are started a few seconds after their ports are chosen; a port the
@@ -124,7 +124,7 @@ def _unavailable(reason: str) -> None:
 @contextlib.contextmanager
 def running_swift(folder: Path) -> Iterator[Swift]:
     """``scripts/swift.sh up`` in ``folder`` on free ports; ``down`` afterwards."""
-    first = _free_ports(5)  # the proxy, the object, container and account servers, memcached
+    first = free_ports(5)  # the proxy, the object, container and account servers, memcached
     env = {**os.environ, "SWIFT_PROXY_PORT": str(first), "SWIFT_BASE_PORT": str(first + 1),
            "SWIFT_MEMCACHED_PORT": str(first + 4)}
     started = time.monotonic()

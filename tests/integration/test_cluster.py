@@ -1,0 +1,281 @@
+"""The local cluster (scripts/cluster.sh): two ``custody serve`` nodes behind nginx, on one
+PostgreSQL database and one Swift bucket, driven through nginx with the real CLI.
+
+send → receive → bundle → verify through the load balancer, with requests reaching both
+nodes; a node killed (SIGKILL) while it receives a PATCH, the send resumed through the other
+and the file arriving intact; background work (checkpoint signing, overdue alerts and their
+e-mail) done once across the nodes; the client's address taken from nginx, never from what
+the client claims.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from custody.domain.people import Role
+from support.cli import CUSTODY, base_env, ok, run_custody
+from support.databases import fresh_postgres
+from support.mail import Mailbox
+from support.paths import REPO_ROOT
+from support.server import People, Person, Server, StoredBlobs, item_ids, make_file, new_case
+from support.swift import Swift, free_ports, under_ci
+from support.world import CAST, CPS, World, environment, world_settings
+
+pytestmark = [pytest.mark.postgres, pytest.mark.swift, pytest.mark.slow]
+
+CLUSTER_SH = REPO_ROOT / "scripts" / "cluster.sh"
+MIB = 1024 * 1024
+NODES = 2
+
+
+@dataclass
+class Cluster:
+    server: Server  # its url is nginx's
+    people: People
+    folder: Path
+    nodes: list[str]
+    env: dict[str, str]
+    clock: Path
+
+    def pid(self, n: int) -> int:
+        return int((self.folder / "run" / f"node-{n}.pid").read_text())
+
+    def up(self) -> None:
+        """``cluster.sh up`` again: starts whatever is not running."""
+        ok(subprocess.run(["bash", str(CLUSTER_SH), "up", str(self.folder)], env=self.env,
+                          capture_output=True, text=True, timeout=300, check=False))
+
+    def node_logs(self) -> str:
+        return "".join((self.folder / "log" / f"node-{n}.log").read_text(errors="replace")
+                       for n in range(1, NODES + 1))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, cli_runner: None,
+            swift: Swift) -> Iterator[Cluster]:
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists() \
+            and os.geteuid() != 0:
+        if under_ci():
+            pytest.fail("nginx is required under CI (apt-get install nginx-light)")
+        pytest.skip("no nginx (as root, scripts/cluster.sh installs nginx-light)")
+    work = tmp_path_factory.mktemp("cluster")
+    folder, data_dir, clock = work / "cluster", work / "data", work / "clock"
+    clock.write_text("0")
+    first = free_ports(NODES + 1)
+    url = f"http://127.0.0.1:{first}"
+    bucket = swift.new_bucket()
+    with fresh_postgres("custody_cluster") as db_url:
+        mailbox = Mailbox()
+        settings = world_settings(
+            data_dir, db_url, public_url=url, smtp_host="127.0.0.1", smtp_port=mailbox.port,
+            test_clock_file=clock, watcher_interval_seconds=0.3, **swift.settings(bucket))
+        env = base_env(**environment(settings), HOME=str(work), CLUSTER_NODES=str(NODES),
+                       CLUSTER_PORT=str(first), CLUSTER_NODE_PORT=str(first + 1),
+                       CLUSTER_ORIGIN="custody.test/ledger")
+        started = subprocess.run(["bash", str(CLUSTER_SH), "up", str(folder)], env=env,
+                                 capture_output=True, text=True, timeout=600, check=False)
+        world: World | None = None
+        try:
+            assert started.returncode == 0, started.stderr
+            assert f"export CUSTODY_SERVER={url}" in started.stdout
+            nodes = re.search(r'CLUSTER_NODE_URLS="([^"]+)"', started.stdout)
+            assert nodes, started.stdout
+            said = (folder / "admin-init.txt").read_text().splitlines()
+            log_key = next(line.strip() for line in said
+                           if line.strip().startswith("custody.test/ledger+"))
+            world = World.open(settings, log_key)
+            world.mail = mailbox
+            world.organisations()
+            for key, email, org, role in CAST:
+                if role is not Role.ADMIN:
+                    world.add(key, email, org, role, password=f"pw-{key}-{uuid.uuid4().hex[:12]}")
+            server = Server("swift", url, world, folder / "log" / "node-1.log", work, None,
+                            mailbox, StoredBlobs(data_dir, swift, bucket))
+            server.people = People(**{
+                key: Person.signed_in(server, server.accounts[key], work / "people" / key)
+                for key in ("officer", "prosecutor", "prosecutor2", "outsider")})
+            yield Cluster(server, server.people, folder, nodes[1].split(), env, clock)
+        finally:
+            subprocess.run(["bash", str(CLUSTER_SH), "down", str(folder)], env=env,
+                           capture_output=True, timeout=120, check=False)
+            if world is not None:
+                world.close()
+            mailbox.stop()
+
+
+def _upstreams(cluster: Cluster, since: int) -> collections.Counter[str]:
+    """Which node nginx passed each request to, from its access log after line ``since``."""
+    lines = (cluster.folder / "log" / "nginx-access.log").read_text().splitlines()[since:]
+    return collections.Counter(line.rsplit(" ", 1)[1] for line in lines)
+
+
+def _access_lines(cluster: Cluster) -> int:
+    return len((cluster.folder / "log" / "nginx-access.log").read_text().splitlines())
+
+
+def test_send_receive_bundle_verify_through_nginx(cluster: Cluster, tmp_path: Path) -> None:
+    officer, prosecutor = cluster.people.officer, cluster.people.prosecutor
+    since = _access_lines(cluster)
+    urn = new_case(officer)
+    files = [make_file(tmp_path / "sent", "ABE-interview.mp4", 20 * MIB + 123),
+             make_file(tmp_path / "sent", "MG11.txt", content=b"I saw the following...\n")]
+    transfer_id = officer.send(files, urn, CPS)
+    received = tmp_path / "received"
+    out = prosecutor.ok("receive", transfer_id, "--out", str(received)).stdout
+    assert "Received 2 item(s)" in out
+    for original in files:
+        assert (received / original.name).read_bytes() == original.read_bytes()
+    item = item_ids(officer, transfer_id)[0]
+    bundle = tmp_path / "evidence.zip"
+    prosecutor.ok("bundle", item, "--out", str(bundle))
+    said = ok(run_custody(["verify", str(bundle), "--log-key", cluster.server.log_key],
+                          prosecutor.env())).stdout
+    assert f"trail of item {item} complete up to the checkpoint" in said
+    # nginx spread them: every node answered part of it.
+    reached = _upstreams(cluster, since)
+    assert set(reached) == {n.removeprefix("http://") for n in cluster.nodes}, reached
+
+
+def _received(url: str) -> int:
+    """Bytes the node at ``url`` has received on its open connections (the kernel's
+    tcp_info, through ``ss``): it grows while a PATCH body arrives."""
+    port = url.rsplit(":", 1)[1]
+    shown = subprocess.run(["ss", "-Htin", "state", "established", f"( sport = :{port} )"],
+                           capture_output=True, text=True, timeout=10, check=True).stdout
+    return sum(int(n) for n in re.findall(r"bytes_received:(\d+)", shown))
+
+
+def test_a_node_killed_mid_upload_the_send_resumes_through_the_other(
+        cluster: Cluster, tmp_path: Path) -> None:
+    """SIGKILL to the node reading a PATCH body: the send goes on (or, run again as its
+    message says, resumes) through the other node, from the offset the store recorded,
+    and the prosecutor receives exactly the file sent; the ledger verifies."""
+    officer, prosecutor = cluster.people.officer, cluster.people.prosecutor
+    size = 256 * MIB  # eight of the CLI's 32 MiB PATCHes
+    original = make_file(tmp_path / "sent", "CCTV-long.mp4", size)
+    urn = new_case(officer)
+    argv = [CUSTODY, "send", str(original), "--case", urn, "--to", CPS]
+    log = tmp_path / "send.log"
+    stored = cluster.server.stored
+    with log.open("wb") as out:
+        send = subprocess.Popen(argv, env=officer.env(), cwd=officer.home, stdout=out,
+                                stderr=subprocess.STDOUT)
+    killed: int | None = None
+    try:
+        deadline = time.monotonic() + 120
+        read = 0
+        while killed is None and send.poll() is None and time.monotonic() < deadline:
+            before = {n: _received(url) for n, url in enumerate(cluster.nodes, 1)}
+            time.sleep(0.1)
+            grew = {n: max(0, _received(url) - before[n])
+                    for n, url in enumerate(cluster.nodes, 1)}
+            busy = max(grew, key=lambda n: grew[n])
+            read += sum(grew.values())
+            # The nodes have received more than one PATCH body, and one of them is
+            # receiving another now.
+            if read > 48 * MIB and grew[busy] > 2 * MIB:
+                os.kill(cluster.pid(busy), signal.SIGKILL)
+                killed = busy
+        assert killed is not None, f"no node was caught mid-PATCH:\n{log.read_text()}"
+        recorded = max(stored.staged().values())
+        assert 0 < recorded < size
+        first_run = send.wait(timeout=300)
+    finally:
+        if send.poll() is None:
+            send.kill()
+    said = log.read_text(errors="replace")
+    if first_run != 0:  # the PATCH the node was reading failed: nginx says to run it again
+        assert "a custody node failed while answering" in said, said
+        assert "run the same command again: it resumes where it stopped" in said, said
+        said = ok(subprocess.run(argv, env=officer.env(), cwd=officer.home, capture_output=True,
+                                 text=True, timeout=300, check=False)).stdout
+    transfer_id = re.findall(r"Sent transfer ([0-9a-f-]{36})", said)
+    assert len(transfer_id) == 1, said
+    item = item_ids(officer, transfer_id[0])[0]
+    # One upload for the item, continued, not begun again.
+    assert cluster.server.query("SELECT count(*) FROM uploads WHERE item_id = :i",
+                                i=item)[0][0] == 1
+    uploaded = [r for r in officer.history(item) if r["type"] == "item:uploaded"]
+    assert len(uploaded) == 1
+    received = tmp_path / "received"
+    prosecutor.ok("receive", transfer_id[0], "--out", str(received))
+    assert (received / original.name).read_bytes() == original.read_bytes()
+    assert "Ledger OK" in cluster.server.operator("ledger", "verify").stdout
+    cluster.up()  # the killed node starts again and serves
+    ready = httpx.get(f"{cluster.nodes[killed - 1]}/readyz", timeout=30)
+    assert ready.status_code == 200
+
+
+def test_background_work_is_done_once_across_the_nodes(
+        cluster: Cluster, tmp_path: Path) -> None:
+    """With both nodes' watchers running every 0.3 s and both signing checkpoints every 2 s:
+    an overdue transfer raises one alert (one ledger entry, one e-mail to each person), and
+    the checkpoints grow one signed size at a time, each consistent with the last."""
+    officer = cluster.people.officer
+    mailbox = cluster.server.mailbox
+    cluster.up()
+    transfer_id = officer.send([make_file(tmp_path, "exhibit.pdf", 50_000)],
+                               new_case(officer), CPS)
+    item = item_ids(officer, transfer_id)[0]
+    hours = cluster.server.query(
+        "SELECT extract(epoch FROM ack_deadline - now()) / 3600 FROM transfers WHERE id = :t",
+        t=transfer_id)[0][0]
+    cluster.clock.write_text(str(int((float(hours) + 1) * 3600)))  # an hour past the deadline
+    try:
+        wanted: set[str] = set()
+        until = time.monotonic() + 60
+        while time.monotonic() < until:
+            wanted = {row[0].removeprefix("email:") for row in cluster.server.query(
+                "SELECT recipient FROM alerts WHERE subject_id = :t AND channel = 'email' "
+                "AND delivered_at IS NOT NULL", t=transfer_id)}
+            total = cluster.server.query(
+                "SELECT count(*) FROM alerts WHERE subject_id = :t AND channel = 'email'",
+                t=transfer_id)[0][0]
+            if wanted and len(wanted) == total:
+                break
+            time.sleep(0.3)
+        assert wanted, "no overdue e-mail was delivered"
+        time.sleep(3)  # ten more passes of each node's watcher: nothing may go out again
+        about = [m["to"] for m in mailbox.messages if transfer_id in m["subject"]]
+        assert collections.Counter(about) == dict.fromkeys(wanted, 1), about
+        assert officer.email in wanted
+    finally:
+        cluster.clock.write_text("0")  # tokens are valid again
+    alerts = [r for r in officer.history(item) if r["type"] == "alert:sent"]
+    assert [r["data"]["kind"] for r in alerts] == ["overdue"]
+    sizes = [row[0] for row in cluster.server.query(
+        "SELECT size FROM ledger_checkpoints ORDER BY created_at, size")]
+    assert sizes == sorted(sizes)  # no node signed a smaller tree after a larger one
+    assert len(sizes) == len(set(sizes))
+    assert "Ledger OK" in cluster.server.operator("ledger", "verify").stdout
+    logs = cluster.node_logs()
+    assert "Traceback" not in logs, logs[-3000:]
+    assert "checkpoint refused" not in logs, logs[-3000:]
+
+
+def test_the_client_address_is_what_nginx_saw(cluster: Cluster) -> None:
+    """A client claiming another address in X-Forwarded-For: nginx replaces the header with
+    the address it saw, and the node, which believes nginx (CUSTODY_TRUSTED_PROXIES), records
+    that one for the failed sign-in."""
+    email = f"nobody-{uuid.uuid4().hex[:8]}@example.test"
+    answer = httpx.post(f"{cluster.server.url}/api/v1/login", timeout=30,
+                        headers={"X-Forwarded-For": "203.0.113.9"},
+                        json={"email": email, "password": "not the password, clearly"})
+    assert answer.status_code == 401, answer.text
+    rows = cluster.server.query(
+        "SELECT address FROM security_events WHERE type = 'login:failed' AND email = :e",
+        e=email)
+    assert [row[0] for row in rows] == ["127.0.0.1"]
