@@ -163,6 +163,11 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
     assert any(n.endswith(".json") for n in zipfile.ZipFile(tour / "evidence.zip").namelist())
     assert "Bundle evidence.zip: VERIFIED" in told
     assert re.search(r"✓ content matches item", told)
+    # --names: the court reads people, told whose word it is.
+    assert "Names: attested by the operator of" in told
+    assert re.search(
+        r"#\d+ .*a\.patel@cps\.example \(prosecutor, CPS Thames and Chiltern\) \[\S+\]", told
+    )
     assert re.search(r"^Shared item \S+ with counsel@chambers.example", told, re.M)
     assert "Nothing to enrol" not in told  # each enrol finished a login's enrolment
     assert told.count("Second factor enrolled") == 3
