@@ -308,12 +308,14 @@ def _pick_parent(requested: Path | None, needed: int) -> Path:
     return best
 
 
-def _setup(work: Path, officer: Person, prosecutor: Person, log: Path) -> Path:
+def _setup(work: Path, officer: Person, prosecutor: Person, log: Path) -> tuple[Path, str]:
+    """A server's data folder with two organisations and the two people; and the log's key."""
     cli = _custody_cli()
     data = work / "server"
     admin_env = _clean_env()
-    _run([*cli, "admin", "init", "--data-dir", str(data), "--origin", "bench.custody/ledger"],
-         env=admin_env, log=log)
+    made = _run([*cli, "admin", "init", "--data-dir", str(data), "--origin",
+                 "bench.custody/ledger", "--json"], env=admin_env, log=log)
+    log_key = str(json.loads(made)["log_key"])
     (work / "recovery").mkdir()
     for org, kind in ((POLICE, "police"), (CPS, "prosecution")):
         _run([*cli, "admin", "org", "create", org, "--kind", kind, "--data-dir", str(data),
@@ -322,7 +324,21 @@ def _setup(work: Path, officer: Person, prosecutor: Person, log: Path) -> Path:
         _run([*cli, "admin", "user", "create", person.email, "--org", org, "--role", role,
               "--data-dir", str(data)],
              env=_clean_env(CUSTODY_NEW_PASSWORD=person.password), log=log)
-    return data
+    return data, log_key
+
+
+def _sign_in(url: str, person: Person, log_key: str, log: Path) -> None:
+    """The person's first login (pinning the log's key), enrolment and keys."""
+    cli = _custody_cli()
+    shown = _run([*cli, "login", "--server", url, "--email", person.email, "--log-key", log_key],
+                 env=person.env(), log=log)
+    # The person's authenticator app (pyotp) enrols from the secret the login shows.
+    secret = re.search(r"secret: ([A-Z2-7]+)", shown)
+    if secret is None:
+        raise BenchError(f"login showed no second-factor secret:\n{shown}")
+    _run([*cli, "enrol"], env={**person.env(), "CUSTODY_TOTP_CODE": pyotp.TOTP(secret[1]).now()},
+         log=log)
+    _run([*cli, "keys", "init"], env=person.env(), log=log)
 
 
 def _baselines(results: Results, work: Path, source: Path, size: int, log: Path) -> None:
@@ -375,21 +391,13 @@ def _roundtrip(results: Results, work: Path, source: Path, size: int, log: Path)
     cli = _custody_cli()
     officer = Person(work, "officer", "officer@police.bench.example")
     prosecutor = Person(work, "prosecutor", "prosecutor@cps.bench.example")
-    data = _setup(work, officer, prosecutor, log)
+    data, log_key = _setup(work, officer, prosecutor, log)
     # The floor under every client figure: the interpreter and the CLI's imports.
     results.steps["cli_floor"] = _run_measured("custody --version (CLI floor)",
                                                [*cli, "--version"], env=_clean_env(), log=log)
     with _server(data, work / "server.log") as (url, server):
         for person in (officer, prosecutor):
-            shown = _run([*cli, "login", "--server", url, "--email", person.email],
-                         env=person.env(), log=log)
-            # The person's authenticator app (pyotp) enrols from the secret the login shows.
-            secret = re.search(r"secret: ([A-Z2-7]+)", shown)
-            if secret is None:
-                raise BenchError(f"login showed no second-factor secret:\n{shown}")
-            _run([*cli, "enrol"], env={**person.env(), "CUSTODY_TOTP_CODE":
-                                       pyotp.TOTP(secret[1]).now()}, log=log)
-            _run([*cli, "keys", "init"], env=person.env(), log=log)
+            _sign_in(url, person, log_key, log)
         _run([*cli, "case", "create", URN], env=officer.env(), log=log)
         results.server_peak_rss_mb["setup"] = _vm_hwm_mb(server.pid)
         resettable = results.server_hwm_reset = _reset_hwm(server.pid)
