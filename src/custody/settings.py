@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     watcher_interval_seconds: float = Field(default=60.0, gt=0)
+    # Operations (docs/deployment.md): "json" writes one JSON object a line, with request ids
+    # and without the strings interpolated into messages; "text" is for a person's terminal.
+    log_format: Literal["text", "json"] = "text"
+    # The bearer token Prometheus scrapes GET /metrics with; unset: /metrics is off (404).
+    metrics_token: SecretStr | None = None
     escalation_hours: int = Field(default=24, ge=1)
     regulator_deadline_hours: int = Field(default=72, ge=1)
     # Development only: a file holding seconds to add to the real time (tests move time).
@@ -191,6 +196,19 @@ class Settings(BaseSettings):
                     "CUSTODY_SECRET_KEY is empty, short or a well-known default; "
                     "remove it to use the file `custody admin init` made, or set a random one"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_weak_metrics_token(self) -> Settings:
+        token = self.metrics_token
+        if self.mode != "development" and token is not None and (
+            len(token.get_secret_value()) < MIN_SECRET_CHARS
+            or token.get_secret_value() in KNOWN_DEFAULTS
+        ):
+            raise ValueError(
+                "CUSTODY_METRICS_TOKEN is short or a well-known default; set a random one "
+                "of 32 characters or more (e.g. `openssl rand -hex 32`), or unset it"
+            )
         return self
 
     @model_validator(mode="after")

@@ -10,9 +10,12 @@ the client claims.
 
 from __future__ import annotations
 
+import base64
 import collections
+import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -30,7 +33,16 @@ from support.cli import CUSTODY, base_env, ok, run_custody
 from support.databases import fresh_postgres
 from support.mail import Mailbox
 from support.paths import REPO_ROOT
-from support.server import People, Person, Server, StoredBlobs, item_ids, make_file, new_case
+from support.server import (
+    People,
+    Person,
+    Server,
+    StoredBlobs,
+    item_ids,
+    make_file,
+    new_case,
+    serving,
+)
 from support.swift import Swift, free_ports, under_ci
 from support.world import CAST, CPS, World, environment, world_settings
 
@@ -279,3 +291,92 @@ def test_the_client_address_is_what_nginx_saw(cluster: Cluster) -> None:
         "SELECT address FROM security_events WHERE type = 'login:failed' AND email = :e",
         e=email)
     assert [row[0] for row in rows] == ["127.0.0.1"]
+
+
+def test_a_node_s_metrics_and_json_logs(cluster: Cluster, tmp_path: Path) -> None:
+    """A node with CUSTODY_METRICS_TOKEN and CUSTODY_LOG_FORMAT=json: /metrics only for the
+    token's holder, counting requests by route template, bytes up and down, the ledger and
+    the alert queue; its log is JSON lines with request ids and none of the e-mail
+    addresses, passwords, tokens or ids that passed through it."""
+    officer, prosecutor = cluster.people.officer, cluster.people.prosecutor
+    transfer_id = officer.send([make_file(tmp_path / "sent", "MG5 summary.docx", 300_000)],
+                               new_case(officer), CPS)
+    item = item_ids(officer, transfer_id)[0]
+    scrape = secrets.token_hex(32)
+    env = {**cluster.server.env, "CUSTODY_LOG_FORMAT": "json", "CUSTODY_METRICS_TOKEN": scrape}
+    stranger = f"nobody-{uuid.uuid4().hex[:8]}@example.test"
+    password = f"pw-{uuid.uuid4().hex}"
+    tokens = {name: person.session["token"] for name, person in
+              (("officer", officer), ("prosecutor", prosecutor))}
+    size = 6 * MIB
+    with serving(cluster.server.data_dir, env, cwd=tmp_path) as node:
+        def as_(name: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[name]}"}
+        assert httpx.get(f"{node.url}/metrics", timeout=30).status_code == 401
+        assert httpx.get(f"{node.url}/metrics", headers=as_("officer"),
+                         timeout=30).status_code == 401
+        failed = httpx.post(f"{node.url}/api/v1/login", timeout=30,
+                            json={"email": stranger, "password": password})
+        assert failed.status_code == 401
+        request_ids = {failed.headers["X-Request-Id"]}
+        content = httpx.get(f"{node.url}/api/v1/items/{item}/content", headers=as_("prosecutor"),
+                            timeout=60)
+        assert content.status_code == 200
+        missing = httpx.get(f"{node.url}/api/v1/items/{uuid.uuid4()}/content",
+                            headers=as_("prosecutor"), timeout=30)
+        assert missing.status_code == 404
+        upload = _upload(node.url, officer, tokens["officer"], os.urandom(size))
+        scraped = httpx.get(f"{node.url}/metrics", headers={"Authorization": f"Bearer {scrape}"},
+                            timeout=30)
+        assert scraped.status_code == 200
+    text = scraped.text
+    values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+              for line in text.splitlines() if line and not line.startswith("#")}
+    route = 'route="/api/v1/items/{item_id}/content"'
+    assert values[f'custody_http_requests_total{{method="GET",{route},status="200"}}'] == 1
+    assert values[f'custody_http_requests_total{{method="GET",{route},status="404"}}'] == 1
+    assert values['custody_http_requests_total{method="POST",route="/api/v1/login",'
+                  'status="401"}'] == 1
+    assert values[f'custody_http_request_duration_seconds_count{{method="GET",{route}}}'] == 2
+    assert values["custody_downloaded_bytes_total"] == len(content.content)
+    assert values["custody_uploaded_bytes_total"] == size
+    assert values["custody_uploads_in_flight"] == 0
+    assert values["custody_ledger_size"] > 0
+    assert 0 <= values["custody_checkpoint_age_seconds"] < 600
+    assert "custody_alert_queue_depth" in values
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text), "no ids in labels"
+
+    lines = node.log_path.read_text(errors="replace").splitlines()
+    logged = [json.loads(line) for line in lines if line.startswith("{")]
+    others = [line for line in lines if line and not line.startswith("{")]
+    # The CLI's banner before logging starts ("custody: <data folder> on http://...").
+    assert all(line.startswith(("custody: ", "  believing")) for line in others), others
+    requests = [entry for entry in logged if entry["logger"] == "custody.access"]
+    assert {entry["route"] for entry in requests} >= {
+        "/api/v1/login", "/api/v1/items/{item_id}/content", "/api/v1/uploads/{upload_id}"}
+    assert request_ids <= {entry["request_id"] for entry in requests}
+    said = "\n".join(lines)
+    for secret in (stranger, password, scrape, *tokens.values(), item, upload,
+                   officer.email, prosecutor.email, "MG5 summary"):
+        assert secret not in said, secret
+
+
+def _upload(url: str, officer: Person, token: str, data: bytes) -> str:
+    """A draft's item and its tus upload, made and sent whole at ``url``; the upload's id."""
+    auth = {"Authorization": f"Bearer {token}"}
+    draft = httpx.post(f"{url}/api/v1/transfers", headers=auth, timeout=30,
+                       json={"case": new_case(officer), "to": [CPS]})
+    assert draft.status_code == 201, draft.text
+    made = httpx.post(f"{url}/api/v1/transfers/{draft.json()['id']}/items", headers=auth,
+                      timeout=30, json={"ciphertext_size": len(data)})
+    assert made.status_code == 201, made.text
+    metadata = base64.b64encode(str(made.json()["id"]).encode()).decode()
+    tus = {"Tus-Resumable": "1.0.0", **auth}
+    created = httpx.post(f"{url}/api/v1/uploads", timeout=30, headers={
+        **tus, "Upload-Length": str(len(data)), "Upload-Metadata": f"item {metadata}"})
+    assert created.status_code == 201, created.text
+    location = created.headers["Location"]
+    sent = httpx.patch(f"{url}{location}", content=data, timeout=120, headers={
+        **tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    assert sent.status_code == 204, sent.text
+    return str(location.rsplit("/", 1)[1])

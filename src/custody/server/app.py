@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,6 +19,8 @@ from custody.http.middleware import Guard
 from custody.http.openapi import document
 from custody.http.policy import PUBLIC
 from custody.server.context import build_context
+from custody.server.logs import AccessLog, use_json_logs
+from custody.server.metrics import CountingBlobStore, NodeMetrics, serve_metrics
 from custody.services import releases
 from custody.services.context import ServiceContext
 from custody.services.ledger import publish_checkpoint
@@ -70,6 +73,10 @@ def create_app(
     settings: Settings, *, clock: Clock | None = None, background: bool = True
 ) -> FastAPI:
     ctx = build_context(settings, clock)
+    metrics = NodeMetrics(ctx)
+    ctx = replace(ctx, blobs=CountingBlobStore(ctx.blobs, metrics.blob_errors))
+    if settings.log_format == "json":
+        use_json_logs()
 
     static = StaticAssets.load()
 
@@ -102,6 +109,8 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(Guard, tls=settings.tls, max_body=settings.max_json_bytes)
+    serve_metrics(app, settings, metrics)  # outside Guard: its refusals are counted too
+    app.add_middleware(AccessLog)
     app.state.context = ctx
     app.state.static = static  # the pages' assets, loaded with Subresource Integrity
     app.state.release = static.release  # what GET /api/v1/code says, and the log records
