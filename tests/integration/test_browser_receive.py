@@ -50,6 +50,7 @@ pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pyte
 POLL_MS = 100
 # The large video: 256 MiB, or CUSTODY_BROWSER_LARGE_MIB (1024 for the 1 GiB check).
 LARGE = int(os.environ.get("CUSTODY_BROWSER_LARGE_MIB", "256")) << 20
+LARGE_TIMEOUT = pytest.mark.timeout(300 + 600 * (LARGE >> 30))  # pytest-timeout's 300 s: 256 MiB
 
 
 def make_video(path: Path, seconds: int = 8) -> Path:
@@ -220,6 +221,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+@LARGE_TIMEOUT
 def test_a_large_video_saves_and_plays_in_flat_memory(
     server: Server, people: People, prosecutor: Person, chromium: Any, context: BrowserContext,
     tmp_path: Path

@@ -113,6 +113,7 @@ class JsMemory:
         self.label = "service worker" if kind == "service_worker" else "worker"
         self.worker_ended = False
         self.worker_samples = 0
+        self.unanswered = 0
         self.peaks: dict[str, int] = {}
         self._page = page.context.new_cdp_session(page)
         self._page.send("Performance.enable")
@@ -139,7 +140,9 @@ class JsMemory:
             self.worker_ended = True
 
     def _worker_call(self, method: str) -> dict[str, Any] | None:
-        """The worker's answer; None if it has ended (before or while it was asked)."""
+        """The worker's answer; None if it has ended (before or while it was asked), or if it
+        did not answer within 30 s (counted in :attr:`unanswered`: a worker busy in one long
+        run of promise callbacks answers DevTools only when it is through)."""
         self._next += 1
         ask = self._next
         try:
@@ -149,11 +152,13 @@ class JsMemory:
             if "No session with given id" not in str(error):
                 raise
             self.worker_ended = True
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while ask not in self._replies:
             if self.worker_ended:
                 return None
-            assert time.monotonic() < deadline, f"the {self.label} did not answer {method}"
+            if time.monotonic() > deadline:
+                self.unanswered += 1
+                return None
             self._pump.wait_for_timeout(10)
         result: dict[str, Any] = self._replies.pop(ask)["result"]
         return result
