@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     watcher_interval_seconds: float = Field(default=60.0, gt=0)
+    # An upload neither finished nor terminated this many days after it began is aborted by
+    # the watcher (its multipart upload or staged file removed; docs/operations.md).
+    upload_abandon_days: int = Field(default=14, ge=1)
     # Operations (docs/deployment.md): "json" writes one JSON object a line, with request ids
     # and without the strings interpolated into messages; "text" is for a person's terminal.
     log_format: Literal["text", "json"] = "text"

@@ -29,7 +29,8 @@ from custody.services.access import end_access
 from custody.services.alerts import HttpWebhookSender, Mailer, SmtpMailer, WebhookSender
 from custody.services.context import ServiceContext
 from custody.services.ledger import SYSTEM, record, record_items
-from custody.store.models import Item, KeyWrap, Transfer, User
+from custody.services.security_events import Origin, record_event
+from custody.store.models import Item, KeyWrap, Transfer, Upload, User
 from custody.store.models_delivery import AccessGrant
 
 log = logging.getLogger("custody.watcher")
@@ -43,6 +44,7 @@ class Pass:
     delivered: int
     reminders: int = 0
     shredded: int = 0
+    abandoned: int = 0
 
 
 def _locked(session: Session) -> bool:
@@ -161,6 +163,45 @@ def _end_expired_shares(ctx: ServiceContext, session: Session) -> int:
     return len(grants)
 
 
+def abort_abandoned_uploads(ctx: ServiceContext) -> int:
+    """Abort every upload neither finished nor terminated ``upload_abandon_days`` after it
+    began: its multipart upload (S3) or staged file removed, its row deleted, and a
+    ``upload:abandoned`` security event for its sender's organisation. The item stays a
+    draft's, awaiting a new upload. Each is taken under its row's lock, skipped while a
+    ``PATCH`` holds it (PostgreSQL ``SKIP LOCKED``), so several nodes abort each once."""
+    cutoff = ctx.clock.now() - timedelta(days=ctx.settings.upload_abandon_days)
+    with ctx.unit_of_work() as session:
+        candidates = list(session.scalars(
+            select(Upload.id).where(Upload.finished_at.is_(None), Upload.created_at < cutoff)
+            .order_by(Upload.created_at).limit(100)))
+    aborted = 0
+    for upload_id in candidates:
+        with ctx.unit_of_work() as session:
+            query = select(Upload).where(Upload.id == upload_id, Upload.finished_at.is_(None))
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            upload = session.scalar(query)
+            if upload is None:  # finished, terminated, or being written or aborted elsewhere
+                continue
+            item = session.get(Item, upload.item_id)
+            sender = session.get(User, upload.user_id)
+            if item is not None and item.upload_id == upload.id:
+                item.upload_id = None
+            days = (ctx.clock.now() - upload.created_at).days
+            session.delete(upload)
+            session.flush()
+            record_event(ctx, session, "upload:abandoned", Origin(), user_id=upload.user_id,
+                         org_id=sender.org_id if sender else None,
+                         detail=f"upload {upload.id} of item {upload.item_id} aborted "
+                         f"{days} days after it began, unfinished")
+            # Last: a store that fails rolls the row back, and the next pass tries again.
+            ctx.blobs.abort_upload(upload.id)
+        aborted += 1
+    if aborted:
+        log.warning("aborted %d abandoned upload(s) (CUSTODY_UPLOAD_ABANDON_DAYS)", aborted)
+    return aborted
+
+
 def run_watcher_once(
     ctx: ServiceContext,
     *,
@@ -169,8 +210,8 @@ def run_watcher_once(
     worker: str | None = None,
 ) -> Pass:
     """One pass: raise due alerts and regulator reminders, end expired shares (under the
-    lock); shred what retention says (row locks); summarise refusals whose window closed;
-    then deliver."""
+    lock); shred what retention says and abort abandoned uploads (row locks); summarise
+    refusals whose window closed; then deliver."""
     raised = expired = reminders = 0
     with ctx.unit_of_work() as session:
         if _locked(session):
@@ -178,13 +219,14 @@ def run_watcher_once(
             expired = _end_expired_shares(ctx, session)
             reminders = incidents.raise_reminders(ctx, session)
     shredded = retention.sweep(ctx)
+    abandoned = abort_abandoned_uploads(ctx)
     refusal_records.flush_closed(ctx)  # a flood's count, written once its window closed
     if mailer is None and ctx.settings.smtp_host:
         mailer = SmtpMailer(ctx.settings)
     delivered = outbox.deliver_due(
         ctx, worker or _worker_id(), mailer, hooks or HttpWebhookSender()
     )
-    return Pass(raised, expired, delivered, reminders, shredded)
+    return Pass(raised, expired, delivered, reminders, shredded, abandoned)
 
 
 def _worker_id() -> str:
