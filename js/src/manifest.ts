@@ -42,6 +42,10 @@ const FIELDS = [
   ["created_at", "str"],
 ] as const;
 const SORTED_NAMES = FIELDS.map(([n]) => n).sort();
+/** The one field a manifest may leave out: the file's folder inside the folder sent. */
+const OPTIONAL = "folder";
+export const MAX_FOLDER_DEPTH = 32;
+export const MAX_FOLDER_BYTES = 1024;
 
 function isControl(code: number): boolean {
   return code <= 0x1f || (code >= 0x7f && code <= 0x9f); // Unicode category Cc
@@ -78,6 +82,32 @@ export function safeFileName(name: string): string {
   return nfc;
 }
 
+/**
+ * `folder` (NFC), a relative path of folder names joined by '/', if each name is a safe file
+ * name and the whole cannot climb out of, or reach past, the folder it is written under: no
+ * '..', no '.', no empty part, not absolute; else InvalidInput (Python's `safe_folder`).
+ */
+export function safeFolder(folder: string): string {
+  if (!isWellFormed(folder)) {
+    throw new InvalidInput("the file name is not valid Unicode", "rename the file");
+  }
+  const nfc = folder.normalize("NFC");
+  if (utf8(nfc).length > MAX_FOLDER_BYTES) {
+    throw new InvalidInput(`the folder path is longer than ${MAX_FOLDER_BYTES} bytes`);
+  }
+  const parts = nfc.split("/");
+  if (parts.length > MAX_FOLDER_DEPTH) {
+    throw new InvalidInput(`the folder path is more than ${MAX_FOLDER_DEPTH} folders deep`);
+  }
+  for (const part of parts) {
+    if (part === "") {
+      throw new InvalidInput("the folder path is absolute or has an empty part", "send a relative folder");
+    }
+    safeFileName(part);
+  }
+  return nfc;
+}
+
 export interface ManifestFields {
   readonly item: string;
   readonly transfer: string;
@@ -93,6 +123,8 @@ export interface ManifestFields {
   readonly signing_key: string;
   /** RFC 3339 UTC, e.g. "2026-11-25T07:35:00Z" */
   readonly created_at: string;
+  /** The file's folder inside the folder sent ("statements/2026"); absent for a lone file. */
+  readonly folder?: string;
 }
 
 /** What the sender vouches for about one item; validated as Python's `__post_init__`. */
@@ -109,6 +141,7 @@ export class Manifest implements ManifestFields {
   readonly sender!: string;
   readonly signing_key!: string;
   readonly created_at!: string;
+  readonly folder?: string;
 
   constructor(fields: ManifestFields) {
     const values = fields as unknown as Record<string, unknown>;
@@ -123,8 +156,15 @@ export class Manifest implements ManifestFields {
     if (!Number.isSafeInteger(fields.size) || !Number.isSafeInteger(fields.ciphertext_size)) {
       throw new InvalidInput("manifest sizes are too large for this client");
     }
+    const folder = values[OPTIONAL];
+    if (folder !== undefined && typeof folder !== "string") {
+      throw new InvalidInput(`manifest field '${OPTIONAL}' must be str`);
+    }
     if (safeFileName(fields.file_name) !== fields.file_name) {
       throw new InvalidInput("the manifest's file name is not in Unicode NFC form");
+    }
+    if (folder !== undefined && safeFolder(folder) !== folder) {
+      throw new InvalidInput("the manifest's folder is not in Unicode NFC form");
     }
     for (const name of ["sha256", "ciphertext_sha256"] as const) {
       if (!HEX64.test(fields[name])) {
@@ -139,13 +179,20 @@ export class Manifest implements ManifestFields {
     }
     VerifyKey.fromBase64(fields.signing_key);
     for (const [name] of FIELDS) (this as unknown as Record<string, unknown>)[name] = values[name];
+    if (folder !== undefined) (this as unknown as Record<string, unknown>)[OPTIONAL] = folder;
     Object.freeze(this);
   }
 
-  /** Canonical JSON: the exact bytes that are signed. */
+  /** Where the receiver writes it under its folder: folder/file_name. */
+  get relativePath(): string {
+    return this.folder === undefined ? this.file_name : `${this.folder}/${this.file_name}`;
+  }
+
+  /** Canonical JSON: the exact bytes that are signed (no `folder` for a lone file). */
   toBytes(): Uint8Array {
     const document: JsonObject = { v: VERSION };
     for (const [name] of FIELDS) document[name] = this[name];
+    if (this.folder !== undefined) document[OPTIONAL] = this.folder;
     return ascii(canonicalJson(document));
   }
 
@@ -154,9 +201,15 @@ export class Manifest implements ManifestFields {
     const version = document["v"];
     delete document["v"];
     if (version !== VERSION) throw new InvalidInput("unknown manifest version");
-    const names = Object.keys(document).sort();
+    const names = Object.keys(document)
+      .filter((n) => n !== OPTIONAL)
+      .sort();
     if (names.length !== SORTED_NAMES.length || names.some((n, i) => n !== SORTED_NAMES[i])) {
-      throw new InvalidInput(`manifest fields differ from [${SORTED_NAMES.map((n) => `'${n}'`).join(", ")}]`);
+      const listed = SORTED_NAMES.map((n) => `'${n}'`).join(", ");
+      throw new InvalidInput(`manifest fields differ from [${listed}] (and '${OPTIONAL}')`);
+    }
+    if (OPTIONAL in document && document[OPTIONAL] === null) {
+      throw new InvalidInput(`manifest field '${OPTIONAL}' must be str`); // absent, not null
     }
     return new Manifest(document as unknown as ManifestFields);
   }

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { ascii, concat, toBase64, utf8 } from "../src/bytes.js";
 import { BadSignature, InvalidInput } from "../src/errors.js";
 import { JsonRefused, canonicalJson, parseJson } from "../src/json.js";
-import { Manifest, type ManifestFields, SIGNATURE_CONTEXT, SignedManifest, safeFileName } from "../src/manifest.js";
+import { Manifest, type ManifestFields, SIGNATURE_CONTEXT, SignedManifest, safeFileName, safeFolder } from "../src/manifest.js";
 import { SigningKey, VerifyKey } from "../src/signing.js";
 
 const key = new SigningKey(new Uint8Array(32).fill(7));
@@ -100,8 +100,16 @@ function document(changes: Record<string, unknown>, drop: string[] = []): Uint8A
 test("fields: missing, extra, wrong types, impossible values are refused as Python refuses them", () => {
   const names = "['case', 'ciphertext_sha256', 'ciphertext_size', 'created_at', 'file_name', 'item', 'item_recipient', 'sender', 'sha256', 'signing_key', 'size', 'transfer']";
   const cases: [Uint8Array, string][] = [
-    [document({}, ["sender"]), `manifest fields differ from ${names}`],
-    [document({ extra: 1 }), `manifest fields differ from ${names}`],
+    [document({}, ["sender"]), `manifest fields differ from ${names} (and 'folder')`],
+    [document({ extra: 1 }), `manifest fields differ from ${names} (and 'folder')`],
+    [document({ folder: null }), "manifest field 'folder' must be str"],
+    [document({ folder: 5 }), "manifest field 'folder' must be str"],
+    [document({ folder: "../x" }), "'..' is not a usable file name"],
+    [document({ folder: "/abs" }), "the folder path is absolute or has an empty part"],
+    [document({ folder: "a//b" }), "the folder path is absolute or has an empty part"],
+    [document({ folder: "a/./b" }), "'.' is not a usable file name"],
+    [document({ folder: "a\\b" }), "a file name may not contain '/' or '\\'"],
+    [document({ folder: "e\u0301/x" }), "the manifest's folder is not in Unicode NFC form"],
     [document({ size: true }), "manifest field 'size' must be int"],
     [document({ size: "1" }), "manifest field 'size' must be int"],
     [document({ item: 5 }), "manifest field 'item' must be str"],
@@ -170,4 +178,19 @@ test("canonical JSON writes what Python's json.dumps writes", () => {
   assert.ok(Array.isArray(parseJson("[".repeat(64) + "]".repeat(64))));
   assert.throws(() => parseJson("[".repeat(65) + "]".repeat(65)), (e: unknown) => e instanceof JsonRefused && e.kind === "depth");
   assert.throws(() => VerifyKey.fromBase64("="), InvalidInput);
+});
+
+test("a file's folder inside the folder sent: signed only when there is one, and safe", () => {
+  const lone = new Manifest(FIELDS);
+  assert.equal(lone.folder, undefined);
+  assert.ok(!new TextDecoder().decode(lone.toBytes()).includes("folder"));
+  assert.equal(lone.relativePath, FIELDS.file_name);
+  const nested = new Manifest({ ...FIELDS, folder: "statements/2026" });
+  assert.ok(new TextDecoder().decode(nested.toBytes()).includes('"folder":"statements/2026"'));
+  assert.equal(nested.relativePath, `statements/2026/${FIELDS.file_name}`);
+  const back = SignedManifest.fromBytes(SignedManifest.sign(nested, key).toBytes()).verify(key.publicKey);
+  assert.equal(back.folder, "statements/2026");
+  assert.equal(safeFolder("a/b/c"), "a/b/c");
+  assert.throws(() => safeFolder(Array(33).fill("d").join("/")), /more than 32 folders deep/);
+  assert.throws(() => safeFolder("x".repeat(1025)), /longer than 1024 bytes/);
 });

@@ -83,9 +83,20 @@ def test_missing_file_sends_nothing(server: Server, tmp_path: Path) -> None:
     assert after_case["cases"] == baseline["cases"] + 1
 
 
-def test_folder_instead_of_file(people: People, urn: str, tmp_path: Path, unchanged: None) -> None:
-    assert_fails(people.officer.run("send", str(tmp_path), "--case", urn, "--to", CPS),
-                 "not a regular file", code=10)
+def test_a_folder_with_nothing_or_a_link_in_it(people: People, urn: str, tmp_path: Path,
+                                               unchanged: None) -> None:
+    """A folder is sent whole (issue 16), but not an empty one, and not one holding a
+    symbolic link: what it points at is not in the folder."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_fails(people.officer.run("send", str(empty), "--case", urn, "--to", CPS),
+                 "has no files in it", "nothing was sent", code=10)
+    linked = tmp_path / "linked"
+    (linked / "sub").mkdir(parents=True)
+    (linked / "sub" / "statement.txt").write_bytes(b"x")
+    (linked / "sub" / "passwd").symlink_to("/etc/passwd")
+    assert_fails(people.officer.run("send", str(linked), "--case", urn, "--to", CPS),
+                 "passwd is a symbolic link", "nothing was sent", code=10)
 
 
 def test_wrong_passphrase(people: People, evidence: Path, urn: str, tmp_path: Path,

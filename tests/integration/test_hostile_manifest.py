@@ -50,9 +50,25 @@ def _a_repeated_key(body: bytes) -> bytes:
     return body.replace(b'{"case"', b'{"sender":"someone else","case"', 1)
 
 
+def _in_folder(folder: str) -> Callable[[bytes], bytes]:
+    """A signed folder for the file (issue 16), in its canonical place after the name."""
+
+    def tamper(body: bytes) -> bytes:
+        named = b'"file_name":"interview.mp4",'
+        assert named in body, body
+        return body.replace(named, named + b'"folder":"' + folder.encode() + b'",', 1)
+
+    return tamper
+
+
 HOSTILE: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "a float": (_a_float, "the manifest contains a number that is not an integer: 3.00"),
     "a repeated key": (_a_repeated_key, "the manifest repeats a key"),
+    "a folder climbing out": (_in_folder("../x"), "'..' is not a usable file name"),
+    "an absolute folder": (
+        _in_folder("/etc/cron.d"),
+        "the folder path is absolute or has an empty part",
+    ),
 }
 
 

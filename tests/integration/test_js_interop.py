@@ -377,6 +377,32 @@ def _hostile_inputs() -> list[tuple[str, bytes]]:
                 "\ufeffa",
             )
         ),
+        # A file's folder inside the folder sent (issue 16): relative, each part a safe name.
+        *(
+            dump(_manifest_doc(folder=folder))
+            for folder in (
+                "statements",
+                "statements/2026/JD",
+                "../x",
+                "a/../b",
+                "a/./b",
+                "/abs",
+                "a/",
+                "a//b",
+                "",
+                "a\\b",
+                "a/\x00",
+                "a/\u202e",
+                "e\u0301/x",
+                "/".join(["d"] * 32),
+                "/".join(["d"] * 33),
+                "x" * 255 + "/" + "y" * 255 + "/" + "z" * 255 + "/" + "w" * 255,
+                "x" * 255 + "/" + "y" * 255 + "/" + "z" * 255 + "/" + "w" * 255 + "/v",
+                None,
+                5,
+                ["a"],
+            )
+        ),
         b'{"v":1,"size":1.5}',
         b'{"v":1,"size":1E+2}',
         b'{"v":NaN}',

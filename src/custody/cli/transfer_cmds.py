@@ -79,6 +79,8 @@ def send(
     contents this machine already sent to the same recipients for the same case are not
     sent twice: it says which transfer has them (--again sends a second one). A FILE of
     '-' is standard input, sent as --name (with CUSTODY_PASSPHRASE: no terminal to ask on).
+    A folder sends every file under it, each with its folder (the folder's own name first)
+    signed in its manifest; `custody receive` makes the same tree under --out.
     """
     # Checked here as the server checks them, so bad input is refused before anything else.
     urn = parse_urn(urn)

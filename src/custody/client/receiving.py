@@ -28,7 +28,7 @@ from custody.client.transparency import check_key_logged
 from custody.crypto import age
 from custody.crypto.items import unwrap
 from custody.crypto.keys import UserKeys
-from custody.crypto.manifest import Manifest, Sealed, open_sealed, safe_file_name
+from custody.crypto.manifest import Manifest, Sealed, open_sealed, safe_file_name, safe_folder
 from custody.crypto.signing import VerifyKey
 from custody.errors import (
     Conflict,
@@ -100,7 +100,7 @@ def receive(
             if item.wrap is None:
                 raise Forbidden(f"you hold no key for item {item.id}")
             manifest = _open_manifest(api, keys, transfer, item, sender_key)
-            progress.file(manifest[1].file_name, item.ciphertext_size)
+            progress.file(manifest[1].relative_path, item.ciphertext_size)
             results.append(_receive_item(api, item, manifest, out, say, progress))
     finally:
         progress.finish()
@@ -142,18 +142,18 @@ def _receive_item(
     progress: Progress,
 ) -> Received:
     item_key, manifest = opened
-    target = out / safe_file_name(manifest.file_name)
+    target = _target(out, manifest)
     if target.exists():
         if _sha256_file(target) == manifest.sha256:
             progress.advance(item.ciphertext_size)
-            say(f"  {manifest.file_name}: already here and verified, item {item.id}")
+            say(f"  {manifest.relative_path}: already here and verified, item {item.id}")
             _report(api, item, verified=True)
             return Received(item.id, target, manifest)
         raise Conflict(
             f"{target} exists and is a different file", hint="choose another folder with --out"
         )
     part = home() / "downloads" / f"{item.id}.age.part"
-    ciphertext_sha256 = _download(api, item, part, say, manifest.file_name, progress)
+    ciphertext_sha256 = _download(api, item, part, say, manifest.relative_path, progress)
     try:
         _check_ciphertext(part, manifest, ciphertext_sha256)
         _decrypt_into_place(part, target, item_key, manifest)
@@ -161,16 +161,36 @@ def _receive_item(
         part.unlink(missing_ok=True)
         _report(api, item, verified=False, reason=exc.message)
         raise VerificationFailed(
-            f"item {item.id} ({manifest.file_name}) failed verification: {exc.message}",
+            f"item {item.id} ({manifest.relative_path}) failed verification: {exc.message}",
             hint="nothing was written; tell the sender and your admin",
         ) from exc
     part.unlink(missing_ok=True)
     _report(api, item, verified=True)
     say(
-        f"  {manifest.file_name}: {manifest.size} bytes, signature and SHA-256 verified, "
+        f"  {manifest.relative_path}: {manifest.size} bytes, signature and SHA-256 verified, "
         f"item {item.id}"
     )
     return Received(item.id, target, manifest)
+
+
+def _target(out: Path, manifest: Manifest) -> Path:
+    """Where the item goes: under ``out``, in the folder its sender signed if any (each part
+    a safe name: never '..', never absolute), and never through a symbolic link or into
+    something that is not a folder."""
+    folder = out
+    if manifest.folder is not None:
+        for part in safe_folder(manifest.folder).split("/"):
+            folder = folder / part
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                raise Conflict(
+                    f"{folder} is in the way: not a folder custody can write into",
+                    hint="choose another folder with --out",
+                )
+            try:
+                folder.mkdir(mode=0o700, exist_ok=True)
+            except OSError as exc:
+                raise LocalError(f"cannot create {folder}: {exc.strerror}") from exc
+    return folder / safe_file_name(manifest.file_name)
 
 
 def _check_ciphertext(part: Path, manifest: Manifest, sha256: str) -> None:

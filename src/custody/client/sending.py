@@ -14,7 +14,7 @@ import base64
 import contextlib
 import hashlib
 import json
-import shlex
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +33,7 @@ from custody.client.transparency import check_key_logged, check_recovery_key_log
 from custody.crypto import age
 from custody.crypto.items import new_item_key, wrap
 from custody.crypto.keys import UserKeys
-from custody.crypto.manifest import Manifest, SignedManifest, safe_file_name
+from custody.crypto.manifest import Manifest, SignedManifest, safe_file_name, safe_folder
 from custody.errors import ChecksumMismatch, Conflict, IntegrityError, LocalError, NotFound
 from custody.files import write_private
 from custody.protocol.transfers import (
@@ -57,18 +57,51 @@ class Source:
     name: str
     size: int
     mtime_ns: int
+    folder: str | None = None  # its folder inside a folder sent ("evidence/cctv"), signed
+
+    @property
+    def shown(self) -> str:
+        return self.name if self.folder is None else f"{self.folder}/{self.name}"
+
+
+def _walk(folder: Path) -> list[tuple[Path, str]]:
+    """Every file under ``folder``, in a stable order, with its folder relative to
+    ``folder``'s parent ("evidence/cctv"): what the recipient's tree will be. A symbolic link,
+    or anything but a file or folder, is refused: what it points at is not in the folder."""
+    found: list[tuple[Path, str]] = []
+    top = safe_file_name(folder.resolve().name)
+    for root, dirs, names in os.walk(folder, onerror=_unreadable):
+        here = Path(root)
+        relative = "/".join([top, *here.relative_to(folder).parts])
+        dirs.sort()
+        for name in sorted([*names, *(d for d in dirs if (here / d).is_symlink())]):
+            path = here / name
+            if path.is_symlink() or not path.is_file():
+                what = "a symbolic link" if path.is_symlink() else "not a regular file"
+                raise LocalError(f"{path} is {what}", hint="send the file itself; nothing was sent")
+            found.append((path, safe_folder(relative)))
+    if not found:
+        raise LocalError(f"{folder} has no files in it", hint="nothing was sent")
+    return found
+
+
+def _unreadable(exc: OSError) -> None:
+    raise LocalError(f"{exc.filename}: {exc.strerror}", hint="nothing was sent")
 
 
 def check_sources(files: list[Path]) -> list[Source]:
-    """Every file must exist and be readable before anything reaches the server."""
-    sources = []
+    """Every file must exist and be readable before anything reaches the server; a folder
+    stands for every file under it, each with its folder kept (signed in its manifest)."""
+    listed: list[tuple[Path, str | None]] = []
     for path in files:
+        if path.is_dir():
+            listed.extend(_walk(path))
+        else:
+            listed.append((path, None))
+    sources = []
+    for path, folder in listed:
         if path.exists() and not path.is_file():
-            raise LocalError(
-                f"{path} is not a regular file",
-                hint=f"send the files in it: custody send {shlex.quote(str(path))}/* ... "
-                "(subfolders are not sent yet)",
-            )
+            raise LocalError(f"{path} is not a regular file", hint="nothing was sent")
         try:
             stat = path.stat()
             with path.open("rb"):
@@ -80,9 +113,11 @@ def check_sources(files: list[Path]) -> list[Source]:
         except OSError as exc:
             raise LocalError(f"{path}: {exc.strerror}", hint="nothing was sent") from None
         sources.append(
-            Source(path.resolve(), safe_file_name(path.name), stat.st_size, stat.st_mtime_ns)
+            Source(
+                path.resolve(), safe_file_name(path.name), stat.st_size, stat.st_mtime_ns, folder
+            )
         )
-    if len({s.name for s in sources}) != len(sources):
+    if len({s.shown for s in sources}) != len(sources):
         raise LocalError(
             "two files have the same name", hint="rename one; a recipient could not tell them apart"
         )
@@ -205,18 +240,19 @@ def _seal_each(
             items[str(source.path)] = entry
             state.save()
         if entry["sealed"]:
-            say(f"  {source.name}: already sealed")
+            say(f"  {source.shown}: already sealed")
             continue
         secret = json.loads(age.decrypt(base64.b64decode(entry["secret"]), [keys.identity]))
         item_key = age.Identity.parse(secret["item_key"])
         plan = age.SealPlan.from_secret_bytes(base64.b64decode(secret["plan"]))
-        progress.file(source.name, source.size)
+        progress.file(source.shown, source.size)
         plain_sha, cipher_sha = _upload(api, state, entry, source, plan, say, progress)
         manifest = Manifest(
             item=entry["item"],
             transfer=transfer.id,
             case=transfer.case,
             file_name=source.name,
+            folder=source.folder,
             size=source.size,
             sha256=plain_sha,
             ciphertext_size=plan.ciphertext_size(source.size),
@@ -246,7 +282,7 @@ def _seal_each(
         state.save()
         size = human_size(source.size)
         say(
-            f"  {source.name}: sealed and signed ({size}, sha256 {plain_sha[:12]}), "
+            f"  {source.shown}: sealed and signed ({size}, sha256 {plain_sha[:12]}), "
             f"item {entry['item']}"
         )
 
@@ -335,7 +371,7 @@ def _upload(
         offset = _offset(created.headers.get("Upload-Offset", "0"), length)
         state.save()
     if offset:
-        say(f"  {source.name}: resuming upload at {human_size(offset)} of {human_size(length)}")
+        say(f"  {source.shown}: resuming upload at {human_size(offset)} of {human_size(length)}")
     plain, cipher = hashlib.sha256(), hashlib.sha256()
     advance = progress.advance
 

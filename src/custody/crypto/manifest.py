@@ -27,6 +27,7 @@ _RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 # Bidi embeddings/overrides and isolates can make a name display as something else.
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 _SEPARATORS = {"\u2028", "\u2029"}
+_OPTIONAL = "folder"  # the one field a manifest may leave out
 
 
 def safe_file_name(name: str) -> str:
@@ -47,6 +48,29 @@ def safe_file_name(name: str) -> str:
     return name
 
 
+MAX_FOLDER_DEPTH = 32
+MAX_FOLDER_BYTES = 1024
+
+
+def safe_folder(folder: str) -> str:
+    """``folder`` (NFC), a relative path of folder names joined by '/', if each name is a safe
+    file name and the whole cannot climb out of, or reach past, the folder it is written
+    under: no '..', no '.', no empty part, not absolute; else InvalidInput."""
+    folder = unicodedata.normalize("NFC", folder)
+    if len(folder.encode("utf-8")) > MAX_FOLDER_BYTES:
+        raise InvalidInput(f"the folder path is longer than {MAX_FOLDER_BYTES} bytes")
+    parts = folder.split("/")
+    if len(parts) > MAX_FOLDER_DEPTH:
+        raise InvalidInput(f"the folder path is more than {MAX_FOLDER_DEPTH} folders deep")
+    for part in parts:
+        if part == "":
+            raise InvalidInput(
+                "the folder path is absolute or has an empty part", hint="send a relative folder"
+            )
+        safe_file_name(part)
+    return folder
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What the sender vouches for about one item."""
@@ -63,15 +87,22 @@ class Manifest:
     sender: str
     signing_key: str  # base64 Ed25519 public key of the sender
     created_at: str  # RFC 3339 UTC, e.g. "2026-11-25T07:35:00Z"
+    # The file's folder inside the folder that was sent ("statements/2026"), or None for a
+    # file sent on its own; absent from the signed bytes when None (older manifests).
+    folder: str | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == _OPTIONAL and value is None:
+                continue
             wanted = int if f.type in ("int", int) else str
             if type(value) is not wanted:  # bool is an int; refuse it too
                 raise InvalidInput(f"manifest field {f.name!r} must be {wanted.__name__}")
         if safe_file_name(self.file_name) != self.file_name:
             raise InvalidInput("the manifest's file name is not in Unicode NFC form")
+        if self.folder is not None and safe_folder(self.folder) != self.folder:
+            raise InvalidInput("the manifest's folder is not in Unicode NFC form")
         for name in ("sha256", "ciphertext_sha256"):
             if not _HEX64.fullmatch(getattr(self, name)):
                 raise InvalidInput(f"manifest field {name!r} is not a lower-case hex SHA-256")
@@ -81,9 +112,18 @@ class Manifest:
             raise InvalidInput("manifest time must be RFC 3339 UTC, like 2026-11-25T07:35:00Z")
         VerifyKey.from_b64(self.signing_key)
 
+    @property
+    def relative_path(self) -> str:
+        """Where the receiver writes it under its --out folder: folder/file_name."""
+        return self.file_name if self.folder is None else f"{self.folder}/{self.file_name}"
+
     def to_bytes(self) -> bytes:
-        """Canonical JSON: the exact bytes that are signed."""
-        return _canonical({"v": VERSION, **asdict(self)})
+        """Canonical JSON: the exact bytes that are signed (no ``folder`` when there is none,
+        so a file sent on its own signs exactly what it did before folders)."""
+        document = asdict(self)
+        if self.folder is None:
+            del document[_OPTIONAL]
+        return _canonical({"v": VERSION, **document})
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
@@ -91,9 +131,11 @@ class Manifest:
         version = document.pop("v", None)
         if type(version) is not int or version != VERSION:  # true == 1 in Python; not here
             raise InvalidInput("unknown manifest version")
-        names = {f.name for f in fields(cls)}
-        if set(document) != names:
-            raise InvalidInput(f"manifest fields differ from {sorted(names)}")
+        names = {f.name for f in fields(cls)} - {_OPTIONAL}
+        if set(document) - {_OPTIONAL} != names:
+            raise InvalidInput(f"manifest fields differ from {sorted(names)} (and '{_OPTIONAL}')")
+        if _OPTIONAL in document and document[_OPTIONAL] is None:
+            raise InvalidInput(f"manifest field '{_OPTIONAL}' must be str")  # absent, not null
         return cls(**document)
 
 
