@@ -7,6 +7,7 @@
 - Closing the page halfway through a large upload, then choosing the same files again,
   resumes from the server's offset (the first PATCH of the second run starts there).
 - Choosing the files of a finished send again says so and sends nothing.
+- A PATCH the network drops is sent again after asking the server for its offset.
 - The server holds no plaintext and no file name after a browser send.
 - A reader key the ledger does not show (an answer rewritten on its way) is refused:
   nothing is sealed, nothing wrapped.
@@ -273,3 +274,35 @@ def test_closing_the_page_halfway_resumes_from_the_servers_offset(
     assert first == int(heads[0] or 0) > LARGE // 4, (first, heads)
     assert int(page.get_attribute("#progress-0", "data-resumed-at") or 0) == first
     _received(people.prosecutor, transfer, tmp_path / "received", [large_file])
+
+
+# ── a dropped connection mid-upload ────────────────────────────────────────────────────────
+
+
+def test_a_patch_lost_on_the_way_is_sent_again_from_the_servers_offset(
+    server: Server, people: People, officer: Person, context: BrowserContext, tmp_path: Path
+) -> None:
+    """The network drops the first PATCH: the page asks the server where the upload stands
+    (HEAD) and sends the rest again; the transfer arrives intact."""
+    page = _signed_in_page(context, server, officer)
+    patches: list[str] = []
+    heads: list[str] = []
+
+    def drop_the_first_patch(route: Route) -> None:
+        method = route.request.method
+        if method == "PATCH":
+            patches.append(route.request.headers.get("upload-offset", ""))
+            if len(patches) == 1:
+                route.abort("connectionreset")
+                return
+        if method == "HEAD":
+            heads.append(route.request.url)
+        route.continue_()
+
+    context.route(re.compile(r".*/api/v1/uploads/[0-9a-f]{32}$"), drop_the_first_patch)
+    document = make_file(tmp_path / "sent", "CCTV still.png", 3_000_000)
+    send_in_browser(page, server, [document], new_urn(), CPS)
+    transfer = sent_transfer(page)
+    assert patches == ["0", "0"], patches  # the lost one, and the same bytes again
+    assert len(heads) == 1, heads  # asked where the upload stood before sending again
+    _received(people.prosecutor, transfer, tmp_path / "received", [document])
