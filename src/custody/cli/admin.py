@@ -17,7 +17,6 @@ from pathlib import Path
 import click
 
 from custody.cli import backup_cmds
-from custody.cli import backup_cmds
 from custody.cli.options import data_dir_option, reason_option, settings_for
 from custody.cli.output import emit, json_option, note, say
 from custody.cli.serve import private_data_dir, private_umask
@@ -356,11 +355,6 @@ def erase_reason(commitment: str, data_dir: Path | None) -> None:
     who = f"operator {getpass.getuser()}"[:36]
     notes.erase(_context(settings_for(data_dir)), commitment.strip().lower(), who)
     say(f"Erased the reason {commitment}; the ledger entry that refers to it is unchanged.")
-
-
-# Backup and restore live in their own module; they are the operator's commands all the same.
-admin.add_command(backup_cmds.backup)
-admin.add_command(backup_cmds.restore)
 
 
 # Backup and restore live in their own module; they are the operator's commands all the same.
