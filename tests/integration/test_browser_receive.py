@@ -4,13 +4,15 @@ item in the browser — byte for byte what was sent, each receipt in the ledger 
 the video (it advances, seeks to the middle, names the viewer, one ``item:viewed`` entry).
 One flipped byte in the stored ciphertext: the browser refuses, the download never
 completes, the page says why in the CLI's words, and the failure is in ``custody report``.
-Another organisation's prosecutor is refused the page, the player and the content. And the
+Another organisation's prosecutor is refused the page, the player and the content; a sender
+key the ledger does not show (swapped on its way) offers nothing to save or play. And the
 issue's check without any CLI: sent from one browser, saved and played in another.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -22,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Download, Page, Request, expect
+from playwright.sync_api import BrowserContext, Download, Page, Request, Route, expect
 
+from custody.crypto.signing import SigningKey
 from custody.domain.people import OrgKind
 from custody.ledger.events import EntryType
 from support.chromium import (
@@ -420,3 +423,37 @@ def test_sent_in_one_browser_received_and_played_in_another(
     received = {e.item for e in server.world.entries(EntryType.ITEM_RECEIVED)
                 if e.actor == prosecutor.account.user_id}
     assert set(named.values()) <= received
+
+
+def test_a_sender_key_the_ledger_does_not_show_offers_nothing(
+    server: Server, people: People, prosecutor: Person, context: BrowserContext, tmp_path: Path
+) -> None:
+    """The server (or someone on the way) names another signing key for the sender, with a
+    manifest it could have signed: the page proves the key against the ledger, refuses, and
+    offers nothing to save or play; no receipt is made."""
+    document = make_file(tmp_path / "out", "custody record.pdf", 40_000)
+    case = new_case(people.officer)
+    transfer = people.officer.send([document], case, prosecutor.account.org)
+    forged = SigningKey.generate().public_key.to_b64()
+    swapped: list[str] = []
+
+    def swap_the_senders_key(route: Route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        body["sender_signing_key"] = forged
+        swapped.append(body["id"])
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    context.route(re.compile(rf".*/api/v1/transfers/{transfer}$"), swap_the_senders_key)
+    page = context.new_page()
+    sign_in(page, server, prosecutor)
+    unlock_keys(page, server, prosecutor)
+    page.goto(f"{server.web_url}/transfers/{transfer}")
+    error = page.locator("#receive-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("signing key")
+    assert swapped == [transfer]
+    assert page.locator("button.save, a.play, #receive-all:not([hidden])").count() == 0
+    (item,) = item_ids(people.officer, transfer)
+    assert document.name not in page.content()  # the manifest was never opened
+    assert not [e for e in server.world.entries(EntryType.ITEM_RECEIVED) if e.item == item]
