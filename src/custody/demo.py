@@ -28,6 +28,7 @@ from custody.cli.main import main as custody
 from custody.client.config import Session
 from custody.client.http import Api
 from custody.errors import CustodyError, LocalError
+from custody.files import write_private
 from custody.protocol.transfers import TransferOut, TransferPage
 from custody.server import load_log_signer
 from custody.settings import Settings
@@ -56,6 +57,16 @@ class Person:
         self.password = secrets.token_urlsafe(12)
         self.passphrase = secrets.token_urlsafe(12)
         self.app: pyotp.TOTP | None = None  # their authenticator app, once enrolled
+
+    def save_credentials(self) -> None:
+        """The demo person's password, key passphrase and authenticator secret, 0600, so a
+        newcomer can sign in to the web application on the demo's data afterwards."""
+        secret = self.app.secret if self.app is not None else "(not enrolled)"
+        text = (f"e-mail: {self.email}\npassword: {self.password}\n"
+                f"key passphrase: {self.passphrase}\n"
+                f"authenticator secret (add it to your app, or: python -c "
+                f"\"import pyotp; print(pyotp.TOTP('{secret}').now())\"): {secret}\n")
+        write_private(self.home / "demo-credentials.txt", text.encode())
 
     def log_in(self, url: str, log_key: str, witness_key: str) -> None:
         """Password, then the authenticator app: enrolled from the secret the login shows.
@@ -280,6 +291,12 @@ def run(workdir: Path) -> None:
     _explain(
         f'Check it yourself: custody verify {bundle} --log-key "$(cat {workdir / "log-key.txt"})"'
     )
+    for person in (officer, prosecutor):
+        person.save_credentials()
+    _explain("See it in a browser, on the demo's data (the people's demo credentials are in")
+    _explain(f"{workdir / 'people'}/*/demo-credentials.txt, for this demo only):")
+    _explain(f"  custody serve --data-dir '{data}' --port 8443")
+    _explain(f"  then open http://localhost:8443/login as {prosecutor.email}")
 
 
 def _set_up_server(workdir: Path, data: Path, *people: tuple[Person, str]) -> str:
