@@ -6,6 +6,7 @@
 #                                   print the environment to use
 #   scripts/cluster.sh env  [DIR]   print that environment again
 #   scripts/cluster.sh down [DIR]   stop everything `up` started; drop the database it made
+#   scripts/cluster.sh install      only install nginx-light (as root; scripts/test.sh)
 #
 # DIR (default $CLUSTER_DIR or /tmp/custody-cluster) holds the data folder (the log's keys,
 # the server secret), Swift's folder, nginx's configuration, pid files and every log.
@@ -34,7 +35,7 @@ PY="${PYTHON:-$ROOT/.venv/bin/python}"
 
 say() { printf 'cluster.sh: %s\n' "$*" >&2; }
 die() { printf 'cluster.sh: error: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 alive() { [ -f "$DIR/run/$1.pid" ] && kill -0 "$(cat "$DIR/run/$1.pid")" 2>/dev/null; }
 
@@ -271,5 +272,6 @@ case "$COMMAND" in
     up) up ;;
     down) down ;;
     env) print_env ;;
+    install) ensure_nginx ;;
     *) usage ;;
 esac

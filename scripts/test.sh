@@ -11,7 +11,8 @@
 # Idempotent. It makes sure of, in order:
 #   1. the Debian tools the tests use (age; Go for the independent verifier; Node.js and npm
 #      for the browser library in js/; OpenStack Swift and memcached, a real S3 object store,
-#      through scripts/swift.sh install) — installed with apt-get when run as root, otherwise
+#      through scripts/swift.sh install; nginx-light, the local cluster's load balancer,
+#      through scripts/cluster.sh install) — installed with apt-get when run as root, otherwise
 #      it says what to install;
 #   2. a virtualenv at .venv with `pip install -e '.[test]'`;
 #   3. PostgreSQL answering at $CUSTODY_TEST_POSTGRES_URL (default 127.0.0.1:5432,
@@ -97,6 +98,16 @@ ensure_swift_packages() {
     fi
     under_ci && die "OpenStack Swift could not be installed; CI needs it"
     warn "no OpenStack Swift: the tests on a real S3 object store will be skipped"
+}
+
+# nginx-light, the load balancer of the local cluster (tests/integration/test_cluster.py),
+# installed by scripts/cluster.sh with the same care (Debian's nginx must not start).
+ensure_nginx_package() {
+    if bash "$ROOT/scripts/cluster.sh" install; then
+        return 0
+    fi
+    under_ci && die "nginx-light could not be installed; CI needs it"
+    warn "no nginx: the tests of the local cluster will be skipped"
 }
 
 # ── 2. The virtualenv ───────────────────────────────────────────────────────
@@ -233,6 +244,7 @@ main() {
     pytest_args+=("$@")
     ensure_debian_packages
     [ -n "$fast" ] || ensure_swift_packages
+    [ -n "$fast" ] || ensure_nginx_package
     ensure_venv
     ensure_postgres
     # Tests run `custody` and `age` as subprocesses: the venv's scripts come first.

@@ -41,16 +41,20 @@ from support.server import (
     item_ids,
     make_file,
     new_case,
+    new_person,
     serving,
 )
 from support.swift import Swift, free_ports, under_ci
-from support.world import CAST, CPS, World, environment, world_settings
+from support.world import CAST, CPS, POLICE, World, environment, world_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.swift, pytest.mark.slow]
 
 CLUSTER_SH = REPO_ROOT / "scripts" / "cluster.sh"
 MIB = 1024 * 1024
-NODES = 2
+# Two nodes and a 256 MiB send in the suite; by hand, the issue's own check:
+# CUSTODY_CLUSTER_NODES=3 CUSTODY_CLUSTER_SEND_MIB=2048 pytest tests/integration/test_cluster.py
+NODES = int(os.environ.get("CUSTODY_CLUSTER_NODES", "2"))
+SEND_MIB = int(os.environ.get("CUSTODY_CLUSTER_SEND_MIB", "256"))
 
 
 @dataclass
@@ -172,11 +176,11 @@ def _received(url: str) -> int:
 
 def test_a_node_killed_mid_upload_the_send_resumes_through_the_other(
         cluster: Cluster, tmp_path: Path) -> None:
-    """SIGKILL to the node reading a PATCH body: the send goes on (or, run again as its
-    message says, resumes) through the other node, from the offset the store recorded,
-    and the prosecutor receives exactly the file sent; the ledger verifies."""
+    """SIGKILL, at about half, to the node reading a PATCH body: the send goes on (or, run
+    again as its message says, resumes) through the other node, from the offset the store
+    recorded, and the prosecutor receives exactly the file sent; the ledger verifies."""
     officer, prosecutor = cluster.people.officer, cluster.people.prosecutor
-    size = 256 * MIB  # eight of the CLI's 32 MiB PATCHes
+    size = SEND_MIB * MIB  # 256 MiB: eight of the CLI's 32 MiB PATCHes
     original = make_file(tmp_path / "sent", "CCTV-long.mp4", size)
     urn = new_case(officer)
     argv = [CUSTODY, "send", str(original), "--case", urn, "--to", CPS]
@@ -196,9 +200,9 @@ def test_a_node_killed_mid_upload_the_send_resumes_through_the_other(
                     for n, url in enumerate(cluster.nodes, 1)}
             busy = max(grew, key=lambda n: grew[n])
             read += sum(grew.values())
-            # The nodes have received more than one PATCH body, and one of them is
-            # receiving another now.
-            if read > 48 * MIB and grew[busy] > 2 * MIB:
+            # The nodes have received about half the file, and one of them is receiving
+            # a PATCH body now.
+            if read > size // 2 and grew[busy] > 2 * MIB:
                 os.kill(cluster.pid(busy), signal.SIGKILL)
                 killed = busy
         assert killed is not None, f"no node was caught mid-PATCH:\n{log.read_text()}"
@@ -229,6 +233,35 @@ def test_a_node_killed_mid_upload_the_send_resumes_through_the_other(
     cluster.up()  # the killed node starts again and serves
     ready = httpx.get(f"{cluster.nodes[killed - 1]}/readyz", timeout=30)
     assert ready.status_code == 200
+
+
+def test_two_senders_at_once_to_one_recipient(cluster: Cluster, tmp_path: Path) -> None:
+    """Two officers send at the same moment through nginx (their requests spread over the
+    nodes) to the same organisation; both transfers arrive whole, and the ledger verifies."""
+    officer = cluster.people.officer
+    other = new_person(cluster.server, tmp_path / "other", "officer2",
+                       f"dc.other-{uuid.uuid4().hex[:6]}@tvp.police.example", POLICE, "officer")
+    files = {person: make_file(tmp_path / person.account.key, f"exhibit-{n}.mp4", 24 * MIB + n)
+             for n, person in enumerate((officer, other))}
+    sends = {}
+    for person, path in files.items():
+        urn = new_case(person)
+        sends[person] = subprocess.Popen(
+            [CUSTODY, "send", str(path), "--case", urn, "--to", CPS], env=person.env(),
+            cwd=person.home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sent = {}
+    for person, proc in sends.items():
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out
+        found = re.search(r"Sent transfer ([0-9a-f-]{36})", out)
+        assert found, out
+        sent[person] = found[1]
+    prosecutor = cluster.people.prosecutor
+    for person, transfer_id in sent.items():
+        received = tmp_path / f"received-{person.account.key}"
+        prosecutor.ok("receive", transfer_id, "--out", str(received))
+        assert (received / files[person].name).read_bytes() == files[person].read_bytes()
+    assert "Ledger OK" in cluster.server.operator("ledger", "verify").stdout
 
 
 def test_background_work_is_done_once_across_the_nodes(
