@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from custody.store.db import Base, new_id
@@ -168,7 +168,7 @@ class Item(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     position: Mapped[int]
     state: Mapped[str] = mapped_column(String(20))  # custody.domain.items.ItemState
-    ciphertext_size: Mapped[int]
+    ciphertext_size: Mapped[int] = mapped_column(BigInteger)  # 60 GB items: past 2^31
     ciphertext_sha256: Mapped[str | None] = mapped_column(String(64))
     blob_key: Mapped[str | None] = mapped_column(String(200))
     upload_id: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -203,7 +203,7 @@ class Upload(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), unique=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    length: Mapped[int]
+    length: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
 
