@@ -51,9 +51,9 @@ from support.world import POLICE
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
 
 POLL_MS = 100
-# The large video: 256 MiB, or CUSTODY_BROWSER_LARGE_MIB (1024 for the 1 GiB check).
-LARGE = int(os.environ.get("CUSTODY_BROWSER_LARGE_MIB", "256")) << 20
-LARGE_TIMEOUT = pytest.mark.timeout(300 + 600 * (LARGE >> 30))  # pytest-timeout's 300 s: 256 MiB
+# The large video: 192 MiB, or CUSTODY_BROWSER_LARGE_MIB (1024 for the 1 GiB check).
+LARGE = int(os.environ.get("CUSTODY_BROWSER_LARGE_MIB", "192")) << 20
+LARGE_TIMEOUT = pytest.mark.timeout(300 + 600 * (LARGE >> 30))  # pytest-timeout's 300 s: 192 MiB
 
 
 def make_video(path: Path, seconds: int = 8) -> Path:

@@ -12,7 +12,7 @@
 - A reader key the ledger does not show (an answer rewritten on its way) is refused:
   nothing is sealed, nothing wrapped.
 
-The two large-file tests are the only ones with large files: 256 MiB, or
+The two large-file tests are the only ones with large files: 192 MiB, or
 ``CUSTODY_BROWSER_LARGE_MIB`` (1024 for the issue's 1 GiB checks); the files are made in 16 MiB
 pieces of os.urandom and deleted afterwards.
 """
@@ -43,11 +43,11 @@ from support.world import CPS, POLICE, new_urn
 
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
 
-LARGE = int(os.environ.get("CUSTODY_BROWSER_LARGE_MIB", "256")) << 20
+LARGE = int(os.environ.get("CUSTODY_BROWSER_LARGE_MIB", "192")) << 20
 PIECE = 16 << 20
 # A large file through JavaScript's SHA-256 and ChaCha20 on a loaded 2-core machine.
 LARGE_WAIT_MS = 600_000 * max(1, LARGE >> 30)
-# pytest-timeout's 300 s is for 256 MiB; 1 GiB takes up to about 5 minutes a test here.
+# pytest-timeout's 300 s is for 192 MiB; 1 GiB takes up to about 5 minutes a test here.
 LARGE_TIMEOUT = pytest.mark.timeout(300 + 600 * (LARGE >> 30))
 
 

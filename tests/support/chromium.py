@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from support.server import Person, Server
@@ -40,6 +40,9 @@ def chromium() -> Iterator[Any]:
 def context(chromium: Any) -> Iterator[BrowserContext]:
     ctx = chromium.new_context(accept_downloads=True)
     ctx.set_default_timeout(WAIT_MS)
+    # expect() has its own default (5 s): a verdict that needs a whole item decrypted and
+    # hashed on a loaded machine takes longer.
+    expect.set_options(timeout=WAIT_MS)
     yield ctx
     ctx.close()
 
