@@ -34,7 +34,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
-DEB_PACKAGES=(age golang-go golang-golang-x-mod-dev chromium nodejs npm)
+DEB_PACKAGES=(age golang-go golang-golang-x-mod-dev chromium ffmpeg nodejs npm)
 PG_URL="${CUSTODY_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
 
