@@ -33,6 +33,7 @@ from support.cli import CUSTODY, base_env, ok, run_custody
 from support.databases import fresh_postgres
 from support.mail import Mailbox
 from support.paths import REPO_ROOT
+from support.scan import scan_database, scan_tree
 from support.server import (
     People,
     Person,
@@ -413,3 +414,30 @@ def _upload(url: str, officer: Person, token: str, data: bytes) -> str:
         **tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
     assert sent.status_code == 204, sent.text
     return str(location.rsplit("/", 1)[1])
+
+
+def test_no_plaintext_on_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
+    """The marker scan over everything the cluster keeps: Swift's object files, the
+    database, the cluster's folder (every node's log, nginx's logs and configuration, the
+    data folder): neither a file's content nor its name, after a send and a receive."""
+    officer, prosecutor = cluster.people.officer, cluster.people.prosecutor
+    marker = f"PLAINTEXT-MARKER-{secrets.token_hex(12)}"
+    name = f"secret-name-{secrets.token_hex(6)}.txt"
+    sent = make_file(tmp_path / "sent", name, content=(marker.encode() + b"\n") * 30_000)
+    transfer_id = officer.send([sent], new_case(officer), CPS)
+    prosecutor.ok("receive", transfer_id, "--out", str(tmp_path / "received"))
+    assert (tmp_path / "received" / name).read_bytes() == sent.read_bytes()
+    needles = [marker.encode(), name.encode()]
+    swift = cluster.server.stored.swift
+    assert swift is not None
+    found: list[str] = []
+    scanned = 0
+    for root in (swift.object_files, cluster.folder, cluster.server.data_dir):
+        hits, files = scan_tree(root, needles)
+        found += hits
+        scanned += files
+    hits, values = scan_database(cluster.server, needles)
+    found += hits
+    assert scanned > 10
+    assert values > 100
+    assert not found, "\n".join(found)
