@@ -391,17 +391,40 @@ def _upload(
                     pending.add(piece[max(0, send_from - position) :])
                 position = end
                 if pending.size >= PATCH_BYTES:
-                    send_from += pending.send(api, entry["upload"], send_from)
+                    send_from = _send(api, entry["upload"], pending, send_from, length)
     except OSError as exc:
         raise LocalError(f"cannot read {source.path}: {exc.strerror}") from exc
     if pending.size:
-        send_from += pending.send(api, entry["upload"], send_from)
+        send_from = _send(api, entry["upload"], pending, send_from, length)
     if send_from != length:
         raise Conflict(
             f"upload of {source.name} ended at {send_from} of {length} bytes",
             hint="run the same command again to resume",
         )
     return plain.hexdigest(), cipher.hexdigest()
+
+
+def _send(api: Api, url: str, pending: _Patch, offset: int, length: int) -> int:
+    """PATCH ``pending`` at ``offset``; the offset after it.
+
+    A 409 means the server's offset moved under us: a request of an earlier run of this
+    send (killed mid-way) was still being written when this one asked where to resume. The
+    server says where it is now; what it already holds is dropped from ``pending`` and the
+    rest is sent from there (tus's answer to a conflict). An offset that went back cannot
+    be caught up from here: run the command again."""
+    for _ in range(3):
+        try:
+            return offset + pending.send(api, url, offset)
+        except Conflict:
+            head = api.request("HEAD", url, headers={"Tus-Resumable": "1.0.0"})
+            moved = _offset(head.headers.get("Upload-Offset"), length)
+            if moved < offset:
+                raise
+            skipped = pending.skip(moved - offset)
+            offset += skipped
+            if not pending.size:
+                return moved
+    raise Conflict("the upload's offset kept moving", hint="run the same command again to resume")
 
 
 def _offset(header: str | None, length: int) -> int:
@@ -430,6 +453,20 @@ class _Patch:
         self.pieces.append(piece)
         self.size += len(piece)
         self.digest.update(piece)
+
+    def skip(self, count: int) -> int:
+        """Drop up to ``count`` bytes from the front (the server has them); how many."""
+        kept: list[bytes] = []
+        dropped = 0
+        for piece in self.pieces:
+            cut = min(len(piece), count - dropped)
+            dropped += cut
+            if cut < len(piece):
+                kept.append(piece[cut:])
+        self.pieces, self.size, self.digest = [], 0, hashlib.sha256()
+        for piece in kept:
+            self.add(piece)
+        return dropped
 
     def send(self, api: Api, url: str, offset: int) -> int:
         checksum = base64.b64encode(self.digest.digest()).decode()

@@ -115,6 +115,37 @@ def test_an_interrupted_upload_resumes_from_the_servers_offset(
     assert (tmp_path / "received" / source.name).read_bytes() == source.read_bytes()
 
 
+def test_a_patch_that_finds_the_offset_moved_goes_on_from_the_servers_offset(
+    desks: Desks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server wrote the second PATCH, but its answer says 409: as when a killed earlier
+    # run's request was still being written when this run asked where to resume.
+    monkeypatch.setattr(sending, "PATCH_BYTES", MIB)
+    officer = desks.officer
+    source = tmp_path / "CCTV.mp4"
+    source.write_bytes(os.urandom(3 * MIB + 500))
+    urn = case(officer, desks)
+    patches = itertools.count(1)
+    offsets: list[int] = []
+
+    def conflict_once(request: httpx.Request, answer: httpx.Response) -> httpx.Response:
+        offsets.append(int(request.headers["Upload-Offset"]))
+        if next(patches) != 2:
+            return answer
+        body = {"error": {"code": "conflict", "message": "Upload-Offset is not the upload's"}}
+        return httpx.Response(409, json=body, request=request)
+
+    officer.tampering.on("PATCH", UPLOADS, conflict_once)
+    transfer = send(officer, [source], urn)
+    assert "HEAD" in " ".join(s for s in officer.tampering.seen if "uploads" in s)
+    assert len(offsets) == len(set(offsets))  # nothing the server held was sent twice
+    prosecutor = desks.prosecutor
+    with prosecutor.active():
+        receiving.receive(prosecutor.api, prosecutor.session, prosecutor.keys, transfer,
+                          tmp_path / "received", prosecutor.say)
+    assert (tmp_path / "received" / source.name).read_bytes() == source.read_bytes()
+
+
 def test_a_readers_key_the_ledger_does_not_show_is_never_wrapped_for(
     desks: Desks, tmp_path: Path
 ) -> None:
