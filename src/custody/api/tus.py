@@ -212,6 +212,10 @@ def create(request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
 def head(upload_id: str, request: Request, ctx: ContextDep, actor: ContentSender) -> Response:
     _require_tus(request)
     status = uploads.status(ctx, actor, upload_id)
+    if status.offset == status.length and not status.complete:
+        # Every byte arrived but the node died before publishing them (its last PATCH was
+        # written, its answer never sent): the resuming client's HEAD completes it.
+        uploads.finish(ctx, actor, upload_id)
     return _response(
         200, **{"Upload-Offset": str(status.offset), "Upload-Length": str(status.length)}
     )

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from custody.client import receiving, sending
 from custody.client.sizes import human_size
 from custody.crypto.keys import UserKeys
-from custody.errors import IntegrityError, LocalError, ServerUnavailable
+from custody.errors import CustodyError, IntegrityError, LocalError, ServerUnavailable
+from custody.services import uploads
 from custody.store.models import KeyWrap
 from support.client import Desks, Machine, with_json
 from support.in_process import TUS
@@ -139,6 +140,36 @@ def test_a_patch_that_finds_the_offset_moved_goes_on_from_the_servers_offset(
     transfer = send(officer, [source], urn)
     assert "HEAD" in " ".join(s for s in officer.tampering.seen if "uploads" in s)
     assert len(offsets) == len(set(offsets))  # nothing the server held was sent twice
+    prosecutor = desks.prosecutor
+    with prosecutor.active():
+        receiving.receive(prosecutor.api, prosecutor.session, prosecutor.keys, transfer,
+                          tmp_path / "received", prosecutor.say)
+    assert (tmp_path / "received" / source.name).read_bytes() == source.read_bytes()
+
+
+def test_an_upload_whose_bytes_all_arrived_but_never_published_completes_on_resume(
+    desks: Desks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The node wrote the last PATCH and died before publishing the upload: every byte is
+    # there, the item still "uploading". The resumed send finds the offset at the end.
+    monkeypatch.setattr(sending, "PATCH_BYTES", MIB)
+    officer = desks.officer
+    source = tmp_path / "BWV.mp4"
+    source.write_bytes(os.urandom(2 * MIB + 77))
+    urn = case(officer, desks)
+    real_finish = uploads.finish
+
+    def dies(*_: object, **__: object) -> None:
+        raise RuntimeError("the node died before publishing")
+
+    monkeypatch.setattr(uploads, "finish", dies)
+    with pytest.raises(CustodyError), officer.active():
+        sending.send(officer.api, officer.session, officer.keys, [source], urn, [CPS], None,
+                     officer.say)
+    monkeypatch.setattr(uploads, "finish", real_finish)
+    officer.said.clear()
+    transfer = send(officer, [source], urn)
+    assert any("resuming upload at" in line for line in officer.said)
     prosecutor = desks.prosecutor
     with prosecutor.active():
         receiving.receive(prosecutor.api, prosecutor.session, prosecutor.keys, transfer,
