@@ -431,7 +431,9 @@ def test_a_patch_longer_than_the_grace_keeps_what_arrived(
     upload = _new_upload(officer, size)
     answers: list[httpx.Response | Exception] = []
     with serving(server.data_dir, server.env, cwd=tmp_path) as node:
-        body = _SlowBody(data, pause=0.25, after=20)  # 20 MiB at once, then slowly
+        # 20 MiB at once, then 1 MiB every 0.5 s: the other 20 MiB need 10 s, twice the grace
+        # (at 0.25 s they could all arrive within it on a quiet machine, and nothing was cut).
+        body = _SlowBody(data, pause=0.5, after=20)
         sending = _send_slowly(node.url, token, upload, body, answers)
         assert body.started.wait(30)
         node.proc.send_signal(signal.SIGTERM)
