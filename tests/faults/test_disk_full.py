@@ -9,7 +9,6 @@ the same command resumes and the file arrives intact.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from support.cli import assert_fails
-from support.server import People, Person, Server, item_ids, new_case, serving
+from support.server import People, Server, item_ids, new_case, serving
 from support.world import CPS
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -41,24 +40,16 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
                        timeout=30)
 
 
-def _at(person: Person, home: Path, url: str) -> Person:
-    shutil.copytree(person.home, home, dirs_exist_ok=True)
-    clone = Person(person.server, person.account, home)
-    clone.passphrase, clone.totp = person.passphrase, person.totp
-    clone._last_step = person._last_step  # one authenticator: no code twice
-    clone.login(url=url)
-    person._last_step = clone._last_step
-    return clone
-
-
 @pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 def test_a_full_blob_disk_fails_clearly_keeps_the_offset_and_resumes(
     server: Server, people: People, tmp_path: Path, small_disk: Path
 ) -> None:
     env = {**server.env, "CUSTODY_BLOB_URL": f"file://{small_disk}"}
     with serving(server.data_dir, env, cwd=tmp_path) as node:
-        officer = _at(people.officer, tmp_path / "officer", node.url)
-        prosecutor = _at(people.prosecutor, tmp_path / "prosecutor", node.url)
+        officer = people.officer.at_another_machine(tmp_path / "officer")
+        prosecutor = people.prosecutor.at_another_machine(tmp_path / "prosecutor")
+        for person in (officer, prosecutor):
+            person.login(url=node.url)
         source = tmp_path / "files" / "cctv.mp4"
         source.parent.mkdir()
         source.write_bytes(os.urandom(40 * MIB))

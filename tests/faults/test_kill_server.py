@@ -20,7 +20,6 @@ import hashlib
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -84,17 +83,6 @@ def node(server: Server, work: Path) -> Iterator[Node]:
         started.stop()
 
 
-def _at(person: Person, home: Path, url: str) -> Person:
-    """``person`` at a copy of their machine, logged in to ``url`` (the node)."""
-    shutil.copytree(person.home, home, dirs_exist_ok=True)
-    clone = Person(person.server, person.account, home)
-    clone.passphrase, clone.totp = person.passphrase, person.totp
-    clone._last_step = person._last_step  # one authenticator: no code twice
-    clone.login(url=url)
-    person._last_step = clone._last_step
-    return clone
-
-
 def _file(path: Path, size: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     block = os.urandom(MIB)
@@ -128,8 +116,10 @@ def test_kill_9_during_uploads_and_receives_loses_nothing(
 ) -> None:
     counts = {"rounds": 0, "send interrupted": 0, "receive interrupted": 0, "verified": 0}
     with node(server, tmp_path) as n:
-        officer = _at(people.officer, tmp_path / "officer", n.url)
-        prosecutor = _at(people.prosecutor, tmp_path / "prosecutor", n.url)
+        officer = people.officer.at_another_machine(tmp_path / "officer")
+        prosecutor = people.prosecutor.at_another_machine(tmp_path / "prosecutor")
+        for person in (officer, prosecutor):
+            person.login(url=n.url)
         for r in range(ROUNDS):
             urn = new_case(officer)
             source = _file(tmp_path / f"round-{r}" / "interview.mp4", SIZE_MIB * MIB)
@@ -165,9 +155,11 @@ def test_kill_9_during_concurrent_appends_keeps_every_acknowledged_entry(
 ) -> None:
     opened: list[str] = []
     with node(server, tmp_path) as n:
-        writers = [_at(p, tmp_path / k, n.url) for k, p in
+        writers = [p.at_another_machine(tmp_path / k) for k, p in
                    (("officer", people.officer), ("prosecutor", people.prosecutor),
                     ("prosecutor2", people.prosecutor2))]
+        for writer in writers:
+            writer.login(url=n.url)
 
         def open_cases(who: Person) -> list[str]:
             done = []

@@ -7,7 +7,6 @@ independent Go verifier.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from custody.crypto.signing import SigningKey
 from custody.ledger.cosignature import Cosigner
 from support.cli import CUSTODY, assert_fails, base_env, free_port, ok, run_custody
 from support.go import build_go
-from support.server import People, Person, Server, item_ids, make_file, new_case, serving
+from support.server import People, Server, item_ids, make_file, new_case, serving
 from support.server import wait_healthy as wait_up
 
 
@@ -44,15 +43,6 @@ def witness(server: Server, tmp_path: Path) -> Iterator[tuple[str, str]]:
         proc.wait(timeout=30)
 
 
-def _at_another_machine(person: Person, home: Path) -> Person:
-    """The same person with a copy of their machine's custody folder (keys, authenticator)."""
-    shutil.copytree(person.home, home, dirs_exist_ok=True)
-    clone = Person(person.server, person.account, home)
-    clone.passphrase, clone.totp = person.passphrase, person.totp
-    clone._last_step = person._last_step  # one authenticator: no code twice
-    return clone
-
-
 @pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 def test_a_witnessed_log_end_to_end(
     server: Server, people: People, witness: tuple[str, str], tmp_path: Path
@@ -61,7 +51,7 @@ def test_a_witnessed_log_end_to_end(
     env = {**server.env, "CUSTODY_WITNESSES": f"{witness_key} {witness_url}",
            "CUSTODY_CHECKPOINT_INTERVAL_SECONDS": "0.3"}
     with serving(server.data_dir, env, cwd=tmp_path) as node:
-        prosecutor = _at_another_machine(people.prosecutor, tmp_path / "prosecutor")
+        prosecutor = people.prosecutor.at_another_machine(tmp_path / "prosecutor")
         prosecutor.login("--witness", witness_key, "--quorum", "1", url=node.url)
         urn = new_case(people.officer)
         sent = make_file(tmp_path / "out", "statement.pdf", 5000)

@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 import uuid
@@ -349,7 +350,9 @@ class Person:
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.passphrase = f"pass-{account.key}-{uuid.uuid4().hex[:12]}"
         self.totp: pyotp.TOTP | None = None  # this person's authenticator app, once enrolled
-        self._last_step = 0
+        # The last time step whose code was used: one box, shared by every copy of this
+        # person's machine (one authenticator app; the server takes no code twice).
+        self._last_step = [0]
 
     @property
     def password(self) -> str:
@@ -384,7 +387,7 @@ class Person:
             match = re.search(r"secret: ([A-Z2-7]+)", shown)
             assert match, shown
             self.totp = pyotp.TOTP(match[1])
-            self._last_step = 0  # a new secret: the server has seen none of its codes
+            self._last_step[0] = 0  # a new secret: the server has seen none of its codes
             self.ok("enrol", env=self.env(CUSTODY_TOTP_CODE=self.code()))
         else:
             self.ok(*args, env=self.env(CUSTODY_TOTP_CODE=self.code()))
@@ -398,14 +401,22 @@ class Person:
         assert self.totp is not None
         while True:
             now = self.totp.timecode(datetime.now(UTC))
-            fresh = [s for s in (now, now + 1) if s > self._last_step]
+            fresh = [s for s in (now, now + 1) if s > self._last_step[0]]
             if fresh:
-                self._last_step = fresh[0]
+                self._last_step[0] = fresh[0]
                 return self.totp.generate_otp(fresh[0])
             time.sleep(1)  # three logins within one step: wait for the next
 
     def keys_init(self) -> None:
         self.ok("keys", "init")
+
+    def at_another_machine(self, home: Path) -> Person:
+        """This person with a copy of their machine's custody folder as it is now (keys,
+        pins, what it verified) and the same authenticator app."""
+        shutil.copytree(self.home, home, dirs_exist_ok=True)
+        copy = Person(self.server, self.account, home)
+        copy.passphrase, copy.totp, copy._last_step = self.passphrase, self.totp, self._last_step
+        return copy
 
     @classmethod
     def signed_in(cls, server: Server, account: Account, home: Path, *,
