@@ -14,7 +14,7 @@ from custody.domain.items import ItemState
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.events import EntryType
 from custody.protocol.transfers import ItemCreatedOut
-from custody.services import access, notes
+from custody.services import access, notes, notifications
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext, refuse
 from custody.services.ledger import record_item
@@ -168,3 +168,5 @@ def record_receipt(
                 **({} if verified else notes.keep(ctx, session, (reason or "")[:300])),
             },
         )
+        if verified:
+            notifications.transfer_received(ctx, session, item, actor)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -34,6 +34,10 @@ log = logging.getLogger("custody.alerts")
 CLAIM_LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 BATCH = 100
+# One row standing for many: "tell every recipient of this transfer", queued when a transfer
+# to a big unit or organisation is sent and expanded into their rows by the watcher
+# (custody.services.notifications), so sending never waits on thousands of inserts.
+FANOUT = "fanout"
 
 
 @dataclass(frozen=True)
@@ -70,15 +74,18 @@ def enqueue(
     org_ids: Iterable[str],
     message: Message,
     email: bool = True,
+    email_to: Collection[str] | None = None,
 ) -> list[str]:
     """Queue ``message`` to each person (notice, and e-mail if SMTP is set) and each org's
-    webhook; return the user ids it reaches (for the ledger entry)."""
+    webhook; return the user ids it reaches (for the ledger entry). ``email_to``: only these
+    people (by id) are e-mailed, the others get the notice alone (their own choice)."""
     now = ctx.clock.now()
     users = {u.id: u for u in people}
     rows: list[tuple[str, str]] = []
     for user in users.values():
         rows.append(("notice", f"notice:{user.id}"))
-        if email and ctx.settings.smtp_host:
+        wanted = email_to is None or user.id in email_to
+        if email and wanted and ctx.settings.smtp_host:
             rows.append(("email", f"email:{user.email}"))
     for org_id in dict.fromkeys(org_ids):
         if session.get(OrgWebhook, org_id) is not None:
@@ -155,6 +162,7 @@ def deliver_due(
                     Alert.delivered_at.is_(None),
                     Alert.failed_at.is_(None),
                     Alert.next_attempt_at <= now,
+                    Alert.channel != FANOUT,  # expanded by the watcher, not sent
                 )
                 .order_by(Alert.created_at)
                 .limit(BATCH)

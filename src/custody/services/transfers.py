@@ -21,6 +21,7 @@ from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
 from custody.protocol.transfers import ReaderOut, TransferOut, TransferPage
+from custody.services import notifications
 from custody.services.accounts import current_key
 from custody.services.cases import find_case
 from custody.services.context import Actor, ServiceContext, refuse
@@ -242,6 +243,7 @@ def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferOut:
                 "ack_deadline": transfer.ack_deadline.isoformat(),
             },
         )
+        notifications.transfer_sent(ctx, session, transfer)
         return describe(session, transfer, actor)
 
 
@@ -306,6 +308,7 @@ def acknowledge(
             record_item(
                 ctx, session, EntryType.TRANSFER_ACKNOWLEDGED, actor, item, {"receipt": receipt}
             )
+        notifications.transfer_acknowledged(ctx, session, transfer, actor)
         return describe(session, transfer, actor)
 
 

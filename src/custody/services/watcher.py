@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from custody.domain.deadlines import AlertKind, Pending, alerts_due, overdue_reason
 from custody.domain.transfers import AWAITING_ACK, TransferState
 from custody.ledger.events import EntryType
-from custody.services import incidents, outbox, refusal_records, retention
+from custody.services import incidents, notifications, outbox, refusal_records, retention
 from custody.services.access import end_access
 from custody.services.alerts import HttpWebhookSender, Mailer, SmtpMailer, WebhookSender
 from custody.services.context import ServiceContext
@@ -218,6 +218,7 @@ def run_watcher_once(
             raised = _raise_transfer_alerts(ctx, session)
             expired = _end_expired_shares(ctx, session)
             reminders = incidents.raise_reminders(ctx, session)
+            notifications.fan_out(ctx, session)  # new transfers to big units and organisations
     shredded = retention.sweep(ctx)
     abandoned = abort_abandoned_uploads(ctx)
     refusal_records.flush_closed(ctx)  # a flood's count, written once its window closed

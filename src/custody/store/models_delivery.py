@@ -181,3 +181,18 @@ class ItemView(Base):
     ledger_index: Mapped[int] = mapped_column(BigInteger)
     started_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class NotificationPreference(Base):
+    """Which e-mails about transfers one person wants (``custody.services.notifications``).
+
+    No row: every e-mail, the default. In-app notices are always kept; only e-mail is chosen.
+    """
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    new_transfer: Mapped[bool] = mapped_column(default=True)  # a transfer arrived for me
+    received: Mapped[bool] = mapped_column(default=True)  # my transfer was received
+    acknowledged: Mapped[bool] = mapped_column(default=True)  # my transfer was acknowledged
+    updated_at: Mapped[datetime]
