@@ -75,15 +75,17 @@ class Serving:
 
 
 @contextlib.contextmanager
-def serving(data_dir: Path, env: dict[str, str], *, cwd: Path | None = None) -> Iterator[Serving]:
-    """``custody serve --data-dir DATA_DIR`` on a free loopback port, until the block ends."""
+def serving(data_dir: Path, env: dict[str, str], *extra: str,
+            cwd: Path | None = None) -> Iterator[Serving]:
+    """``custody serve --data-dir DATA_DIR [EXTRA...]`` on a free loopback port, until the block
+    ends."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cwd = cwd or data_dir.parent
     log_path = cwd / f"serve-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [CUSTODY, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            [CUSTODY, "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
             env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(url, proc, log_path)

@@ -11,15 +11,16 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
 
 from custody.cli.options import data_dir_option, settings_for
 from custody.cli.output import say
-from custody.clock import FileOffsetClock
 from custody.errors import InvalidInput, LocalError
 from custody.server import create_app
+from custody.server.app import served_clock
 from custody.settings import Settings
 
 # What this process creates is its owner's alone: the database, SQLite's -wal and -shm
@@ -32,29 +33,44 @@ _OTHERS = 0o077
 @data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(1, 65535))
-def serve(data_dir: Path | None, host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes serving this port; more than one needs PostgreSQL (CUSTODY_DATABASE_URL).",
+)
+def serve(data_dir: Path | None, host: str, port: int, workers: int) -> None:
     """Run the server: the embedded default (SQLite + files) or what CUSTODY_* configure."""
     settings = settings_for(data_dir)
     with private_data_dir(settings.data_dir):
-        _run(settings, host, port)
+        _run(settings, host, port, workers)
 
 
-def _run(settings: Settings, host: str, port: int) -> None:
-    clock = None
-    if settings.test_clock_file is not None:
-        if settings.mode != "development":
+def _run(settings: Settings, host: str, port: int, workers: int) -> None:
+    app: Any
+    if workers == 1:
+        app = create_app(settings, clock=served_clock(settings))
+        say(f"custody: {settings.data_dir} on http://{host}:{port} "
+            f"(log {app.state.context.origin})")
+    else:
+        if settings.effective_database_url.startswith("sqlite"):
             raise InvalidInput(
-                "CUSTODY_TEST_CLOCK_FILE moves the server's time and is for tests only",
-                hint="unset it, or set CUSTODY_MODE=development on a test server",
+                "--workers needs PostgreSQL: the embedded SQLite store serves one process",
+                hint="set CUSTODY_DATABASE_URL to a PostgreSQL database, or leave out --workers",
             )
-        clock = FileOffsetClock(settings.test_clock_file)
-    app = create_app(settings, clock=clock)
-    say(f"custody: {settings.data_dir} on http://{host}:{port} (log {app.state.context.origin})")
+        served_clock(settings)  # a refused test clock is refused here, not in each worker
+        # Each worker builds its own app from the environment: the data folder goes with it.
+        os.environ["CUSTODY_DATA_DIR"] = str(settings.data_dir)
+        app = "custody.server.app:app_from_environment"
+        say(f"custody: {settings.data_dir} on http://{host}:{port}, {workers} processes")
     proxies = list(settings.trusted_proxies)
     if proxies:
         say(f"  believing X-Forwarded-For from {', '.join(proxies)} (CUSTODY_TRUSTED_PROXIES)")
     uvicorn.run(
         app,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=host,
         port=port,
         # uvicorn's default believes X-Forwarded-For from $FORWARDED_ALLOW_IPS or loopback:

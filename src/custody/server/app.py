@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from custody import __version__, api, web
-from custody.clock import Clock
-from custody.errors import CustodyError
+from custody.clock import Clock, FileOffsetClock
+from custody.errors import CustodyError, InvalidInput
 from custody.http import errors
 from custody.http.middleware import Guard
 from custody.http.openapi import document
@@ -52,6 +52,26 @@ class CheckpointPublisher(Periodic):
         except CustodyError as exc:
             # An inconsistent history is an alarm, not a reason to stop serving reads.
             log.error("checkpoint refused: %s", exc.message)  # noqa: TRY400 - no traceback in logs
+
+
+def served_clock(settings: Settings) -> Clock | None:
+    """The clock a served app runs on: the real one, or (tests only, in development mode) the
+    one ``CUSTODY_TEST_CLOCK_FILE`` moves."""
+    if settings.test_clock_file is None:
+        return None
+    if settings.mode != "development":
+        raise InvalidInput(
+            "CUSTODY_TEST_CLOCK_FILE moves the server's time and is for tests only",
+            hint="unset it, or set CUSTODY_MODE=development on a test server",
+        )
+    return FileOffsetClock(settings.test_clock_file)
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of ``custody serve --workers N``'s processes: each builds its own from
+    the same CUSTODY_* environment (uvicorn imports this factory in every worker)."""
+    settings = Settings()
+    return create_app(settings, clock=served_clock(settings))
 
 
 def _publish_release(ctx: ServiceContext, assets: Assets) -> None:
