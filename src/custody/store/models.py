@@ -26,7 +26,7 @@ class Organisation(Base):
     # Public half of the organisation's offline recovery key (age1...), and the ledger entry
     # (``org:recovery_key``) that logs it: clients wrap only for a recovery key the log shows.
     recovery_recipient: Mapped[str] = mapped_column(String(100))
-    recovery_key_index: Mapped[int | None]
+    recovery_key_index: Mapped[int | None] = mapped_column(BigInteger)  # a ledger index
     default_ack_hours: Mapped[int] = mapped_column(default=72)
     created_at: Mapped[datetime]
 
@@ -102,7 +102,7 @@ class UserKey(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     age_recipient: Mapped[str] = mapped_column(String(100))
     signing_key: Mapped[str] = mapped_column(String(60))
-    ledger_index: Mapped[int]
+    ledger_index: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
 
@@ -133,7 +133,7 @@ class Transfer(Base):
     recipient_unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     state: Mapped[str] = mapped_column(String(20))
     # The ledger index of the sender's key registration: the key that signs the manifests.
-    sender_key_index: Mapped[int]
+    sender_key_index: Mapped[int] = mapped_column(BigInteger)  # a ledger index
     ack_within_seconds: Mapped[int]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
@@ -214,7 +214,7 @@ class AccessRecord(Base):
     __tablename__ = "access_records"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
-    ledger_index: Mapped[int] = mapped_column(index=True)
+    ledger_index: Mapped[int] = mapped_column(BigInteger, index=True)
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     item_id: Mapped[str | None] = mapped_column(String(36), index=True)
     address: Mapped[str | None] = mapped_column(String(64))

@@ -54,7 +54,7 @@ class Alert(Base):
     recipient: Mapped[str] = mapped_column(String(300))
     channel: Mapped[str] = mapped_column(String(10))
     payload: Mapped[str] = mapped_column(Text)
-    ledger_index: Mapped[int | None]
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(index=True)
