@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -35,7 +36,8 @@ from custody.services.context import Actor, ServiceContext
 from custody.services.delivery import check_reason
 from custody.services.ledger import SYSTEM, record, record_item
 from custody.services.security_events import Origin, record_event
-from custody.store.models import Case, Item, KeyWrap, Organisation, Transfer
+from custody.store.db import lookup
+from custody.store.models import Case, Item, KeyWrap, Organisation, Transfer, User
 from custody.store.models_delivery import AccessGrant, CaseRetention, LegalHold, Retention
 
 log = logging.getLogger("custody.retention")
@@ -410,3 +412,135 @@ def sweep(ctx: ServiceContext) -> int:
     for item_id in leftover:
         delete_blob(ctx, item_id)
     return shredded
+
+
+@dataclass(frozen=True)
+class HoldView:
+    """A standing legal hold of the reader's organisation."""
+
+    id: str
+    target: str  # "item ID" or "case URN"
+    reason: str
+    set_by: str  # an e-mail address
+    set_at: datetime
+    mine: bool  # set by the reader: they may lift it (an admin may lift any)
+
+
+@dataclass(frozen=True)
+class ItemRetention:
+    id: str
+    state: str
+    retain_until: datetime | None  # its own date
+
+
+@dataclass(frozen=True)
+class RetentionStatus:
+    """What a retention page shows about one item or one case, for one reader: the dates,
+    the reader's organisation's holds, and what the reader may do (a reason if not)."""
+
+    ref: str
+    label: str
+    urn: str
+    item: ItemRetention | None
+    case_until: datetime | None  # the case's date (for an item: its sender's case's)
+    shredded_at: datetime | None
+    holds: list[HoldView]
+    held: bool  # some hold (of any organisation holding it) keeps it from shredding
+    items: list[ItemRetention]  # for a case of the reader's organisation: its items
+    cannot_set: str | None  # why the reader may not set the date, or None
+    cannot_hold: str | None  # why the reader may not place a hold, or None
+
+    @property
+    def effective(self) -> datetime | None:
+        """When it is to be shredded: the item's own date, else its case's."""
+        own = self.item.retain_until if self.item else None
+        return own or self.case_until
+
+
+def _why_not(check: Callable[[], object]) -> str | None:
+    try:
+        check()
+    except (Forbidden, NotFound) as exc:
+        return exc.message
+    return None
+
+
+def status(ctx: ServiceContext, actor: Actor, ref: str) -> RetentionStatus:
+    """Retention and holds of an item or a case (URN) the actor's organisation holds; anyone
+    else learns nothing (``no item or case``). Reading changes nothing."""
+    ref = ref.strip()
+    case_id: str | None
+    with ctx.unit_of_work() as session:
+        item = _item(session, ref)
+        if item is not None:
+            if actor.org_id not in holders(session, item):
+                raise NotFound(f"no item or case {ref}")
+            case = session.get_one(Case, item.case_id)
+            urn, case_id = case.urn, case.id
+            own = session.get(Retention, item.id)
+            covers = LegalHold.item_id == item.id
+            if case.owner_org_id == actor.org_id:
+                covers = covers | (LegalHold.urn == urn)
+            held = _held(session, item) is not None
+        else:
+            try:
+                urn = parse_urn(ref)
+            except InvalidInput:
+                raise NotFound(f"no item or case {ref}") from None
+            owned = session.scalar(
+                select(Case).where(Case.owner_org_id == actor.org_id, Case.urn == urn)
+            )
+            if owned is None and not _org_holds_urn(session, actor.org_id, urn):
+                raise NotFound(f"no item or case {ref}")
+            case_id = owned.id if owned else None
+            own = None
+            in_case = select(Item.id).join(Case, Case.id == Item.case_id).where(Case.urn == urn)
+            covers = (LegalHold.urn == urn) | LegalHold.item_id.in_(in_case)
+            held = False
+        standing = list(
+            session.scalars(
+                select(LegalHold)
+                .where(LegalHold.org_id == actor.org_id, LegalHold.released_at.is_(None), covers)
+                .order_by(LegalHold.set_at)
+            )
+        )
+        if item is None:  # a case: held as a whole by a case-wide hold
+            held = any(h.item_id is None for h in standing)
+        emails = lookup(session, User.id, User.email, {h.set_by for h in standing})
+        holds = [
+            HoldView(
+                h.id,
+                f"item {h.item_id}" if h.item_id else f"case {h.urn}",
+                h.reason,
+                emails.get(h.set_by, "?"),
+                h.set_at,
+                h.set_by == actor.user_id,
+            )
+            for h in standing
+        ]
+        case_row = session.get(CaseRetention, case_id) if case_id else None
+        items: list[ItemRetention] = []
+        if item is None and case_id is not None:
+            rows = session.execute(
+                select(Item.id, Item.state, Retention.retain_until)
+                .outerjoin(Retention, Retention.item_id == Item.id)
+                .where(Item.case_id == case_id)
+                .order_by(Item.created_at, Item.id)
+                .limit(200)
+            )
+            items = [ItemRetention(i, s, until) for i, s, until in rows]
+        return RetentionStatus(
+            ref=ref,
+            label=f"item {item.id}" if item else f"case {urn}",
+            urn=urn,
+            item=ItemRetention(item.id, item.state, own.retain_until if own else None)
+            if item
+            else None,
+            case_until=case_row.retain_until if case_row else None,
+            shredded_at=own.shredded_at if own else None,
+            holds=holds,
+            held=held,
+            items=items,
+            cannot_set=_why_not(lambda: find_target(session, actor, ref)),
+            cannot_hold=_why_not(lambda: _hold_scope(session, actor, ref)),
+        )

@@ -14,7 +14,10 @@ from fastapi import APIRouter
 
 from custody.web import (
     app_pages,
+    incident_pages,
+    notice_pages,
     receive_pages,
+    retention_pages,
     security_pages,
     send_pages,
     sign_in,
@@ -28,4 +31,7 @@ routers: tuple[APIRouter, ...] = (
     app_pages.router,
     send_pages.router,
     receive_pages.router,
+    notice_pages.router,
+    incident_pages.router,
+    retention_pages.router,
 )
