@@ -66,6 +66,37 @@ def withdraw(
     return list(session.scalars(select(User).where(User.id.in_(readers))))
 
 
+def _revocable(session: Session, actor: Actor, transfer_id: str) -> Transfer:
+    """The transfer, if ``actor`` may revoke it: its sender, or an admin of the sending
+    organisation. A recipient is told they may not; anyone else that there is no transfer."""
+    transfer = session.get(Transfer, transfer_id)
+    is_admin = (
+        transfer is not None
+        and actor.role == Role.ADMIN.value
+        and actor.org_id == transfer.sender_org_id
+    )
+    if transfer is None or not (transfer.sender_id == actor.user_id or is_admin):
+        visible = transfer is not None and any(
+            r.user_id == actor.user_id for r in transfer.recipients
+        )
+        if visible:
+            raise Forbidden(
+                "only the sender or an admin of the sending unit can revoke a transfer",
+                hint="if the material is at risk, tell the sender or open an incident",
+            )
+        raise NotFound(f"no transfer {transfer_id}")
+    return transfer
+
+
+def revocable(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferStateOut:
+    """What a revocation would act on, for the person who would confirm it (nothing changes);
+    refused as :func:`revoke` would refuse, and if the transfer cannot be revoked now."""
+    with ctx.unit_of_work() as session:
+        transfer = _revocable(session, actor, transfer_id)
+        next_state(TransferState(transfer.state), Event.REVOKE)  # a Conflict if it cannot be
+        return TransferStateOut(id=transfer.id, state=transfer.state, case=transfer.case.urn)
+
+
 def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> TransferStateOut:
     """Delete every reader's wrap but the sender's and the recovery keys'; state revoked.
 
@@ -73,22 +104,7 @@ def revoke(ctx: ServiceContext, actor: Actor, transfer_id: str, reason: str) -> 
     """
     reason = check_reason(reason)
     with ctx.unit_of_work() as session:
-        transfer = session.get(Transfer, transfer_id)
-        is_admin = (
-            transfer is not None
-            and actor.role == Role.ADMIN.value
-            and actor.org_id == transfer.sender_org_id
-        )
-        if transfer is None or not (transfer.sender_id == actor.user_id or is_admin):
-            visible = transfer is not None and any(
-                r.user_id == actor.user_id for r in transfer.recipients
-            )
-            if visible:
-                raise Forbidden(
-                    "only the sender or an admin of the sending unit can revoke a transfer",
-                    hint="if the material is at risk, tell the sender or open an incident",
-                )
-            raise NotFound(f"no transfer {transfer_id}")
+        transfer = _revocable(session, actor, transfer_id)
         transfer.state = next_state(TransferState(transfer.state), Event.REVOKE).value
         people = withdraw(ctx, session, actor, transfer, reason, "revoked")
         outbox.enqueue(

@@ -22,7 +22,7 @@ from custody.services.ledger import SYSTEM
 from custody.services.trail_access import unit_admin_reaches
 from custody.store.db import lookup
 from custody.store.ledger_store import LedgerStore
-from custody.store.models import AccessRecord, Item, Organisation, User
+from custody.store.models import AccessRecord, Item, Organisation, Transfer, User
 from custody.store.models_delivery import AccessGrant
 
 ACCESS_TYPES = (
@@ -156,3 +156,20 @@ def report_of(session: Session, item: Item) -> ReportOut:
         accessed=[line(i, e) for i, e in trail if e.type in ACCESS_TYPES],
         refused=[line(i, e) for i, e in trail if e.type == EntryType.ACCESS_REFUSED],
     )
+
+
+def access_reports(ctx: ServiceContext, actor: Actor, ref: str) -> list[ReportOut]:
+    """The report of an item, or of each item of a transfer, for those who may ask: anyone
+    else is told there is no such item or transfer, whether it exists or not."""
+    with ctx.unit_of_work() as session:
+        item = session.get(Item, ref)
+        transfer = item.transfer if item else session.get(Transfer, ref)
+        items = (
+            [item] if item else sorted(transfer.items, key=lambda i: i.position) if transfer else []
+        )
+        if not items or not may_report(session, actor, items[0]):
+            raise NotFound(
+                f"no item or transfer {ref}",
+                hint="you can report on items you sent or received",
+            )
+        return [report_of(session, i) for i in items]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody.bundle import build_bundle
 from custody.bundle.names import Named, sign_names
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.entry import Entry
@@ -147,3 +148,17 @@ def proven_entry(ctx: ServiceContext, index: int) -> ProvenEntryOut:
             proof=proof,
             checkpoint=checkpoint.note.decode("utf-8"),
         )
+
+
+def server_bundle(ctx: ServiceContext, actor: Actor, ref: str) -> bytes:
+    """The evidence bundle of ``ref`` as the server can make it: every entry of the trails,
+    the sealing keys' registrations and the heads proofs, each proven against one new
+    checkpoint; ``custody verify`` checks it offline. The items' signed manifests are not in
+    it: they are sealed for the readers, and only a reader's own client (``custody bundle``)
+    can open them; without them, this is the bundle ``custody bundle`` makes for someone
+    who reads no content (an auditor)."""
+    material = bundle_material(ctx, actor, ref)
+    entries = [(e.index, e.entry, e.proof) for e in material.entries]
+    return build_bundle(
+        material.origin, material.checkpoint.encode("utf-8"), entries, [], material.head_proofs
+    )

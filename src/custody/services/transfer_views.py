@@ -9,22 +9,35 @@ an inbox of tens of thousands of transfers answers as fast as one of ten.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from custody.domain.cases import parse_urn
 from custody.domain.transfers import AWAITING_ACK, TransferState
 from custody.errors import InvalidInput
+from custody.ledger.events import EntryType
 from custody.protocol.transfers import ItemOut, PartyOut, TransferOut, TransferPage
 from custody.services.context import Actor
+from custody.services.ledger import TrailEntry
 from custody.services.paging import DEFAULT_PAGE, Window, newest_first, next_cursor
 from custody.store.db import lookup
 from custody.store.models import Case, KeyWrap, Organisation, Transfer, Unit, User, UserKey
+
+_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_urn(text: str) -> bool:
+    try:
+        parse_urn(text)
+    except InvalidInput:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -36,9 +49,16 @@ class TransferQuery:
     overdue: bool = False
     limit: int = DEFAULT_PAGE
     after: str | None = None
+    org: str | None = None  # the other party's organisation, by name: sender's or recipient's
+    search: str | None = None  # a case URN or a transfer id
 
     def __post_init__(self) -> None:
         Window(self.limit, self.after)  # the same bounds as every list
+        if self.search is not None and not (is_urn(self.search) or _ID.fullmatch(self.search)):
+            raise InvalidInput(
+                f"{self.search[:60]!r} is neither a case URN nor a transfer id",
+                hint="search by a URN such as 47XX1234567, or a transfer's whole id",
+            )
         if self.state is not None and self.state not in {s.value for s in TransferState}:
             raise InvalidInput(
                 f"no transfer state {self.state!r}",
@@ -52,11 +72,26 @@ def page(
     base: Select[Any],
     query: TransferQuery,
     now: datetime,
+    other_org: InstrumentedAttribute[str] = Transfer.recipient_org_id,
 ) -> TransferPage:
-    """One page of ``base`` (transfers the actor may list), filtered, newest first."""
+    """One page of ``base`` (transfers the actor may list), filtered, newest first.
+
+    Every filter narrows ``base``, never widens it: whatever is asked, only the actor's own
+    transfers are listed. ``other_org`` is the column the organisation filter reads (the
+    sender's organisation in an inbox, the recipient's in an outbox)."""
     stmt = base
-    if query.case is not None:
-        stmt = stmt.join(Case, Case.id == Transfer.case_id).where(Case.urn == parse_urn(query.case))
+    urns = {parse_urn(query.case)} if query.case is not None else set()
+    if query.search is not None and is_urn(query.search):
+        urns.add(parse_urn(query.search))
+    if urns:
+        stmt = stmt.join(Case, Case.id == Transfer.case_id).where(*(Case.urn == u for u in urns))
+    if query.search is not None and _ID.fullmatch(query.search):
+        stmt = stmt.where(Transfer.id == query.search)
+    if query.org:
+        named = select(Organisation.id).where(
+            func.lower(Organisation.name) == query.org.strip().lower()
+        )
+        stmt = stmt.where(other_org.in_(named))
     if query.state is not None:
         stmt = stmt.where(Transfer.state == query.state)
     if query.overdue:  # past its deadline and not yet acknowledged
@@ -122,3 +157,48 @@ def describe_many(
         )
         for t in transfers
     ]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What one recipient did with a transfer, from its items' ledger entries: when they first
+    received (downloaded, decrypted and verified) each item, and when they acknowledged it."""
+
+    email: str
+    items_received: int
+    first_received: TrailEntry | None
+    acknowledged: TrailEntry | None
+
+    @property
+    def verified(self) -> bool | None:
+        """Whether the acknowledgement followed the acknowledger's own verified receipt."""
+        if self.acknowledged is None:
+            return None
+        return self.acknowledged.data.get("receipt") == "verified"
+
+
+def receipts(view: TransferOut, trail: Sequence[TrailEntry]) -> list[Receipt]:
+    """Each recipient's receipt and acknowledgement, each with the entry that proves it."""
+    found = []
+    for person in view.recipients:
+        mine = [e for e in trail if e.actor == person.user_id]
+        received = [e for e in mine if e.type == EntryType.ITEM_RECEIVED]
+        acks = [e for e in mine if e.type == EntryType.TRANSFER_ACKNOWLEDGED]
+        found.append(
+            Receipt(
+                email=person.email,
+                items_received=len({e.item for e in received}),
+                first_received=received[0] if received else None,
+                acknowledged=acks[0] if acks else None,
+            )
+        )
+    return found
+
+
+def is_overdue(view: TransferOut, now: datetime) -> bool:
+    """Past its acknowledgement deadline and not acknowledged yet."""
+    return (
+        view.state in {s.value for s in AWAITING_ACK}
+        and view.ack_deadline is not None
+        and view.ack_deadline <= now
+    )

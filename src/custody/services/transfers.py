@@ -271,7 +271,9 @@ def inbox(ctx: ServiceContext, actor: Actor, query: TransferQuery | None = None)
         )
     )
     with ctx.unit_of_work() as session:
-        return page(session, actor, base, query or TransferQuery(), ctx.clock.now())
+        return page(
+            session, actor, base, query or TransferQuery(), ctx.clock.now(), Transfer.sender_org_id
+        )
 
 
 def outbox(ctx: ServiceContext, actor: Actor, query: TransferQuery | None = None) -> TransferPage:

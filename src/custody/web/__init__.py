@@ -14,9 +14,11 @@ from fastapi import APIRouter
 
 from custody.web import (
     app_pages,
+    case_pages,
     incident_pages,
     notice_pages,
     receive_pages,
+    report_pages,
     retention_pages,
     security_pages,
     send_pages,
@@ -27,6 +29,8 @@ from custody.web import (
 routers: tuple[APIRouter, ...] = (
     sign_in.router,
     transfer_pages.router,
+    case_pages.router,
+    report_pages.router,
     security_pages.router,
     app_pages.router,
     send_pages.router,

@@ -1,53 +1,182 @@
-"""Inbox, outbox, one transfer with its custody trail, and acknowledging receipt.
+"""Inbox, outbox, one transfer with its custody trail, acknowledging receipt, revoking, and
+the evidence bundle.
 
-The same services and policies as ``/api/v1/transfers/...`` and ``/api/v1/history``.
-Content stays end-to-end encrypted: the transfer page's script (js/src/app/transfer-page.ts)
-saves and plays it, decrypted and verified in the reader's browser, as ``custody receive``
-does on the reader's machine.
+The same services and policies as ``/api/v1/transfers/...``, ``/api/v1/history``,
+``/api/v1/bundle`` and ``/api/v1/transfers/{id}/revoke``. The lists are pages of the same
+keyset query as the API's (newest first, an opaque cursor, at most 50 a page), filtered by a
+GET form, so a filtered view has a URL. Content stays end-to-end encrypted: the transfer
+page's script (js/src/app/transfer-page.ts) saves and plays it, decrypted and verified in the
+reader's browser, as ``custody receive`` does on the reader's machine.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from custody.domain.people import CONTENT_ROLES
+from custody.domain.policy import Policy
+from custody.domain.transfers import TransferState
+from custody.errors import InvalidInput
 from custody.http.deps import ContextDep, FormDep
-from custody.services import trails, transfers
-from custody.services.transfer_views import TransferQuery
-from custody.web.pages import Reader, WebRoute, redirect, render
+from custody.http.policy import requires
+from custody.services import delivery, trails, transfers
+from custody.services.context import Actor
+from custody.services.transfer_views import TransferQuery, is_overdue, receipts
+from custody.web.pages import PAGE_HEADERS, Reader, SignedIn, WebRoute, field, redirect, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-After = Annotated[str | None, Query(max_length=200)]
+TrailReader = Annotated[Actor, requires(Policy.AUDIT_READ, web=True)]
+Text = Annotated[str | None, Query(max_length=200)]
+Ref = Annotated[str, Path(max_length=40)]
+PAGE = 50
+STATES = [s.value for s in TransferState]
+
+
+def _filters(
+    case: str | None, state: str | None, overdue: str | None, org: str | None, q: str | None
+) -> dict[str, str]:
+    """The filter form's fields as given, empty ones dropped: they make the page's URL."""
+    given = {"case": case, "state": state, "overdue": overdue, "org": org, "q": q}
+    return {k: v.strip() for k, v in given.items() if v and v.strip()}
+
+
+def _list(request: Request, ctx: ContextDep, actor: Actor, inbox: bool, given: dict[str, str],
+          after: str | None) -> Response:
+    error = None
+    try:
+        query = TransferQuery(
+            case=given.get("case"),
+            state=given.get("state"),
+            overdue=given.get("overdue") == "yes",
+            org=given.get("org"),
+            search=given["q"].lower() if "q" in given and "-" in given["q"] else given.get("q"),
+            limit=PAGE,
+            after=after,
+        )
+        listing = transfers.inbox if inbox else transfers.outbox
+        page = listing(ctx, actor, query)
+    except InvalidInput as exc:
+        error, page = exc, None
+    next_url = f"?{urlencode({**given, 'after': page.next})}" if page and page.next else None
+    return render(
+        request,
+        "transfers.html",
+        actor=actor,
+        status=400 if error else 200,
+        title="Inbox" if inbox else "Outbox",
+        inbox=inbox,
+        page=page,
+        given=given,
+        filtered=bool(given),
+        states=STATES,
+        error=error,
+        first_url="?" + urlencode(given) if after else None,
+        next_url=next_url,
+        now=ctx.clock.now(),
+        overdue=is_overdue,
+    )
 
 
 @router.get("/inbox")
-def inbox(request: Request, ctx: ContextDep, actor: Reader, after: After = None) -> Response:
-    page = transfers.inbox(ctx, actor, TransferQuery(after=after))
-    return render(request, "transfers.html", actor=actor, title="Inbox", page=page, inbox=True)
+def inbox(
+    request: Request,
+    ctx: ContextDep,
+    actor: Reader,
+    after: Text = None,
+    case: Text = None,
+    state: Text = None,
+    overdue: Text = None,
+    org: Text = None,
+    q: Text = None,
+) -> Response:
+    """Transfers sent to you, newest first, filtered as the form asks."""
+    return _list(request, ctx, actor, True, _filters(case, state, overdue, org, q), after)
 
 
 @router.get("/outbox")
-def outbox(request: Request, ctx: ContextDep, actor: Reader, after: After = None) -> Response:
-    page = transfers.outbox(ctx, actor, TransferQuery(after=after))
-    return render(request, "transfers.html", actor=actor, title="Outbox", page=page, inbox=False)
+def outbox(
+    request: Request,
+    ctx: ContextDep,
+    actor: Reader,
+    after: Text = None,
+    case: Text = None,
+    state: Text = None,
+    overdue: Text = None,
+    org: Text = None,
+    q: Text = None,
+) -> Response:
+    """Transfers you sent, newest first, filtered as the form asks."""
+    return _list(request, ctx, actor, False, _filters(case, state, overdue, org, q), after)
 
 
 @router.get("/transfers/{transfer_id}")
-def transfer(transfer_id: str, request: Request, ctx: ContextDep, actor: Reader) -> Response:
+def transfer(transfer_id: Ref, request: Request, ctx: ContextDep, actor: Reader) -> Response:
     shown = transfers.view(ctx, actor, transfer_id)
     trail = trails.history(ctx, actor, transfer_id) if shown.items else []
     is_recipient = any(r.user_id == actor.user_id for r in shown.recipients)
     can_ack = is_recipient and shown.state in ("sent", "delivered")
+    can_revoke = shown.sender.user_id == actor.user_id and shown.state in ("sent", "delivered",
+                                                                            "acknowledged")
     return render(request, "transfer.html", actor=actor, t=shown, trail=trail, can_ack=can_ack,
+                  can_revoke=can_revoke, receipts=receipts(shown, trail),
+                  overdue=is_overdue(shown, ctx.clock.now()),
+                  revoked=request.query_params.get("revoked") == "1",
                   script="app-transfer.js")
 
 
 @router.post("/transfers/{transfer_id}/ack")
-def acknowledge(transfer_id: str, ctx: ContextDep, actor: Reader, fields: FormDep) -> Response:
+def acknowledge(transfer_id: Ref, ctx: ContextDep, actor: Reader, fields: FormDep) -> Response:
     """Acknowledge receipt: a ``transfer:acknowledged`` ledger entry for each item, after the
     person's own verified receipt (saved in this browser, or with ``custody receive``), or
     with the box ticked saying they did not receive it themselves, which is recorded."""
     without = fields.get("without_receipt") == "yes"
     transfers.acknowledge(ctx, actor, transfer_id, without_receipt=without)
     return redirect(f"/transfers/{transfer_id}?acknowledged=1")
+
+
+@router.get("/transfers/{transfer_id}/revoke")
+def revoke_form(transfer_id: Ref, request: Request, ctx: ContextDep, actor: SignedIn) -> Response:
+    """The confirmation step: what revoking does, and the reason asked for. The sender, or an
+    admin of the sending organisation (``custody revoke``); nobody else learns anything."""
+    target = delivery.revocable(ctx, actor, transfer_id)
+    return render(request, "revoke.html", actor=actor, t=target, title="Revoke a transfer")
+
+
+def _confirmed(fields: dict[str, str]) -> None:
+    if fields.get("confirm") != "yes":
+        raise InvalidInput("tick the box to confirm that you mean to revoke this transfer")
+
+
+@router.post("/transfers/{transfer_id}/revoke")
+def revoke(
+    transfer_id: Ref, request: Request, ctx: ContextDep, actor: SignedIn, fields: FormDep
+) -> Response:
+    """Revoke, once confirmed: every reader but the sender and the recovery keys loses access
+    at once, each item's trail records it with the reason, and the readers are told."""
+    target = delivery.revocable(ctx, actor, transfer_id)
+    reason = field(fields, "reason", delivery.MAX_REASON + 1)
+    try:
+        _confirmed(fields)
+        done = delivery.revoke(ctx, actor, transfer_id, reason)
+    except InvalidInput as exc:
+        return render(request, "revoke.html", actor=actor, t=target, title="Revoke a transfer",
+                      error=exc, reason=reason, status=400)
+    if actor.role in {r.value for r in CONTENT_ROLES}:
+        return redirect(f"/transfers/{transfer_id}?revoked=1")
+    return render(request, "revoke.html", actor=actor, t=done, title="Transfer revoked", done=True)
+
+
+@router.get("/bundle/{ref}")
+def bundle(ref: Ref, ctx: ContextDep, actor: TrailReader) -> Response:
+    """The evidence bundle of an item or transfer (``custody verify`` checks it offline), for
+    whoever may read its trail, as ``GET /api/v1/bundle/{ref}`` decides."""
+    data = trails.server_bundle(ctx, actor, ref)
+    headers = {
+        **PAGE_HEADERS,
+        "Content-Disposition": f'attachment; filename="custody-bundle-{ref}.zip"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(data, media_type="application/zip", headers=headers)

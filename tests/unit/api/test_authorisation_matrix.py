@@ -42,7 +42,7 @@ from support.world import CPS, OTHER, POLICE
 DENIED = {401, 403, 404}
 WEB = "https://testserver"  # Secure cookies need https, as in a browser
 OBJECT_PARAMS = {"transfer_id", "item_id", "upload_id", "ref", "token_id", "incident_id",
-                 "user_id", "key_id", "view_id"}
+                 "user_id", "key_id", "view_id", "urn"}
 # Routes that act on a transfer still being put together; the rest act on a sent one.
 ON_DRAFT = {"/api/v1/transfers/{transfer_id}/items", "/api/v1/items/{item_id}/seal",
             "/api/v1/transfers/{transfer_id}/send"}
@@ -220,6 +220,7 @@ class Matrix:
             "item_id": lambda: target["item"],
             "upload_id": lambda: self.draft["upload"],
             "ref": lambda: self.sent["item"],
+            "urn": lambda: "47TV0000001",  # the sent transfer's case
             "index": lambda: "0",
             "path": lambda: "0/000",
             "incident_id": lambda: self.incident,
