@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # An upload neither finished nor terminated this many days after it began is aborted by
     # the watcher (its multipart upload or staged file removed; docs/operations.md).
     upload_abandon_days: int = Field(default=14, ge=1)
+    # Every this many hours a node re-hashes every stored ciphertext (custody admin scrub),
+    # once across all nodes; 0: only by hand (docs/operations.md, "Scrubbing").
+    scrub_every_hours: float = Field(default=168.0, ge=0)
     # Operations (docs/deployment.md): "json" writes one JSON object a line, with request ids
     # and without the strings interpolated into messages; "text" is for a person's terminal.
     log_format: Literal["text", "json"] = "text"

@@ -25,6 +25,7 @@ from custody.services import releases
 from custody.services.context import ServiceContext
 from custody.services.ledger import publish_checkpoint
 from custody.services.releases import Assets
+from custody.services.scrub import Scrubber
 from custody.services.watcher import Periodic, Watcher
 from custody.services.witnessing import Witnessing
 from custody.settings import Settings
@@ -74,6 +75,17 @@ def app_from_environment() -> FastAPI:
     return create_app(settings, clock=served_clock(settings))
 
 
+def _background_jobs(ctx: ServiceContext) -> list[Periodic]:
+    """What a node does besides answering requests, each on a thread of its own: signing
+    checkpoints (with a log key), the watcher (alerts, expiry, retention, delivery), and the
+    scheduled scrub (``CUSTODY_SCRUB_EVERY_HOURS``)."""
+    jobs: list[Periodic] = [CheckpointPublisher(ctx)] if ctx.log_signer else []
+    jobs.append(Watcher(ctx))
+    if ctx.settings.scrub_every_hours:
+        jobs.append(Scrubber(ctx))
+    return jobs
+
+
 def _publish_release(ctx: ServiceContext, assets: Assets) -> None:
     """Log the browser code this server hands out, once per release (code transparency)."""
     try:
@@ -103,19 +115,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _publish_release(ctx, static.release)
-        publisher = CheckpointPublisher(ctx) if background and ctx.log_signer else None
-        if publisher:
-            publisher.start()
-        watcher = Watcher(ctx) if background else None  # overdue alerts, share expiry
-        if watcher:
-            watcher.start()
+        jobs = _background_jobs(ctx) if background else []
+        for job in jobs:
+            job.start()
         try:
             yield
         finally:
-            if watcher:
-                watcher.stop()
-            if publisher:
-                publisher.stop()
+            for job in reversed(jobs):
+                job.stop()
 
     app = FastAPI(
         title="custody",

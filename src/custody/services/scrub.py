@@ -5,25 +5,39 @@ Items are read a page at a time, each blob as a stream (memory is bounded whatev
 each one missing, of the wrong size or with another hash is reported, and recorded on its own
 trail (``item:scrub_failed``); the run is recorded as one ``blobs:scrubbed`` entry with its
 counts. An item that is being uploaded, or was shredded, has nothing to check.
+
+``custody admin scrub`` runs it by hand; ``custody serve`` runs it every
+``CUSTODY_SCRUB_EVERY_HOURS`` (:class:`Scrubber`), once across all nodes
+(:mod:`custody.services.schedule`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from custody.domain.items import ItemState
 from custody.errors import CustodyError, NotFound
 from custody.ledger.events import EntryType
+from custody.services import schedule
 from custody.services.context import ServiceContext
-from custody.services.ledger import record, record_item
+from custody.services.ledger import SYSTEM, record, record_item
+from custody.services.watcher import Periodic, worker_id
 from custody.store.models import Item
 
+log = logging.getLogger("custody.scrub")
 PAGE = 500
 MAX_LISTED = 100  # item ids named in the run's entry; the counts are always exact
+JOB = "scrub"
+LEASE = timedelta(minutes=30)  # renewed every few minutes while the scrub reads
+_RENEW_SECONDS = 120.0
+RETRY = timedelta(hours=1)  # after a scrub that failed to finish
 
 
 @dataclass(frozen=True)
@@ -103,3 +117,52 @@ def scrub(
             "items": sorted(f.item for f in report.findings)[:MAX_LISTED],
         })
     return report
+
+
+def run_if_due(ctx: ServiceContext, worker: str) -> ScrubReport | None:
+    """The scheduled scrub, if it is due and no other node is running it: its report, else
+    None. The first check schedules the first scrub one interval later."""
+    hours = ctx.settings.scrub_every_hours
+    if not hours:
+        return None
+    every = timedelta(hours=hours)
+    if not schedule.claim(ctx, JOB, worker, first_due=ctx.clock.now() + every, lease=LEASE):
+        return None
+    renewed = time.monotonic()
+
+    def keep_lease(_items: int, _bytes: int) -> None:
+        nonlocal renewed
+        if time.monotonic() - renewed >= _RENEW_SECONDS:
+            renewed = time.monotonic()
+            if not schedule.renew(ctx, JOB, worker, LEASE):
+                log.warning("the scheduled scrub's lease ran out; another node may run it too")
+
+    try:
+        report = scrub(ctx, SYSTEM, progress=keep_lease)
+    except BaseException:
+        schedule.release(ctx, JOB, worker, next_due=ctx.clock.now() + RETRY)
+        raise
+    schedule.release(ctx, JOB, worker, next_due=ctx.clock.now() + every)
+    if report.ok:
+        log.info("scheduled scrub: %d item(s), %d bytes, all intact", report.checked,
+                 report.bytes)
+    else:
+        log.error("scheduled scrub: %d of %d item(s) missing or changed; the ledger names "
+                  "them (custody admin scrub)", len(report.findings), report.checked)
+    return report
+
+
+class Scrubber(Periodic):
+    """Checks every watcher interval whether the scheduled scrub is due, in the background of
+    ``custody serve``; a scrub runs on this thread, never delaying alerts."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__("scrubber", ctx.settings.watcher_interval_seconds, patience=5)
+        self._ctx = ctx
+        self._worker = worker_id()
+
+    def tick(self) -> None:
+        try:
+            run_if_due(self._ctx, self._worker)
+        except Exception:  # the next check tries again
+            log.exception("scheduled scrub failed")

@@ -225,12 +225,12 @@ def run_watcher_once(
     if mailer is None and ctx.settings.smtp_host:
         mailer = SmtpMailer(ctx.settings)
     delivered = outbox.deliver_due(
-        ctx, worker or _worker_id(), mailer, hooks or HttpWebhookSender()
+        ctx, worker or worker_id(), mailer, hooks or HttpWebhookSender()
     )
     return Pass(raised, expired, delivered, reminders, shredded, abandoned)
 
 
-def _worker_id() -> str:
+def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
 
 
@@ -264,7 +264,7 @@ class Watcher(Periodic):
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__("watcher", ctx.settings.watcher_interval_seconds, patience=20)
         self._ctx = ctx
-        self._worker = _worker_id()
+        self._worker = worker_id()
 
     def tick(self) -> None:
         try:

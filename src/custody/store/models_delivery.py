@@ -196,3 +196,19 @@ class NotificationPreference(Base):
     received: Mapped[bool] = mapped_column(default=True)  # my transfer was received
     acknowledged: Mapped[bool] = mapped_column(default=True)  # my transfer was acknowledged
     updated_at: Mapped[datetime]
+
+
+class ScheduledRun(Base):
+    """When a scheduled background job (the scrub) is next due, and which node holds it now.
+
+    Every node checks; the one whose conditional update takes the lease runs the job and
+    renews the lease while it works. A node that dies holding it lets the lease run out, and
+    another node runs the job on its next check (``custody.services.schedule``).
+    """
+
+    __tablename__ = "scheduled_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    due_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from custody.cli.main import main
-from custody.services import scrub
+from custody.services import schedule, scrub
 from custody.store.blobs import FilesystemBlobStore
 from custody.store.models import Item
 from support.world import Cast
@@ -80,3 +82,50 @@ def test_a_changed_byte_and_a_deleted_blob_are_named_and_recorded(
     blobs.finish_upload(f"re-{deleted}", f"items/{deleted}")
     assert main(["admin", "scrub"]) == 0
     assert "Scrubbed" in capsys.readouterr().out
+
+
+def test_the_scheduled_scrub_runs_when_due_on_one_node_only_and_finds_rot(cast: Cast) -> None:
+    """CUSTODY_SCRUB_EVERY_HOURS: the first check schedules the first scrub an interval later;
+    once due, of two nodes checking, one runs it (the other finds the lease taken); the next
+    is due an interval after it finished; a node that died holding the lease holds nothing
+    once it runs out."""
+    stored = _stored_items(cast, 2)
+    ctx = replace(cast.ctx, settings=cast.ctx.settings.model_copy(
+        update={"scrub_every_hours": 24.0}))
+    runs = lambda: len(cast.world.entries("blobs:scrubbed"))  # noqa: E731
+    assert scrub.run_if_due(ctx, "node-a") is None  # scheduled, not run
+    cast.clock.advance(timedelta(hours=23))
+    assert scrub.run_if_due(ctx, "node-a") is None
+    assert runs() == 0
+
+    rotten = sorted(stored)[0]
+    blobs = cast.ctx.blobs
+    assert isinstance(blobs, FilesystemBlobStore)
+    blobs.delete(f"items/{rotten}")
+    cast.clock.advance(timedelta(hours=1))
+    # Node b holds the lease (it is mid-scrub): node a's check finds it taken.
+    assert schedule.claim(ctx, scrub.JOB, "node-b", first_due=cast.clock.now(),
+                          lease=scrub.LEASE)
+    assert scrub.run_if_due(ctx, "node-a") is None
+    # Node b dies without letting go; once the lease ran out, node a runs the scrub.
+    cast.clock.advance(scrub.LEASE + timedelta(seconds=1))
+    report = scrub.run_if_due(ctx, "node-a")
+    assert report is not None
+    assert [(f.item, f.problem) for f in report.findings] == [(rotten, "missing")]
+    assert runs() == 1
+    run = cast.world.entries("blobs:scrubbed")[-1]
+    assert (run.actor, run.data["items"]) == ("system", [rotten])
+    assert not schedule.renew(ctx, scrub.JOB, "node-b", scrub.LEASE)  # b lost it for good
+
+    assert scrub.run_if_due(ctx, "node-b") is None  # the next is a day away
+    cast.clock.advance(timedelta(hours=24))
+    assert scrub.run_if_due(ctx, "node-b") is not None
+    assert runs() == 2
+
+
+def test_no_scheduled_scrub_when_the_interval_is_zero(cast: Cast) -> None:
+    _stored_items(cast, 1)
+    assert cast.ctx.settings.scrub_every_hours == 0  # the test worlds' setting
+    cast.clock.advance(timedelta(days=400))
+    assert scrub.run_if_due(cast.ctx, "node-a") is None
+    assert cast.world.entries("blobs:scrubbed") == []
