@@ -59,8 +59,10 @@ t = performance.now();
 await drain(await decryptStream(chunks(ciphertext), [identity]));
 rate("decrypt (decryptStream)", size, t);
 
-t = performance.now();
-const hash = new Sha256();
-for (let i = 0; i < size; i += 1 << 20) hash.update(plaintext.subarray(i, i + (1 << 20)));
-hash.hexdigest();
-rate("SHA-256 (noble, incremental)", size, t);
+for (const engine of ["js", "wasm"] as const) {
+  const hash = await Sha256.create(engine);
+  t = performance.now();
+  for (let i = 0; i < size; i += 1 << 20) hash.update(plaintext.subarray(i, i + (1 << 20)));
+  hash.hexdigest();
+  rate(`SHA-256 (${engine === "js" ? "noble" : "hash-wasm"}, incremental)`, size, t);
+}

@@ -50,8 +50,7 @@ async function outcome<T>(work: () => Promise<T>): Promise<T | DecryptionFailed>
 
 /** Decrypt with the stream path; what it released, and whether it ended in a failure. */
 async function throughStream(body: Uint8Array, ids: Unwrapper[]) {
-  const seen = new Sha256();
-  const read = new Sha256();
+  const [seen, read] = await Promise.all([Sha256.create(), Sha256.create()]);
   let failed = false;
   try {
     const stream = await decryptStream(streamOf(body, [7, 4096, 65553, 100000]), ids, {

@@ -63,7 +63,7 @@ function flip(data: Uint8Array, at: number): Uint8Array {
 }
 
 async function decryptAll(data: Uint8Array, identity: Identity): Promise<Uint8Array> {
-  const hash = new Sha256();
+  const hash = await Sha256.create();
   const stream = await decryptStream(new Blob([data as Uint8Array<ArrayBuffer>]).stream(), [identity]);
   const reader = stream.getReader();
   const parts: Uint8Array[] = [];

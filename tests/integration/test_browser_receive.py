@@ -457,3 +457,82 @@ def test_a_sender_key_the_ledger_does_not_show_offers_nothing(
     (item,) = item_ids(people.officer, transfer)
     assert document.name not in page.content()  # the manifest was never opened
     assert not [e for e in server.world.entries(EntryType.ITEM_RECEIVED) if e.item == item]
+
+
+# "Receive all into a folder…": headless Chromium cannot show the folder picker, so the page
+# is handed a folder of the browser's own private file system (the same File System Access
+# handles a chosen folder gives), read back below.
+PICK_PRIVATE_FOLDER = """
+window.showDirectoryPicker = async () => {
+  const root = await navigator.storage.getDirectory();
+  return root.getDirectoryHandle("chosen", { create: true });
+};
+"""
+READ_PRIVATE_FOLDER = """async () => {
+  const out = {};
+  const walk = async (folder, prefix) => {
+    for await (const [name, handle] of folder.entries()) {
+      if (handle.kind === "directory") {
+        out[prefix + name + "/"] = null;
+        await walk(handle, prefix + name + "/");
+      } else {
+        const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
+        out[prefix + name] = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
+          .map((b) => b.toString(16).padStart(2, "0")).join("");
+      }
+    }
+  };
+  await walk(await (await navigator.storage.getDirectory()).getDirectoryHandle("chosen"), "");
+  return out;
+}"""
+# The smallest WebAssembly module: compiling it is what hash-wasm does first.
+COMPILE_WASM = """() => WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))
+  .then(() => "compiled", (error) => error.name)"""
+
+
+def test_receive_all_into_a_folder_recreates_the_senders_folders(
+    server: Server, people: People, prosecutor: Person, context: BrowserContext, tmp_path: Path
+) -> None:
+    """A folder sent with ``custody send DIR`` (two files of one name in two folders): the
+    transfer page shows each item's folder, and "Receive all into a folder…" writes the same
+    tree under the folder chosen, each file byte for byte, each receipt in the ledger; again
+    into the same folder, the files already there are recognised as verified, not copied."""
+    sent = tmp_path / "case-files"
+    files = [make_file(sent / "interviews" / "witness A", "statement.txt", 200_000),
+             make_file(sent / "interviews" / "witness B", "statement.txt", 150_000),
+             make_file(sent, "exhibits.csv", content=b"JB/1,knife\n")]
+    transfer = people.officer.send([sent], new_case(people.officer), prosecutor.account.org)
+    context.add_init_script(PICK_PRIVATE_FOLDER)
+    page = context.new_page()
+    open_transfer(page, server, prosecutor, transfer)
+    shown = {f"case-files/{f.relative_to(sent).as_posix()}" for f in files}
+    assert set(items_by_name(page)) == shown
+    page.click("#receive-all-folder")
+    expect(page.locator("#receive-state")).to_contain_text(
+        "Received 3 of 3 item(s) into chosen, each verified.")
+    written = page.evaluate(READ_PRIVATE_FOLDER)
+    assert written == {
+        "case-files/": None, "case-files/interviews/": None,
+        "case-files/interviews/witness A/": None, "case-files/interviews/witness B/": None,
+        **{f"case-files/{f.relative_to(sent).as_posix()}": sha256_of(f) for f in files},
+    }
+    for path, item in items_by_name(page).items():
+        expect(page.locator(f'tr[data-item="{item}"] .outcome')).to_contain_text(
+            f"signature and SHA-256 verified; saved in chosen/{path}")
+    received = [e for e in server.world.entries(EntryType.ITEM_RECEIVED)
+                if e.actor == prosecutor.account.user_id]
+    assert len(received) == 3
+
+    page.click("#receive-all-folder")
+    expect(page.locator("#receive-state")).to_contain_text("Received 3 of 3 item(s) into chosen")
+    row = items_by_name(page)["case-files/exhibits.csv"]
+    expect(page.locator(f'tr[data-item="{row}"] .outcome')).to_contain_text(
+        "already in chosen/case-files/exhibits.csv and verified")
+    assert page.evaluate(READ_PRIVATE_FOLDER) == written
+
+    # The service worker hashed all this with WebAssembly: its own policy allows compiling
+    # it ('wasm-unsafe-eval'), the page's unchanged policy does not.
+    workers = [w for w in context.service_workers if w.url.endswith("/static/app/sw.js")]
+    assert workers, "the service worker is running"
+    assert workers[0].evaluate(COMPILE_WASM) == "compiled"
+    assert page.evaluate(COMPILE_WASM) == "CompileError"

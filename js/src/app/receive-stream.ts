@@ -45,7 +45,6 @@ export interface VerifiedDownload {
  * it, so the verdict can say whether the ciphertext itself differs.
  */
 class CiphertextTap {
-  readonly hash = new Sha256();
   readonly stream: ReadableStream<Uint8Array>;
   sourceError: unknown = null;
   #ended = false;
@@ -55,6 +54,7 @@ class CiphertextTap {
   constructor(
     source: ReadableStream<Uint8Array>,
     private readonly limit: number,
+    readonly hash: Sha256,
   ) {
     this.#reader = source.getReader();
     this.stream = new ReadableStream<Uint8Array>(
@@ -142,14 +142,14 @@ function judge(tap: CiphertextTap, plaintext: Sha256, signed: Signed, failure: u
  * Decrypt and verify `ciphertext` (the whole age file) to `itemKey`, against `signed`.
  * `onPlaintext` hears the plaintext bytes released so far (for progress).
  */
-export function verifiedDownload(
+export async function verifiedDownload(
   ciphertext: ReadableStream<Uint8Array>,
   itemKey: Identity,
   signed: Signed,
   onPlaintext: (bytes: number) => void = () => undefined,
-): VerifiedDownload {
-  const tap = new CiphertextTap(ciphertext, signed.ciphertextSize);
-  const plaintextHash = new Sha256();
+): Promise<VerifiedDownload> {
+  const [ciphertextHash, plaintextHash] = await Promise.all([Sha256.create(), Sha256.create()]);
+  const tap = new CiphertextTap(ciphertext, signed.ciphertextSize, ciphertextHash);
   let plaintext: ReadableStreamDefaultReader<Uint8Array> | null = null;
   let held: Uint8Array | null = null;
   let released = 0;

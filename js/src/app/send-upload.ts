@@ -91,8 +91,7 @@ export class ItemUpload {
     const offset = await this.#start(target, length, on);
     const url = target.upload as string;
     if (offset > 0) on.resumed(offset, length);
-    const plain = new Sha256();
-    const cipher = new Sha256();
+    const [plain, cipher] = await Promise.all([Sha256.create(), Sha256.create()]);
     const reader = plan
       .encryptStream(file.stream(), file.size, { onPlaintext: (piece) => plain.update(piece) })
       .getReader();

@@ -202,7 +202,7 @@ async function save(token: string): Promise<Response> {
     return STAY();
   }
   let announced = 0;
-  const download = verifiedDownload(response.body, Identity.parse(order.itemKey), order, (bytes) => {
+  const download = await verifiedDownload(response.body, Identity.parse(order.itemKey), order, (bytes) => {
     if (bytes - announced >= PROGRESS_EVERY) {
       announced = bytes;
       tell(port, { kind: "progress", token, bytes });

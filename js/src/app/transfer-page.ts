@@ -6,12 +6,17 @@
  * are reported and shown in the CLI's words. "Save" then has the service worker stream the
  * item to the downloads folder, decrypted and verified as it passes — the browser completes
  * the file only if every hash equals the signed one; "Play" opens the player for audio and
- * video; "Receive all" saves each verified item in turn.
+ * video; "Receive all" saves each verified item in turn to the downloads folder, and
+ * "Receive all into a folder…" (where the browser has the File System Access API) into a
+ * folder the person chooses, recreating the folders the sender signed (`folders.ts`) —
+ * the service worker's verified stream written through the browser's own temporary file,
+ * which becomes the file only once the stream closed verified.
  */
 
 import { CustodyError } from "../errors.js";
 import { safeFileName } from "../manifest.js";
 import { Api } from "./api.js";
+import { type FileLike, type FolderLike, targetOf } from "./folders.js";
 import { recall } from "./keystore.js";
 import { requirePin } from "./logtrust.js";
 import { mediaTypeOf } from "./media.js";
@@ -62,20 +67,44 @@ function fail(error: unknown): void {
 
 let busy = false;
 
+/** Where a verified item goes: the downloads folder, or a folder the person chose. */
+type Destination = { readonly kind: "downloads" } | { readonly kind: "folder"; readonly root: FolderLike };
+const DOWNLOADS: Destination = { kind: "downloads" };
+
 /** Save one verified item through the service worker; true if it was saved and verified. */
-async function save(opened: Opened): Promise<boolean> {
+async function save(opened: Opened, to: Destination = DOWNLOADS): Promise<boolean> {
   const { item, itemKey, manifest } = opened;
+  const shown = manifest.relativePath;
+  let target = null;
+  if (to.kind === "folder") {
+    try {
+      target = await targetOf(to.root, manifest);
+    } catch (error) {
+      outcome(item.id, text(error), true);
+      return false;
+    }
+    if (target.already) {
+      // As custody receive: the signed content is there already; record the receipt.
+      await api.post(`/api/v1/items/${item.id}/receipt`, {
+        manifest_sha256: item.manifest_sha256 ?? "",
+        verified: true,
+        reason: null,
+      });
+      outcome(item.id, `${shown}: already in ${target.path} and verified`);
+      return true;
+    }
+  }
   const worker = await serviceWorker();
   const token = newToken();
   let settle: (report: Report) => void = () => undefined;
   const finished = new Promise<Report>((resolve) => {
     settle = resolve;
   });
-  outcome(item.id, `${manifest.file_name}: starting…`);
+  outcome(item.id, `${shown}: starting…`);
   const onReport = (report: Report): void => {
     if (report.kind === "progress") {
       const percent = Math.floor((100 * report.bytes) / Math.max(manifest.size, 1));
-      outcome(item.id, `${manifest.file_name}: saving, ${percent}% decrypted and checked so far…`);
+      outcome(item.id, `${shown}: saving, ${percent}% decrypted and checked so far…`);
     } else if (report.kind === "saved" || report.kind === "failed") {
       settle(report);
     }
@@ -99,21 +128,35 @@ async function save(opened: Opened): Promise<boolean> {
       },
       onReport,
     );
-    // A same-origin link the service worker answers with the attachment: the page stays.
-    const link = document.createElement("a");
-    link.href = url;
-    link.hidden = true;
-    document.body.append(link);
-    link.click();
-    link.remove();
+    if (target === null) {
+      // A same-origin link the service worker answers with the attachment: the page stays.
+      const link = document.createElement("a");
+      link.href = url;
+      link.hidden = true;
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } else {
+      // The verified stream, written through the browser's temporary file: it becomes the
+      // file only when the stream closes, which it does only once every check has passed.
+      const failed = await writeInto(url, target.file).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      // A stream that failed verification fails the write first; the report says why.
+      const report = failed === null ? await finished : await Promise.race([finished, later(REPORT_WAIT_MS)]);
+      if (failed !== null || report?.kind !== "saved") await target.discard();
+      if (failed !== null && report?.kind !== "failed") {
+        outcome(item.id, `${shown}: could not be written to ${target.path}: ${text(failed)}`, true);
+        return false;
+      }
+    }
     const report = await finished;
     if (report.kind === "saved") {
       const recorded =
         report.receiptError === null ? "" : ` (the receipt could not be recorded: ${report.receiptError})`;
-      outcome(
-        item.id,
-        `${manifest.file_name}: ${manifest.size} bytes, signature and SHA-256 verified; saved to your downloads${recorded}`,
-      );
+      const where = target === null ? "to your downloads" : `in ${target.path}`;
+      outcome(item.id, `${shown}: ${manifest.size} bytes, signature and SHA-256 verified; saved ${where}${recorded}`);
       return true;
     }
     if (report.kind === "failed") {
@@ -121,10 +164,49 @@ async function save(opened: Opened): Promise<boolean> {
     }
     return false;
   } catch (error) {
+    if (target !== null && !target.already) await target.discard();
     outcome(item.id, text(error), true);
     return false;
   } finally {
     stop();
+  }
+}
+
+const REPORT_WAIT_MS = 30_000;
+
+function later(ms: number): Promise<null> {
+  return new Promise((resolve) => setTimeout(() => resolve(null), ms));
+}
+
+/**
+ * Fetch the service worker's verified stream at `url` into `file`. A failure on either side
+ * ends both: a stream that errors aborts the write (the temporary file goes), and a write
+ * that fails cancels the stream (the service worker stops and reports it).
+ */
+async function writeInto(url: string, file: FileLike): Promise<void> {
+  const writable = await file.createWritable();
+  let response: Response;
+  try {
+    response = await fetch(url, { cache: "no-store" });
+    if (response.status !== 200 || response.body === null) {
+      throw new Error(`the service worker answered ${response.status}`);
+    }
+  } catch (error) {
+    await writable.abort(error).catch(() => undefined);
+    throw error;
+  }
+  await response.body.pipeTo(writable);
+}
+
+/** The folder the person chooses (the File System Access API), or null if they cancel. */
+async function chooseFolder(): Promise<FolderLike | null> {
+  const picker = (window as { showDirectoryPicker?: (options: object) => Promise<FolderLike> }).showDirectoryPicker;
+  if (picker === undefined) return null;
+  try {
+    return await picker.call(window, { id: "custody-receive", mode: "readwrite" });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") return null;
+    throw error;
   }
 }
 
@@ -143,7 +225,7 @@ function guarded(act: () => Promise<unknown>): () => void {
 
 function offer(opened: Opened): void {
   const { item, manifest } = opened;
-  cell(item.id, "file").textContent = `${manifest.file_name} (${sizeText(manifest.size)})`;
+  cell(item.id, "file").textContent = `${manifest.relativePath} (${sizeText(manifest.size)})`;
   const actions = cell(item.id, "actions");
   const saveButton = document.createElement("button");
   saveButton.type = "button";
@@ -204,6 +286,23 @@ async function start(): Promise<void> {
         say("receive-state", `Received ${saved} of ${opened.length} item(s), each verified.`);
       }),
     );
+    if ("showDirectoryPicker" in window) {
+      const into = element<HTMLButtonElement>("receive-all-folder");
+      into.hidden = false;
+      into.addEventListener(
+        "click",
+        guarded(async () => {
+          const root = await chooseFolder(); // first: the picker needs the click's activation
+          if (root === null) {
+            say("receive-state", "No folder chosen: nothing was saved.");
+            return;
+          }
+          let saved = 0;
+          for (const one of opened) if (await save(one, { kind: "folder", root })) saved++;
+          say("receive-state", `Received ${saved} of ${opened.length} item(s) into ${root.name}, each verified.`);
+        }),
+      );
+    }
   }
 }
 
