@@ -5,6 +5,11 @@ exception handlers below, the tus endpoint, and the web pages' JSON errors. The
 middleware, which answers before the app, uses :func:`error_payload` with the same table.
 A router whose errors need more than the envelope (tus's headers, a web page) uses an
 :class:`AnsweringRoute` of its own.
+
+A browser's request outside the JSON API (an unknown address, a bad form, a server error)
+is answered by the web application's error page instead, with the same status by the same
+table: :func:`install` takes the web's renderer (``pages``), which says which requests are
+a browser's (it answers None for the others, which keep JSON).
 """
 
 from __future__ import annotations
@@ -34,6 +39,18 @@ _STARLETTE = {
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
 }
+
+
+# The web application's error page for a request, or None if the request is not a
+# browser's (the JSON API, tus, a script): those keep the JSON envelope.
+PageRenderer = Callable[[Request, CustodyError], Response | None]
+
+
+def coded(code: ErrorCode, message: str, hint: str | None = None) -> CustodyError:
+    """An error of ``code`` (for an answer made outside any service: routing, parsing)."""
+    exc = CustodyError(message, hint=hint)
+    exc.code = code
+    return exc
 
 
 def status_of(code: ErrorCode) -> int:
@@ -78,21 +95,44 @@ class AnsweringRoute(APIRoute):
         return handle
 
 
-def install(app: FastAPI) -> None:
+# What a browser's page says for Starlette's own refusals (its details are terse English).
+_PAGE_MESSAGES = {
+    404: "there is no page at this address",
+    405: "this page cannot be used that way",
+}
+
+
+def page_for(request: Request, exc: CustodyError) -> Response | None:
+    """The web's error page for ``exc`` if ``request`` is a browser's, else None."""
+    pages: PageRenderer | None = getattr(request.app.state, "error_pages", None)
+    return pages(request, exc) if pages is not None else None
+
+
+def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
+    """The app's handlers of errors no route answered; ``pages``: the web's error pages."""
+    app.state.error_pages = pages
+
     @app.exception_handler(CustodyError)
-    async def _custody(_: Request, exc: CustodyError) -> JSONResponse:
-        return error_response(exc)
+    async def _custody(request: Request, exc: CustodyError) -> Response:
+        return page_for(request, exc) or error_response(exc)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> Response:
         code = _STARLETTE.get(exc.status_code, ErrorCode.SERVER_ERROR)
+        message = _PAGE_MESSAGES.get(exc.status_code, str(exc.detail))
+        page = page_for(request, coded(code, message))
+        if page is not None:
+            return page
         body = envelope(code, str(exc.detail))
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
         code = ErrorCode.INVALID_INPUT
+        page = page_for(request, coded(code, message))
+        if page is not None:
+            return page
         return JSONResponse(envelope(code, message), status_code=status_of(code))

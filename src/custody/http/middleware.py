@@ -5,21 +5,21 @@ own Content-Security-Policy while every JSON answer keeps the strict one.
 
 A plain ASGI middleware, outermost of ours. Starlette's own error handler sits
 outside it, so Guard answers an unexpected exception itself (a JSON 500, the
-exception logged, nothing of it told to the client): every response, errors
-included, carries the headers. JSON bodies are read here up to
-``max_json_bytes`` and refused beyond it (413) before any route sees them; tus
-PATCH bodies stream past, bounded by the upload's declared ``Upload-Length`` in
-the blob store instead.
+exception logged, nothing of it told to the client; a browser's request gets the
+web's error page instead): every response, errors included, carries the headers.
+JSON bodies are read here up to ``max_json_bytes`` and refused beyond it (413)
+before any route sees them; tus PATCH bodies stream past, bounded by the upload's
+declared ``Upload-Length`` in the blob store instead.
 """
 
 from __future__ import annotations
 
 import logging
 
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from custody.http.errors import error_payload
+from custody.http.errors import coded, error_payload, page_for
 from custody.protocol.codes import ErrorCode
 
 MAX_HEADER_BYTES = 8 * 1024
@@ -102,7 +102,8 @@ class Guard:
             if started:
                 raise  # part of the answer is out; the server drops the connection and logs it
             log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
-            await _refuse(send_with_headers, ErrorCode.SERVER_ERROR, INTERNAL_ERROR)
+            if not await _page(scope, receive, send_with_headers):
+                await _refuse(send_with_headers, ErrorCode.SERVER_ERROR, INTERNAL_ERROR)
 
     async def _guard(self, scope: Scope, receive: Receive, send_with_headers: Send) -> None:
         raw_headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
@@ -140,6 +141,21 @@ class Guard:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send_with_headers)
+
+
+async def _page(scope: Scope, receive: Receive, send: Send) -> bool:
+    """A browser's request: the server error as the web's page (True if it was answered)."""
+    if "app" not in scope:
+        return False
+    try:
+        page = page_for(Request(scope, receive), coded(ErrorCode.SERVER_ERROR, INTERNAL_ERROR))
+        if page is None:
+            return False
+        await page(scope, receive, send)
+    except Exception:  # the page itself failed: the plain JSON answer, as before
+        log.exception("the error page failed too")
+        return False
+    return True
 
 
 async def _refuse(send: Send, code: ErrorCode, message: str) -> None:

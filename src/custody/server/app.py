@@ -31,6 +31,7 @@ from custody.services.witnessing import Witnessing
 from custody.settings import Settings
 from custody.store.db import check_database
 from custody.web.assets import StaticAssets
+from custody.web.pages import browser_error_page
 
 log = logging.getLogger("custody.server")
 
@@ -142,7 +143,7 @@ def create_app(
     app.state.static = static  # the pages' assets, loaded with Subresource Integrity
     app.state.release = static.release  # what GET /api/v1/code says, and the log records
     app.state.log_vkey = ctx.log_signer.verifier.vkey if ctx.log_signer else None
-    errors.install(app)
+    errors.install(app, pages=browser_error_page)  # a browser gets pages, the API JSON
     for router in (*api.routers, *web.routers):  # the JSON API, then the web pages (docs/web.md)
         app.include_router(router)
 

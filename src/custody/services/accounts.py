@@ -285,6 +285,11 @@ class EnrolmentNeeded(Forbidden):
     """A right password for a browser sign-in, but no second factor to sign in with yet."""
 
 
+class EnrolmentCodeNeeded(NotAuthenticated):
+    """A right password, but the second factor was reset: enrolling again needs the one-time
+    code e-mailed to the person."""
+
+
 @dataclass(frozen=True)
 class LoginResult:
     """A full token, or (``enrolling``) a short-lived token good only for enrolment."""
@@ -304,12 +309,16 @@ def login(
     origin: Origin | None = None,
     kind: tokens.Kind = tokens.API,
     enrolment_code: str | None = None,
+    enrol_in_browser: bool = False,
 ) -> LoginResult:
     """Password, then second factor; one generic error, and the same work, for every failure.
 
     Unknown address, wrong password, wrong code and a paused account all say the same and
     all verify a password hash. Every attempt is a security event; failures feed the throttle.
     ``kind``: an API token (the CLI) or a browser session (the web app's sign-in page).
+    ``enrol_in_browser``: the sign-in page's form, which enrols a first second factor (a
+    session good for enrolment only, as the CLI's token); a browser sign-in by any other
+    path (the security-key script) is refused for want of one.
     """
     origin = origin or Origin()
     try:
@@ -319,7 +328,9 @@ def login(
     with ctx.unit_of_work() as session:
         outcome, user = _check(ctx, session, email, password, code, recovery_code, origin)
         if outcome == "ok" and user is not None:
-            outcome = _enrolment_step(ctx, session, user, enrolment_code, kind)
+            outcome = _enrolment_step(
+                ctx, session, user, enrolment_code, kind, enrol_in_browser
+            )
         ids = {"user_id": user.id if user else None, "org_id": user.org_id if user else None}
         if outcome in _NEXT_STEP:  # not failures: the person has a step to take
             event, detail = _NEXT_STEP[outcome]
@@ -353,7 +364,7 @@ def _login_refusal(outcome: str) -> CustodyError:
             hint="set CUSTODY_TOTP_CODE, or use --recovery-code",
         )
     if outcome == "enrolment code needed":
-        return NotAuthenticated(
+        return EnrolmentCodeNeeded(
             "your second factor was reset: enrolling a new one needs the one-time code e-mailed "
             "to you",
             hint="custody login --server URL --email ADDRESS --enrolment-code CODE",
@@ -369,13 +380,15 @@ def _enrolment_step(
     user: User,
     enrolment_code: str | None,
     kind: tokens.Kind,
+    enrol_in_browser: bool = False,
 ) -> str:
-    """For a person without a second factor: the browser does not enrol one (docs/web.md);
-    and after a reset, only the person (with the code e-mailed to them) may enrol again,
-    since the password alone, which someone else may know, is not enough."""
+    """For a person without a second factor: only the sign-in page's form enrols one in the
+    browser (docs/web.md); and after a reset, only the person (with the code e-mailed to
+    them) may enrol again, since the password alone, which someone else may know, is not
+    enough."""
     if second_factor.is_enrolled(session, user.id):
         return "ok"
-    if kind == tokens.SESSION:
+    if kind == tokens.SESSION and not enrol_in_browser:
         return ENROLMENT_NEEDED
     if not activation.pending(session, user.id, activation.REENROL):
         return "ok"

@@ -114,6 +114,22 @@ def start_enrolment(ctx: ServiceContext, actor: Actor) -> EnrolmentOut:
     return EnrolmentOut(secret=secret, uri=uri)
 
 
+def pending_enrolment(ctx: ServiceContext, actor: Actor) -> EnrolmentOut:
+    """The actor's enrolment in progress (the secret their app was shown), or a new one: the
+    browser's enrolment page shows the same secret again after a wrong code."""
+    with ctx.unit_of_work() as session:
+        row = session.get(SecondFactor, actor.user_id)
+        secret = ""
+        if row is not None and row.confirmed_at is None:
+            secret = _key(ctx).open(row.sealed_secret, row.user_id).decode()
+    if not secret:
+        return start_enrolment(ctx, actor)
+    uri = pyotp.TOTP(secret).provisioning_uri(
+        name=actor.email, issuer_name=ctx.settings.totp_issuer
+    )
+    return EnrolmentOut(secret=secret, uri=uri)
+
+
 def _accept_code(ctx: ServiceContext, row: SecondFactor, code: str) -> bool:
     """True if ``code`` is right for this step or one either side, and newer than the last."""
     totp = pyotp.TOTP(_key(ctx).open(row.sealed_secret, row.user_id).decode())
@@ -127,9 +143,14 @@ def _accept_code(ctx: ServiceContext, row: SecondFactor, code: str) -> bool:
 
 
 def confirm_enrolment(
-    ctx: ServiceContext, actor: Actor, code: str, scopes: frozenset[Scope] | None
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    scopes: frozenset[Scope] | None,
+    kind: tokens.Kind = tokens.API,
 ) -> tuple[tokens.IssuedToken, list[str]]:
-    """Check the first code; make recovery codes; swap the enrolment token for a full one."""
+    """Check the first code; make recovery codes; swap the enrolment token for a full one
+    (``kind``: an API token for the CLI, a browser session for the web's enrolment page)."""
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
     with ctx.unit_of_work() as session:
         row = session.get(SecondFactor, actor.user_id)
@@ -161,8 +182,12 @@ def confirm_enrolment(
             data={"user": actor.user_id},
         )
         user = session.get_one(User, actor.user_id)
-        ttl = timedelta(hours=ctx.settings.token_ttl_hours)
-        issued = tokens.issue(ctx, session, user, grant(user.role, scopes), ttl)
+        browser = kind == tokens.SESSION
+        hours = ctx.settings.session_hours if browser else ctx.settings.token_ttl_hours
+        label = "browser" if browser else None
+        issued = tokens.issue(
+            ctx, session, user, grant(user.role, scopes), timedelta(hours=hours), label, kind
+        )
         return issued, codes
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from custody.web import (
     app_pages,
     case_pages,
+    first_sign_in,
     incident_pages,
     notice_pages,
     receive_pages,
@@ -28,6 +29,7 @@ from custody.web import (
 
 routers: tuple[APIRouter, ...] = (
     sign_in.router,
+    first_sign_in.router,
     transfer_pages.router,
     case_pages.router,
     report_pages.router,

@@ -3,6 +3,11 @@
 Every web route is a :class:`WebRoute`: a custody error raised anywhere in it
 (the policy check included) becomes a page with the same status code the JSON
 API would answer, or a small JSON error for the security-key script.
+
+Errors no page route answered (an unknown address, a bad form, a server error) become the
+same page for a browser's request by :func:`browser_error_page`, which the app installs
+(``custody.http.errors.install``): a request outside ``/api/`` that accepts HTML. The JSON
+API, tus and the pages' scripts keep the JSON envelope.
 """
 
 from __future__ import annotations
@@ -123,8 +128,15 @@ _WEB_HINTS = {
     ErrorCode.NOT_FOUND: "check the link, or go back to your inbox",
     ErrorCode.GONE: "ask the sender if you still need this material",
     ErrorCode.STORAGE_FULL: "try again later, and tell the server's operator if it persists",
+    ErrorCode.SERVER_ERROR: "try again in a moment",
 }
-_TITLES = {401: "Please sign in", 403: "Not allowed", 404: "Not found"}
+_TITLES = {
+    400: "That did not work",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    500: "Something went wrong",
+}
 
 
 def web_hint(exc: CustodyError) -> str | None:
@@ -146,6 +158,22 @@ def error_page(request: Request, exc: CustodyError) -> Response:
         hint=web_hint(exc),
         signed_out=status == 401,
     )
+
+
+def is_browser_request(request: Request) -> bool:
+    """A browser asking for a page: not the JSON API or tus (``/api/``), and HTML accepted
+    (a navigation's ``Accept``; a script's fetch asks for ``*/*`` or JSON)."""
+    path = request.url.path
+    if path.startswith("/api/") or path == "/api":
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def browser_error_page(request: Request, exc: CustodyError) -> Response | None:
+    """An error no page route answered, as a page for a browser; None for anyone else."""
+    if not is_browser_request(request):
+        return None
+    return error_page(request, exc)
 
 
 class WebRoute(AnsweringRoute):

@@ -2,7 +2,9 @@
 
 ``POST /login`` calls the same :func:`custody.services.accounts.login` as the
 CLI (throttling, one generic refusal, every attempt recorded), then turns the
-token it issues into a browser session. With a security key the page's script
+token it issues into a browser session. A right password without a second factor yet
+gives a session good for enrolment only, and the enrolment page
+(:mod:`custody.web.first_sign_in`). With a security key the page's script
 asks ``/login/webauthn/options`` (password checked the same way; a second
 factor is then needed) and answers at ``/login/webauthn``.
 """
@@ -14,7 +16,6 @@ import re
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from custody.domain.people import CONTENT_ROLES
 from custody.errors import InvalidInput, NotAuthenticated, SecondFactorRequired
 from custody.http.deps import (
     LOGIN_COOKIE,
@@ -26,6 +27,7 @@ from custody.http.deps import (
 )
 from custody.services import accounts, tokens, web_sessions, webauthn_keys
 from custody.services.context import ServiceContext
+from custody.web.first_sign_in import home_of, start_session
 from custody.web.pages import (
     LOGIN_COOKIE_SECONDS,
     PAGE_HEADERS,
@@ -44,17 +46,19 @@ from custody.web.pages import (
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 _TOTP = re.compile(r"^[0-9]{6}$")
 ENROL_FIRST = (
-    "Set up your second factor first: run `custody login --server {url} --email {email}` "
-    "once, then sign in here."
+    "Set up your authenticator app first: sign in with your password and code instead of a "
+    "security key, and the page will take you through it."
 )
 
 
-def home_of(role: str) -> str:
-    return "/inbox" if role in CONTENT_ROLES else "/security"
-
-
 def _login_page(
-    request: Request, ctx: ServiceContext, *, status: int = 200, message: str = "", email: str = ""
+    request: Request,
+    ctx: ServiceContext,
+    *,
+    status: int = 200,
+    message: str = "",
+    email: str = "",
+    enrolment_code: bool = False,
 ) -> Response:
     pre = request.cookies.get(LOGIN_COOKIE) or web_sessions.new_pre_session()
     response = render(
@@ -65,6 +69,7 @@ def _login_page(
         login_csrf=web_sessions.login_csrf_token(ctx, pre),
         message=message,
         email=email,
+        enrolment_code=enrolment_code,
     )
     set_cookie(response, LOGIN_COOKIE, pre, LOGIN_COOKIE_SECONDS)
     return response
@@ -105,21 +110,21 @@ def login(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
             recovery_code=None if totp or not code else code,
             origin=origin_of(request),
             kind=tokens.SESSION,
+            enrolment_code=field(fields, "enrolment_code", 100) or None,
+            enrol_in_browser=True,  # no second factor yet: this session may only enrol one
         )
     except SecondFactorRequired:
         message = "Enter the code from your authenticator app, or use your security key."
         return _login_page(request, ctx, status=401, message=message, email=email)
+    except accounts.EnrolmentCodeNeeded:
+        message = ("Your second factor was reset: enter the one-time enrolment code e-mailed "
+                   "to you, with your password, to set up a new one.")
+        return _login_page(
+            request, ctx, status=401, message=message, email=email, enrolment_code=True
+        )
     except NotAuthenticated as exc:
         return _login_page(request, ctx, status=401, message=exc.message, email=email)
-    except accounts.EnrolmentNeeded:  # no second factor yet: the browser does not enrol one
-        url = own_origin(request, ctx.settings.public_url)
-        message = ENROL_FIRST.format(url=url, email=email)
-        return _login_page(request, ctx, status=403, message=message, email=email)
-    issued = result.issued
-    web_sessions.rotate(ctx, request.cookies.get(SESSION_COOKIE))
-    response = redirect(home_of(issued.role))
-    set_session(response, issued.token, int(web_sessions.lifetime(ctx).total_seconds()))
-    return response
+    return start_session(request, ctx, result.issued)
 
 
 def _relying_party(request: Request, ctx: ServiceContext) -> webauthn_keys.RelyingParty:
@@ -137,8 +142,7 @@ def login_key_options(request: Request, ctx: ContextDep, fields: FormDep) -> Res
         options = webauthn_keys.login_options(ctx, email, rp)
         return Response(options, media_type="application/json", headers=PAGE_HEADERS)
     except accounts.EnrolmentNeeded:  # no key can be registered yet: refused, not a success
-        url = own_origin(request, ctx.settings.public_url)
-        raise NotAuthenticated(ENROL_FIRST.format(url=url, email=email)) from None
+        raise NotAuthenticated(ENROL_FIRST) from None
     # A right password with a session kind and an enrolled account always needs a factor.
     raise NotAuthenticated("sign in with your security key")
 

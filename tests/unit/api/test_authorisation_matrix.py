@@ -29,10 +29,10 @@ from sqlalchemy import select
 from starlette.routing import BaseRoute
 
 from custody.domain.people import Role
-from custody.domain.policy import Policy
+from custody.domain.policy import Policy, Scope
 from custody.http.deps import LOGIN_COOKIE, SESSION_COOKIE
 from custody.http.policy import declared_routes, is_web, requires, undeclared
-from custody.services import units, web_sessions
+from custody.services import tokens, units, web_sessions
 from custody.services.tokens import hash_token
 from custody.store.models import ApiToken, User
 from custody.store.models_security import WebAuthnCredential
@@ -156,6 +156,12 @@ class Matrix:
         with self.w.ctx.unit_of_work() as session:
             user_id = session.scalars(
                 select(User.id).where(User.email == self.w.members[key].email)).one()
+        if self.w.members[key].totp is None:
+            # No second factor yet: what a first sign-in gets, a session good for /enrol only.
+            with self.w.ctx.unit_of_work() as db:
+                user = db.get_one(User, user_id)
+                return tokens.issue(self.w.ctx, db, user, frozenset({Scope.ENROL}),
+                                    timedelta(minutes=10), "browser", tokens.SESSION).token
         return web_sessions.issue(self.w.ctx, user_id, None).token
 
     def spoiled_session(self, key: str, how: str) -> str:

@@ -140,20 +140,20 @@ def test_a_right_password_without_a_code_asks_for_the_code(w: InProcess, browser
     assert browser.session is None
 
 
-def test_a_person_without_a_second_factor_is_sent_to_enrol_and_gets_no_session(
+def test_a_person_without_a_second_factor_is_sent_to_enrol_with_a_session_for_that_only(
     w: InProcess, browser: Browser
 ) -> None:
     newbie = w.add("newbie", "new@cps.example", CPS, Role.PROSECUTOR, enrol=False)
     response = browser.post_login(newbie, code="")
-    assert response.status_code == 403
-    assert "custody login --server https://testserver --email new@cps.example" in response.text
-    assert browser.session is None
-    with w.ctx.unit_of_work() as session:  # the enrolment token it got is revoked at once
-        assert session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))).all() != []
-        assert all(
-            t.scopes != "enrol"
-            for t in session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None)))
-        )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/enrol"
+    assert browser.session is not None
+    with w.ctx.unit_of_work() as session:
+        live = session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))).all()
+        mine = [t for t in live if t.user_id == newbie.user_id]
+        assert [(t.kind, t.scopes) for t in mine] == [("session", "enrol")]
+    assert browser.client.get("/inbox").status_code == 401  # nothing but enrolment
+    assert browser.client.get("/enrol").status_code == 200
 
 
 def test_login_rotates_the_session_and_the_old_cookie_stops_working(

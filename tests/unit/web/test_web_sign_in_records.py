@@ -48,15 +48,17 @@ def _live_tokens(w: InProcess) -> list[ApiToken]:
         return list(session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))))
 
 
-def test_a_sign_in_refused_for_want_of_enrolment_is_recorded_as_refused(
+def test_a_first_sign_in_at_the_form_gets_a_session_good_for_enrolment_only(
     w: InProcess, browser: Browser
 ) -> None:
     newbie = w.add("newbie", "new@cps.example", CPS, Role.PROSECUTOR, enrol=False)
     response = browser.post_login(newbie, code="")
-    assert response.status_code == 403
-    assert browser.session is None
-    assert _sign_ins(w, newbie) == [("login:refused", ENROLMENT_NEEDED)]
-    assert _live_tokens(w) == []
+    assert response.status_code == 303
+    assert response.headers["location"] == "/enrol"
+    assert _sign_ins(w, newbie) == [("login:succeeded", "enrolment")]
+    (token,) = _live_tokens(w)
+    assert (token.kind, token.scopes) == ("session", "enrol")
+    assert browser.client.get("/inbox").status_code == 401  # enrolment only
 
 
 def test_the_security_key_path_records_it_the_same_way(w: InProcess, browser: Browser) -> None:
