@@ -102,9 +102,11 @@ def list_people(
     *,
     role: Role | None = None,
     unit: str | None = None,
+    search: str | None = None,
 ) -> PeoplePage:
     """Everyone the admin sees (their organisation, or, for a unit admin, their unit), newest
-    first, a page at a time; optionally only one role or one unit (a name or an id)."""
+    first, a page at a time; optionally only one role or one unit (a name or an id), or only
+    those whose e-mail address contains ``search`` (any case)."""
     window = window or Window()
     with ctx.unit_of_work() as session:
         admin = _admin(session, actor)
@@ -117,10 +119,27 @@ def list_people(
             query = query.where(User.role == role.value)
         if unit is not None:
             query = query.where(User.unit_id == find_unit(session, admin.org_id, unit).id)
+        if search and search.strip():
+            # Addresses are stored lower-case; LIKE's wildcards in the text are taken literally.
+            query = query.where(User.email.contains(search.strip().lower(), autoescape=True))
         rows, more = newest_first(session, query, User.created_at, User.id, window)
         users = [row[0] for row in rows if may_see(_member(admin), _member(row[0]))]
         after = next_cursor([row[0] for row in rows], more, lambda u: (u.created_at, u.id))
         return PeoplePage(people=_views(session, users), next=after)
+
+
+def person(ctx: ServiceContext, actor: Actor, ref: str) -> tuple[PersonOut, bool]:
+    """One person the admin sees (by id or e-mail address), and whether the admin may act on
+    them (never themselves; a unit admin only the content roles of their unit). Anyone out of
+    sight answers 404, as someone who does not exist."""
+    with ctx.unit_of_work() as session:
+        admin = _admin(session, actor)
+        key = ref.strip().lower()
+        found = session.scalar(select(User).where((User.id == key) | (User.email == key)))
+        if found is None or not may_see(_member(admin), _member(found)):
+            raise NotFound(f"no person {ref} in your reach", hint="check the link")
+        manageable = found.id != admin.id and may_manage(_member(admin), _member(found))
+        return _view(session, found), manageable
 
 
 def _views(session: Session, users: list[User]) -> list[PersonOut]:

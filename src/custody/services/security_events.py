@@ -13,15 +13,18 @@ costs a bounded number of rows, and ``sum(occurrences)`` is still every attempt.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from custody.domain.people import Member, Role, may_see
 from custody.protocol.accounts import SecurityEventOut, SecurityEventPage
 from custody.services import refusal_records
 from custody.services.context import Actor, ServiceContext
 from custody.services.paging import Window, newest_first, next_cursor
 from custody.store.db import new_id
+from custody.store.models import User
 from custody.store.models_security import SecurityEvent
 
 # Refusals anyone can repeat at will; each identical one within a minute is only counted.
@@ -102,6 +105,75 @@ def org_events(
         query = select(SecurityEvent).where(SecurityEvent.org_id == actor.org_id)
         if type_ is not None:
             query = query.where(SecurityEvent.type == type_)
+        rows, more = newest_first(
+            session, query, SecurityEvent.at, SecurityEvent.id, window or Window()
+        )
+        events = [row[0] for row in rows]
+        return SecurityEventPage(
+            events=[SecurityEventOut.of(e) for e in events],
+            next=next_cursor(events, more, lambda e: (e.at, e.id)),
+        )
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What a people admin narrows their security events to (each part optional).
+
+    ``kind``: a tag (``login:failed``) or its family (``login``); ``person``: an id or an
+    e-mail address, the events by or about them; ``since``/``until``: the time range.
+    """
+
+    kind: str | None = None
+    person: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def events_in_reach(
+    ctx: ServiceContext, actor: Actor, window: Window | None = None, f: EventFilter | None = None
+) -> SecurityEventPage:
+    """The security events a people admin may read, newest first, a page at a time.
+
+    An organisation admin: their organisation's (as ``GET /api/v1/admin/security-events``).
+    A unit admin: only those by or about the people of their unit (an event names a person
+    by id if it was theirs, by address if it was about them), never the rest of the
+    organisation's.
+    """
+    f = f or EventFilter()
+    with ctx.unit_of_work() as session:
+        admin = session.get_one(User, actor.user_id)
+        query = select(SecurityEvent)
+        if admin.role == Role.ADMIN:
+            query = query.where(SecurityEvent.org_id == admin.org_id)
+        else:
+            me = Member(admin.org_id, admin.unit_id, admin.role)
+            mates = [
+                u
+                for u in session.scalars(
+                    select(User).where(User.org_id == admin.org_id, User.unit_id == admin.unit_id)
+                )
+                if admin.unit_id is not None and may_see(me, Member(u.org_id, u.unit_id, u.role))
+            ]
+            ids, emails = [u.id for u in mates], [u.email for u in mates]
+            query = query.where(
+                or_(SecurityEvent.org_id == admin.org_id, SecurityEvent.org_id.is_(None)),
+                or_(SecurityEvent.user_id.in_(ids), SecurityEvent.email.in_(emails)),
+            )
+        if f.kind:
+            kind = f.kind.strip()
+            query = query.where(
+                or_(
+                    SecurityEvent.type == kind,
+                    SecurityEvent.type.startswith(f"{kind}:", autoescape=True),
+                )
+            )
+        if f.person:
+            key = f.person.strip().lower()
+            query = query.where(or_(SecurityEvent.user_id == key, SecurityEvent.email == key))
+        if f.since is not None:
+            query = query.where(SecurityEvent.at >= f.since)
+        if f.until is not None:
+            query = query.where(SecurityEvent.at < f.until)
         rows, more = newest_first(
             session, query, SecurityEvent.at, SecurityEvent.id, window or Window()
         )

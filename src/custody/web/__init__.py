@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from custody.web import (
+    admin_pages,
     app_pages,
     case_pages,
     first_sign_in,
@@ -37,6 +38,7 @@ routers: tuple[APIRouter, ...] = (
     app_pages.router,
     send_pages.router,
     receive_pages.router,
+    admin_pages.router,
     notice_pages.router,
     incident_pages.router,
     retention_pages.router,

@@ -59,6 +59,11 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/people/{user_id}/disable"): {"reason": "left the unit"},
     ("POST", "/api/v1/people/{user_id}/reset-second-factor"): {"reason": "phone lost"},
     ("POST", "/api/v1/people/{user_id}/unit"): {"unit": "Interview Unit"},
+    # The web's forms (sent as form fields beside the CSRF token).
+    ("POST", "/admin/people/{user_id}/disable"): {"reason": "left the unit", "confirm": "yes"},
+    ("POST", "/admin/people/{user_id}/reset-second-factor"): {
+        "reason": "phone lost", "confirm": "yes"},
+    ("POST", "/admin/people/{user_id}/unit"): {"unit": "Interview Unit"},
 }
 
 # ...and headers, where a protocol checks them before the object.
@@ -197,9 +202,11 @@ class Matrix:
             session.flush()
             return row.id
 
-    def web_call(self, method: str, template: str, path: str, session: str | None) -> int:
+    def web_call(self, method: str, template: str, path: str, session: str | None,
+                 body: Any = None) -> int:
         """A browser's request: the session cookie, and for a POST our Origin and the form's
-        CSRF token (the login form's, bound to a pre-session cookie, on a public page)."""
+        CSRF token (the login form's, bound to a pre-session cookie, on a public page), beside
+        the form's example fields, if any."""
         cookies, data = {}, None
         if session:
             cookies[SESSION_COOKIE] = session
@@ -211,6 +218,8 @@ class Matrix:
                 session_id = db.scalars(select(ApiToken.id).where(
                     ApiToken.token_hash == hash_token(session))).one()
             data = {"csrf": web_sessions.csrf_token(self.w.ctx, session_id)}
+        if method == "POST" and body:
+            data = {**(data or {}), **body}
         self.browser.cookies.clear()
         headers = {"Origin": WEB}
         if cookies:
@@ -247,7 +256,7 @@ class Matrix:
     def call(self, method: str, template: str, path: str, token: str | None,
              body: Any = None) -> int:
         if template in self.web:
-            return self.web_call(method, template, path, token)
+            return self.web_call(method, template, path, token, body)
         # tus routes check the protocol version before the object: always speak it.
         headers = {"Tus-Resumable": "1.0.0", **EXAMPLE_HEADERS.get((method, template), {})}
         if token:
@@ -314,7 +323,10 @@ def test_every_route_is_in_the_matrix_and_behaves(matrix: Matrix) -> None:
     # ...and the web application's pages, by session cookie.
     assert {"/login", "/inbox", "/transfers/{transfer_id}", "/transfers/{transfer_id}/ack",
             "/security/tokens/{token_id}/revoke", "/security/keys/{key_id}/remove",
-            "/logout"} <= set(matrix.web)
+            "/logout", "/admin/people", "/admin/people/{user_id}",
+            "/admin/people/{user_id}/disable", "/admin/people/{user_id}/reset-second-factor",
+            "/admin/people/{user_id}/unit", "/admin/units", "/admin/security-events",
+            "/audit"} <= set(matrix.web)
     assert run_matrix(matrix) == []
 
 
