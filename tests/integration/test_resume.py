@@ -5,9 +5,11 @@ staged upload passes 32 MiB, then killed; the client has sent two of its three 3
 most, so the upload cannot have completed. Running the same command again continues from the
 server's offset and the receiver gets exactly the file.
 
-Download: the first N bytes of the real ciphertext are left in the receiver's
-``downloads/<item>.age.part``; ``custody receive`` asks for the rest with a Range request,
-verifies everything, and the ledger records the download from byte N.
+Download: the real ``custody receive`` of a 96 MiB file is killed once it has written 32 MiB of
+plaintext into its temporary file beside the destination (or that state is made by hand:
+the plaintext so far, the age header in ``downloads/<item>.age.head``); running it again keeps
+the whole chunks, seals them again to rebuild the ciphertext's hash, asks for the rest with a
+Range request, verifies everything, and the ledger records the download from byte N.
 """
 
 from __future__ import annotations
@@ -108,6 +110,24 @@ def test_interrupted_upload_resumes(server: Server, people: People, tmp_path: Pa
     assert _sha256(out / source.name) == _sha256(source)
 
 
+def _prefix(blob: bytes) -> int:
+    """Where an age file's payload nonce ends: just past the header's MAC line, plus 16."""
+    mac = blob.index(b"\n---")
+    return blob.index(b"\n", mac + 1) + 1 + 16
+
+
+def _left_behind(home: Path, item: str, blob: bytes, kept: bytes, out: Path) -> tuple[Path, Path]:
+    """What a receive killed mid-way leaves: the plaintext written so far in the temporary file
+    beside the target, and the age header and payload nonce in ``downloads``."""
+    head = home / "downloads" / f"{item}.age.head"
+    head.parent.mkdir(parents=True, exist_ok=True)
+    head.write_bytes(blob[: _prefix(blob)])
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".custody-{item}.tmp"
+    tmp.write_bytes(kept)
+    return head, tmp
+
+
 def test_interrupted_download_resumes_with_a_range(
         server: Server, people: People, tmp_path: Path) -> None:
     officer, prosecutor = people.officer, people.prosecutor
@@ -116,16 +136,16 @@ def test_interrupted_download_resumes_with_a_range(
     transfer_id = officer.send([source], urn, CPS)
     item = item_ids(officer, transfer_id)[0]
     blob = (server.blobs / item).read_bytes()
-    partial = MIB + 123
-    part = prosecutor.home / "downloads" / f"{item}.age.part"
-    part.parent.mkdir(parents=True, exist_ok=True)
-    part.write_bytes(blob[:partial])
-
+    # 16 whole 64 KiB chunks and a little arrived: all but the last whole chunk are kept.
     out = tmp_path / "received"
+    head, tmp = _left_behind(prosecutor.home, item, blob, source.read_bytes()[: MIB + 123], out)
+    partial = _prefix(blob) + 15 * (64 * 1024 + 16)
+
     said = prosecutor.ok("receive", transfer_id, "--out", str(out)).stdout
     assert f"resuming download at byte {partial}" in said
     assert (out / source.name).read_bytes() == source.read_bytes()
-    assert not part.exists()
+    assert not tmp.exists()
+    assert not head.exists()
 
     downloads = [r for r in prosecutor.history(item) if r["type"] == "item:downloaded"]
     assert [(r["actor_email"], r["data"]) for r in downloads] == [
@@ -169,18 +189,62 @@ def test_a_damaged_partial_download_is_refused_then_recovered(
     transfer_id = officer.send([source], new_case(officer), CPS)
     item = item_ids(officer, transfer_id)[0]
     blob = (server.blobs / item).read_bytes()
-    part = prosecutor.home / "downloads" / f"{item}.age.part"
-    part.parent.mkdir(parents=True, exist_ok=True)
-    damaged = bytearray(blob[:5000])
-    damaged[4000] ^= 0xFF
-    part.write_bytes(bytes(damaged))
-
+    damaged = bytearray(source.read_bytes()[: 5 * 64 * 1024 + 5000])
+    damaged[4000] ^= 0xFF  # in a chunk that is kept and sealed again
     out = tmp_path / "received"
+    head, tmp = _left_behind(prosecutor.home, item, blob, bytes(damaged), out)
+
     failed = prosecutor.run("receive", transfer_id, "--out", str(out))
     assert_fails(failed, "failed verification", code=8)
     assert list(out.iterdir()) == []
-    assert not part.exists(), "a damaged partial download is not kept to be resumed again"
+    assert not tmp.exists(), "a damaged partial download is not kept to be resumed again"
+    assert not head.exists()
     prosecutor.ok("receive", transfer_id, "--out", str(out))
     assert (out / source.name).read_bytes() == source.read_bytes()
     types = [r["type"] for r in prosecutor.history(item)]
     assert types.index("item:verification_failed") < types.index("item:received")
+
+
+def test_a_killed_receive_resumes_from_the_plaintext_it_wrote(
+        server: Server, people: People, tmp_path: Path) -> None:
+    """The real ``custody receive`` of a 96 MiB file is frozen once its temporary file (the
+    plaintext, decrypted as it arrived) passes 32 MiB, then killed. Nothing is at the
+    destination but that file, which only its owner may read; the same command again asks
+    for the rest with a Range request from the chunk it keeps, and gives back the file."""
+    officer, prosecutor = people.officer, people.prosecutor
+    source = _big_file(tmp_path / "files" / "ABE-interview-long.mp4", 96 * MIB)
+    transfer_id = officer.send([source], new_case(officer), CPS)
+    item = item_ids(officer, transfer_id)[0]
+    out = tmp_path / "received"
+    tmp = out / f".custody-{item}.tmp"
+    log = tmp_path / "first-receive.log"
+    with log.open("wb") as output:
+        first = subprocess.Popen([CUSTODY, "receive", transfer_id, "--out", str(out)],
+                                 env=prosecutor.env(), cwd=prosecutor.home, stdout=output,
+                                 stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not tmp.exists() or tmp.stat().st_size <= 32 * MIB:
+            assert first.poll() is None, f"receive ended early:\n{log.read_text()}"
+            assert time.monotonic() < deadline, "the download did not progress"
+            time.sleep(0.002)
+        first.send_signal(signal.SIGSTOP)
+    finally:
+        first.kill()
+        first.wait(timeout=30)
+
+    assert [p.name for p in out.iterdir()] == [tmp.name], "nothing released, nothing else"
+    assert tmp.stat().st_mode & 0o077 == 0
+    kept = tmp.stat().st_size
+    assert 32 * MIB < kept < 96 * MIB
+    assert (prosecutor.home / "downloads" / f"{item}.age.head").exists()
+
+    said = prosecutor.ok("receive", transfer_id, "--out", str(out)).stdout
+    resumed = re.search(r"resuming download at byte (\d+)", said)
+    assert resumed, said
+    blob_size = (server.blobs / item).stat().st_size
+    assert 32 * MIB < int(resumed[1]) < blob_size
+    assert _sha256(out / source.name) == _sha256(source)
+    assert [p.name for p in out.iterdir()] == [source.name]
+    downloads = [r["data"] for r in prosecutor.history(item) if r["type"] == "item:downloaded"]
+    assert downloads[-1] == {"first_byte": int(resumed[1]), "last_byte": blob_size - 1}

@@ -2,12 +2,14 @@
 
 Order of checks, each before the next step: the wrap opens with the reader's
 key; the manifest decrypts and carries the sender's signature by the key the
-ledger recorded; it names this item, transfer and case; the downloaded
-ciphertext has the signed size and SHA-256; the plaintext, decrypted into a
-temporary file beside the destination, has the signed size and SHA-256. Only
-then is the temporary file renamed into place. Any failure deletes what was
-written, reports the failure to the server (so it is in the ledger), and says
-which item failed.
+ledger recorded; it names this item, transfer and case. The ciphertext is then
+decrypted as it downloads (one pass: never written to disk), the plaintext written
+once into a temporary file beside the destination (0600), both hashed as they
+stream; the ciphertext must have the signed size and SHA-256 and the plaintext the
+signed size and SHA-256. Only then is the temporary file renamed into place. Any
+failure deletes what was written, reports the failure to the server (so it is in
+the ledger), and says which item failed; an interruption keeps the authenticated
+plaintext so far, to resume from (see :func:`_receive_into`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ import contextlib
 import errno
 import hashlib
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from custody.client.config import Session, home
 from custody.client.http import Api
@@ -38,10 +43,14 @@ from custody.errors import (
     LocalError,
     NotFound,
 )
+from custody.files import write_private
 from custody.protocol.transfers import ItemOut, ReceiptIn, TransferOut
 
 Say = Callable[[str], None]
 _READ = 1024 * 1024
+_CHUNK = 64 * 1024  # age's STREAM chunk: resume keeps whole ones
+_KEEP_BATCH = 64  # chunks of kept plaintext read back at a time (4 MiB)
+_AHEAD = 32  # blocks read ahead of decryption (httpx gives 64 KiB: 2 MiB)
 
 
 @dataclass(frozen=True)
@@ -152,19 +161,14 @@ def _receive_item(
         raise Conflict(
             f"{target} exists and is a different file", hint="choose another folder with --out"
         )
-    part = home() / "downloads" / f"{item.id}.age.part"
-    ciphertext_sha256 = _download(api, item, part, say, manifest.relative_path, progress)
     try:
-        _check_ciphertext(part, manifest, ciphertext_sha256)
-        _decrypt_into_place(part, target, item_key, manifest)
+        _receive_into(api, item, item_key, manifest, target, say, progress)
     except IntegrityError as exc:
-        part.unlink(missing_ok=True)
         _report(api, item, verified=False, reason=exc.message)
         raise VerificationFailed(
             f"item {item.id} ({manifest.relative_path}) failed verification: {exc.message}",
             hint="nothing was written; tell the sender and your admin",
         ) from exc
-    part.unlink(missing_ok=True)
     _report(api, item, verified=True)
     say(
         f"  {manifest.relative_path}: {manifest.size} bytes, signature and SHA-256 verified, "
@@ -193,68 +197,215 @@ def _target(out: Path, manifest: Manifest) -> Path:
     return folder / safe_file_name(manifest.file_name)
 
 
-def _check_ciphertext(part: Path, manifest: Manifest, sha256: str) -> None:
-    if part.stat().st_size != manifest.ciphertext_size:
-        raise IntegrityError("the ciphertext is not the size the sender signed")
-    if sha256 != manifest.ciphertext_sha256:
-        raise IntegrityError("the ciphertext is not what the sender signed")
-
-
-def _download(
-    api: Api, item: ItemOut, part: Path, say: Say, name: str, progress: Progress
-) -> str:
-    """Fetch the ciphertext into ``part``, resuming; its SHA-256, hashed as it arrives."""
-    part.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    have = part.stat().st_size if part.exists() else 0
-    total = item.ciphertext_size
-    if have > total:
-        part.unlink()
-        have = 0
-    digest = _sha256_of(part) if have else hashlib.sha256()
-    progress.advance(have)
-    if have == total:
-        return digest.hexdigest()
-    if have:
-        say(f"  {name}: resuming download at byte {have}")
-    headers = {"Range": f"bytes={have}-"} if have else {}
-    with (
-        api.stream("GET", f"/api/v1/items/{item.id}/content", headers=headers) as response,
-        _local_writes(part),
-        part.open("ab") as f,
-    ):
-        for block in response.iter_bytes(_READ):
-            f.write(block)
-            digest.update(block)
-            progress.advance(len(block))
-    return digest.hexdigest()
-
-
-def _decrypt_into_place(
-    part: Path, target: Path, item_key: age.Identity, manifest: Manifest
+def _receive_into(
+    api: Api,
+    item: ItemOut,
+    item_key: age.Identity,
+    manifest: Manifest,
+    target: Path,
+    say: Say,
+    progress: Progress,
 ) -> None:
-    # Named by the item, not the file: a 250-byte file name plus a suffix would pass the
-    # file system's 255-byte limit. Only the owner may read it, now and once renamed.
+    """Download, decrypt and check in one pass; rename into place only if every check passed.
+
+    The plaintext is written once, into a temporary file beside the target (named by the
+    item, not the file: a 250-byte name plus a suffix would pass the file system's 255-byte
+    limit; only the owner may read it, now and once renamed), while the ciphertext and the
+    plaintext are hashed as they stream. The ciphertext is never written to disk.
+
+    Resuming after an interruption (a killed client, a broken connection): the temporary
+    file's whole 64 KiB chunks but the last one are kept; with the age header kept beside
+    them (``downloads/<item>.age.head``) they are sealed again (same file key, nonce and
+    counters: the same ciphertext) to rebuild the ciphertext's hash, and the rest is asked
+    for with a Range request. Kept plaintext that was altered gives another ciphertext hash,
+    so it fails like a tampered download: nothing is released and nothing is kept.
+    """
     tmp = target.with_name(f".custody-{manifest.item}.tmp")
-    digest = hashlib.sha256()
+    downloads = home() / "downloads"
+    head = downloads / f"{item.id}.age.head"
+    try:
+        downloads.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise LocalError(f"cannot create {downloads}: {exc.strerror}") from exc
+    (downloads / f"{item.id}.age.part").unlink(missing_ok=True)  # an older client's download
+    keep = False
     try:
         with (
             _local_writes(tmp),
-            part.open("rb") as src,
-            os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as dst,
+            os.fdopen(os.open(tmp, os.O_RDWR | os.O_CREAT, 0o600), "r+b") as dst,
         ):
             os.fchmod(dst.fileno(), 0o600)  # an existing file keeps its mode through O_CREAT
-            size = age.decrypt_stream(src, dst, [item_key], on_plaintext=digest.update)
+            try:
+                _stream_into(api, item, item_key, manifest, dst, head, say, progress)
+            except (IntegrityError, LocalError, OSError):
+                raise  # altered, or this disk failed: nothing is kept
+            except BaseException:  # interrupted: what authenticated is kept to resume from
+                keep = True
+                raise
             dst.flush()
             os.fsync(dst.fileno())
-        if size != manifest.size or digest.hexdigest() != manifest.sha256:
-            raise IntegrityError("the decrypted content is not what the sender signed")
         if target.exists():
             raise Conflict(
                 f"{target} appeared while receiving", hint="choose another folder with --out"
             )
         os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        if not keep:
+            tmp.unlink(missing_ok=True)
+            head.unlink(missing_ok=True)
+
+
+def _stream_into(
+    api: Api,
+    item: ItemOut,
+    item_key: age.Identity,
+    manifest: Manifest,
+    dst: BinaryIO,
+    head: Path,
+    say: Say,
+    progress: Progress,
+) -> None:
+    total = manifest.ciphertext_size
+    decryptor = age.Decryptor([item_key])
+    cipher, plain = hashlib.sha256(), hashlib.sha256()
+    offset = _resume(decryptor, dst, head, manifest, cipher, plain)
+    if offset:
+        say(f"  {manifest.relative_path}: resuming download at byte {offset}")
+    else:
+        dst.truncate(0)
+    dst.seek(0, os.SEEK_END)
+    progress.advance(offset)
+
+    def emit(piece: memoryview) -> None:
+        dst.write(piece)
+        plain.update(piece)
+
+    received, failure = _download(
+        api, item, decryptor, emit, head, (offset, total), cipher, progress
+    )
+    if failure is None:
+        try:
+            size = decryptor.finish(emit)
+        except age.DecryptionFailed as exc:
+            failure = exc
+    if received != total:
+        raise IntegrityError("the ciphertext is not the size the sender signed")
+    if cipher.hexdigest() != manifest.ciphertext_sha256:
+        raise IntegrityError("the ciphertext is not what the sender signed")
+    if failure is not None:
+        raise failure
+    if size != manifest.size or plain.hexdigest() != manifest.sha256:
+        raise IntegrityError("the decrypted content is not what the sender signed")
+
+
+def _download(
+    api: Api,
+    item: ItemOut,
+    decryptor: age.Decryptor,
+    emit: Callable[[memoryview], None],
+    head: Path,
+    span: tuple[int, int],
+    cipher: hashlib._Hash,
+    progress: Progress,
+) -> tuple[int, age.DecryptionFailed | None]:
+    """Fetch the ciphertext from ``offset`` on into ``decryptor``; the offset reached, and why
+    decryption failed if it did (the rest is still read and hashed, to say what was altered)."""
+    offset, total = span
+    failure: age.DecryptionFailed | None = None
+    received = offset
+    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    first: bytearray | None = None if offset else bytearray()  # the header, kept to resume
+    limit = total - offset
+    with api.stream("GET", f"/api/v1/items/{item.id}/content", headers=headers) as response:
+        for block in _ahead(_counted(response.iter_bytes(), cipher, limit)):
+            if failure is None:
+                try:
+                    decryptor.feed(block, emit)
+                except age.DecryptionFailed as exc:
+                    failure = exc
+                    first = None
+            if first is not None:
+                first += block
+                if decryptor.prefix_size is not None:
+                    write_private(head, bytes(first[: decryptor.prefix_size]))
+                    first = None
+            received += len(block)
+            progress.advance(len(block))
+    return received, failure
+
+
+def _resume(
+    decryptor: age.Decryptor,
+    dst: BinaryIO,
+    head: Path,
+    manifest: Manifest,
+    cipher: hashlib._Hash,
+    plain: hashlib._Hash,
+) -> int:
+    """Where to download from: 0, or past the kept whole chunks sealed again."""
+    have = os.fstat(dst.fileno()).st_size
+    chunks = min(have // _CHUNK - 1, (manifest.size - 1) // _CHUNK)  # never the last chunk
+    if chunks <= 0 or not head.exists():
+        return 0
+    prefix = head.read_bytes()
+    if decryptor.read_prefix(prefix) != len(prefix):
+        raise IntegrityError("the kept start of the download is damaged")
+    cipher.update(prefix)
+    dst.seek(0)
+    dst.truncate(chunks * _CHUNK)
+    offset = len(prefix)
+    for _ in range(0, chunks, _KEEP_BATCH):
+        block = dst.read(min(_KEEP_BATCH * _CHUNK, chunks * _CHUNK - dst.tell()))
+        plain.update(block)
+        offset = decryptor.resume(memoryview(block), cipher.update)
+    return offset
+
+
+def _counted(blocks: Iterator[bytes], digest: hashlib._Hash, limit: int) -> Iterator[bytes]:
+    """The response's blocks, hashed as they arrive; more than the signed size is refused."""
+    seen = 0
+    for block in blocks:
+        seen += len(block)
+        if seen > limit:
+            raise IntegrityError("the ciphertext is not the size the sender signed")
+        digest.update(block)
+        yield block
+
+
+def _ahead(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """``blocks`` read ahead in a thread of their own (at most a few MiB), so the network and
+    the hashing there overlap decryption and writing here."""
+    pending: queue.Queue[bytes | BaseException | None] = queue.Queue(_AHEAD)
+    stop = threading.Event()
+
+    def put(value: bytes | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                pending.put(value, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def read() -> None:
+        try:
+            for block in blocks:
+                if not put(block):
+                    return
+            put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, raised there
+            put(exc)
+
+    reader = threading.Thread(target=read, name="custody-download", daemon=True)
+    reader.start()
+    try:
+        while (value := pending.get()) is not None:
+            if isinstance(value, BaseException):
+                raise value
+            yield value
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _report(api: Api, item: ItemOut, *, verified: bool, reason: str | None = None) -> None:

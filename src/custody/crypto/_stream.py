@@ -142,3 +142,99 @@ def open_stream(
         if finished:
             return total
         current = following
+
+
+class Opener:
+    """STREAM chunks pushed in pieces of any size as they arrive (a download), opened in order.
+
+    A full-size chunk is held back until a byte after it arrives (only then is it known not
+    to be the last); :meth:`finish` opens what is left as the final chunk. Plaintext reaches
+    ``emit`` only after its chunk authenticated, into a buffer valid during the call only.
+    """
+
+    def __init__(self, key: _hazmat.ChaChaKey, counter: int = 0) -> None:
+        self._key = key
+        self.counter = counter
+        self._rest = bytearray()
+        self._out = bytearray(BATCH_CHUNKS * CHUNK)
+        self.total = 0
+        self.finished = False
+
+    def feed(self, data: memoryview, emit: Callable[[memoryview], None]) -> None:
+        if self.finished:
+            if len(data):
+                raise Malformed("data after the final chunk")
+            return
+        position = 0
+        if self._rest:
+            need = SEALED_CHUNK - len(self._rest)
+            if len(data) <= need:
+                self._rest += data
+                return
+            self._rest += data[:need]
+            self._open_full(memoryview(self._rest), 1, emit)
+            self._rest = bytearray()
+            position = need
+        # Whole chunks with at least one byte after them: none of them is the last.
+        count = (len(data) - position - 1) // SEALED_CHUNK if len(data) > position else 0
+        end = position + count * SEALED_CHUNK
+        batch = BATCH_CHUNKS * SEALED_CHUNK
+        for start in range(position, end, batch):
+            stop = min(start + batch, end)
+            self._open_full(data[start:stop], (stop - start) // SEALED_CHUNK, emit)
+        self._rest = bytearray(data[end:])
+
+    def _open_full(self, view: memoryview, count: int, emit: Callable[[memoryview], None]) -> None:
+        out = memoryview(self._out)
+        key, counter = self._key, self.counter
+        for i in range(count):
+            piece = view[i * SEALED_CHUNK : (i + 1) * SEALED_CHUNK]
+            try:
+                key.open_into(
+                    chunk_nonce(counter + i, last=False), piece, out[i * CHUNK : (i + 1) * CHUNK]
+                )
+            except _hazmat.PrimitiveFailed as exc:
+                # Marked last, with more after it, or altered: either way not this file.
+                raise Malformed("chunk does not authenticate") from exc
+        self.counter += count
+        self.total += count * CHUNK
+        emit(out[: count * CHUNK])
+
+    def finish(self, emit: Callable[[memoryview], None]) -> int:
+        """Open the final chunk; the plaintext size. Malformed if the payload ended early."""
+        if self.finished:
+            return self.total
+        piece = memoryview(self._rest)
+        if not piece and self.counter == 0:
+            raise Malformed("payload has no chunks")
+        size = len(piece) - TAG
+        if size < 0 or (size == 0 and self.counter != 0):
+            raise Malformed("truncated or empty final chunk")
+        out = memoryview(self._out)[:size]
+        try:
+            self._key.open_into(chunk_nonce(self.counter, last=True), piece, out)
+        except _hazmat.PrimitiveFailed as exc:
+            raise Malformed("final chunk does not authenticate") from exc
+        self.counter += 1
+        self.total += size
+        self.finished = True
+        self._rest = bytearray()
+        if size:
+            emit(out)
+        return self.total
+
+
+def reseal(key: _hazmat.ChaChaKey, plaintext: memoryview, first: int, out: bytearray) -> memoryview:
+    """Whole non-final chunks of ``plaintext`` sealed again from chunk number ``first``: the
+    same key, nonce and counters give the same ciphertext as when they were first sealed."""
+    count = len(plaintext) // CHUNK
+    if count * CHUNK != len(plaintext):
+        raise ValueError("only whole chunks can be sealed again")
+    target = memoryview(out)
+    for i in range(count):
+        key.seal_into(
+            chunk_nonce(first + i, last=False),
+            plaintext[i * CHUNK : (i + 1) * CHUNK],
+            target[i * SEALED_CHUNK : (i + 1) * SEALED_CHUNK],
+        )
+    return target[: count * SEALED_CHUNK]

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
-from custody.crypto import _stream
+from custody.crypto import _hazmat, _stream
 from custody.crypto._format import (
     Header,
     Malformed,
@@ -39,6 +39,7 @@ from custody.errors import IntegrityError, InvalidInput
 
 __all__ = [
     "DecryptionFailed",
+    "Decryptor",
     "HybridIdentity",
     "Identity",
     "Recipient",
@@ -122,6 +123,121 @@ def decrypt_stream(
         raise DecryptionFailed from exc
 
 
+class Decryptor:
+    """Decrypt a binary age file pushed in pieces as it arrives (a download), in bounded memory.
+
+    :meth:`feed` takes the file's bytes in order, in pieces of any size; plaintext reaches
+    ``emit`` only after its 64 KiB chunk authenticated (valid during the call only: write
+    it, hash it, don't keep it), but a later chunk can still fail, so write it to a
+    temporary file and release it only once :meth:`finish` returned. Every failure is
+    :class:`DecryptionFailed`.
+
+    Resuming after an interruption: feed the file's first bytes (its header and payload
+    nonce: :meth:`feed` returns once :attr:`prefix_size` is known), then :meth:`resume` with
+    the plaintext of the whole chunks kept from before; they are sealed again (same file
+    key, nonce and counters: the same ciphertext, for the caller to hash), and feeding
+    continues from the ciphertext offset it returns.
+    """
+
+    def __init__(self, identities: Sequence[Identity | HybridIdentity]) -> None:
+        self._identities = identities
+        self._head = bytearray()
+        self._payload: _stream.Opener | None = None
+        self._key: _hazmat.ChaChaKey | None = None
+        self.prefix_size: int | None = None
+        self._fed = False
+
+    def feed(
+        self, data: bytes | bytearray | memoryview, emit: Callable[[memoryview], None]
+    ) -> None:
+        """Decrypt the file's next bytes ``data``."""
+        view = memoryview(data)
+        try:
+            if self._payload is None:
+                view = view[self._feed_prefix(view) :]
+                if self._payload is None:
+                    return
+            self._fed = self._fed or bool(len(view))
+            self._payload.feed(view, emit)
+        except Malformed as exc:
+            raise DecryptionFailed from exc
+
+    def read_prefix(self, data: bytes | bytearray | memoryview) -> int | None:
+        """Take the file's first bytes up to the end of its header and payload nonce: how
+        many of ``data`` that was, once complete (then :meth:`resume`), else None."""
+        if self._payload is not None:
+            raise InvalidInput("the header was read already")
+        try:
+            used = self._feed_prefix(memoryview(data))
+        except Malformed as exc:
+            raise DecryptionFailed from exc
+        return used if self._payload is not None else None
+
+    def _feed_prefix(self, view: memoryview) -> int:
+        before = len(self._head)
+        self._head += view[: _MAX_HEADER + _stream.NONCE_SIZE]
+        end = header_end(bytes(self._head))
+        if end is None:
+            if len(self._head) > _MAX_HEADER:
+                raise Malformed("no complete header")
+            return len(view)
+        if len(self._head) < end + _stream.NONCE_SIZE:
+            return len(view)
+        header = parse_header(bytes(self._head[:end]))
+        file_key = _file_key(header, self._identities)
+        nonce = bytes(self._head[end : end + _stream.NONCE_SIZE])
+        self._key = _stream.payload_key(file_key, nonce)
+        self._payload = _stream.Opener(self._key)
+        self.prefix_size = end + _stream.NONCE_SIZE
+        self._head = bytearray()
+        return self.prefix_size - before
+
+    def resume(self, plaintext: memoryview, on_ciphertext: Callable[[memoryview], None]) -> int:
+        """Continue after ``plaintext``, the next whole chunks (call again for more): sealed
+        again for ``on_ciphertext``; the ciphertext offset to feed from next. Only between
+        the prefix and the first :meth:`feed` of the payload."""
+        if self._payload is None or self._key is None or self.prefix_size is None:
+            raise InvalidInput("resume needs the header first")
+        if self._fed:
+            raise InvalidInput("resume only before the payload is fed")
+        first = self._payload.counter
+        count = len(plaintext) // _stream.CHUNK
+        batch = _stream.BATCH_CHUNKS * _stream.CHUNK
+        out = bytearray(_stream.BATCH_CHUNKS * _stream.SEALED_CHUNK)
+        for start in range(0, count * _stream.CHUNK, batch):
+            piece = plaintext[start : min(start + batch, count * _stream.CHUNK)]
+            on_ciphertext(_stream.reseal(self._key, piece, first + start // _stream.CHUNK, out))
+        self._payload = _stream.Opener(self._key, counter=first + count)
+        self._payload.total = (first + count) * _stream.CHUNK
+        return self.prefix_size + (first + count) * _stream.SEALED_CHUNK
+
+    def finish(self, emit: Callable[[memoryview], None]) -> int:
+        """The end of the file: the last chunk opened; the plaintext size."""
+        if self._payload is None:  # the file ended inside its header
+            raise DecryptionFailed
+        try:
+            return self._payload.finish(emit)
+        except Malformed as exc:
+            raise DecryptionFailed from exc
+
+
+def _file_key(header: Header, identities: Sequence[Unwrapper]) -> bytes:
+    """The file key one of ``identities`` unwraps, its header MAC checked; else Malformed."""
+    stanza_types = [s.type for s in header.stanzas]
+    if "scrypt" in stanza_types and len(stanza_types) != 1:
+        raise Malformed("an scrypt stanza must be alone in the header")
+    file_key = None
+    for identity in identities:
+        file_key = identity.unwrap(header.stanzas)
+        if file_key is not None:
+            break
+    if file_key is None:
+        raise Malformed("no identity matches")
+    if not hmac.compare_digest(header_mac(file_key, header.authenticated), header.mac):
+        raise Malformed("header MAC mismatch")
+    return file_key
+
+
 def _decrypt_all(ciphertext: bytes, identities: Sequence[Unwrapper]) -> bytes:
     out = io.BytesIO()
 
@@ -147,19 +263,7 @@ def _open(
         if not more or len(buffer) > _MAX_HEADER:
             raise Malformed("no complete header")
         buffer += more
-    header = parse_header(buffer[:end])
-    stanza_types = [s.type for s in header.stanzas]
-    if "scrypt" in stanza_types and len(stanza_types) != 1:
-        raise Malformed("an scrypt stanza must be alone in the header")
-    file_key = None
-    for identity in identities:
-        file_key = identity.unwrap(header.stanzas)
-        if file_key is not None:
-            break
-    if file_key is None:
-        raise Malformed("no identity matches")
-    if not hmac.compare_digest(header_mac(file_key, header.authenticated), header.mac):
-        raise Malformed("header MAC mismatch")
+    file_key = _file_key(parse_header(buffer[:end]), identities)
     rest = buffer[end:]
 
     def read(size: int) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 
 from custody.client import receiving, sending
 from custody.crypto.signing import SigningKey
-from custody.errors import IntegrityError
+from custody.errors import IntegrityError, ServerUnavailable
 from support.client import Desks, Machine, with_content, with_json
 from support.world import CPS, new_urn
 
@@ -123,6 +124,29 @@ def test_ids_from_the_server_never_name_files(desks: Desks, tmp_path: Path) -> N
     assert not list(tmp_path.rglob("escaped*"))
 
 
+CHUNK = 64 * 1024
+
+
+def _prefix(blob: bytes) -> int:
+    """Where an age file's payload nonce ends: just past the header's MAC line, plus 16."""
+    mac = blob.index(b"\n---")
+    return blob.index(b"\n", mac + 1) + 1 + 16
+
+
+def _left_behind(
+    reader: Machine, item: str, blob: bytes, kept: bytes, out: Path
+) -> tuple[Path, Path]:
+    """What a receive killed mid-way leaves: the plaintext written so far in the temporary file
+    beside the target, and the age header and payload nonce in ``downloads``."""
+    head = reader.home / "downloads" / f"{item}.age.head"
+    head.parent.mkdir(parents=True, exist_ok=True)
+    head.write_bytes(blob[: _prefix(blob)])
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".custody-{item}.tmp"
+    tmp.write_bytes(kept)
+    return head, tmp
+
+
 def test_a_download_resumes_from_what_arrived(desks: Desks, tmp_path: Path) -> None:
     content = os.urandom(150_000)
     transfer = sent(desks, tmp_path, content)
@@ -130,10 +154,10 @@ def test_a_download_resumes_from_what_arrived(desks: Desks, tmp_path: Path) -> N
     item = desks.app.client.get(f"/api/v1/transfers/{transfer}",
                                 headers=prosecutor.member.auth).json()["items"][0]["id"]
     blob = (desks.app.settings.data_dir / "blobs" / "objects" / "items" / item).read_bytes()
-    partial = 70_001
-    part = prosecutor.home / "downloads" / f"{item}.age.part"
-    part.parent.mkdir(parents=True, exist_ok=True)
-    part.write_bytes(blob[:partial])
+    # Two whole chunks arrived and part of the third: all but the last whole one is kept.
+    out = tmp_path / "received"
+    head, tmp = _left_behind(prosecutor, item, blob, content[:140_000], out)
+    resume_at = _prefix(blob) + CHUNK + 16
     ranges: list[str | None] = []
 
     def record(request: httpx.Request, answer: httpx.Response) -> httpx.Response:
@@ -141,30 +165,75 @@ def test_a_download_resumes_from_what_arrived(desks: Desks, tmp_path: Path) -> N
         return answer
 
     prosecutor.tampering.on("GET", CONTENT, record)
-    (got,) = receive(prosecutor, transfer, tmp_path / "received")
+    (got,) = receive(prosecutor, transfer, out)
     assert got.path.read_bytes() == content
-    assert ranges == [f"bytes={partial}-"]
-    assert f"statement.pdf: resuming download at byte {partial}" in prosecutor.said
-    assert not part.exists()
+    assert ranges == [f"bytes={resume_at}-"]
+    assert f"statement.pdf: resuming download at byte {resume_at}" in prosecutor.said
+    assert not tmp.exists()
+    assert not head.exists()
+    assert [p.name for p in out.iterdir()] == ["statement.pdf"]
     downloads = [r for r in trail(desks, prosecutor, item) if r["type"] == "item:downloaded"]
-    assert [r["data"] for r in downloads] == [{"first_byte": partial, "last_byte": len(blob) - 1}]
+    assert [r["data"] for r in downloads] == [
+        {"first_byte": resume_at, "last_byte": len(blob) - 1}]
 
 
 def test_a_damaged_partial_download_is_not_kept(desks: Desks, tmp_path: Path) -> None:
-    transfer = sent(desks, tmp_path, os.urandom(90_000))
+    content = os.urandom(200_000)
+    transfer = sent(desks, tmp_path, content)
     prosecutor = desks.prosecutor
     item = desks.app.client.get(f"/api/v1/transfers/{transfer}",
                                 headers=prosecutor.member.auth).json()["items"][0]["id"]
     blob = (desks.app.settings.data_dir / "blobs" / "objects" / "items" / item).read_bytes()
-    part = prosecutor.home / "downloads" / f"{item}.age.part"
-    part.parent.mkdir(parents=True, exist_ok=True)
-    damaged = bytearray(blob[:5000])
+    damaged = bytearray(content[:140_000])  # one whole chunk kept, and it was altered
     damaged[4000] ^= 0xFF
-    part.write_bytes(bytes(damaged))
     out = tmp_path / "received"
-    with pytest.raises(receiving.VerificationFailed):
+    head, tmp = _left_behind(prosecutor, item, blob, bytes(damaged), out)
+    with pytest.raises(receiving.VerificationFailed, match="ciphertext is not what the sender"):
         receive(prosecutor, transfer, out)
     assert list(out.iterdir()) == []
-    assert not part.exists(), "a damaged partial download is not resumed again"
+    assert not tmp.exists(), "a damaged partial download is not resumed again"
+    assert not head.exists()
     (got,) = receive(prosecutor, transfer, out)
-    assert got.path.read_bytes() == (tmp_path / "sent" / "statement.pdf").read_bytes()
+    assert got.path.read_bytes() == content
+
+
+def test_a_receive_that_broke_off_keeps_what_authenticated(
+    desks: Desks, tmp_path: Path
+) -> None:
+    """The connection breaks mid-way: the chunks that authenticated stay in the temporary file
+    (only its owner may read it) to resume from; nothing is at the destination."""
+    content = os.urandom(20 * CHUNK + 5)
+    transfer = sent(desks, tmp_path, content)
+    prosecutor = desks.prosecutor
+
+    def cut(_: httpx.Request, answer: httpx.Response) -> httpx.Response:
+        def broken() -> Iterator[bytes]:
+            yield answer.content[: 9 * CHUNK]
+            raise httpx.ReadError("connection reset")
+
+        return httpx.Response(answer.status_code, headers=answer.headers,
+                              stream=_Stream(broken()))
+
+    prosecutor.tampering.on("GET", CONTENT, cut)
+    out = tmp_path / "received"
+    with pytest.raises(ServerUnavailable):
+        receive(prosecutor, transfer, out)
+    (left,) = out.iterdir()
+    assert left.name.startswith(".custody-")
+    assert stat.S_IMODE(left.stat().st_mode) == 0o600
+    assert left.read_bytes() == content[: left.stat().st_size]
+    assert left.stat().st_size % CHUNK == 0
+    assert left.stat().st_size >= 7 * CHUNK
+    prosecutor.tampering.honest()
+    (got,) = receive(prosecutor, transfer, out)
+    assert got.path.read_bytes() == content
+    assert "resuming download at byte" in prosecutor.said[-2]
+    assert [p.name for p in out.iterdir()] == ["statement.pdf"]
+
+
+class _Stream(httpx.SyncByteStream):
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self._blocks = blocks
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._blocks
