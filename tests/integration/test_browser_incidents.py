@@ -47,7 +47,8 @@ def test_notice_then_incident_opened_reported_and_closed_in_the_browser(
     notice = page.locator("#notices li", has_text="has arrived for you").first
     expect(notice.locator(f'a[href="/transfers/{transfer}"]')).to_be_visible()
     text = page.text_content("#notices") or ""
-    assert case not in text and "interview-victim" not in text
+    assert case not in text
+    assert "interview-victim" not in text
     assert_accessible(page)
 
     page.goto(f"{server.web_url}/settings/notifications")

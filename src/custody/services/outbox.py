@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from custody.crypto.at_rest import AtRestKey
@@ -38,6 +38,9 @@ BATCH = 100
 # to a big unit or organisation is sent and expanded into their rows by the watcher
 # (custody.services.notifications), so sending never waits on thousands of inserts.
 FANOUT = "fanout"
+# Alerts before routine news: notifications of transfers (kinds "transfer:...") are sent
+# after every alert that is due, so a transfer to thousands never delays an overdue alert.
+_ROUTINE = case((Alert.kind.like("transfer:%"), 1), else_=0)
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ def deliver_due(
                     Alert.next_attempt_at <= now,
                     Alert.channel != FANOUT,  # expanded by the watcher, not sent
                 )
-                .order_by(Alert.created_at)
+                .order_by(_ROUTINE, Alert.created_at)
                 .limit(BATCH)
             )
         )
