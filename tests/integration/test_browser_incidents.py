@@ -56,7 +56,11 @@ def test_notice_then_incident_opened_reported_and_closed_in_the_browser(
     assert_accessible(page)
 
     # Open an incident: a reason left out is announced, and says what to do.
-    page.goto(f"{server.web_url}/incidents/new?ref={transfer}")
+    page.goto(f"{server.web_url}/notices")  # from the notice to the transfer, to the form
+    notice.locator(f'a[href="/transfers/{transfer}"]').click()
+    page.wait_for_url(f"**/transfers/{transfer}")
+    page.click("#incident-link")
+    page.wait_for_url("**/incidents/new?ref=*")
     assert page.input_value("#incident-ref") == transfer
     page.fill("#incident-reason", "   ")
     page.click("#open")
