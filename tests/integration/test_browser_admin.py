@@ -1,0 +1,116 @@
+"""Administration in a real browser (headless Chromium, Playwright) against a real ``custody
+serve``: an organisation admin adds a person (the activation code goes by real SMTP to that
+person only, never to the page) and disables another after confirming; a unit admin is
+refused a person outside their unit; each page passes axe-core (WCAG 2.2 A/AA) at desktop
+and phone widths.
+
+SQLite only: the pages use the same services and tables as the API, which run on both
+(tests/unit/web/test_web_admin.py covers each action and each refusal on both).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from custody.domain.people import OrgKind, Role
+from support.axe import assert_accessible
+from support.server import Person, Server
+
+pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
+
+
+def person(server: Server, org: str, role: Role, unit: str | None = None) -> Person:
+    """Someone of ``org`` an operator added, enrolled at their own machine (no keys)."""
+    email = f"{role.value}.{uuid.uuid4().hex[:8]}@tvp.police.example"
+    account = server.world.add(email, email, org, role, unit=unit,
+                               password=f"pw-{uuid.uuid4().hex[:12]}-long")
+    return Person.signed_in(server, account, server.work / "people" / email, keys=False)
+
+
+def sign_in_as_admin(page: Page, server: Server, who: Person) -> None:
+    page.goto(f"{server.web_url}/login")
+    page.fill("#email", who.email)
+    page.fill("#password", who.password)
+    page.fill("#code", who.code())
+    page.click("#sign-in")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.click("nav >> text=Administration")
+    page.wait_for_url("**/admin/people")
+
+
+def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
+    server: Server, context: BrowserContext
+) -> None:
+    org = server.world.new_org(OrgKind.POLICE)
+    server.world.unit(org, "Interview Unit")
+    server.world.unit(org, "CID")
+    org_admin = person(server, org, Role.ADMIN)
+    unit_admin = person(server, org, Role.UNIT_ADMIN, "Interview Unit")
+    leaver = person(server, org, Role.OFFICER, "CID")
+
+    page = context.new_page()
+    sign_in_as_admin(page, server, org_admin)
+    expect(page.locator(f'#people a:text-is("{leaver.email}")')).to_be_visible()
+    assert_accessible(page)
+
+    # Add a person: the page says where the one-time code went, and never shows it.
+    newcomer = f"dc.{uuid.uuid4().hex[:8]}@tvp.police.example"
+    page.click("#add-person")
+    page.wait_for_url("**/admin/people/new")
+    assert_accessible(page)
+    page.fill("#new-email", newcomer)
+    page.select_option("#new-role", "officer")
+    page.select_option("#new-unit", label="Interview Unit")
+    page.click("#add-person-button")
+    page.wait_for_url("**?done=added")
+    expect(page.locator("#done")).to_contain_text(f"e-mailed to {newcomer}")
+    expect(page.locator("#person-unit")).to_have_text("Interview Unit")
+    code = server.mailbox.code_for(newcomer, "--activation-code")
+    assert code not in page.content()
+    assert_accessible(page)
+
+    # Disable another: found by a search, a reason, the box ticked.
+    page.goto(f"{server.web_url}/admin/people")
+    page.fill("#people-q", leaver.email.split("@")[0])
+    page.press("#people-q", "Enter")
+    page.wait_for_url("**/admin/people?q=*")
+    page.click(f'#people a:text-is("{leaver.email}")')
+    page.fill("#disable-reason", "left the force")
+    page.check("#disable-form input[name=confirm]")
+    page.click("#disable-button")
+    page.wait_for_url("**?done=disabled")
+    expect(page.locator("#person-state")).to_have_text("disabled")
+    assert_accessible(page)
+    assert server.world.user(leaver.email).disabled
+    assert any(e.email == leaver.email and "left the force" in (e.detail or "")
+               for e in server.world.events("people:disabled"))
+
+    # The organisation's security events show it; the filter narrows to it.
+    page.goto(f"{server.web_url}/admin/security-events?kind=people")
+    expect(page.locator("#events .kind", has_text="people:disabled")).to_have_count(1)
+    expect(page.locator("#events .kind", has_text="people:added")).to_have_count(1)
+    assert_accessible(page)
+
+    # The unit admin, in a browser of their own: their unit, not the CID officer.
+    other = context.browser.new_context() if context.browser else None
+    assert other is not None
+    try:
+        theirs = other.new_page()
+        theirs.set_default_timeout(60_000)
+        sign_in_as_admin(theirs, server, unit_admin)
+        expect(theirs.locator(f'#people a:text-is("{newcomer}")')).to_be_visible()
+        assert leaver.email not in (theirs.text_content("#people") or "")
+        leaver_id = server.world.user(leaver.email).id
+        refused = theirs.goto(f"{server.web_url}/admin/people/{leaver_id}")
+        assert refused is not None
+        assert refused.status == 404
+        expect(theirs.locator("h1")).to_have_text("Not found")
+        theirs.goto(f"{server.web_url}/admin/units")
+        expect(theirs.locator("#units")).not_to_contain_text("CID")
+        expect(theirs.locator("#create-unit-form")).to_have_count(0)
+        assert_accessible(theirs)
+    finally:
+        other.close()
