@@ -451,8 +451,17 @@ def test_an_auditor_sees_trails_and_nothing_of_the_content(a: Admin) -> None:
     assert page.status_code == 200, page.text
     assert "transfer:sent" in page.text or "item:" in page.text
     assert re.search(r'<table id="trail">', page.text)
-    for forbidden in ("/play/", "/transfers/", "Save", "download", "47TV0000009"):
+    for forbidden in ("/play/", "/transfers/", "Save", "47TV0000009"):
         assert forbidden not in page.text, forbidden
+    # Its links: the access report and the evidence bundle, both theirs to read (no content).
+    links = set(re.findall(r'href="(/[^"]*)"', page.text.split("<main>")[1]))
+    assert {f"/reports/{sent['transfer']}", f"/bundle/{sent['transfer']}"} <= links
+    for link in links:
+        if link.startswith(("/reports/", "/bundle/")):
+            assert a.get(AUDITOR, link).status_code == 200, link
+    report = a.get(AUDITOR, f"/reports/{sent['transfer']}").text
+    assert "/play/" not in report
+    assert "/transfers/" not in report
     assert a.get(AUDITOR, f"/transfers/{sent['transfer']}").status_code == 403
     assert a.get(AUDITOR, f"/play/{sent['item']}").status_code == 403
     # Another organisation's auditor: not found, as for a transfer that does not exist.
