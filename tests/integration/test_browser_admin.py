@@ -1,8 +1,9 @@
 """Administration in a real browser (headless Chromium, Playwright) against a real ``custody
 serve``: an organisation admin adds a person (the activation code goes by real SMTP to that
 person only, never to the page) and disables another after confirming; a unit admin is
-refused a person outside their unit; each page passes axe-core (WCAG 2.2 A/AA) at desktop
-and phone widths.
+refused a person outside their unit; an auditor reads a transfer's custody trail and access
+report and is offered no way to its content; each page passes axe-core (WCAG 2.2 A/AA) at
+desktop and phone widths.
 
 SQLite only: the pages use the same services and tables as the API, which run on both
 (tests/unit/web/test_web_admin.py covers each action and each refusal on both).
@@ -11,13 +12,14 @@ SQLite only: the pages use the same services and tables as the API, which run on
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from custody.domain.people import OrgKind, Role
 from support.axe import assert_accessible
-from support.server import Person, Server
+from support.server import People, Person, Server, make_file, new_case
 
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
 
@@ -114,3 +116,38 @@ def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
         assert_accessible(theirs)
     finally:
         other.close()
+
+
+def test_an_auditor_reads_a_trail_and_its_report_and_is_offered_no_content(
+    server: Server, people: People, context: BrowserContext, tmp_path: Path
+) -> None:
+    case = new_case(people.officer)
+    transfer = people.officer.send([make_file(tmp_path / "out", "interview.mp4", 2048)], case,
+                                   people.prosecutor.account.org)
+    auditor = person(server, people.officer.account.org, Role.AUDITOR)
+    page = context.new_page()
+    page.goto(f"{server.web_url}/login")
+    page.fill("#email", auditor.email)
+    page.fill("#password", auditor.password)
+    page.fill("#code", auditor.code())
+    page.click("#sign-in")
+    page.wait_for_url(lambda url: "/login" not in url)
+    expect(page.locator("nav >> text=Administration")).to_have_count(0)
+    page.click("nav >> text=Custody trails")
+    page.wait_for_url("**/audit")
+    page.fill("#trail-ref", transfer)
+    page.press("#trail-ref", "Enter")
+    page.wait_for_url(f"**/audit?ref={transfer}")
+    expect(page.locator("#trail .event", has_text="transfer:sent")).to_have_count(1)
+    main = page.locator("main")
+    expect(main.locator('a[href*="/play/"], a[href^="/transfers/"]')).to_have_count(0)
+    assert "interview.mp4" not in page.content()
+    assert case not in page.content()
+    assert_accessible(page)
+    page.click("#audit-report")
+    page.wait_for_url(f"**/reports/{transfer}")
+    expect(main.locator('a[href*="/play/"], a[href^="/transfers/"]')).to_have_count(0)
+    # The transfer page itself (where content is saved and played) is not theirs.
+    refused = page.goto(f"{server.web_url}/transfers/{transfer}")
+    assert refused is not None
+    assert refused.status == 403
