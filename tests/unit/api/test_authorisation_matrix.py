@@ -326,7 +326,9 @@ def test_every_route_is_in_the_matrix_and_behaves(matrix: Matrix) -> None:
             "/logout", "/admin/people", "/admin/people/{user_id}",
             "/admin/people/{user_id}/disable", "/admin/people/{user_id}/reset-second-factor",
             "/admin/people/{user_id}/unit", "/admin/units", "/admin/security-events",
-            "/audit"} <= set(matrix.web)
+            "/audit", "/notices", "/settings/notifications", "/incidents", "/incidents/new",
+            "/incidents/{incident_id}", "/incidents/{incident_id}/reported",
+            "/incidents/{incident_id}/close", "/retention", "/retention/hold"} <= set(matrix.web)
     assert run_matrix(matrix) == []
 
 
