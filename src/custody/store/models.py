@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from custody.store.db import Base, new_id
@@ -123,6 +123,12 @@ class Case(Base):
 
 class Transfer(Base):
     __tablename__ = "transfers"
+    # Lists walk these newest first and stop after a page (services.paging): an inbox
+    # probes its recipients along the first, an outbox reads its sender's along the second.
+    __table_args__ = (
+        Index("ix_transfers_created_at_id", "created_at", "id"),
+        Index("ix_transfers_sender_created_at_id", "sender_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
