@@ -227,10 +227,12 @@ def fan_out(ctx: ServiceContext, session: Session) -> int:
 
 
 def transfer_received(ctx: ServiceContext, session: Session, item: Item, by: Actor) -> None:
-    """After a verified receipt: once ``by`` has received every item of the transfer, tell
-    its sender (once per transfer: the first recipient to have all of it)."""
+    """After a verified receipt: once ``by``, a recipient, has received every item of the
+    transfer, tell its sender (once per transfer: the first recipient to have all of it)."""
     transfer = item.transfer
-    if by.user_id == transfer.sender_id or outbox.already_raised(session, transfer.id, RECEIVED):
+    if not any(r.user_id == by.user_id for r in transfer.recipients):
+        return  # the sender, or a reader it was shared with onward: not its receipt
+    if outbox.already_raised(session, transfer.id, RECEIVED):
         return
     ids = [i.id for i in transfer.items]
     got = {
