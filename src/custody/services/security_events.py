@@ -168,8 +168,17 @@ def events_in_reach(
                 )
             )
         if f.person:
+            # By id or address, the events by them (their id) and about them (their address).
+            # Whoever the text names, the reach above still bounds what is shown.
             key = f.person.strip().lower()
-            query = query.where(or_(SecurityEvent.user_id == key, SecurityEvent.email == key))
+            ids, emails = {key}, {key}
+            named = session.scalar(select(User).where((User.id == key) | (User.email == key)))
+            if named is not None:
+                ids.add(named.id)
+                emails.add(named.email)
+            query = query.where(
+                or_(SecurityEvent.user_id.in_(ids), SecurityEvent.email.in_(emails))
+            )
         if f.since is not None:
             query = query.where(SecurityEvent.at >= f.since)
         if f.until is not None:

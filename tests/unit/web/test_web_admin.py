@@ -413,6 +413,12 @@ def test_security_events_are_the_admins_reach_only_and_filter(a: Admin) -> None:
     assert logins
     assert set(logins) <= {"login:succeeded", "login:failed"}
     theirs = a.get(ORG_ADMIN, "/admin/security-events", person=CID_OFFICER).text
+    # By address or by id: what they did (their sign-ins) and what was done to them.
+    by_id = a.get(ORG_ADMIN, "/admin/security-events", person=a.id_of(CID_OFFICER)).text
+    assert set(kinds_on(theirs)) == set(kinds_on(by_id)) == {"login:succeeded",
+                                                              "people:disabled"}
+    # Naming someone of another organisation shows nothing of theirs.
+    assert kinds_on(a.get(ORG_ADMIN, "/admin/security-events", person=OUTSIDER).text) == []
     assert "people:disabled" in kinds_on(theirs)
     assert OFFICER not in theirs
     today = a.w.clock.now().date().isoformat()
