@@ -171,13 +171,10 @@ def events_in_reach(
             # By id or address, the events by them (their id) and about them (their address).
             # Whoever the text names, the reach above still bounds what is shown.
             key = f.person.strip().lower()
-            ids, emails = {key}, {key}
             named = session.scalar(select(User).where((User.id == key) | (User.email == key)))
-            if named is not None:
-                ids.add(named.id)
-                emails.add(named.email)
+            whose = {key} | ({named.id, named.email} if named is not None else set())
             query = query.where(
-                or_(SecurityEvent.user_id.in_(ids), SecurityEvent.email.in_(emails))
+                or_(SecurityEvent.user_id.in_(whose), SecurityEvent.email.in_(whose))
             )
         if f.since is not None:
             query = query.where(SecurityEvent.at >= f.since)
