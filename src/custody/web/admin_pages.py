@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from custody.domain.people import CONTENT_ROLES, Role, parse_role
 from custody.domain.policy import Policy
-from custody.errors import Conflict, CustodyError, InvalidInput
+from custody.errors import Conflict, CustodyError, Forbidden, InvalidInput, NotFound
 from custody.http.deps import ContextDep, FormDep
 from custody.http.errors import status_of
 from custody.http.policy import requires
@@ -108,7 +108,9 @@ def person_add(request: Request, ctx: ContextDep, actor: PeopleAdmin, fields: Fo
         role = parse_role(values["role"])
         unit = values["unit"] or None
         added = people.add_person(ctx, actor, values["email"], role, unit)
-    except (InvalidInput, Conflict) as exc:
+    except (InvalidInput, Conflict, Forbidden, NotFound) as exc:
+        # All fixable on the form (another role, another unit), so shown there, with the
+        # status the API answers; the refusal is recorded as the CLI's is.
         return _new_form(request, ctx, actor, values=values, **_problem(exc))
     # No credential to show: the page says once where the code went (never to the admin).
     return redirect(f"/admin/people/{added.person.id}?done=added")

@@ -197,8 +197,11 @@ def test_a_unit_admin_adds_to_their_own_unit_only_and_no_admin_roles(a: Admin) -
     elsewhere = a.post(IU_ADMIN, "/admin/people", email="x@tvp.police.example",
                        role="officer", unit=cid)
     assert elsewhere.status_code == 403
+    assert "adds people to their own unit only" in elsewhere.text
+    assert 'role="alert"' in elsewhere.text  # on the form, to choose again
     raised = a.post(IU_ADMIN, "/admin/people", email="boss@tvp.police.example", role="admin")
     assert raised.status_code == 403
+    assert "officers, prosecutors and paralegals only" in raised.text
     for email in ("x@tvp.police.example", "boss@tvp.police.example"):
         assert a.mail.messages == [m for m in a.mail.messages if m["to"] != email]
     refused = [e.detail or "" for e in a.w.world.events("people:refused")]
