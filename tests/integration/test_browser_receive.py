@@ -530,6 +530,28 @@ def test_receive_all_into_a_folder_recreates_the_senders_folders(
         "already in chosen/case-files/exhibits.csv and verified")
     assert page.evaluate(READ_PRIVATE_FOLDER) == written
 
+    # One flipped byte in one item's blob, its file gone from the folder: that item is
+    # refused in the CLI's words and nothing of it is left there, not even an empty file.
+    witness_b = "case-files/interviews/witness B/statement.txt"
+    item = items_by_name(page)[witness_b]
+    blob = server.blobs / item
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    blob.write_bytes(bytes(data))
+    page.evaluate("""async () => {
+      const root = await (await navigator.storage.getDirectory()).getDirectoryHandle("chosen");
+      const folder = await (await (await root.getDirectoryHandle("case-files"))
+        .getDirectoryHandle("interviews")).getDirectoryHandle("witness B");
+      await folder.removeEntry("statement.txt");
+    }""")
+    page.click("#receive-all-folder")
+    expect(page.locator("#receive-state")).to_contain_text("Received 2 of 3 item(s) into chosen")
+    expect(page.locator(f'tr[data-item="{item}"] .outcome')).to_contain_text(
+        f"item {item} (statement.txt) failed verification: "
+        "the ciphertext is not what the sender signed")
+    assert page.evaluate(READ_PRIVATE_FOLDER) == {
+        k: v for k, v in written.items() if k != witness_b}
+
     # The service worker hashed all this with WebAssembly: its own policy allows compiling
     # it ('wasm-unsafe-eval'), the page's unchanged policy does not.
     workers = [w for w in context.service_workers if w.url.endswith("/static/app/sw.js")]

@@ -85,12 +85,17 @@ async function save(opened: Opened, to: Destination = DOWNLOADS): Promise<boolea
     }
     if (target.already) {
       // As custody receive: the signed content is there already; record the receipt.
-      await api.post(`/api/v1/items/${item.id}/receipt`, {
-        manifest_sha256: item.manifest_sha256 ?? "",
-        verified: true,
-        reason: null,
-      });
-      outcome(item.id, `${shown}: already in ${target.path} and verified`);
+      const receiptError = await api
+        .post(`/api/v1/items/${item.id}/receipt`, {
+          manifest_sha256: item.manifest_sha256 ?? "",
+          verified: true,
+          reason: null,
+        })
+        .then(
+          () => "",
+          (error: unknown) => ` (the receipt could not be recorded: ${text(error)})`,
+        );
+      outcome(item.id, `${shown}: already in ${target.path} and verified${receiptError}`);
       return true;
     }
   }
