@@ -61,8 +61,9 @@ CASES = 2000
 ROW = re.compile(r'data-transfer="([0-9a-f-]{36})"')
 
 
-def fill(world: World, count: int, seed: int) -> dict[str, Any]:
-    """``count`` transfers to the prosecutor; returns what the filtered pages ask for."""
+def fill(world: World, count: int, seed: int, items_per_transfer: int = 1) -> dict[str, Any]:
+    """``count`` transfers to the prosecutor, each of ``items_per_transfer`` items; returns
+    what the filtered pages ask for (and, for bench/scale.py, who and what was made)."""
     rng = random.Random(seed)  # noqa: S311 - made-up data, the same for every run
     officer = world.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER,
                         keys=True)
@@ -106,13 +107,13 @@ def fill(world: World, count: int, seed: int) -> dict[str, Any]:
                 "acknowledged_by": prosecutor.user_id if state == "acknowledged" else None,
             })
             recipients.append({"transfer_id": tid, "user_id": prosecutor.user_id})
-            items.append({
+            items.extend({
                 "id": str(uuid.uuid4()), "transfer_id": tid, "case_id": case["id"],
-                "position": 0, "state": "sealed", "ciphertext_size": 1_000_000 + n,
+                "position": position, "state": "sealed", "ciphertext_size": 1_000_000 + n,
                 "ciphertext_sha256": "ab" * 32, "blob_key": None, "upload_id": None,
                 "sealed_manifest": b"sealed", "manifest_sha256": "cd" * 32,
                 "created_at": sent - timedelta(minutes=5), "sealed_at": sent,
-            })
+            } for position in range(items_per_transfer))
         for table, rows in ((Transfer, transfers), (TransferRecipient, recipients),
                             (Item, items)):
             for start in range(0, len(rows), 5000):
@@ -125,8 +126,11 @@ def fill(world: World, count: int, seed: int) -> dict[str, Any]:
     newest_case = max(transfers, key=lambda t: t["created_at"])["case_id"]
     return {
         "prosecutor": prosecutor.user_id,
+        "officer": officer.user_id,
         "urn": next(c["urn"] for c in cases if c["id"] == newest_case),
         "transfer": transfers[count // 2]["id"],
+        "transfers": transfers,
+        "items": items,
     }
 
 
