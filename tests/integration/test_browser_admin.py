@@ -63,6 +63,12 @@ def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
     page.click("#add-person")
     page.wait_for_url("**/admin/people/new")
     assert_accessible(page)
+    # Someone already there: the form comes back with what was typed and an announced error.
+    page.fill("#new-email", leaver.email)
+    page.click("#add-person-button")
+    expect(page.locator("#form-error")).to_contain_text("What to do")
+    expect(page.locator("#new-email")).to_have_value(leaver.email)
+    assert_accessible(page)
     page.fill("#new-email", newcomer)
     page.select_option("#new-role", "officer")
     page.select_option("#new-unit", label="Interview Unit")

@@ -44,11 +44,19 @@ ORG_ROLES = [Role.OFFICER, Role.PROSECUTOR, Role.PARALEGAL, Role.UNIT_ADMIN, Rol
              Role.AUDITOR]
 UNIT_ROLES = [r for r in ORG_ROLES if r in CONTENT_ROLES]
 CONFIRM = "yes"
+# What to do when the service's error carries no hint a browser can use.
+_FIX = {
+    409: "look for it in the lists (it is there already), or change what you typed",
+    403: "choose something within your reach, or ask your organisation admin",
+    404: "choose from the list offered",
+}
 
 
 def _problem(exc: CustodyError) -> dict[str, Any]:
     """A refusal a person can fix on the same form: shown there, announced, with what to do."""
-    return {"error": exc.message, "error_hint": web_hint(exc), "status": status_of(exc.code)}
+    status = status_of(exc.code)
+    hint = web_hint(exc) or _FIX.get(status, "correct the form and send it again")
+    return {"error": exc.message, "error_hint": hint, "status": status}
 
 
 def _confirmed(fields: dict[str, str], what: str) -> None:
