@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -264,29 +265,33 @@ async def patch(
         raise OffsetConflict(current.offset)
     start = offset
     digest = checksum[0]() if checksum else None
-    batch = bytearray()
+    batch: list[bytes] = []
+    batched = 0
     # One batch is written (in a worker thread) while the next one arrives, so the
     # network and the disk work at the same time; at most two batches are in memory.
+    # The pieces as they came are written and hashed there (the Upload-Checksum digest
+    # too, off the event loop): never joined, never copied.
     writing: asyncio.Future[int] | None = None
     try:
         async for chunk in request.stream():
-            batch += chunk
-            if digest is not None:
-                digest.update(chunk)
-            if len(batch) >= _BATCH:
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= _BATCH:
                 if writing is not None:
                     offset = await writing
                 writing = asyncio.ensure_future(
-                    run_in_threadpool(uploads.append, ctx, actor, upload_id, offset, [bytes(batch)])
+                    run_in_threadpool(
+                        uploads.append, ctx, actor, upload_id, offset, _hashed(batch, digest)
+                    )
                 )
-                batch = bytearray()
+                batch, batched = [], 0
     finally:
         # Keep what arrived even if the client went away mid-request.
         if writing is not None:
             offset = await writing
         if batch:
             offset = await run_in_threadpool(
-                uploads.append, ctx, actor, upload_id, offset, [bytes(batch)]
+                uploads.append, ctx, actor, upload_id, offset, _hashed(batch, digest)
             )
     if checksum and digest is not None and digest.digest() != checksum[1]:
         await run_in_threadpool(ctx.blobs.truncate_upload, upload_id, start)
@@ -295,6 +300,14 @@ async def patch(
     if status.offset == status.length and not status.complete:
         await run_in_threadpool(uploads.finish, ctx, actor, upload_id)
     return _response(204, **{"Upload-Offset": str(offset)})
+
+
+def _hashed(chunks: list[bytes], digest: Any) -> Iterator[bytes]:
+    """``chunks``, each added to ``digest`` (if any) as it is written."""
+    for chunk in chunks:
+        if digest is not None:
+            digest.update(chunk)
+        yield chunk
 
 
 def _patch_preconditions(request: Request) -> tuple[int, tuple[Any, bytes] | None]:

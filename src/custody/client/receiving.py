@@ -18,13 +18,12 @@ import contextlib
 import errno
 import hashlib
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from custody.client.ahead import ahead
 from custody.client.config import Session, home
 from custody.client.http import Api
 from custody.client.ids import server_id
@@ -316,8 +315,11 @@ def _download(
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     first: bytearray | None = None if offset else bytearray()  # the header, kept to resume
     limit = total - offset
-    with api.stream("GET", f"/api/v1/items/{item.id}/content", headers=headers) as response:
-        for block in _ahead(_counted(response.iter_bytes(), cipher, limit)):
+    with (
+        api.stream("GET", f"/api/v1/items/{item.id}/content", headers=headers) as response,
+        ahead(_counted(response.iter_bytes(), cipher, limit), _AHEAD, "custody-download") as blocks,
+    ):
+        for block in blocks:
             if failure is None:
                 try:
                     decryptor.feed(block, emit)
@@ -370,42 +372,6 @@ def _counted(blocks: Iterator[bytes], digest: hashlib._Hash, limit: int) -> Iter
             raise IntegrityError("the ciphertext is not the size the sender signed")
         digest.update(block)
         yield block
-
-
-def _ahead(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    """``blocks`` read ahead in a thread of their own (at most a few MiB), so the network and
-    the hashing there overlap decryption and writing here."""
-    pending: queue.Queue[bytes | BaseException | None] = queue.Queue(_AHEAD)
-    stop = threading.Event()
-
-    def put(value: bytes | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                pending.put(value, timeout=0.1)
-            except queue.Full:
-                continue
-            return True
-        return False
-
-    def read() -> None:
-        try:
-            for block in blocks:
-                if not put(block):
-                    return
-            put(None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, raised there
-            put(exc)
-
-    reader = threading.Thread(target=read, name="custody-download", daemon=True)
-    reader.start()
-    try:
-        while (value := pending.get()) is not None:
-            if isinstance(value, BaseException):
-                raise value
-            yield value
-    finally:
-        stop.set()
-        reader.join()
 
 
 def _report(api: Api, item: ItemOut, *, verified: bool, reason: str | None = None) -> None:

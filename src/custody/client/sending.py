@@ -15,14 +15,15 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import TypeAdapter
 
+from custody.client.ahead import ahead
 from custody.client.config import Session, home
 from custody.client.http import Api
 from custody.client.ids import server_id, upload_path
@@ -373,35 +374,57 @@ def _upload(
     if offset:
         say(f"  {source.shown}: resuming upload at {human_size(offset)} of {human_size(length)}")
     plain, cipher = hashlib.sha256(), hashlib.sha256()
-    advance = progress.advance
-
-    def on_plaintext(block: bytes) -> None:  # once per 64 KiB: keep it to two calls
-        plain.update(block)
-        advance(len(block))
-
-    position = 0
-    pending = _Patch()
     send_from = offset
     try:
-        with source.path.open("rb") as f:
-            for piece in plan.iter_ciphertext(f, source.size, on_plaintext=on_plaintext):
-                cipher.update(piece)
-                end = position + len(piece)
-                if end > send_from:
-                    pending.add(piece[max(0, send_from - position) :])
-                position = end
-                if pending.size >= PATCH_BYTES:
-                    send_from = _send(api, entry["upload"], pending, send_from, length)
+        with (
+            source.path.open("rb") as f,
+            ahead(
+                _patches(plan, f, source.size, offset, (plain, cipher), progress), 1, "custody-seal"
+            ) as patches,
+        ):
+            for pending in patches:
+                send_from = _send(api, entry["upload"], pending, send_from, length)
     except OSError as exc:
         raise LocalError(f"cannot read {source.path}: {exc.strerror}") from exc
-    if pending.size:
-        send_from = _send(api, entry["upload"], pending, send_from, length)
     if send_from != length:
         raise Conflict(
             f"upload of {source.name} ended at {send_from} of {length} bytes",
             hint="run the same command again to resume",
         )
     return plain.hexdigest(), cipher.hexdigest()
+
+
+def _patches(
+    plan: age.SealPlan,
+    f: BinaryIO,
+    size: int,
+    send_from: int,
+    digests: tuple[hashlib._Hash, hashlib._Hash],
+    progress: Progress,
+) -> Iterator[_Patch]:
+    """The PATCH bodies from ``send_from`` on: read, hashed, encrypted, hashed again (in a
+    thread of its own, while the one before is uploading). Every plaintext byte is read and
+    hashed, also those before ``send_from``, whose chunks are not encrypted again."""
+    plain, cipher = digests
+    advance = progress.advance
+
+    def on_plaintext(block: bytes) -> None:  # once per 1 MiB
+        plain.update(block)
+        advance(len(block))
+
+    position = 0
+    pending = _Patch()
+    for piece in plan.iter_ciphertext(f, size, on_plaintext=on_plaintext):
+        cipher.update(piece)
+        end = position + len(piece)
+        if end > send_from:
+            pending.add(piece[max(0, send_from - position) :])
+        position = end
+        if pending.size >= PATCH_BYTES:
+            yield pending
+            pending = _Patch()
+    if pending.size:
+        yield pending
 
 
 def _send(api: Api, url: str, pending: _Patch, offset: int, length: int) -> int:
@@ -438,21 +461,20 @@ def _offset(header: str | None, length: int) -> int:
 
 
 class _Patch:
-    """The next PATCH body: ciphertext pieces, and their SHA-256 for ``Upload-Checksum``.
+    """The next PATCH body: ciphertext pieces, hashed for ``Upload-Checksum`` when it is sent.
 
-    Held as the pieces themselves (no joined copy) and emptied after each
-    request, so a client's memory stays at one body however large the file.
+    Held as the pieces themselves (no joined copy) and emptied after each request, so a
+    client's memory stays at a few bodies however large the file. The checksum is taken by
+    the thread that sends (while the next body is being encrypted), not the one that seals.
     """
 
     def __init__(self) -> None:
         self.pieces: list[bytes] = []
         self.size = 0
-        self.digest = hashlib.sha256()
 
     def add(self, piece: bytes) -> None:
         self.pieces.append(piece)
         self.size += len(piece)
-        self.digest.update(piece)
 
     def skip(self, count: int) -> int:
         """Drop up to ``count`` bytes from the front (the server has them); how many."""
@@ -463,13 +485,16 @@ class _Patch:
             dropped += cut
             if cut < len(piece):
                 kept.append(piece[cut:])
-        self.pieces, self.size, self.digest = [], 0, hashlib.sha256()
+        self.pieces, self.size = [], 0
         for piece in kept:
             self.add(piece)
         return dropped
 
     def send(self, api: Api, url: str, offset: int) -> int:
-        checksum = base64.b64encode(self.digest.digest()).decode()
+        digest = hashlib.sha256()
+        for piece in self.pieces:
+            digest.update(piece)
+        checksum = base64.b64encode(digest.digest()).decode()
         headers = {
             "Tus-Resumable": "1.0.0",
             "Upload-Offset": str(offset),
@@ -484,10 +509,7 @@ class _Patch:
                 "the server received different bytes than were sent",
                 hint="run the same command again to resume",
             ) from exc
-        sent = self.size
         # httpx keeps the request (and so this body) in a reference cycle until the
         # collector runs; emptying the list in place frees the bytes now.
         self.pieces.clear()
-        self.size = 0
-        self.digest = hashlib.sha256()
-        return sent
+        return self.size
