@@ -90,6 +90,12 @@ class Scene:
     """A transfer from the officer to the prosecutor (its case, its item), an incident on
     another, and the people who look at the pages."""
 
+    case: str
+    transfer: str
+    item: str
+    incident: str
+    officer: Person
+
     def __init__(self, server: Server, people: People, tmp_path: Path) -> None:
         self.server = server
         self.officer, self.prosecutor = people.officer, people.prosecutor

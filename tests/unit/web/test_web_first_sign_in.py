@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -49,7 +50,7 @@ def invite(w: InProcess, email: str = "new.person@cps.example") -> str:
 
 
 def activate(browser: Browser, email: str, code: str, password: str = PASSWORD,
-             again: str | None = None) -> object:
+             again: str | None = None) -> Any:
     page = browser.client.get("/activate")
     assert page.status_code == 200
     assert "System-use notice" in page.text
