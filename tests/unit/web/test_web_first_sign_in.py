@@ -20,6 +20,7 @@ from custody.domain.people import Role
 from custody.services import accounts
 from custody.store.models import ApiToken
 from custody.store.models_security import SecurityEvent
+from custody.web.first_sign_in import qr_svg
 from support.browser import Browser, csrf_of
 from support.in_process import InProcess, in_process
 from support.world import CPS
@@ -85,6 +86,10 @@ def test_activate_enrol_and_see_the_recovery_codes_once(w: InProcess, browser: B
     html, totp = enrol_page(browser)
     _, totp_again = enrol_page(browser)  # a reload shows the same secret: the app has it
     assert totp_again.secret == totp.secret
+    # The QR code is of the otpauth:// URI of that secret, for this person (segno draws the
+    # same symbol for the same URI).
+    uri = totp.provisioning_uri(name=email, issuer_name=w.settings.totp_issuer)
+    assert str(qr_svg(uri)) in html
     confirmed = browser.post("/enrol", csrf=csrf_of(html), code=totp.at(w.clock.now()))
     assert confirmed.status_code == 200, confirmed.text
     codes = _CODES.findall(confirmed.text)
