@@ -1,6 +1,6 @@
 """Cases, inbox and outbox with filters, the transfer page, revoking, access reports and the
 evidence bundle, as server-rendered pages in process (the app with a TestClient that keeps
-cookies, on SQLite).
+cookies), on SQLite and PostgreSQL.
 
 The refusals matter most: another organisation's officer sees no case, transfer, report or
 bundle of ours (404, as the API answers: no oracle), a filter never widens a list beyond the
@@ -34,8 +34,8 @@ HOSTILE_AGENT = "=HYPERLINK(\"http://attacker.example\",\"x\")"
 
 
 @pytest.fixture
-def w(tmp_path: Path) -> Iterator[InProcess]:
-    with in_process(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}") as w:
+def w(db_url: str, tmp_path: Path) -> Iterator[InProcess]:
+    with in_process(tmp_path, db_url) as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)
         prosecutor = w.add("prosecutor", "a.patel@cps.example", CPS, Role.PROSECUTOR)
         stranger = w.add("stranger", "dc.other@northshire.police.example", OTHER, Role.OFFICER)
