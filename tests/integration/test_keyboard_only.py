@@ -4,7 +4,9 @@ checked to show where the focus is (a computed outline or box-shadow, WCAG 2.4.7
 are chosen on the file input that has the focus (a person would pick them in the system's
 dialog, which Playwright does not drive). The officer signs in, unlocks their keys and sends
 from the browser; the prosecutor signs in, unlocks theirs, opens the transfer from the inbox,
-saves the item (verified, byte for byte) and acknowledges receipt.
+saves the item (verified, byte for byte) and acknowledges receipt. The states the pages'
+scripts reveal on the way (keys unlocked, the send form, the sent transfer, the received
+item) pass axe-core at 1280 and 390 px too.
 
 SQLite only: the pages are the same on both backends.
 """
@@ -19,6 +21,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from custody.domain.people import OrgKind
+from support.axe import assert_accessible
 from support.chromium import WAIT_MS
 from support.server import Person, Server, make_file, new_case, new_person
 from support.world import POLICE
@@ -82,6 +85,7 @@ def unlock_by_keyboard(page: Page, server: Server, person: Person) -> None:
     type_into(page, "#unlock-passphrase", person.passphrase)
     page.keyboard.press("Enter")
     page.wait_for_selector("#unlocked-section:not([hidden])")
+    assert_accessible(page)
 
 
 @pytest.fixture
@@ -114,12 +118,14 @@ def test_send_receive_and_acknowledge_by_keyboard_alone(
     page.wait_for_selector("#send-form:not([hidden])")
     tab_to(page, "#files")
     page.locator(":focus").set_input_files(str(statement))
+    assert_accessible(page)
     type_into(page, "#case", case)
     type_into(page, "#to", prosecutor.account.org)
     tab_to(page, "#send-button")
     page.keyboard.press("Enter")
     page.wait_for_selector("#done-section:not([hidden]), #send-error:not([hidden])")
     assert not page.is_visible("#send-error"), page.text_content("#send-error")
+    assert_accessible(page)
     tab_to(page, "#done-link")
     page.keyboard.press("Enter")
     page.wait_for_url("**/transfers/*")
@@ -146,6 +152,7 @@ def test_send_receive_and_acknowledge_by_keyboard_alone(
         assert download.suggested_filename == "statement.pdf"
         assert Path(download.path()).read_bytes() == statement.read_bytes()
         expect(page.locator("#items .outcome")).to_contain_text("signature and SHA-256 verified")
+        assert_accessible(page)
         tab_to(page, "#acknowledge")
         page.keyboard.press("Space")
         page.wait_for_url("**?acknowledged=1")
