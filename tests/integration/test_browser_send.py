@@ -202,7 +202,9 @@ def test_send_a_large_video_and_documents_that_the_cli_receives_byte_for_byte(
         memory.sample()
         page.wait_for_timeout(250)
     transfer = sent_transfer(page)
-    assert memory.worker_samples >= 10, "the worker's memory was hardly sampled"
+    # A busy worker answers DevTools between its tasks only, and the send now takes seconds
+    # (192 MiB): a handful of samples, each while PATCH bodies are in flight.
+    assert memory.worker_samples >= 5, "the worker's memory was hardly sampled"
     print(f"\nJS memory peaks sending {LARGE >> 20} MiB ({memory.worker_samples} samples of "
           f"the worker, {memory.unanswered} unanswered), MiB:")
     for name, peak in memory.peaks.items():
