@@ -1,9 +1,16 @@
 """Administration in a real browser (headless Chromium, Playwright) against a real ``custody
-serve``: an organisation admin adds a person (the activation code goes by real SMTP to that
-person only, never to the page) and disables another after confirming; a unit admin is
-refused a person outside their unit; an auditor reads a transfer's custody trail and access
-report and is offered no way to its content; each page passes axe-core (WCAG 2.2 A/AA) at
-desktop and phone widths.
+serve``, every admin and auditor starting from an account fresh from ``custody admin user
+create`` and signing in for the first time with nothing but the browser (activation code,
+their own password, the authenticator secret read off the page):
+
+- an organisation admin adds a person (the activation code goes by real SMTP to that person
+  only, never to the page), who then signs in for the first time in a browser of their
+  own; the admin disables another after a search, a reason and the confirming box;
+- a unit admin sees their unit and is refused (404) a person outside it;
+- an auditor reads a transfer's custody trail and access report and is offered no way to
+  its content.
+
+Each page passes axe-core (WCAG 2.2 A/AA) at desktop and phone widths.
 
 SQLite only: the pages use the same services and tables as the API, which run on both
 (tests/unit/web/test_web_admin.py covers each action and each refusal on both).
@@ -11,15 +18,18 @@ SQLite only: the pages use the same services and tables as the API, which run on
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
+import pyotp
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from custody.domain.people import OrgKind, Role
 from support.axe import assert_accessible
 from support.server import People, Person, Server, make_file, new_case
+from support.world import Account
 
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
 
@@ -32,13 +42,39 @@ def person(server: Server, org: str, role: Role, unit: str | None = None) -> Per
     return Person.signed_in(server, account, server.work / "people" / email, keys=False)
 
 
-def sign_in_as_admin(page: Page, server: Server, who: Person) -> None:
-    page.goto(f"{server.web_url}/login")
+def activate_in_the_browser(page: Page, server: Server, who: Person, code: str) -> None:
+    """A first sign-in with nothing but the browser: the one-time code and a password of their
+    own, then the authenticator app from the secret the page shows (read off the page, as a
+    person types it into their app), then the recovery codes, shown once."""
+    page.goto(f"{server.web_url}/activate")
     page.fill("#email", who.email)
+    page.fill("#activation-code", code)
     page.fill("#password", who.password)
+    page.fill("#password-again", who.password)
+    page.click("#activate")
+    page.wait_for_url("**/enrol")
+    who.totp = pyotp.TOTP((page.text_content("#secret") or "").replace(" ", ""))
     page.fill("#code", who.code())
-    page.click("#sign-in")
-    page.wait_for_url(lambda url: "/login" not in url)
+    page.click("#confirm")
+    expect(page.locator("#recovery-codes")).to_be_visible()
+
+
+def fresh(page: Page, server: Server, org: str, role: Role, unit: str | None = None) -> Person:
+    """An account the operator has just created (``custody admin user create``, which prints
+    the activation code to hand over), signed in for the first time in ``page``."""
+    email = f"{role.value}.{uuid.uuid4().hex[:8]}@tvp.police.example"
+    where = ["--unit", unit] if unit else []
+    out = server.admin("user", "create", email, "--org", org, "--role", role.value,
+                       *where).stdout
+    code = re.search(r"activation code: (\S+)", out)
+    assert code, out
+    who = Person(server, Account(email, email, org, role.value, f"chosen-{uuid.uuid4().hex}"),
+                 server.work / "first" / email)
+    activate_in_the_browser(page, server, who, code[1])
+    return who
+
+
+def to_administration(page: Page) -> None:
     page.click("nav >> text=Administration")
     page.wait_for_url("**/admin/people")
 
@@ -49,12 +85,12 @@ def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
     org = server.world.new_org(OrgKind.POLICE)
     server.world.unit(org, "Interview Unit")
     server.world.unit(org, "CID")
-    org_admin = person(server, org, Role.ADMIN)
-    unit_admin = person(server, org, Role.UNIT_ADMIN, "Interview Unit")
     leaver = person(server, org, Role.OFFICER, "CID")
 
+    # The organisation admin's very first sign-in, in the browser.
     page = context.new_page()
-    sign_in_as_admin(page, server, org_admin)
+    fresh(page, server, org, Role.ADMIN)
+    to_administration(page)
     expect(page.locator(f'#people a:text-is("{leaver.email}")')).to_be_visible()
     assert_accessible(page)
 
@@ -79,6 +115,22 @@ def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
     code = server.mailbox.code_for(newcomer, "--activation-code")
     assert code not in page.content()
     assert_accessible(page)
+    # ...and the newcomer, with the code only they received, signs in for the first time.
+    with_code = context.browser.new_context() if context.browser else None
+    assert with_code is not None
+    try:
+        theirs = with_code.new_page()
+        theirs.set_default_timeout(60_000)
+        joined = Person(server, Account(newcomer, newcomer, org, "officer",
+                                        f"chosen-{uuid.uuid4().hex}"),
+                        server.work / "first" / newcomer)
+        activate_in_the_browser(theirs, server, joined, code)
+        theirs.goto(f"{server.web_url}/inbox")
+        expect(theirs.locator("h1")).to_contain_text("Inbox")
+    finally:
+        with_code.close()
+    page.reload()
+    expect(page.locator("#person-state")).to_have_text("active")
 
     # Disable another: found by a search, a reason, the box ticked.
     page.goto(f"{server.web_url}/admin/people")
@@ -108,7 +160,8 @@ def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
     try:
         theirs = other.new_page()
         theirs.set_default_timeout(60_000)
-        sign_in_as_admin(theirs, server, unit_admin)
+        fresh(theirs, server, org, Role.UNIT_ADMIN, "Interview Unit")
+        to_administration(theirs)
         expect(theirs.locator(f'#people a:text-is("{newcomer}")')).to_be_visible()
         assert leaver.email not in (theirs.text_content("#people") or "")
         leaver_id = server.world.user(leaver.email).id
@@ -130,14 +183,9 @@ def test_an_auditor_reads_a_trail_and_its_report_and_is_offered_no_content(
     case = new_case(people.officer)
     transfer = people.officer.send([make_file(tmp_path / "out", "interview.mp4", 2048)], case,
                                    people.prosecutor.account.org)
-    auditor = person(server, people.officer.account.org, Role.AUDITOR)
     page = context.new_page()
-    page.goto(f"{server.web_url}/login")
-    page.fill("#email", auditor.email)
-    page.fill("#password", auditor.password)
-    page.fill("#code", auditor.code())
-    page.click("#sign-in")
-    page.wait_for_url(lambda url: "/login" not in url)
+    fresh(page, server, people.officer.account.org, Role.AUDITOR)
+    page.goto(f"{server.web_url}/security")
     expect(page.locator("nav >> text=Administration")).to_have_count(0)
     page.click("nav >> text=Custody trails")
     page.wait_for_url("**/audit")
