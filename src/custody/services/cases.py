@@ -23,6 +23,7 @@ from custody.protocol.transfers import CaseOut, CasePage, CaseSummaryOut, Transf
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import TrailEntry, describe, record
 from custody.services.paging import Window, newest_first, next_cursor
+from custody.services.security_events import record_alone
 from custody.services.transfer_views import describe_many
 from custody.store.db import lookup
 from custody.store.ledger_store import LedgerStore
@@ -124,8 +125,17 @@ def case_view(ctx: ServiceContext, actor: Actor, urn: str, after: str | None = N
     """Case ``urn``: the actor's transfers of it, newest first, a page at a time.
 
     "No case" unless the actor's organisation opened it, or the actor sent or received
-    material of it; that answer says nothing about other organisations' cases."""
+    material of it; that answer says nothing about other organisations' cases, and it is a
+    security event (their organisation's admins see it; it names no URN)."""
     urn = parse_urn(urn)
+    try:
+        return _case_view(ctx, actor, urn, after)
+    except NotFound:
+        record_alone(ctx, "access:refused", actor, detail="view of a case: none of theirs")
+        raise
+
+
+def _case_view(ctx: ServiceContext, actor: Actor, urn: str, after: str | None) -> CaseView:
     with ctx.unit_of_work() as session:
         own = session.scalar(select(Case).where(Case.owner_org_id == actor.org_id, Case.urn == urn))
         stmt = (

@@ -358,6 +358,9 @@ def test_another_organisation_sees_no_case_and_an_auditor_no_case_pages(
     s = as_("stranger")
     refused = s.client.get(f"/cases/{urn}")
     assert refused.status_code == 404
+    recorded = [e for e in w.world.events("access:refused") if "case" in (e.detail or "")]
+    assert len(recorded) == 1
+    assert urn not in (recorded[0].detail or "")  # the attempt, not what was asked for
     assert tid not in refused.text
     assert urn not in s.client.get("/cases").text
     # Once the stranger's own organisation opens the URN, it is their own (empty) case.
