@@ -227,7 +227,7 @@ def main() -> None:
     for name, _, times in results:
         p90 = statistics.quantiles(times, n=10, method="inclusive")[-1] if times[1:] else times[0]
         print(f"{name:40} {statistics.median(times):10.1f} {p90:8.1f} {max(times):8.1f}")
-    worst = max(statistics.median(t) for name, _, t in results if name != "second page")
+    worst = max(statistics.median(t) for _, _, t in results)
     print(f"slowest median: {worst:.1f} ms (target: under 200 ms)")
 
 
