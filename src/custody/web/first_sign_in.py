@@ -112,7 +112,13 @@ def start_session(request: Request, ctx: ServiceContext, issued: tokens.IssuedTo
 
 
 def home_of(role: str) -> str:
-    return "/inbox" if role in CONTENT_ROLES else "/security"
+    """Where a person lands after signing in: their inbox, their people (organisation and unit
+    admins), the custody trails (auditors)."""
+    if role in CONTENT_ROLES:
+        return "/inbox"
+    return {"admin": "/admin/people", "unit-admin": "/admin/people", "auditor": "/audit"}.get(
+        role, "/security"
+    )
 
 
 def qr_svg(uri: str) -> Markup:

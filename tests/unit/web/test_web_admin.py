@@ -117,6 +117,19 @@ def test_every_admin_page_answers_the_people_admins_and_no_one_else(a: Admin) ->
         assert "/admin/" not in a.get(who, "/security").text
 
 
+def test_admins_land_on_their_people_and_auditors_on_the_trails_after_signing_in(
+    a: Admin,
+) -> None:
+    for who, home in ((ORG_ADMIN, "/admin/people"), (IU_ADMIN, "/admin/people"),
+                      (AUDITOR, "/audit"), (OFFICER, "/inbox")):
+        member = next(m for m in a.w.members.values() if m.email == who)
+        b = Browser(a.w)
+        try:
+            assert b.sign_in(member).headers["location"] == home, who
+        finally:
+            b.close()
+
+
 # ── listing and searching ───────────────────────────────────────────────────────────────────
 
 
