@@ -16,6 +16,7 @@ import re
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from custody.domain.policy import Scope
 from custody.errors import InvalidInput, NotAuthenticated, SecondFactorRequired
 from custody.http.deps import (
     LOGIN_COOKIE,
@@ -76,8 +77,17 @@ def _login_page(
 
 
 @router.get("/", dependencies=[WEB_PUBLIC])
-def home() -> Response:
-    return redirect("/login")
+def home(request: Request, ctx: ContextDep) -> Response:
+    """Someone signed in goes to their own home page (an enrolling session to the enrolment
+    page); anyone else, or a session no longer good, to the sign-in page."""
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if not cookie:
+        return redirect("/login")
+    try:
+        actor = tokens.authenticate(ctx, cookie, tokens.SESSION)
+    except NotAuthenticated:
+        return redirect("/login")
+    return redirect("/enrol" if Scope.ENROL.value in actor.scopes else home_of(actor.role))
 
 
 @router.get("/login", dependencies=[WEB_PUBLIC])

@@ -201,3 +201,19 @@ def test_no_session_no_enrolment_page(browser: Browser) -> None:
     assert page.status_code == 401
     assert 'href="/login"' in page.text
     assert browser.post("/enrol", code="123456").status_code in (401, 403)
+
+
+def test_the_root_leads_each_to_where_they_are_in_signing_in(
+    w: InProcess, browser: Browser
+) -> None:
+    assert browser.client.get("/").headers["location"] == "/login"  # nobody yet
+    email = "root.person@cps.example"
+    activate(browser, email, invite(w, email))
+    assert browser.client.get("/").headers["location"] == "/enrol"  # enrolling
+    html, totp = enrol_page(browser)
+    assert browser.post("/enrol", csrf=csrf_of(html), code=totp.at(w.clock.now())).is_success
+    assert browser.client.get("/").headers["location"] == "/inbox"  # a prosecutor's home
+    logout = browser.post("/logout", csrf=csrf_of(browser.client.get("/security").text))
+    assert logout.status_code == 303
+    browser.client.cookies.set("__Host-custody", "not-a-session", domain="testserver")
+    assert browser.client.get("/").headers["location"] == "/login"  # a session no longer good
