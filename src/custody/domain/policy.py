@@ -105,6 +105,16 @@ def grant(role: str, requested: Iterable[Scope] | None) -> frozenset[Scope]:
     return wanted
 
 
+def permits(policy: Policy, role: str | None, scopes: frozenset[Scope] | None) -> bool:
+    """Whether :func:`decide` lets this caller through: what a page offers a person (a link,
+    a button) is what they may use, by the same rules that decide the request."""
+    try:
+        decide(policy, role, scopes)
+    except (Forbidden, NotAuthenticated):
+        return False
+    return True
+
+
 def decide(policy: Policy, role: str | None, scopes: frozenset[Scope] | None) -> None:
     """Raise unless a caller with ``role`` and a token of ``scopes`` passes ``policy``.
 

@@ -28,13 +28,12 @@ from custody.protocol.people import UnitOut
 from custody.services import people, security_events, trails, units
 from custody.services.context import Actor, ServiceContext
 from custody.services.paging import Window
-from custody.web.pages import WebRoute, field, redirect, render, web_hint
+from custody.web.pages import TrailReader, WebRoute, field, redirect, render, web_hint
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PeopleAdmin = Annotated[Actor, requires(Policy.PEOPLE_ADMIN, web=True)]
 OrgAdmin = Annotated[Actor, requires(Policy.ADMIN, web=True)]
-TrailReader = Annotated[Actor, requires(Policy.AUDIT_READ, web=True)]
 
 After = Annotated[str | None, Query(max_length=200)]
 Text = Annotated[str | None, Query(max_length=254)]

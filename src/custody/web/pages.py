@@ -12,7 +12,7 @@ API, tus and the pages' scripts keep the JSON envelope.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,7 +20,7 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from custody.domain.policy import Policy
+from custody.domain.policy import Policy, Scope, permits
 from custody.errors import CustodyError
 from custody.http.deps import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE
 from custody.http.errors import AnsweringRoute, error_response, status_of
@@ -53,6 +53,7 @@ WEB_PUBLIC = requires(Policy.PUBLIC, web=True)
 SignedIn = Annotated[Actor, requires(Policy.AUTHENTICATED, web=True)]
 Reader = Annotated[Actor, requires(Policy.CONTENT_READ, web=True)]
 Sender = Annotated[Actor, requires(Policy.CONTENT_SEND, web=True)]
+TrailReader = Annotated[Actor, requires(Policy.AUDIT_READ, web=True)]
 
 PAGE_HEADERS = {
     "Content-Security-Policy": WEB_CONTENT_SECURITY_POLICY,
@@ -85,6 +86,7 @@ def render(
     csrf = web_sessions.csrf_token(ctx, actor.token_id) if actor and actor.token_id else ""
     html = _env.get_template(template).render(
         actor=actor,
+        may=_may(actor),
         csrf=csrf,
         csrf_field=CSRF_FIELD,
         static=request.app.state.static,
@@ -92,6 +94,12 @@ def render(
         **context,
     )
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+
+def _may(actor: Actor | None) -> Callable[[str], bool]:
+    """``may("content:read")`` in a template: whether this person passes that policy."""
+    scopes = frozenset(Scope(s) for s in actor.scopes) if actor else None
+    return lambda policy: actor is not None and permits(Policy(policy), actor.role, scopes)
 
 
 def redirect(to: str) -> RedirectResponse:

@@ -17,18 +17,24 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from custody.domain.people import CONTENT_ROLES
-from custody.domain.policy import Policy
 from custody.domain.transfers import TransferState
 from custody.errors import InvalidInput
 from custody.http.deps import ContextDep, FormDep
-from custody.http.policy import requires
 from custody.services import delivery, trails, transfers
 from custody.services.context import Actor
 from custody.services.transfer_views import TransferQuery, is_overdue, receipts
-from custody.web.pages import PAGE_HEADERS, Reader, SignedIn, WebRoute, field, redirect, render
+from custody.web.pages import (
+    PAGE_HEADERS,
+    Reader,
+    SignedIn,
+    TrailReader,
+    WebRoute,
+    field,
+    redirect,
+    render,
+)
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-TrailReader = Annotated[Actor, requires(Policy.AUDIT_READ, web=True)]
 Text = Annotated[str | None, Query(max_length=200)]
 Ref = Annotated[str, Path(max_length=40)]
 PAGE = 50
