@@ -18,16 +18,15 @@ SQLite only: the pages use the same services and tables as the API, which run on
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from custody.domain.people import OrgKind, Role
 from support.axe import assert_accessible
+from support.chromium import activate_in_the_browser, fresh
 from support.server import People, Person, Server, make_file, new_case
 from support.world import Account
 
@@ -40,38 +39,6 @@ def person(server: Server, org: str, role: Role, unit: str | None = None) -> Per
     account = server.world.add(email, email, org, role, unit=unit,
                                password=f"pw-{uuid.uuid4().hex[:12]}-long")
     return Person.signed_in(server, account, server.work / "people" / email, keys=False)
-
-
-def activate_in_the_browser(page: Page, server: Server, who: Person, code: str) -> None:
-    """A first sign-in with nothing but the browser: the one-time code and a password of their
-    own, then the authenticator app from the secret the page shows (read off the page, as a
-    person types it into their app), then the recovery codes, shown once."""
-    page.goto(f"{server.web_url}/activate")
-    page.fill("#email", who.email)
-    page.fill("#activation-code", code)
-    page.fill("#password", who.password)
-    page.fill("#password-again", who.password)
-    page.click("#activate")
-    page.wait_for_url("**/enrol")
-    who.totp = pyotp.TOTP((page.text_content("#secret") or "").replace(" ", ""))
-    page.fill("#code", who.code())
-    page.click("#confirm")
-    expect(page.locator("#recovery-codes")).to_be_visible()
-
-
-def fresh(page: Page, server: Server, org: str, role: Role, unit: str | None = None) -> Person:
-    """An account the operator has just created (``custody admin user create``, which prints
-    the activation code to hand over), signed in for the first time in ``page``."""
-    email = f"{role.value}.{uuid.uuid4().hex[:8]}@tvp.police.example"
-    where = ["--unit", unit] if unit else []
-    out = server.admin("user", "create", email, "--org", org, "--role", role.value,
-                       *where).stdout
-    code = re.search(r"activation code: (\S+)", out)
-    assert code, out
-    who = Person(server, Account(email, email, org, role.value, f"chosen-{uuid.uuid4().hex}"),
-                 server.work / "first" / email)
-    activate_in_the_browser(page, server, who, code[1])
-    return who
 
 
 def to_administration(page: Page) -> None:

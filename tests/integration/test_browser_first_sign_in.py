@@ -20,13 +20,12 @@ from __future__ import annotations
 import re
 import uuid
 
-import pyotp
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
 from custody.domain.people import OrgKind
 from support.axe import assert_accessible
-from support.chromium import sign_in
+from support.chromium import enrol_in_the_browser, sign_in
 from support.server import People, Person, Server
 from support.world import Account
 
@@ -47,15 +46,6 @@ def created_by_the_operator(server: Server) -> tuple[Person, str]:
     person = Person(server, Account(email, email, org, "prosecutor", password),
                     server.work / "first" / email)
     return person, match[1]
-
-
-def enrol_in_the_browser(page: Page, person: Person) -> None:
-    """The enrolment page: read the secret as a person would type it into their app."""
-    page.wait_for_url("**/enrol")
-    expect(page.locator("svg#qr")).to_be_visible()
-    secret = (page.text_content("#secret") or "").replace(" ", "")
-    assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
-    person.totp = pyotp.TOTP(secret)
 
 
 def test_a_new_person_signs_in_for_the_first_time_with_only_the_browser(

@@ -1,19 +1,25 @@
 """Headless Chromium (Debian's ``/usr/bin/chromium``, never ``playwright install``) driven by
-Playwright, and what the browser tests do in it: sign in, unlock keys."""
+Playwright, and what the browser tests do in it: a first sign-in from a fresh account (activate,
+enrol from the secret on the page), sign in, make or unlock keys, send."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from custody.domain.people import Role
 from support.server import Person, Server
+from support.world import Account
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -56,6 +62,62 @@ def sign_in(page: Page, server: Server, person: Person, *, code: bool = True) ->
         page.fill("#code", person.code())
         page.click("#sign-in")
         page.wait_for_url("**/inbox")
+
+
+def enrol_in_the_browser(page: Page, person: Person) -> None:
+    """The enrolment page: the QR code shown, and the secret read off the page as a person
+    types it into their authenticator app (``person.totp`` from then on)."""
+    page.wait_for_url("**/enrol")
+    expect(page.locator("svg#qr")).to_be_visible()
+    secret = (page.text_content("#secret") or "").replace(" ", "")
+    assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
+    person.totp = pyotp.TOTP(secret)
+
+
+def activate_in_the_browser(page: Page, server: Server, who: Person, code: str) -> None:
+    """A first sign-in with nothing but the browser: the one-time code and a password of their
+    own, then the authenticator app from the secret the page shows, then the recovery codes,
+    shown once."""
+    page.goto(f"{server.web_url}/activate")
+    page.fill("#email", who.email)
+    page.fill("#activation-code", code)
+    page.fill("#password", who.password)
+    page.fill("#password-again", who.password)
+    page.click("#activate")
+    enrol_in_the_browser(page, who)
+    page.fill("#code", who.code())
+    page.click("#confirm")
+    expect(page.locator("#recovery-codes")).to_be_visible()
+
+
+def fresh(page: Page, server: Server, org: str, role: Role, unit: str | None = None, *,
+          domain: str = "tvp.police.example") -> Person:
+    """An account the operator has just created (``custody admin user create``, which prints
+    the activation code to hand over), signed in for the first time in ``page``; its home is
+    an empty folder (no CLI session, no keys)."""
+    email = f"{role.value}.{uuid.uuid4().hex[:8]}@{domain}"
+    where = ["--unit", unit] if unit else []
+    out = server.admin("user", "create", email, "--org", org, "--role", role.value,
+                       *where).stdout
+    code = re.search(r"activation code: (\S+)", out)
+    assert code, out
+    who = Person(server, Account(email, email, org, role.value, f"chosen-{uuid.uuid4().hex}"),
+                 server.work / "first" / email)
+    activate_in_the_browser(page, server, who, code[1])
+    return who
+
+
+def make_keys(page: Page, server: Server, person: Person) -> str:
+    """Make keys in "Your keys" (first time in this browser: pin the log key, choose a
+    passphrase); they are registered in the ledger and unlocked here. Their age recipient."""
+    page.goto(f"{server.web_url}/keys")
+    page.wait_for_selector("#create-section:not([hidden])")
+    page.fill("#log-key", server.log_key)
+    page.fill("#new-passphrase", person.passphrase)
+    page.fill("#new-passphrase-again", person.passphrase)
+    page.click("#create-button")
+    page.wait_for_selector("#unlocked-section:not([hidden])")
+    return page.text_content("#age-recipient") or ""
 
 
 def unlock_keys(page: Page, server: Server, person: Person) -> None:
