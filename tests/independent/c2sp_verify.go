@@ -27,12 +27,16 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -329,7 +333,151 @@ func verifyBundle(path, vkey string) error {
 		}
 		fmt.Printf("entry %d: included (leaf %s)\n", n, tlog.RecordHash(entry))
 	}
+	if err := checkPeople(files, indexes); err != nil {
+		return err
+	}
 	fmt.Printf("OK %d entries\n", len(indexes))
+	return nil
+}
+
+// -- lists of people ---------------------------------------------------------
+//
+// From docs/ledger.md ("Long lists of people"), not from custody's code: an entry lists
+// people ("recipients", "readers") inline, or commits to them as
+// "<list>_committed": {"count": N, "parts": [i-k, ..., i-1], "sha256": hex}, the ids
+// being spelled out, in order, in the k "people:part" entries just before it, each
+// {"list", "part" (1..k), "of" (k), "ids"}, about the same actor, case, transfer and
+// item. sha256 = SHA-256("custody-people/v1\n" || id1 || "\n" || ... || idN || "\n"),
+// the ids strictly ascending by bytes. Every part in the bundle belongs to one entry.
+
+const peoplePart = "people:part"
+
+var peopleLists = map[string]bool{"recipients": true, "readers": true}
+var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+type logEntry struct {
+	Type     string                     `json:"type"`
+	Actor    string                     `json:"actor"`
+	Case     *string                    `json:"case"`
+	Transfer *string                    `json:"transfer"`
+	Item     *string                    `json:"item"`
+	Data     map[string]json.RawMessage `json:"data"`
+}
+
+func (e *logEntry) about() [4]string {
+	s := func(p *string) string {
+		if p == nil {
+			return "\x00null"
+		}
+		return *p
+	}
+	return [4]string{e.Actor, s(e.Case), s(e.Transfer), s(e.Item)}
+}
+
+type commitment struct {
+	Count  *int64  `json:"count"`
+	Parts  []int64 `json:"parts"`
+	SHA256 *string `json:"sha256"`
+}
+
+type peoplePartData struct {
+	List *string  `json:"list"`
+	Part *int64   `json:"part"`
+	Of   *int64   `json:"of"`
+	IDs  []string `json:"ids"`
+}
+
+func strictJSON(raw []byte, v interface{}) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}
+
+func checkPeople(files map[string][]byte, indexes []int64) error {
+	entries := map[int64]*logEntry{}
+	for _, n := range indexes {
+		var e logEntry
+		if err := json.Unmarshal(files[fmt.Sprintf("entries/%d", n)], &e); err != nil {
+			return failf("entry %d: not a JSON entry: %v", n, err)
+		}
+		entries[n] = &e
+	}
+	owned := map[int64]int64{}
+	for _, n := range indexes {
+		e := entries[n]
+		var name string
+		var raw json.RawMessage
+		for key, value := range e.Data {
+			list := strings.TrimSuffix(key, "_committed")
+			if list != key && peopleLists[list] {
+				if name != "" {
+					return failf("entry %d: commits to more than one list of people", n)
+				}
+				name, raw = list, value
+			}
+		}
+		if name == "" {
+			continue
+		}
+		where := fmt.Sprintf("entry %d: its %s commitment", n, name)
+		var c commitment
+		if err := strictJSON(raw, &c); err != nil || c.Count == nil || c.SHA256 == nil || c.Parts == nil {
+			return failf("%s is not {count, parts, sha256}", where)
+		}
+		k := int64(len(c.Parts))
+		if *c.Count < 1 || !hex64.MatchString(*c.SHA256) || k == 0 {
+			return failf("%s: count, sha256 or parts malformed", where)
+		}
+		for j, at := range c.Parts {
+			if at != n-k+int64(j) {
+				return failf("%s: parts must be entries %d..%d", where, n-k, n-1)
+			}
+		}
+		var ids []string
+		for j, at := range c.Parts {
+			pe, ok := entries[at]
+			if !ok {
+				return failf("%s: part %d of %d (entry %d) is not in the bundle", where, j+1, k, at)
+			}
+			if pe.Type != peoplePart {
+				return failf("%s: entry %d is %s, not a %s", where, at, pe.Type, peoplePart)
+			}
+			var pd peoplePartData
+			data, _ := json.Marshal(pe.Data)
+			if err := strictJSON(data, &pd); err != nil || pd.List == nil || pd.Part == nil || pd.Of == nil || len(pd.IDs) == 0 {
+				return failf("entry %d: a %s is {list, part, of, ids}", at, peoplePart)
+			}
+			if *pd.List != name || *pd.Part != int64(j+1) || *pd.Of != k {
+				return failf("%s: entry %d is part %d of %d of %q, not part %d of %d of %q",
+					where, at, *pd.Part, *pd.Of, *pd.List, j+1, k, name)
+			}
+			if pe.about() != e.about() {
+				return failf("%s: part entry %d is about another event", where, at)
+			}
+			ids = append(ids, pd.IDs...)
+			owned[at] = n
+		}
+		h := sha256.New()
+		h.Write([]byte("custody-people/v1\n"))
+		for i, id := range ids {
+			if id == "" || (i > 0 && !(ids[i-1] < id)) {
+				return failf("%s: the parts' ids are not strictly ascending", where)
+			}
+			h.Write([]byte(id + "\n"))
+		}
+		if int64(len(ids)) != *c.Count {
+			return failf("%s: the parts name %d people, the commitment %d", where, len(ids), *c.Count)
+		}
+		if hex.EncodeToString(h.Sum(nil)) != *c.SHA256 {
+			return failf("%s: the parts' ids do not hash to the committed sha256", where)
+		}
+		fmt.Printf("entry %d: %s of %d people match its commitment (%d parts)\n", n, name, len(ids), k)
+	}
+	for _, n := range indexes {
+		if _, ok := owned[n]; entries[n].Type == peoplePart && !ok {
+			return failf("entry %d is a %s that no entry in the bundle commits to", n, peoplePart)
+		}
+	}
 	return nil
 }
 

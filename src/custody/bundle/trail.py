@@ -15,11 +15,11 @@ from typing import Any
 from custody.bundle.names import AttestedNames
 from custody.crypto.encoding import b64decode_strict
 from custody.errors import CustodyError, IntegrityError
-from custody.ledger import heads
+from custody.ledger import heads, people
 from custody.ledger.entry import Entry, PrevRef
 from custody.ledger.merkle import leaf_hash
 
-__all__ = ["BundleReport", "TrailEntry", "check_heads", "check_trail"]
+__all__ = ["BundleReport", "TrailEntry", "check_heads", "check_people", "check_trail"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,39 @@ def check_trail(listed: list[Any], entries: dict[int, bytes], report: BundleRepo
     report.checks.append(
         f"trails of {len(last)} item(s) unbroken from each item's first entry to its last here"
     )
+
+
+def check_people(entries: dict[int, bytes], report: BundleReport) -> None:
+    """Every list of people an entry commits to rather than spells out is spelled out by its
+    ``people:part`` entries, all of them here, in order, matching its count and SHA-256; and
+    every part here belongs to exactly one such entry (:mod:`custody.ledger.people`)."""
+    parsed = {index: parse_entry(index, raw) for index, raw in entries.items()}
+    owned: dict[int, int] = {}
+    for index, entry in sorted(parsed.items()):
+        try:
+            spelled = people.check(
+                index, entry.case, entry.transfer, entry.item, entry.actor, entry.data, parsed
+            )
+        except CustodyError as exc:
+            raise IntegrityError(
+                f"the people entry {index} names cannot be checked: {exc.message}",
+                hint="ask for a new bundle; if this one was offered as complete, say so",
+            ) from exc
+        if spelled is None:
+            continue
+        for part in spelled.parts:
+            owned[part] = index
+        report.checks.append(
+            f"entry {index} ({entry.type}): its {spelled.name}, {len(spelled.ids)} people, "
+            f"match its commitment and its {len(spelled.parts)} part(s), entries "
+            f"{spelled.parts[0]}..{spelled.parts[-1]}"
+        )
+    for index, entry in sorted(parsed.items()):
+        if entry.type == people.PART_TYPE and index not in owned:
+            raise IntegrityError(
+                f"entry {index} is a {people.PART_TYPE} that no entry in the bundle commits to "
+                "(an extra part, or the entry that commits to it is missing)"
+            )
 
 
 def check_heads(part: Any, entries: dict[int, bytes], size: int, report: BundleReport) -> None:

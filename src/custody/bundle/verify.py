@@ -3,8 +3,9 @@
 The order, each step before the next: the zip is read as the hostile input it
 is (:mod:`custody.bundle.archive`); ``checkpoint`` is a signed note by the given
 key; every ``entries/<N>`` is proven by ``proofs/<N>.tlog-proof`` to be leaf N
-of that checkpoint's tree; then what the entries say is checked: the listing
-and each item's trail (:mod:`custody.bundle.trail`), each item's signed
+of that checkpoint's tree; then what the entries say is checked: every list of
+people spelled out in parts (:mod:`custody.ledger.people`), the listing and each
+item's trail (:mod:`custody.bundle.trail`), each item's signed
 manifest (:mod:`custody.bundle.items`), and, if the bundle has one, the
 operator's signed ``names.json`` (:mod:`custody.bundle.names`). Every failure is
 an :class:`IntegrityError` naming the file or entry index that failed.
@@ -28,7 +29,7 @@ from custody.bundle.build import FORMAT, canonical
 from custody.bundle.items import check_items
 from custody.bundle.names import FORMAT as NAMES_FORMAT
 from custody.bundle.names import open_names
-from custody.bundle.trail import BundleReport, check_heads, check_trail
+from custody.bundle.trail import BundleReport, check_heads, check_people, check_trail
 from custody.errors import CustodyError, IntegrityError, InvalidInput
 from custody.ledger import note
 from custody.ledger.checkpoint import Checkpoint, open_checkpoint
@@ -87,6 +88,7 @@ def verify_bundle(
             f"(quorum {need}): {names or 'none needed'}"
         )
     report.checks.append(f"{len(entries)} entries included in the checkpoint")
+    check_people(entries, report)
     check_trail(manifest["entries"], entries, report)
     check_heads(manifest.get("heads"), entries, cp.size, report)
     digest = None if content is None else _sha256(content)

@@ -51,4 +51,6 @@ class EntryType(StrEnum):
     BLOBS_SCRUBBED = "blobs:scrubbed"
     # The log itself, and the code the server hands to browsers.
     LEDGER_HEADS = "ledger:heads"
+    # A slice of a list of people too long for the entry that commits to it (ledger.people).
+    PEOPLE_PART = "people:part"
     CODE_RELEASE = "code:release"

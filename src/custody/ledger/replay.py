@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from custody.errors import CustodyError
-from custody.ledger import heads, merkle
+from custody.ledger import heads, merkle, people
 from custody.ledger.entry import Entry, PrevRef
 
 
@@ -51,6 +51,8 @@ class Replay:
         self._last: dict[str, PrevRef] = {}
         self._heads = heads.MemoryNodes()
         self._unfolded: dict[bytes, bytes] = {}  # item key -> head hash, since the last fold
+        # people:part entries since the last other entry, which must commit to exactly them.
+        self._parts: dict[int, Entry] = {}
 
     def feed(
         self,
@@ -106,6 +108,7 @@ class Replay:
             self._unfolded[key] = heads.head_hash(key, index, leaf)
         if entry.type == heads.HEADS_TYPE:
             self._check_heads(index, entry)
+        self._check_people(index, entry)
         return merkle.nodes_to_store_on_append(index, leaf, lambda lv, _i: self._frontier[lv])
 
     def _advance(self, index: int, nodes: list[tuple[int, int, bytes]]) -> None:
@@ -113,6 +116,38 @@ class Replay:
             self._frontier.pop(level, None)
         self._frontier[nodes[-1][0]] = nodes[-1][2]
         self.size = index + 1
+
+    def _check_people(self, index: int, entry: Entry) -> None:
+        """A ``people:part`` waits for the entry after its last sibling, which must commit
+        to exactly the parts before it (:mod:`custody.ledger.people`)."""
+        if entry.type == people.PART_TYPE:
+            self._parts[index] = entry
+            return
+        parts, self._parts = self._parts, {}
+        try:
+            spelled = people.check(
+                index, entry.case, entry.transfer, entry.item, entry.actor, entry.data, parts
+            )
+        except CustodyError as exc:
+            raise Mismatch(index, exc.message) from exc
+        if len(parts) != (0 if spelled is None else len(spelled.parts)):
+            first = min(parts)
+            raise Mismatch(
+                first,
+                f"entries {first}..{index - 1} are {people.PART_TYPE} entries that entry {index} "
+                "does not commit to",
+            )
+
+    def settled(self) -> None:
+        """No ``people:part`` waits for the entry that commits to it: true at every checkpoint
+        (a transaction's entries are signed together) and at the end of a log."""
+        if self._parts:
+            first = min(self._parts)
+            raise Mismatch(
+                first,
+                f"entries {first}..{self.size - 1} are {people.PART_TYPE} entries that no entry "
+                "commits to",
+            )
 
     def _check_heads(self, index: int, entry: Entry) -> None:
         try:
@@ -144,6 +179,7 @@ class Replay:
             "heads": [[p.depth, p.bits.hex(), n.hash.hex(), None if n.leaf_key is None
                        else n.leaf_key.hex()] for p, n in self._heads.nodes.items()],
             "unfolded": {k.hex(): h.hex() for k, h in self._unfolded.items()},
+            "parts": {str(i): e.to_bytes().decode("ascii") for i, e in self._parts.items()},
         }
 
     @classmethod
@@ -162,6 +198,11 @@ class Replay:
         }
         replay._unfolded = {bytes.fromhex(k): bytes.fromhex(h)
                             for k, h in state["unfolded"].items()}
+        try:
+            replay._parts = {int(i): Entry.from_bytes(str(raw).encode("ascii"))
+                             for i, raw in state.get("parts", {}).items()}
+        except CustodyError as exc:
+            raise ValueError(f"a pending part in the state: {exc.message}") from exc
         return replay
 
 

@@ -178,6 +178,10 @@ class Monitor:
             found = self.watch.notice(index, entry)
             if found is not None:
                 done.notices.append(found)
+        try:
+            replay.settled()
+        except Mismatch as exc:
+            raise Alarm(f"entry {exc.index}: {exc.reason}", evidence) from exc
         if replay.root() != cp.root_hash:
             raise Alarm(f"the {cp.size} entries the log serves do not hash to the root its "
                         "checkpoint signs (the tree was changed, or forked)", evidence)

@@ -61,8 +61,8 @@ def withdraw(
     readers = sorted({w.reader_user_id for w in wraps if w.reader_user_id})
     end_access(session, wraps, kind=why, by=actor.user_id, reason=reason, at=ctx.clock.now())
     note = notes.keep(ctx, session, reason)
-    recorded = {**(data or {}), "readers": readers, **note}
-    record_items(ctx, session, _WITHDRAWN[why], actor, items, recorded)
+    recorded = {**(data or {}), **note}
+    record_items(ctx, session, _WITHDRAWN[why], actor, items, recorded, ("readers", readers))
     return list(session.scalars(select(User).where(User.id.in_(readers))))
 
 

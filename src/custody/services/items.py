@@ -118,9 +118,9 @@ def seal_item(
                 "ciphertext_sha256": item.ciphertext_sha256,
                 "ciphertext_size": item.ciphertext_size,
                 "signing_key": sender_key.signing_key,
-                "readers": sorted(r.user_id for r in readers if r.user_id),
                 "recovery": sorted(r.org_id for r in readers if r.org_id),
             },
+            people_list=("readers", [r.user_id for r in readers if r.user_id]),
         )
 
 

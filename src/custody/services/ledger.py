@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from custody.errors import NotFound
+from custody.ledger import people
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
 from custody.services import notes
@@ -31,9 +32,29 @@ def record(
     transfer: str | None = None,
     item: str | None = None,
     data: Mapping[str, Any] | None = None,
+    people_list: tuple[str, Sequence[str]] | None = None,
 ) -> Appended:
-    """Append one entry in the caller's transaction; it commits with the change or not at all."""
+    """Append one entry in the caller's transaction; it commits with the change or not at all.
+
+    ``people_list`` (a name such as ``recipients``, and user ids) goes into ``data`` inline, or,
+    if it is too long for one entry, as a commitment to ``people:part`` entries appended just
+    before this one (:mod:`custody.ledger.people`)."""
     actor_id = actor if isinstance(actor, str) else actor.user_id
+    fields = dict(data or {})
+    store = LedgerStore(session)
+    if people_list is not None:
+        name, ids = people_list[0], sorted(people_list[1])
+        if people.fits_inline(ids):
+            fields[name] = ids
+        else:
+            chunks = people.split(ids)
+            parts = [
+                Entry(people.PART_TYPE, ctx.clock.now(), actor_id, case, transfer, item, None,
+                      people.part_data(name, number, len(chunks), chunk))
+                for number, chunk in enumerate(chunks, 1)
+            ]
+            indexes = [a.index for a in store.append_many(parts)]
+            fields[name + people.SUFFIX] = people.commitment(ids, indexes)
     entry = Entry(
         type=type_,
         time=ctx.clock.now(),
@@ -42,9 +63,9 @@ def record(
         transfer=transfer,
         item=item,
         prev=None,
-        data=dict(data or {}),
+        data=fields,
     )
-    appended = LedgerStore(session).append(entry)
+    appended = store.append(entry)
     if isinstance(actor, Actor) and (actor.address or actor.user_agent):
         session.add(
             AccessRecord(
@@ -66,6 +87,7 @@ def record_item(
     actor: Actor | str,
     item: Item,
     data: Mapping[str, Any] | None = None,
+    people_list: tuple[str, Sequence[str]] | None = None,
 ) -> Appended:
     """Append an entry about ``item``, filed under its case and transfer."""
     return record(
@@ -77,6 +99,7 @@ def record_item(
         transfer=item.transfer_id,
         item=item.id,
         data=data,
+        people_list=people_list,
     )
 
 
@@ -87,10 +110,12 @@ def record_items(
     actor: Actor | str,
     items: Iterable[Item],
     data: Mapping[str, Any] | None = None,
+    people_list: tuple[str, Sequence[str]] | None = None,
 ) -> None:
-    """Append one entry per item: what happens to a transfer is in each of its items' trails."""
+    """Append one entry per item: what happens to a transfer is in each of its items' trails
+    (a long ``people_list``'s parts too, before each)."""
     for item in items:
-        record_item(ctx, session, type_, actor, item, data)
+        record_item(ctx, session, type_, actor, item, data, people_list)
 
 
 def publish_checkpoint(ctx: ServiceContext) -> StoredCheckpoint | None:

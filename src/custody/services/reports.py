@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from custody.domain.people import Role
 from custody.domain.transfers import TransferState
 from custody.errors import NotFound
+from custody.ledger import people
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
 from custody.protocol.assurance import AccessLineOut, GrantOut, ReportOut
@@ -64,14 +65,34 @@ def may_report(session: Session, actor: Actor, item: Item) -> bool:
     )
 
 
-def _first(trail: list[tuple[int, Entry]], type_: str, reader: str | None) -> int | None:
-    for index, entry in trail:
-        if entry.type != type_:
-            continue
-        readers = entry.data.get("readers") or entry.data.get("reader")
-        if reader is None or readers is None or reader in readers or reader == readers:
-            return index
-    return None
+class _Readers:
+    """Who each entry of a trail names as readers (``readers``, inline or spelled out in the
+    trail's ``people:part`` entries, each list read once; or one ``reader``)."""
+
+    def __init__(self, trail: list[tuple[int, Entry]]) -> None:
+        self.trail = trail
+        self._parts = dict(trail)
+        self._named: dict[int, frozenset[str] | None] = {}
+
+    def of(self, index: int, entry: Entry) -> frozenset[str] | None:
+        if index not in self._named:
+            listed = people.named(index, entry, "readers", self._parts)
+            one = entry.data.get("reader")
+            self._named[index] = (
+                frozenset(listed) if listed is not None
+                else frozenset([one]) if isinstance(one, str) else None
+            )
+        return self._named[index]
+
+    def first(self, type_: str, reader: str | None) -> int | None:
+        """The first entry of ``type_`` (naming ``reader``, if the entry names readers)."""
+        for index, entry in self.trail:
+            if entry.type != type_:
+                continue
+            readers = self.of(index, entry)
+            if reader is None or not readers or reader in readers:
+                return index
+        return None
 
 
 def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> ReportOut:
@@ -88,6 +109,7 @@ def access_report(ctx: ServiceContext, actor: Actor, item_id: str) -> ReportOut:
 def report_of(session: Session, item: Item) -> ReportOut:
     """The report of ``item``, in the caller's transaction, reading only the rows it names."""
     trail = [(i, Entry.from_bytes(b)) for i, b in LedgerStore(session).item_trail(item.id)]
+    named = _Readers(trail)
     grants = list(
         session.scalars(
             select(AccessGrant)
@@ -125,13 +147,13 @@ def report_of(session: Session, item: Item) -> ReportOut:
             kind=g.kind,
             granted_at=g.granted_at,
             granted_by=who(g.granted_by),
-            grant_index=_first(trail, granted, g.reader_user_id if g.kind == "share" else None),
+            grant_index=named.first(granted, g.reader_user_id if g.kind == "share" else None),
             expires_at=g.expires_at,
             ended_at=g.ended_at,
             ended_by=who(g.ended_by) if g.ended_at else None,
             end=g.end_kind,
             end_reason=g.end_reason,
-            end_index=_first(trail, ended, g.reader_user_id) if g.end_kind else None,
+            end_index=named.first(ended, g.reader_user_id) if g.end_kind else None,
         )
 
     def line(index: int, entry: Entry) -> AccessLineOut:

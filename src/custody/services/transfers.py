@@ -195,11 +195,8 @@ def create_transfer(
             actor,
             case=case.id,
             transfer=transfer.id,
-            data={
-                "recipients": sorted(u.id for u in users),
-                "org": org.id,
-                **({"unit": resolved.unit.id} if resolved.unit else {}),
-            },
+            data={"org": org.id, **({"unit": resolved.unit.id} if resolved.unit else {})},
+            people_list=("recipients", [u.id for u in users]),
         )
         readers = readers_for(session, transfer)
         return describe(session, transfer, actor).model_copy(update={"readers": readers})
@@ -238,10 +235,8 @@ def send(ctx: ServiceContext, actor: Actor, transfer_id: str) -> TransferOut:
             EntryType.TRANSFER_SENT,
             actor,
             transfer.items,
-            data={
-                "recipients": sorted(r.user_id for r in transfer.recipients),
-                "ack_deadline": transfer.ack_deadline.isoformat(),
-            },
+            data={"ack_deadline": transfer.ack_deadline.isoformat()},
+            people_list=("recipients", [r.user_id for r in transfer.recipients]),
         )
         notifications.transfer_sent(ctx, session, transfer)
         return describe(session, transfer, actor)

@@ -366,6 +366,7 @@ class LedgerStore:
                         )
             if replay.size != end:
                 raise Mismatch(replay.size, f"entry {replay.size} is missing")
+        replay.settled()
         self._check_no_extra_rows(size)
         return replay.root()
 
