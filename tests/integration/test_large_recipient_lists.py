@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from custody.bundle import build_bundle
+from custody.cli.ledger_cmds import describe
 from custody.clock import FixedClock
 from custody.crypto.age import Identity
 from custody.crypto.signing import SigningKey
@@ -34,6 +35,7 @@ from custody.ledger.checkpoint import Checkpoint, sign_checkpoint
 from custody.ledger.entry import Entry, PrevRef
 from custody.ledger.merkle import MemoryTree, inclusion_proof, leaf_hash
 from custody.ledger.tiles import MAX_ENTRY_SIZE
+from custody.protocol.ledger import TrailEntryOut
 from custody.services import delivery, reports, trails
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import User, UserKey
@@ -134,6 +136,16 @@ def test_a_transfer_to_3000_people_sends_with_every_entry_under_the_cap(large: L
         assert commitment["parts"] == [index - 3, index - 2, index - 1]
         assert people.named(index, entry, name, parsed) == expected
     assert max(len(raw) for _, e, raw in log if e.type == people.PART_TYPE) < 50_000
+
+
+def test_custody_history_says_which_part_of_which_list_each_part_is(large: Large) -> None:
+    rows = trails.history(large.world.ctx, large.sender.actor, large.item)
+    parts = [describe(TrailEntryOut.model_validate(r, from_attributes=True)) for r in rows
+             if r.type == people.PART_TYPE]
+    assert [p.split("tvp.police.example  ", 1)[1] for p in parts] == [
+        f"listed people for the next entry ({name}, part {n} of 3)"
+        for name in ("readers", "recipients") for n in (1, 2, 3)
+    ]
 
 
 def test_the_access_report_lists_all_3000_as_could_access(large: Large) -> None:

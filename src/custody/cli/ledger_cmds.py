@@ -39,6 +39,7 @@ _LABELS: dict[str, str] = {
     EntryType.ACCOUNT_ACTIVATED: "activated their account",
     EntryType.ACCOUNT_SECOND_FACTOR_ENROLLED: "enrolled a second factor",
     EntryType.ORG_RECOVERY_KEY: "logged an organisation's recovery key",
+    EntryType.PEOPLE_PART: "listed people for the next entry",
 }
 
 
@@ -53,6 +54,8 @@ def describe(row: TrailEntryOut) -> str:
         detail = f" ({data.get('reason', '')})"
         if data.get("repeats"):
             detail += f", and {data['repeats']} more times within a minute"
+    elif row.type == EntryType.PEOPLE_PART:
+        detail = f" ({data.get('list')}, part {data.get('part')} of {data.get('of')})"
     elif row.type == EntryType.TRANSFER_ACKNOWLEDGED and data.get("receipt") == "none":
         detail = " WITHOUT having received and verified it themself"
     return f"#{row.index:<6} {row.time:%Y-%m-%d %H:%M:%S}  {who}  {what}{detail}"
