@@ -419,6 +419,9 @@ func checkPeople(files map[string][]byte, indexes []int64) error {
 		if name == "" {
 			continue
 		}
+		if _, both := e.Data[name]; both {
+			return failf("entry %d: has %s inline and committed to", n, name)
+		}
 		where := fmt.Sprintf("entry %d: its %s commitment", n, name)
 		var c commitment
 		if err := strictJSON(raw, &c); err != nil || c.Count == nil || c.SHA256 == nil || c.Parts == nil {

@@ -199,7 +199,8 @@ IDS = sorted(str(uuid.UUID(int=(n + 1) * 7919)) for n in range(MANY))
 def _forged(tamper: str) -> bytes:
     """The bundle of one item's trail: three parts, the transfer:sent that commits to them,
     a receipt; ``tamper``: ``drop`` leaves part 2 out of the bundle, ``alter`` logs part 2
-    with one id changed, ``extra`` logs one more part nobody commits to."""
+    with one id changed, ``extra`` logs one more part nobody commits to, ``both`` has the
+    transfer:sent name two recipients inline too."""
     chunks = people.split(IDS)
     if tamper == "alter":
         first = uuid.UUID(chunks[1][0]).int + 1
@@ -207,8 +208,10 @@ def _forged(tamper: str) -> bytes:
     events = [Entry(people.PART_TYPE, T, ACTOR, CASE, TRANSFER, ITEM, None,
                     people.part_data("recipients", n, len(chunks), chunk))
               for n, chunk in enumerate(chunks, 1)]
-    events.append(Entry("transfer:sent", T, ACTOR, CASE, TRANSFER, ITEM, None,
-                        {"recipients_committed": people.commitment(IDS, [0, 1, 2])}))
+    sent = {"recipients_committed": people.commitment(IDS, [0, 1, 2])}
+    if tamper == "both":
+        sent["recipients"] = IDS[:2]
+    events.append(Entry("transfer:sent", T, ACTOR, CASE, TRANSFER, ITEM, None, sent))
     if tamper == "extra":
         events.append(Entry(people.PART_TYPE, T, ACTOR, CASE, TRANSFER, ITEM, None,
                             people.part_data("recipients", 1, 1, [str(uuid.UUID(int=5))])))
@@ -234,6 +237,8 @@ def _forged(tamper: str) -> bytes:
          "the parts' ids do not hash to the committed sha256"),
         ("extra", "entry 4 is a people:part that no entry in the bundle commits to",
          "entry 4 is a people:part that no entry in the bundle commits to"),
+        ("both", "recipients inline or committed to, not both",
+         "entry 3: has recipients inline and committed to"),
     ],
 )
 def test_a_part_dropped_altered_or_added_is_refused_by_both_verifiers(

@@ -112,6 +112,8 @@ def committed(data: Mapping[str, Any]) -> tuple[str, Any] | None:
     found = [(name, v) for name, v in found if name in LISTS]
     if len(found) > 1:
         raise InvalidInput("an entry commits to at most one list of people")
+    if found and found[0][0] in data:
+        raise InvalidInput(f"an entry has {found[0][0]} inline or committed to, not both")
     return found[0] if found else None
 
 

@@ -120,3 +120,12 @@ def test_a_monitor_resumes_with_parts_pending() -> None:
     for index, raw in enumerate(log[2:], 2):
         resumed.follow(index, raw)
     resumed.settled()
+
+
+def test_an_entry_names_a_list_inline_or_committed_not_both() -> None:
+    parsed = {i: Entry.from_bytes(raw) for i, raw in enumerate(_log(IDS))}
+    sent = parsed[3]
+    both = Entry(sent.type, T, SENDER, CASE, TRANSFER, ITEM, sent.prev,
+                 {**sent.data, "recipients": IDS[:2]})
+    with pytest.raises(InvalidInput, match="inline or committed to, not both"):
+        people.check(3, CASE, TRANSFER, ITEM, SENDER, both.data, parsed)
