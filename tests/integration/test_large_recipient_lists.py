@@ -136,6 +136,9 @@ def test_a_transfer_to_3000_people_sends_with_every_entry_under_the_cap(large: L
         assert commitment["parts"] == [index - 3, index - 2, index - 1]
         assert people.named(index, entry, name, parsed) == expected
     assert max(len(raw) for _, e, raw in log if e.type == people.PART_TYPE) < 50_000
+    with large.world.ctx.unit_of_work() as session:  # custody ledger verify's replay
+        verified = LedgerStore(session).verify_all()
+    assert verified.ok, str(verified)
 
 
 def test_custody_history_says_which_part_of_which_list_each_part_is(large: Large) -> None:
