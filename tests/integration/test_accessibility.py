@@ -17,6 +17,11 @@ visitable. To make a new page visitable:
 - a state of a page worth checking too (a filled form, a filter): add its URL to
   :data:`MORE`.
 
+With ``CUSTODY_SCREENSHOTS=1`` (``scripts/screenshots.sh``) the walk also saves each page, at
+1280 px, into ``docs/screenshots/`` for docs/web.md (:mod:`support.screenshots`: the names
+come from the routes; a page added later needs its entry in docs/web.md, which
+tests/unit/web/test_web_screenshots_documented.py checks).
+
 SQLite only: the pages are the same on both backends.
 """
 
@@ -34,6 +39,7 @@ from playwright.sync_api import BrowserContext, Page
 from custody.domain.policy import Policy
 from custody.http.policy import declared_routes, is_web
 from custody.web import routers
+from support import screenshots
 from support.axe import assert_accessible
 from support.chromium import sign_in
 from support.server import People, Person, Server, item_ids, make_file, new_case, new_person
@@ -124,6 +130,12 @@ class Scene:
             f"a11y-newbie-{tag}", f"new.{tag}@tvp.police.example", POLICE, "officer"),
             home / f"newbie-{tag}")
 
+    def stand_ins(self) -> dict[str, str]:
+        """What this run made up -> what the screenshots show instead (ids and times are
+        replaced by :data:`support.screenshots.GENERIC`)."""
+        tag = self.admin.email.split("@")[0].removeprefix("admin.")
+        return {self.case: "43AB0012326", tag: "d0c5d0c5"}
+
     def person(self, who: str) -> Person | None:
         return {"officer": self.officer, "prosecutor": self.prosecutor, "admin": self.admin,
                 "auditor": self.auditor, "newbie": self.newbie}.get(who)
@@ -141,9 +153,10 @@ def pages() -> list[tuple[str, Policy]]:
                    if is_web(d.route) and "GET" in d.methods and d.policy is not None})
 
 
-def visits(scene: Scene) -> tuple[dict[str, list[str]], list[str]]:
-    """URLs to check, by who looks; and the pages that could not be visited, with why."""
-    by_who: dict[str, list[str]] = {}
+def visits(scene: Scene) -> tuple[dict[str, list[tuple[str, str | None]]], list[str]]:
+    """URLs to check, by who looks, each with the name of its screenshot (None: none); and
+    the pages that could not be visited, with why."""
+    by_who: dict[str, list[tuple[str, str | None]]] = {}
     missing: list[str] = []
     for path, policy in pages():
         if path in NOT_PAGES:
@@ -154,9 +167,10 @@ def visits(scene: Scene) -> tuple[dict[str, list[str]], list[str]]:
             missing.append(f"{path}: no object for {', '.join(unknown)} (add it to PARAMS)")
             continue
         url = re.sub(r"\{([^}:]+)[^}]*\}", lambda m: PARAMS[m[1]](scene), path)
-        by_who.setdefault(AS_PAGE.get(path, AS_POLICY[policy]), []).append(url)
+        shot = None if path in screenshots.REDIRECTS else screenshots.name_of(path)
+        by_who.setdefault(AS_PAGE.get(path, AS_POLICY[policy]), []).append((url, shot))
     for who, url in MORE:
-        by_who.setdefault(who, []).append(url.format(s=scene))
+        by_who.setdefault(who, []).append((url.format(s=scene), screenshots.EXTRA.get((who, url))))
     return by_who, missing
 
 
@@ -190,7 +204,7 @@ def test_every_page_passes_axe_at_desktop_and_phone_widths(
         context.set_default_timeout(60_000)
         try:
             page = signed_in_as(context, server, scene, who)
-            for url in urls:
+            for url, shot in urls:
                 response = page.goto(f"{server.web_url}{url}", wait_until="networkidle")
                 assert response is not None
                 if response.status >= 400 and "/no/such/page" not in url and who != "anonymous":
@@ -202,6 +216,8 @@ def test_every_page_passes_axe_at_desktop_and_phone_widths(
                 except AssertionError as failure:
                     problems.append(f"{url} as {who}:\n{failure}")
                 checked.append(url)
+                if shot is not None and screenshots.enabled():
+                    screenshots.save(page, shot, scene.stand_ins())
         finally:
             context.close()
     assert not problems, "\n\n".join(problems)
