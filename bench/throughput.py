@@ -184,6 +184,26 @@ def _measure(
         figure.server_cpu_s.append(_server_cpu(server) - cpu_before)
 
 
+def _fixed_cost(
+    work: Path, cli: list[str], officer: rt.Person, prosecutor: rt.Person, log: Path
+) -> dict[str, float]:
+    """What a command costs whatever the file's size (start, key unlock, API calls): the
+    seconds of a send and a receive of 1 MiB."""
+    small = work / "small.bin"
+    rt._make_file(small, rt.MIB)
+    said = work / "small-send.txt"
+    send, receive = Figure("fixed send"), Figure("fixed receive")
+    argv = [*cli, "send", str(small), "--case", rt.URN, "--to", rt.CPS, "--again"]
+    _measure(send, argv, log, env=officer.env(), output=said)
+    found = re.search(r"Sent transfer (\S+)", said.read_text())
+    if not found:
+        _fail(f"no transfer id in the output of custody send; see {log}")
+    argv = [*cli, "receive", found[1], "--out", str(work / "small-received")]
+    _measure(receive, argv, log, env=prosecutor.env())
+    shutil.rmtree(work / "small-received")
+    return {"fixed_send_s": send.seconds[0], "fixed_receive_s": receive.seconds[0]}
+
+
 def _fail(message: str) -> NoReturn:
     raise rt.BenchError(message)
 
@@ -249,6 +269,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one run, step by step
             _measure(unlock, [sys.executable, "-c", UNLOCK], log, env=officer.env())
             extra["key_unlock_rss_mb"] = unlock.peak_rss_mb[0]
             extra["key_unlock_s"] = unlock.seconds[0]
+            extra.update(_fixed_cost(work, cli, officer, prosecutor, log))
             put = (
                 f"openssl dgst -sha256 {source} > {work}/pipeline.sha256 & "
                 f"age -e -r {recipient} {source} | curl -sS -f -T - {dav}/x.age; "
@@ -348,6 +369,10 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one run, step by step
         f"\n  key unlock alone: peak RSS {extra['key_unlock_rss_mb']:.1f} MB, "
         f"{extra['key_unlock_s']:.2f} s; CLI floor (custody --version) "
         f"{extra['cli_floor_rss_mb']:.1f} MB"
+    )
+    print(
+        f"  fixed cost per command (a 1 MiB file): custody send {extra['fixed_send_s']:.2f} s, "
+        f"custody receive {extra['fixed_receive_s']:.2f} s"
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
