@@ -323,3 +323,5 @@ def test_an_auditor_finds_a_trail_downloads_its_report_and_is_offered_no_content
     refused = page.goto(f"{server.web_url}/transfers/{transfer}")
     assert refused is not None
     assert refused.status == 403
+    page.goto(f"{server.web_url}/")  # the brand link leads home: the trails
+    page.wait_for_url("**/audit")
