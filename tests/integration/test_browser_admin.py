@@ -1,14 +1,15 @@
 """Administration in a real browser (headless Chromium, Playwright) against a real ``custody
-serve``, every admin and auditor starting from an account fresh from ``custody admin user
-create`` and signing in for the first time with nothing but the browser (activation code,
+serve``, every admin starting from an account fresh from ``custody admin user create`` and
+signing in for the first time with nothing but the browser (activation code,
 their own password, the authenticator secret read off the page):
 
 - an organisation admin adds a person (the activation code goes by real SMTP to that person
   only, never to the page), who then signs in for the first time in a browser of their
   own; the admin disables another after a search, a reason and the confirming box;
-- a unit admin sees their unit and is refused (404) a person outside it;
-- an auditor reads a transfer's custody trail and access report and is offered no way to
-  its content.
+- a unit admin sees their unit and is refused (404) a person outside it.
+
+The auditor's work (a trail, its access report downloaded, no content) and each role's other
+main tasks are in test_browser_roles.py.
 
 Each page passes axe-core (WCAG 2.2 A/AA) at desktop and phone widths.
 
@@ -19,7 +20,6 @@ SQLite only: the pages use the same services and tables as the API, which run on
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -27,7 +27,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from custody.domain.people import OrgKind, Role
 from support.axe import assert_accessible
 from support.chromium import activate_in_the_browser, fresh
-from support.server import People, Person, Server, make_file, new_case
+from support.server import Person, Server
 from support.world import Account
 
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
@@ -143,32 +143,3 @@ def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
     finally:
         other.close()
 
-
-def test_an_auditor_reads_a_trail_and_its_report_and_is_offered_no_content(
-    server: Server, people: People, context: BrowserContext, tmp_path: Path
-) -> None:
-    case = new_case(people.officer)
-    transfer = people.officer.send([make_file(tmp_path / "out", "interview.mp4", 2048)], case,
-                                   people.prosecutor.account.org)
-    page = context.new_page()
-    fresh(page, server, people.officer.account.org, Role.AUDITOR)
-    page.goto(f"{server.web_url}/security")
-    expect(page.locator("nav >> text=Administration")).to_have_count(0)
-    page.click("nav >> text=Custody trails")
-    page.wait_for_url("**/audit")
-    page.fill("#trail-ref", transfer)
-    page.press("#trail-ref", "Enter")
-    page.wait_for_url(f"**/audit?ref={transfer}")
-    expect(page.locator("#trail .event", has_text="transfer:sent")).to_have_count(1)
-    main = page.locator("main")
-    expect(main.locator('a[href*="/play/"], a[href^="/transfers/"]')).to_have_count(0)
-    assert "interview.mp4" not in page.content()
-    assert case not in page.content()
-    assert_accessible(page)
-    page.click("#audit-report")
-    page.wait_for_url(f"**/reports/{transfer}")
-    expect(main.locator('a[href*="/play/"], a[href^="/transfers/"]')).to_have_count(0)
-    # The transfer page itself (where content is saved and played) is not theirs.
-    refused = page.goto(f"{server.web_url}/transfers/{transfer}")
-    assert refused is not None
-    assert refused.status == 403

@@ -17,7 +17,8 @@ chooses a password and enrols the authenticator app from the secret read off the
   (CSV and JSON), and is offered no content.
 
 A test per task. The refusals around each are tested in process (tests/unit/web/) and in
-test_browser_admin.py; axe-core here only on the states no other test reaches.
+test_browser_admin.py; axe-core here only on the states no other test reaches (every page's
+own state is in test_accessibility.py).
 
 SQLite only, one server for the module: the pages use the same services as the API.
 """
@@ -293,17 +294,23 @@ def test_an_auditor_finds_a_trail_downloads_its_report_and_is_offered_no_content
     page.click("#continue")
     page.wait_for_url("**/audit")  # an auditor's home
     nav = page.locator("nav")
-    for content in ("/send", "/keys", "/cases"):
+    for content in ("/send", "/keys", "/cases", "/admin/people"):
         expect(nav.locator(f'a[href="{content}"]')).to_have_count(0)
 
+    page.click("nav >> text=Custody trails")
     page.fill("#trail-ref", transfer)
     page.press("#trail-ref", "Enter")
     page.wait_for_url(f"**/audit?ref={transfer}")
     expect(page.locator("#trail .event", has_text="transfer:sent")).to_have_count(1)
-    page.click("#audit-report")
-    page.wait_for_url(f"**/reports/{transfer}")
     main = page.locator("main")
     expect(main.locator('a[href*="/play/"], a[href^="/transfers/"]')).to_have_count(0)
+    assert "cctv-still.png" not in page.content()
+    assert case not in page.content()
+    assert_accessible(page)
+    page.click("#audit-report")
+    page.wait_for_url(f"**/reports/{transfer}")
+    expect(main.locator('a[href*="/play/"], a[href^="/transfers/"]')).to_have_count(0)
+    assert "cctv-still.png" not in page.content()
 
     with page.expect_download() as as_csv:
         page.click("#export-csv")
