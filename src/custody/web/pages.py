@@ -66,7 +66,7 @@ PAGE_HEADERS = {
 # response's policy, and calls the API on our origin; it loads and shows nothing. The
 # workers hash every byte they send or save with hash-wasm's SHA-256 (WebAssembly, about
 # ten times JavaScript's speed): compiling WebAssembly needs 'wasm-unsafe-eval', which
-# allows no JavaScript eval. The pages do not hash content and keep their policy.
+# allows no JavaScript eval. The pages hash no streams and keep their policy.
 WORKER_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'"
 )
