@@ -8,7 +8,8 @@ A page's file is named from its route, so it is stable: ``/admin/people/{user_id
 ``admin-people-user_id.png``. The window is fixed (1280 px wide, the whole page's height);
 what changes from run to run (ids, times, addresses made for the run, the authenticator
 secret and its QR code) is written over with fixed stand-ins before the picture is taken, so
-a file changes only when its page does."""
+a file changes only when its page does (but for the order of rows sorted by a random id: the
+transfer page, its access report and the incident list its two recipients either way)."""
 
 from __future__ import annotations
 
