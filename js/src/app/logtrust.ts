@@ -34,6 +34,9 @@ import {
 import { fromBase64Lenient } from "../bytes.js";
 import type { Api } from "./api.js";
 
+/** What the checks need of the JSON API: answers to GET. */
+export type ApiGet = Pick<Api, "get">;
+
 const PIN = "custody:log-key";
 
 export function pinnedLogKey(): string | null {
@@ -79,7 +82,7 @@ function remembered(verifier: Verifier): Remembered | null {
 }
 
 /** Take in a checkpoint (a signed note) if it extends what this browser verified before. */
-export async function accept(api: Api, verifier: Verifier, note: string): Promise<Checkpoint> {
+export async function accept(api: ApiGet, verifier: Verifier, note: string): Promise<Checkpoint> {
   const bytes = toUtf8Bytes(note);
   const known = remembered(verifier);
   const needed = consistencyNeeded(known, openCheckpoint(bytes, verifier, verifier.name), bytes);
@@ -96,7 +99,7 @@ export async function accept(api: Api, verifier: Verifier, note: string): Promis
 }
 
 /** Ledger entry `index`, proven included in a checkpoint this browser accepts. */
-export async function provenEntry(api: Api, verifier: Verifier, index: unknown, whose: string): Promise<Entry> {
+export async function provenEntry(api: ApiGet, verifier: Verifier, index: unknown, whose: string): Promise<Entry> {
   const at = checkIndex(index, whose);
   const proven = provenEntryFromJson(await api.get(`/api/v1/ledger/entries/${at}`));
   if (proven.checkpoint === null) throw new IntegrityError(`the server's proof of ledger entry ${at} is malformed`);
@@ -115,7 +118,7 @@ export interface Reader {
 
 /** Throw unless the ledger shows `reader`'s key: a person's registration, or an
  * organisation's recovery key. Nothing is wrapped for a key the log does not show. */
-export async function checkReader(api: Api, verifier: Verifier, reader: Reader): Promise<void> {
+export async function checkReader(api: ApiGet, verifier: Verifier, reader: Reader): Promise<void> {
   if (reader.user_id !== null) {
     const entry = await provenEntry(api, verifier, reader.key_index, `user ${reader.user_id}'s key`);
     checkKeyLogged(entry, reader.key_index as number, {
@@ -138,7 +141,7 @@ export async function checkReader(api: Api, verifier: Verifier, reader: Reader):
 
 /** Throw unless the ledger shows `userId` registered `signingKey` at entry `index`. */
 export async function checkSigner(
-  api: Api,
+  api: ApiGet,
   verifier: Verifier,
   index: unknown,
   userId: string,
@@ -150,7 +153,7 @@ export async function checkSigner(
 
 /** Throw unless the ledger shows `userId` registered both of these keys at entry `index`. */
 export async function checkOwnKeys(
-  api: Api,
+  api: ApiGet,
   verifier: Verifier,
   index: unknown,
   userId: string,

@@ -1,12 +1,15 @@
-"""Inbox, outbox, one transfer with its custody trail, acknowledging receipt, revoking, and
-the evidence bundle.
+"""Inbox, outbox, one transfer with its custody trail, acknowledging receipt, revoking,
+sharing an item onward, and the evidence bundle.
 
 The same services and policies as ``/api/v1/transfers/...``, ``/api/v1/history``,
 ``/api/v1/bundle`` and ``/api/v1/transfers/{id}/revoke``. The lists are pages of the same
 keyset query as the API's (newest first, an opaque cursor, at most 50 a page), filtered by a
 GET form, so a filtered view has a URL. Content stays end-to-end encrypted: the transfer
 page's script (js/src/app/transfer-page.ts) saves and plays it, decrypted and verified in the
-reader's browser, as ``custody receive`` does on the reader's machine.
+reader's browser, as ``custody receive`` does on the reader's machine. Sharing onward is
+``custody share``'s: the server checks the reader and the expiry and names the reader's key;
+the holder's browser (js/src/app/share-page.ts) proves that key in the ledger, wraps the
+item key for it and posts only the wrap to ``POST /api/v1/items/{id}/shares``.
 """
 
 from __future__ import annotations
@@ -16,22 +19,28 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from custody.domain.deadlines import parse_when
+from custody.domain.items import ItemState
 from custody.domain.people import CONTENT_ROLES
 from custody.domain.transfers import TransferState
-from custody.errors import InvalidInput
+from custody.errors import Conflict, InvalidInput, NotFound
 from custody.http.deps import ContextDep, FormDep
-from custody.services import delivery, trails, transfers
+from custody.http.errors import status_of
+from custody.protocol.transfers import TransferOut
+from custody.services import delivery, shares, trails, transfers
 from custody.services.context import Actor
 from custody.services.transfer_views import TransferQuery, is_overdue, receipts
 from custody.web.pages import (
     PAGE_HEADERS,
     Reader,
+    Sender,
     SignedIn,
     TrailReader,
     WebRoute,
     field,
     redirect,
     render,
+    web_hint,
 )
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -123,14 +132,67 @@ def transfer(transfer_id: Ref, request: Request, ctx: ContextDep, actor: Reader)
     shown = transfers.view(ctx, actor, transfer_id)
     trail = trails.history(ctx, actor, transfer_id) if shown.items else []
     is_recipient = any(r.user_id == actor.user_id for r in shown.recipients)
+    # A holder of an item's key may share it onward if the policy lets them send (the
+    # template asks ``may("content:send")``; the API decides again).
+    sharable = {i.id for i in shown.items if i.wrap and i.state == ItemState.SEALED
+                and shown.state in ("sent", "delivered", "acknowledged")}
     can_ack = is_recipient and shown.state in ("sent", "delivered")
     can_revoke = shown.sender.user_id == actor.user_id and shown.state in ("sent", "delivered",
                                                                             "acknowledged")
     return render(request, "transfer.html", actor=actor, t=shown, trail=trail, can_ack=can_ack,
                   can_revoke=can_revoke, receipts=receipts(shown, trail),
                   overdue=is_overdue(shown, ctx.clock.now()),
-                  revoked=request.query_params.get("revoked") == "1",
+                  revoked=request.query_params.get("revoked") == "1", sharable=sharable,
                   script="app-transfer.js")
+
+
+# ── Sharing onward (``custody share``) ───────────────────────────────────────────────────
+
+_NO_KEYS_HINT = "ask them to make their keys (in “Your keys”), then share it again"
+
+
+def _share_page(request: Request, actor: Actor, view: TransferOut, item_id: str, *,
+                status: int = 200, **context: object) -> Response:
+    return render(request, "share.html", actor=actor, t=view, item=item_id,
+                  title="Share an item onward", status=status, **context)
+
+
+def _given(email: str) -> str:
+    if not email:
+        raise InvalidInput("enter the e-mail address of the person to share with")
+    return email
+
+
+@router.get("/items/{item_id}/share")
+def share_form(item_id: Ref, request: Request, ctx: ContextDep, actor: Sender) -> Response:
+    """The form: the reader's e-mail and an expiry. Only a holder of the item's key (whom
+    ``GET /api/v1/items/{id}`` answers) sees it; anyone else is refused as the API refuses."""
+    view = shares.item_view(ctx, actor, item_id)
+    return _share_page(request, actor, view, item_id)
+
+
+@router.post("/items/{item_id}/share")
+def share_confirm(
+    item_id: Ref, request: Request, ctx: ContextDep, actor: Sender, fields: FormDep
+) -> Response:
+    """The confirmation step: the reader and the expiry checked by the server (``share-target``
+    and ``parse_when``, as ``custody share``), shown with whom and until when. Nothing is
+    shared here: the page's script wraps the key and posts it once the person confirms."""
+    view = shares.item_view(ctx, actor, item_id)
+    email = field(fields, "email", 254)
+    expires = field(fields, "expires", 40)
+    try:
+        until = parse_when(expires, ctx.clock.now()) if expires else None
+        target = shares.share_target(ctx, actor, item_id, _given(email))
+    except (InvalidInput, NotFound, Conflict) as exc:
+        hint = _NO_KEYS_HINT if "has no keys" in exc.message else web_hint(exc)
+        return _share_page(request, actor, view, item_id, status=status_of(exc.code),
+                           error=exc, hint=hint, email=email, expires=expires)
+    shown = f"until {until:%Y-%m-%d %H:%M} UTC" if until else "with no expiry"
+    data = {"item": item_id, "email": target.email, "until": shown,
+            "expires": until.isoformat(timespec="seconds") if until else None}
+    return _share_page(request, actor, view, item_id, confirm=True, target=target, until=shown,
+                       email=email, expires=expires, page_data=data, script="app-share.js")
 
 
 @router.post("/transfers/{transfer_id}/ack")
