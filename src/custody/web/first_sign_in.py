@@ -26,19 +26,18 @@ from markupsafe import Markup
 from custody.domain.people import CONTENT_ROLES
 from custody.domain.policy import Policy
 from custody.errors import InvalidInput, NotAuthenticated
-from custody.http.deps import LOGIN_COOKIE, SESSION_COOKIE, ContextDep, FormDep, origin_of
+from custody.http.deps import SESSION_COOKIE, ContextDep, FormDep, origin_of
 from custody.http.policy import requires
 from custody.services import accounts, second_factor, tokens, web_sessions
 from custody.services.context import Actor, ServiceContext
 from custody.web.pages import (
-    LOGIN_COOKIE_SECONDS,
     WEB_PUBLIC,
     WebRoute,
     field,
     redirect,
     render,
-    set_cookie,
     set_session,
+    signed_out_page,
 )
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -51,26 +50,15 @@ def session_seconds(ctx: ServiceContext) -> int:
 
 
 def _activate_page(
-    request: Request, ctx: ServiceContext, *, status: int = 200, message: str = "", email: str = ""
+    request: Request, *, status: int = 200, message: str = "", email: str = ""
 ) -> Response:
-    pre = request.cookies.get(LOGIN_COOKIE) or web_sessions.new_pre_session()
-    response = render(
-        request,
-        "activate.html",
-        status=status,
-        notice=ctx.settings.system_use_notice,
-        login_csrf=web_sessions.login_csrf_token(ctx, pre),
-        message=message,
-        email=email,
-    )
-    set_cookie(response, LOGIN_COOKIE, pre, LOGIN_COOKIE_SECONDS)
-    return response
+    return signed_out_page(request, "activate.html", status=status, message=message, email=email)
 
 
 @router.get("/activate", dependencies=[WEB_PUBLIC])
 def activate_form(request: Request, ctx: ContextDep) -> Response:
     """The system-use notice, and the form a new person sets their password with."""
-    return _activate_page(request, ctx)
+    return _activate_page(request)
 
 
 @router.post("/activate", dependencies=[WEB_PUBLIC])
@@ -89,7 +77,7 @@ def activate(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
         except InvalidInput as exc:
             problem = exc.message
     if problem:
-        return _activate_page(request, ctx, status=400, message=problem, email=email)
+        return _activate_page(request, status=400, message=problem, email=email)
     origin = origin_of(request)
     try:
         accounts.activate(ctx, email, code, password, origin)
@@ -97,7 +85,7 @@ def activate(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
             ctx, email, password, origin=origin, kind=tokens.SESSION, enrol_in_browser=True
         )
     except NotAuthenticated as exc:
-        return _activate_page(request, ctx, status=401, message=exc.message, email=email)
+        return _activate_page(request, status=401, message=exc.message, email=email)
     return start_session(request, ctx, result.issued)
 
 

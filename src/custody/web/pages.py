@@ -96,6 +96,24 @@ def render(
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
+def signed_out_page(request: Request, template: str, *, status: int = 200,
+                    **context: Any) -> HTMLResponse:
+    """A page for someone not signed in (signing in, activating an account): the system-use
+    notice, and the login CSRF token bound to the pre-session cookie (made if there is none)."""
+    ctx: ServiceContext = request.app.state.context
+    pre = request.cookies.get(LOGIN_COOKIE) or web_sessions.new_pre_session()
+    response = render(
+        request,
+        template,
+        status=status,
+        notice=ctx.settings.system_use_notice,
+        login_csrf=web_sessions.login_csrf_token(ctx, pre),
+        **context,
+    )
+    set_cookie(response, LOGIN_COOKIE, pre, LOGIN_COOKIE_SECONDS)
+    return response
+
+
 def _may(actor: Actor | None) -> Callable[[str], bool]:
     """``may("content:read")`` in a template: whether this person passes that policy."""
     scopes = frozenset(Scope(s) for s in actor.scopes) if actor else None

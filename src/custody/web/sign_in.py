@@ -19,7 +19,6 @@ from fastapi.responses import JSONResponse
 from custody.domain.policy import Scope
 from custody.errors import InvalidInput, NotAuthenticated, SecondFactorRequired
 from custody.http.deps import (
-    LOGIN_COOKIE,
     SESSION_COOKIE,
     ContextDep,
     FormDep,
@@ -30,7 +29,6 @@ from custody.services import accounts, tokens, web_sessions, webauthn_keys
 from custody.services.context import ServiceContext
 from custody.web.first_sign_in import home_of, start_session
 from custody.web.pages import (
-    LOGIN_COOKIE_SECONDS,
     PAGE_HEADERS,
     WEB_PUBLIC,
     WORKER_CONTENT_SECURITY_POLICY,
@@ -39,9 +37,8 @@ from custody.web.pages import (
     clear_cookie,
     field,
     redirect,
-    render,
-    set_cookie,
     set_session,
+    signed_out_page,
 )
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -54,26 +51,14 @@ ENROL_FIRST = (
 
 def _login_page(
     request: Request,
-    ctx: ServiceContext,
     *,
     status: int = 200,
     message: str = "",
     email: str = "",
     enrolment_code: bool = False,
 ) -> Response:
-    pre = request.cookies.get(LOGIN_COOKIE) or web_sessions.new_pre_session()
-    response = render(
-        request,
-        "login.html",
-        status=status,
-        notice=ctx.settings.system_use_notice,
-        login_csrf=web_sessions.login_csrf_token(ctx, pre),
-        message=message,
-        email=email,
-        enrolment_code=enrolment_code,
-    )
-    set_cookie(response, LOGIN_COOKIE, pre, LOGIN_COOKIE_SECONDS)
-    return response
+    return signed_out_page(request, "login.html", status=status, message=message, email=email,
+                           enrolment_code=enrolment_code)
 
 
 @router.get("/", dependencies=[WEB_PUBLIC])
@@ -93,7 +78,7 @@ def home(request: Request, ctx: ContextDep) -> Response:
 @router.get("/login", dependencies=[WEB_PUBLIC])
 def login_form(request: Request, ctx: ContextDep) -> Response:
     """The system-use notice (CJIS 5.5.4) and the sign-in form."""
-    return _login_page(request, ctx)
+    return _login_page(request)
 
 
 def _credentials(fields: dict[str, str]) -> tuple[str, str]:
@@ -108,7 +93,7 @@ def login(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
     try:
         email, password = _credentials(fields)
     except InvalidInput as exc:
-        return _login_page(request, ctx, status=400, message=exc.message)
+        return _login_page(request, status=400, message=exc.message)
     code = field(fields, "code", 40).replace(" ", "")
     totp = code if _TOTP.fullmatch(code) else None
     try:
@@ -125,15 +110,15 @@ def login(request: Request, ctx: ContextDep, fields: FormDep) -> Response:
         )
     except SecondFactorRequired:
         message = "Enter the code from your authenticator app, or use your security key."
-        return _login_page(request, ctx, status=401, message=message, email=email)
+        return _login_page(request, status=401, message=message, email=email)
     except accounts.EnrolmentCodeNeeded:
         message = ("Your second factor was reset: enter the one-time enrolment code e-mailed "
                    "to you, with your password, to set up a new one.")
         return _login_page(
-            request, ctx, status=401, message=message, email=email, enrolment_code=True
+            request, status=401, message=message, email=email, enrolment_code=True
         )
     except NotAuthenticated as exc:
-        return _login_page(request, ctx, status=401, message=exc.message, email=email)
+        return _login_page(request, status=401, message=exc.message, email=email)
     return start_session(request, ctx, result.issued)
 
 
