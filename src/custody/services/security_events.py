@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from custody.domain.people import Member, Role, may_see
@@ -105,14 +105,7 @@ def org_events(
         query = select(SecurityEvent).where(SecurityEvent.org_id == actor.org_id)
         if type_ is not None:
             query = query.where(SecurityEvent.type == type_)
-        rows, more = newest_first(
-            session, query, SecurityEvent.at, SecurityEvent.id, window or Window()
-        )
-        events = [row[0] for row in rows]
-        return SecurityEventPage(
-            events=[SecurityEventOut.of(e) for e in events],
-            next=next_cursor(events, more, lambda e: (e.at, e.id)),
-        )
+        return _page(session, query, window)
 
 
 @dataclass(frozen=True)
@@ -180,11 +173,16 @@ def events_in_reach(
             query = query.where(SecurityEvent.at >= f.since)
         if f.until is not None:
             query = query.where(SecurityEvent.at < f.until)
-        rows, more = newest_first(
-            session, query, SecurityEvent.at, SecurityEvent.id, window or Window()
-        )
-        events = [row[0] for row in rows]
-        return SecurityEventPage(
-            events=[SecurityEventOut.of(e) for e in events],
-            next=next_cursor(events, more, lambda e: (e.at, e.id)),
-        )
+        return _page(session, query, window)
+
+
+def _page(session: Session, query: Select[SecurityEvent],
+          window: Window | None) -> SecurityEventPage:
+    """A page of ``query``'s events, newest first, and the cursor to the next."""
+    rows, more = newest_first(session, query, SecurityEvent.at, SecurityEvent.id,
+                              window or Window())
+    events = [row[0] for row in rows]
+    return SecurityEventPage(
+        events=[SecurityEventOut.of(e) for e in events],
+        next=next_cursor(events, more, lambda e: (e.at, e.id)),
+    )

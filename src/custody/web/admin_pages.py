@@ -12,6 +12,7 @@ confirm" ticked; the server checks it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -143,12 +144,8 @@ def person_disable(user_id: str, request: Request, ctx: ContextDep, actor: Peopl
                    fields: FormDep) -> Response:
     """Disable with a reason, after confirming: tokens revoked, a ledger entry and a
     security event (``people:disabled``), as ``custody people disable``."""
-    try:
-        _confirmed(fields, "Disabling")
-        people.disable(ctx, actor, user_id, field(fields, "reason", 300))
-    except (InvalidInput, Conflict) as exc:
-        return _person_page(request, ctx, actor, user_id, **_problem(exc))
-    return redirect(f"/admin/people/{user_id}?done=disabled")
+    return _confirmed_action(request, ctx, actor, user_id, fields, "Disabling", people.disable,
+                             "disabled")
 
 
 @router.post("/admin/people/{user_id}/reset-second-factor")
@@ -156,12 +153,22 @@ def person_reset(user_id: str, request: Request, ctx: ContextDep, actor: PeopleA
                  fields: FormDep) -> Response:
     """Clear the person's second factor and tokens with a reason, after confirming; they
     enrol again with a code e-mailed to them only, as ``custody people reset-2fa``."""
+    return _confirmed_action(request, ctx, actor, user_id, fields,
+                             "Resetting the second factor", people.reset_second_factor, "reset")
+
+
+def _confirmed_action(request: Request, ctx: ServiceContext, actor: Actor, user_id: str,
+                      fields: dict[str, str], what: str,
+                      action: Callable[[ServiceContext, Actor, str, str], object],
+                      done: str) -> Response:
+    """A destructive action on a person: only with the box ticked and a reason; a refusal
+    comes back on their page, saying what to do."""
     try:
-        _confirmed(fields, "Resetting the second factor")
-        people.reset_second_factor(ctx, actor, user_id, field(fields, "reason", 300))
+        _confirmed(fields, what)
+        action(ctx, actor, user_id, field(fields, "reason", 300))
     except (InvalidInput, Conflict) as exc:
         return _person_page(request, ctx, actor, user_id, **_problem(exc))
-    return redirect(f"/admin/people/{user_id}?done=reset")
+    return redirect(f"/admin/people/{user_id}?done={done}")
 
 
 @router.post("/admin/people/{user_id}/unit")
