@@ -4,10 +4,13 @@ cookie jar, so ``Secure`` cookies are kept and sent, as a browser would."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from custody.http.deps import LOGIN_COOKIE, SESSION_COOKIE
-from support.in_process import InProcess, Member, TestClient
+from support.in_process import InProcess, Member, TestClient, in_process
 
 BASE = "https://testserver"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]*)"')
@@ -70,3 +73,11 @@ class Browser:
 
     def close(self) -> None:
         self.client.close()
+
+
+@contextmanager
+def web_world(tmp_path: Path, **settings: Any) -> Iterator[InProcess]:
+    """An in-process world on SQLite whose public address is the stand-in browser's."""
+    with in_process(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}", public_url=BASE,
+                    **settings) as w:
+        yield w

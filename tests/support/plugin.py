@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from support.browser import Browser
 from support.chromium import chromium, context  # noqa: F401 - fixtures of the browser tests
 from support.cli import forked_calls
 from support.client import Desks, desks_in
 from support.databases import BACKENDS, fresh_postgres
+from support.in_process import InProcess
 from support.mail import Mailbox
 from support.server import People, Server, shared_server
 from support.swift import Swift, running_swift
@@ -118,3 +120,11 @@ def people(server: Server) -> People:
     """The cast at their own machines, logged in to ``server``, each with keys registered."""
     assert server.people is not None
     return server.people
+
+
+@pytest.fixture
+def browser(w: InProcess) -> Iterator[Browser]:
+    """A browser stand-in (its own cookie jar) on the test module's in-process world ``w``."""
+    b = Browser(w)
+    yield b
+    b.close()

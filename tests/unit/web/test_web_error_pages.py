@@ -13,8 +13,8 @@ from fastapi import APIRouter
 
 from custody.domain.people import Role
 from custody.http.middleware import WEB_CONTENT_SECURITY_POLICY
-from support.browser import BASE, Browser
-from support.in_process import TUS, InProcess, in_process
+from support.browser import BASE, Browser, web_world
+from support.in_process import TUS, InProcess
 from support.world import CPS
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -22,16 +22,8 @@ HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0
 
 @pytest.fixture
 def w(tmp_path: Path) -> Iterator[InProcess]:
-    with in_process(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}",
-                    public_url="https://testserver") as w:
+    with web_world(tmp_path) as w:
         yield w
-
-
-@pytest.fixture
-def browser(w: InProcess) -> Iterator[Browser]:
-    b = Browser(w)
-    yield b
-    b.close()
 
 
 def is_page(response: object, status: int, heading: str) -> str:

@@ -21,8 +21,8 @@ from custody.services import accounts
 from custody.store.models import ApiToken
 from custody.store.models_security import SecurityEvent
 from custody.web.first_sign_in import qr_svg
-from support.browser import Browser, csrf_of
-from support.in_process import InProcess, in_process
+from support.browser import Browser, csrf_of, web_world
+from support.in_process import InProcess
 from support.world import CPS
 
 _SECRET = re.compile(r'<code class="secret" id="secret">([A-Z2-7 ]+)</code>')
@@ -32,16 +32,8 @@ PASSWORD = "a-long-chosen-password"  # noqa: S105 - a test account's
 
 @pytest.fixture
 def w(tmp_path: Path) -> Iterator[InProcess]:
-    with in_process(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}",
-                    public_url="https://testserver") as w:
+    with web_world(tmp_path) as w:
         yield w
-
-
-@pytest.fixture
-def browser(w: InProcess) -> Iterator[Browser]:
-    b = Browser(w)
-    yield b
-    b.close()
 
 
 def invite(w: InProcess, email: str = "new.person@cps.example") -> str:

@@ -32,13 +32,6 @@ def w(tmp_path: Path) -> Iterator[InProcess]:
         yield w
 
 
-@pytest.fixture
-def browser(w: InProcess) -> Iterator[Browser]:
-    b = Browser(w)
-    yield b
-    b.close()
-
-
 def cookie_attributes(set_cookie: str, name: str) -> dict[str, str | bool]:
     parsed = SimpleCookie()
     parsed.load(set_cookie)

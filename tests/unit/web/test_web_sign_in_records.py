@@ -12,23 +12,15 @@ from custody.domain.people import Role
 from custody.services.accounts import ENROLMENT_NEEDED
 from custody.store.models import ApiToken
 from custody.store.models_security import SecurityEvent
-from support.browser import Browser
-from support.in_process import InProcess, Member, in_process
+from support.browser import Browser, web_world
+from support.in_process import InProcess, Member
 from support.world import CPS
 
 
 @pytest.fixture
 def w(tmp_path: Path) -> Iterator[InProcess]:
-    db = f"sqlite:///{tmp_path / 'custody.db'}"
-    with in_process(tmp_path, db, public_url="https://testserver") as w:
+    with web_world(tmp_path) as w:
         yield w
-
-
-@pytest.fixture
-def browser(w: InProcess) -> Iterator[Browser]:
-    b = Browser(w)
-    yield b
-    b.close()
 
 
 def _sign_ins(w: InProcess, member: Member) -> list[tuple[str, str | None]]:
