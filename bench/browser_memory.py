@@ -30,9 +30,7 @@ copy); all of it is removed at the end. Debian's ``chromium`` and Playwright (te
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import re
 import shutil
 import sys
@@ -58,43 +56,19 @@ from support.chromium import (  # noqa: E402 (after the path)
 from support.server import new_case, shared_server  # noqa: E402 (after the path)
 from support.world import CPS, new_urn  # noqa: E402 (after the path)
 
+sys.path.insert(0, str(REPO / "bench"))
+from browser_roundtrip import (  # noqa: E402 (after the path)
+    MB,
+    MIB,
+    BenchFailed,
+    _make,
+    _require,
+    _sha256,
+)
+
 OUT_JSON = REPO / "bench" / "out" / "browser_memory.json"
-MB = 1_000_000
-MIB = 1 << 20
-PIECE = 16 * MIB
 WAIT_S = 4 * 3600
 EVERY_MS = 1000
-
-
-class BenchFailed(Exception):
-    """A step failed or changed the file: the figures would mean nothing."""
-
-
-def _require(ok: bool, what: str) -> None:
-    if not ok:
-        raise BenchFailed(what)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while piece := f.read(PIECE):
-            digest.update(piece)
-    return digest.hexdigest()
-
-
-def _make(path: Path, size: int) -> str:
-    """``size`` random bytes at ``path``; their SHA-256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    with path.open("wb") as out:
-        left = size
-        while left:
-            piece = os.urandom(min(left, PIECE))
-            digest.update(piece)
-            out.write(piece)
-            left -= len(piece)
-    return digest.hexdigest()
 
 
 def _watch(page: Page, memory: JsMemory, finished: Any, what: str) -> list[dict[str, Any]]:

@@ -85,14 +85,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _make(path: Path, size: int) -> None:
+def _make(path: Path, size: int) -> str:
+    """``size`` random bytes at ``path``; their SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
     with path.open("wb") as out:
         left = size
         while left:
-            n = min(left, PIECE)
-            out.write(os.urandom(n))
-            left -= n
+            piece = os.urandom(min(left, PIECE))
+            digest.update(piece)
+            out.write(piece)
+            left -= len(piece)
+    return digest.hexdigest()
 
 
 def _cli(server: Server, source: Path, out: Path) -> dict[str, float]:
