@@ -8,13 +8,13 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 
-import { ascii, concat, fromBase64Strict, toBase64, toHex, utf8 } from "../src/bytes.js";
+import { ascii, fromBase64Strict, toBase64, toHex, utf8 } from "../src/bytes.js";
 import { checkpointText, openCheckpoint, parseCheckpoint } from "../src/checkpoint.js";
 import { parseEntry } from "../src/entry.js";
 import { IntegrityError, InvalidInput, InvalidProof, NoteError, SplitView } from "../src/errors.js";
 import { isObject, parseJson } from "../src/json.js";
-import { leafHash, nodeHash, verifyConsistency, verifyInclusion } from "../src/merkle.js";
-import { Verifier, keyId, openNote } from "../src/note.js";
+import { leafHash, verifyConsistency, verifyInclusion } from "../src/merkle.js";
+import { Verifier, openNote } from "../src/note.js";
 import { SigningKey } from "../src/signing.js";
 import {
   acceptCheckpoint,
@@ -26,6 +26,7 @@ import {
   rememberedToJson,
   verifyProvenEntry,
 } from "../src/trust.js";
+import { ORIGIN, checkpointNote, entryBytes, mth, path_, signNote, subproof, verifier } from "./memory-log.js";
 import { vectorsDir } from "./support.js";
 
 const MERKLE = path.join(vectorsDir(), "merkle");
@@ -60,52 +61,6 @@ for (const kind of ["inclusion", "consistency"] as const) {
   });
 }
 
-// ── A small in-memory log (RFC 9162 §2.1 by its recursive definitions) for the trust tests.
-const split = (n: number) => 2 ** Math.floor(Math.log2(n - 1));
-function mth(leaves: Uint8Array[]): Uint8Array {
-  if (leaves.length === 1) return leaves[0] as Uint8Array;
-  const k = split(leaves.length);
-  return nodeHash(mth(leaves.slice(0, k)), mth(leaves.slice(k)));
-}
-function path_(m: number, leaves: Uint8Array[]): Uint8Array[] {
-  if (leaves.length <= 1) return [];
-  const k = split(leaves.length);
-  return m < k
-    ? [...path_(m, leaves.slice(0, k)), mth(leaves.slice(k))]
-    : [...path_(m - k, leaves.slice(k)), mth(leaves.slice(0, k))];
-}
-function subproof(m: number, leaves: Uint8Array[], whole: boolean): Uint8Array[] {
-  const n = leaves.length;
-  if (m === n) return whole ? [] : [mth(leaves)];
-  const k = split(n);
-  return m <= k
-    ? [...subproof(m, leaves.slice(0, k), whole), mth(leaves.slice(k))]
-    : [...subproof(m - k, leaves.slice(k), false), mth(leaves.slice(0, k))];
-}
-
-const logKey = new SigningKey(new Uint8Array(32).fill(3));
-const ORIGIN = "custody.example/log";
-const verifier = new Verifier(ORIGIN, logKey.publicKey);
-
-function signNote(text: string, key = logKey, name = ORIGIN): Uint8Array {
-  const sig = concat(
-    Uint8Array.of(...[24, 16, 8, 0].map((s) => (keyId(name, key.publicKey.raw) / 2 ** s) & 0xff)),
-    key.sign(utf8(text)),
-  );
-  return utf8(`${text}\n\u2014 ${name} ${toBase64(sig)}\n`);
-}
-
-function checkpointNote(leaves: Uint8Array[], extra: string[] = []): Uint8Array {
-  return signNote(checkpointText({ origin: ORIGIN, size: leaves.length, rootHash: mth(leaves), extensions: extra }));
-}
-
-function entryBytes(type: string, actor: string, data: Record<string, string>): Uint8Array {
-  const sorted = Object.keys(data).sort().map((k) => `"${k}":"${data[k]}"`).join(",");
-  return ascii(
-    `{"actor":"${actor}","case":null,"data":{${sorted}},"item":null,"prev":null,` +
-      `"time":"2026-11-25T07:40:49.123456Z","transfer":null,"type":"${type}","v":1}`,
-  );
-}
 
 test("Go's signed-note vector opens; mangled notes and keys are refused", () => {
   const file = path.join(vectorsDir(), "signed-note", "peterneumann.json");
