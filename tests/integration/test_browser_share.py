@@ -191,3 +191,41 @@ def test_a_reader_key_the_ledger_does_not_show_is_refused_and_nothing_is_posted(
     assert not server.query("SELECT id FROM access_grants WHERE item_id = :i AND kind = 'share'",
                             i=item)
     _accessible(page)
+
+
+def test_an_incident_freezes_sharing_even_after_the_confirmation(
+    server: Server, people: People, cps: str, context: BrowserContext, tmp_path: Path
+) -> None:
+    """Roles that handle no content are no one to share with; an incident opened between the
+    confirmation and "Share" refuses the share (nothing is posted that the server keeps),
+    and afterwards even the sender (an owner) is told sharing is frozen, at the form."""
+    prosecutor, colleague = _person(server, cps), _person(server, cps)
+    auditor = _person(server, cps, "auditor", keys=False)
+    transfer, item, _ = _received(server, people, prosecutor, tmp_path)
+    page = context.new_page()
+    sign_in(page, server, prosecutor)
+    unlock_keys(page, server, prosecutor)
+    page.goto(f"{server.web_url}/items/{item}/share")
+    page.fill("#email", auditor.email)
+    page.click("#share-next")
+    expect(page.locator("#share-form-error")).to_contain_text("No one to share with")
+    page.fill("#email", colleague.email)
+    page.fill("#expires", "2w")
+    page.click("#share-next")
+    expect(page.locator("#confirm-reader")).to_have_text(colleague.email)
+
+    people.officer.ok("incident", "open", transfer, "--reason", "sent to the wrong unit")
+    page.click("#share-button")
+    expect(page.locator("#share-error")).to_contain_text("frozen by incident")
+    expect(page.locator("#share-done")).to_be_hidden()
+    assert _shares(server, item) == []
+
+    officer = context.new_page()
+    sign_in(officer, server, people.officer)
+    officer.goto(f"{server.web_url}/items/{item}/share")
+    officer.fill("#email", colleague.email)
+    officer.click("#share-next")
+    expect(officer.locator("#share-form-error")).to_contain_text(
+        "frozen by incident")
+    expect(officer.locator("#share-form-error")).to_contain_text("until the incident is closed")
+    assert _shares(server, item) == []
