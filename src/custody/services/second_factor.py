@@ -119,7 +119,8 @@ def pending_enrolment(ctx: ServiceContext, actor: Actor) -> EnrolmentOut:
     browser's enrolment page shows the same secret again after a wrong code."""
     with ctx.unit_of_work() as session:
         row = session.get(SecondFactor, actor.user_id)
-        secret = ""
+        # No enrolment pending: no secret to show (an empty string, not a password).
+        secret = ""  # nosec B105
         if row is not None and row.confirmed_at is None:
             secret = _key(ctx).open(row.sealed_secret, row.user_id).decode()
     if not secret:

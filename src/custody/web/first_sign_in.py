@@ -42,7 +42,8 @@ from custody.web.pages import (
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 Enrolling = Annotated[Actor, requires(Policy.ENROLMENT, web=True)]
-PASSWORD_MISMATCH = "the two passwords are not the same: type the same password twice"  # noqa: S105
+# A message, not a password.
+PASSWORD_MISMATCH = "the two passwords are not the same: type the same password twice"  # noqa: S105  # nosec B105
 
 
 def session_seconds(ctx: ServiceContext) -> int:
@@ -118,7 +119,7 @@ def qr_svg(uri: str) -> Markup:
     svg = svg.replace("<svg ", '<svg role="img" aria-labelledby="qr-title" id="qr" ', 1)
     # segno's own markup of a URI we made (base32 secret, e-mail escaped by segno): no input
     # of the person's is spliced in unescaped.
-    return Markup(svg.replace("<title>", '<title id="qr-title">', 1))  # noqa: S704
+    return Markup(svg.replace("<title>", '<title id="qr-title">', 1))  # noqa: S704  # nosec B704
 
 
 def _grouped(secret: str) -> str:
