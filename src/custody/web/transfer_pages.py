@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from custody.domain.deadlines import parse_when
 from custody.domain.items import ItemState
@@ -51,11 +51,14 @@ STATES = [s.value for s in TransferState]
 
 
 def _filters(
-    case: str | None, state: str | None, overdue: str | None, org: str | None, q: str | None
+    case: Text = None, state: Text = None, overdue: Text = None, org: Text = None, q: Text = None
 ) -> dict[str, str]:
     """The filter form's fields as given, empty ones dropped: they make the page's URL."""
     given = {"case": case, "state": state, "overdue": overdue, "org": org, "q": q}
     return {k: v.strip() for k, v in given.items() if v and v.strip()}
+
+
+Filters = Annotated[dict[str, str], Depends(_filters)]
 
 
 def _list(request: Request, ctx: ContextDep, actor: Actor, inbox: bool, given: dict[str, str],
@@ -96,35 +99,17 @@ def _list(request: Request, ctx: ContextDep, actor: Actor, inbox: bool, given: d
 
 
 @router.get("/inbox")
-def inbox(
-    request: Request,
-    ctx: ContextDep,
-    actor: Reader,
-    after: Text = None,
-    case: Text = None,
-    state: Text = None,
-    overdue: Text = None,
-    org: Text = None,
-    q: Text = None,
-) -> Response:
+def inbox(request: Request, ctx: ContextDep, actor: Reader, given: Filters,
+          after: Text = None) -> Response:
     """Transfers sent to you, newest first, filtered as the form asks."""
-    return _list(request, ctx, actor, True, _filters(case, state, overdue, org, q), after)
+    return _list(request, ctx, actor, True, given, after)
 
 
 @router.get("/outbox")
-def outbox(
-    request: Request,
-    ctx: ContextDep,
-    actor: Reader,
-    after: Text = None,
-    case: Text = None,
-    state: Text = None,
-    overdue: Text = None,
-    org: Text = None,
-    q: Text = None,
-) -> Response:
+def outbox(request: Request, ctx: ContextDep, actor: Reader, given: Filters,
+           after: Text = None) -> Response:
     """Transfers you sent, newest first, filtered as the form asks."""
-    return _list(request, ctx, actor, False, _filters(case, state, overdue, org, q), after)
+    return _list(request, ctx, actor, False, given, after)
 
 
 @router.get("/transfers/{transfer_id}")
