@@ -40,13 +40,11 @@ from custody.services import delivery, incidents, outbox, reports, retention, sh
 
 router = APIRouter(prefix="/api/v1", tags=["assurance"])
 _OBJECT = ErrorCode.NOT_FOUND  # another's object answers "not found", like none at all
+# Acting on an object: not yours to act on (403), or not in a state that allows it (409).
+_ACT = fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT)
 
 
-@router.post(
-    "/transfers/{transfer_id}/revoke",
-    response_model=TransferStateOut,
-    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
-)
+@router.post("/transfers/{transfer_id}/revoke", response_model=TransferStateOut, responses=_ACT)
 def revoke(
     transfer_id: str, body: RevokeIn, ctx: ContextDep, actor: Authenticated
 ) -> TransferStateOut:
@@ -89,12 +87,7 @@ def share_target(
     return shares.share_target(ctx, actor, item_id, email)
 
 
-@router.post(
-    "/items/{item_id}/shares",
-    response_model=ShareOut,
-    status_code=201,
-    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
-)
+@router.post("/items/{item_id}/shares", response_model=ShareOut, status_code=201, responses=_ACT)
 def share(item_id: str, body: ShareIn, ctx: ContextDep, actor: ContentSender) -> ShareOut:
     """Add a reader: the item key wrapped by your client for the reader's registered key."""
     return shares.share(
@@ -139,21 +132,13 @@ def show_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> Im
     return incidents.impact(ctx, actor, incident_id)
 
 
-@router.post(
-    "/incidents/{incident_id}/reported",
-    response_model=ImpactOut,
-    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
-)
+@router.post("/incidents/{incident_id}/reported", response_model=ImpactOut, responses=_ACT)
 def incident_reported(incident_id: str, ctx: ContextDep, actor: Authenticated) -> ImpactOut:
     """The regulator was told: the reminders stop."""
     return incidents.mark_reported(ctx, actor, incident_id)
 
 
-@router.post(
-    "/incidents/{incident_id}/close",
-    response_model=ImpactOut,
-    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
-)
+@router.post("/incidents/{incident_id}/close", response_model=ImpactOut, responses=_ACT)
 def close_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> ImpactOut:
     """Close the incident (access stays withdrawn: share again deliberately)."""
     return incidents.close(ctx, actor, incident_id)
@@ -169,11 +154,7 @@ def set_retention(body: RetentionIn, ctx: ContextDep, actor: Authenticated) -> R
     return retention.set_retention(ctx, actor, body.ref, until=body.until, for_=body.for_)
 
 
-@router.post(
-    "/holds",
-    response_model=HoldOut,
-    responses=fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT),
-)
+@router.post("/holds", response_model=HoldOut, responses=_ACT)
 def hold(body: HoldIn, ctx: ContextDep, actor: Authenticated) -> HoldOut:
     """Set or release your organisation's legal hold: while one stands, nothing shreds."""
     return retention.set_hold(ctx, actor, body.ref, body.reason, release=body.release)

@@ -17,6 +17,8 @@ from custody.services.ledger import TrailEntry
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
 Ref = Annotated[str, Path(max_length=40, description="an item or transfer id")]
+# Both are signed with the log's key: a server that has none answers 409.
+_SIGNED = fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT)
 
 
 @router.get(
@@ -27,21 +29,13 @@ def history(ref: Ref, ctx: ContextDep, actor: TrailReader) -> list[TrailEntry]:
     return trails.history(ctx, actor, ref)
 
 
-@router.get(
-    "/bundle/{ref}",
-    response_model=BundleOut,
-    responses=fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
-)
+@router.get("/bundle/{ref}", response_model=BundleOut, responses=_SIGNED)
 def bundle(ref: Ref, ctx: ContextDep, actor: TrailReader) -> BundleOut:
     """The proofs an offline evidence bundle is built from (``custody bundle``)."""
     return trails.bundle_material(ctx, actor, ref)
 
 
-@router.get(
-    "/bundle/{ref}/names",
-    response_model=NamesOut,
-    responses=fails(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
-)
+@router.get("/bundle/{ref}/names", response_model=NamesOut, responses=_SIGNED)
 def names(ref: Ref, ctx: ContextDep, actor: TrailReader) -> NamesOut:
     """Who the trail's actors are, signed by the server as the operator's attestation (not
     proven by the log): a bundle's ``names.json`` (``custody bundle --names``)."""

@@ -35,6 +35,8 @@ router = APIRouter(prefix="/api/v1", tags=["transfers"])
 _RANGE = re.compile(r"^bytes=([0-9]+)-([0-9]*)$")
 # Another's object answers "not found", like one that does not exist (no oracle).
 _OBJECT = (ErrorCode.NOT_FOUND,)
+# Building your draft: it, or its item, is no longer in a state that allows the step (409).
+_DRAFT = fails(*_OBJECT, ErrorCode.CONFLICT)
 
 
 def _query(
@@ -102,7 +104,7 @@ def get_transfer(transfer_id: str, ctx: ContextDep, actor: ContentReader) -> Tra
     "/transfers/{transfer_id}/items",
     response_model=ItemCreatedOut,
     status_code=201,
-    responses=fails(*_OBJECT, ErrorCode.CONFLICT),
+    responses=_DRAFT,
 )
 def add_item(
     transfer_id: str, body: ItemIn, ctx: ContextDep, actor: ContentSender
@@ -111,9 +113,7 @@ def add_item(
     return items.add_item(ctx, actor, transfer_id, body.ciphertext_size)
 
 
-@router.post(
-    "/items/{item_id}/seal", status_code=204, responses=fails(*_OBJECT, ErrorCode.CONFLICT)
-)
+@router.post("/items/{item_id}/seal", status_code=204, responses=_DRAFT)
 def seal_item(item_id: str, body: SealIn, ctx: ContextDep, actor: ContentSender) -> Response:
     """Store the item's sealed manifest and a key wrap for every reader."""
     items.seal_item(
@@ -127,21 +127,13 @@ def seal_item(item_id: str, body: SealIn, ctx: ContextDep, actor: ContentSender)
     return Response(status_code=204)
 
 
-@router.post(
-    "/transfers/{transfer_id}/subjects",
-    status_code=204,
-    responses=fails(*_OBJECT, ErrorCode.CONFLICT),
-)
+@router.post("/transfers/{transfer_id}/subjects", status_code=204, responses=_DRAFT)
 def add_subjects(transfer_id: str, body: SubjectsIn, ctx: ContextDep, actor: ContentSender) -> None:
     """Pseudonymous data-subject references for every item of your draft (never names)."""
     subjects.attach(ctx, actor, transfer_id, body.subjects)
 
 
-@router.post(
-    "/transfers/{transfer_id}/send",
-    response_model=TransferOut,
-    responses=fails(*_OBJECT, ErrorCode.CONFLICT),
-)
+@router.post("/transfers/{transfer_id}/send", response_model=TransferOut, responses=_DRAFT)
 def send(transfer_id: str, ctx: ContextDep, actor: ContentSender) -> TransferOut:
     """Send your draft: its recipients see it, and its acknowledgement deadline starts."""
     return transfers.send(ctx, actor, transfer_id)
