@@ -144,9 +144,11 @@ class InProcess:
         return keys
 
     def transfer(self, sender: Member, to: str, urn: str, *, send: bool) -> dict[str, str]:
-        """A transfer of one sealed item (random bytes: the server never reads them)."""
+        """A transfer of one sealed item (random bytes: the server never reads them), in case
+        ``urn`` (opened now, or already open)."""
         c = self.client
-        assert c.post("/api/v1/cases", headers=sender.auth, json={"urn": urn}).status_code == 201
+        opened = c.post("/api/v1/cases", headers=sender.auth, json={"urn": urn})
+        assert opened.status_code in (201, 409), opened.text
         made = c.post("/api/v1/transfers", headers=sender.auth, json={"case": urn, "to": [to]})
         assert made.status_code == 201, made.text
         transfer = made.json()

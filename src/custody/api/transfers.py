@@ -46,8 +46,21 @@ def _query(
         TransferState | None, Query(description="only transfers in this state")
     ] = None,
     overdue: Annotated[bool, Query(description="past the deadline, not acknowledged")] = False,
+    org: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="the other party's organisation, by name (any case): the sender's in"
+            " an inbox, the recipient's in an outbox",
+        ),
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=64, description="a case URN or a transfer's whole id")
+    ] = None,
 ) -> views.TransferQuery:
-    return views.TransferQuery(case, state, overdue, window.limit, window.after)
+    return views.TransferQuery(
+        case, state, overdue, window.limit, window.after, org=org or None, search=q or None
+    )
 
 
 ListQuery = Annotated[views.TransferQuery, Depends(_query)]

@@ -29,7 +29,9 @@ from custody.services.paging import DEFAULT_PAGE, Window, newest_first, next_cur
 from custody.store.db import lookup
 from custody.store.models import Case, KeyWrap, Organisation, Transfer, Unit, User, UserKey
 
-_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ID = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
+)
 
 
 def is_urn(text: str) -> bool:
@@ -86,7 +88,7 @@ def page(
     if urns:
         stmt = stmt.join(Case, Case.id == Transfer.case_id).where(*(Case.urn == u for u in urns))
     if query.search is not None and _ID.fullmatch(query.search):
-        stmt = stmt.where(Transfer.id == query.search)
+        stmt = stmt.where(Transfer.id == query.search.lower())
     if query.org:
         named = select(Organisation.id).where(
             func.lower(Organisation.name) == query.org.strip().lower()
