@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from custody.cli.delivery_cmds import access_lines, grant_lines
+from custody.cli.lists import listed
 from custody.cli.output import emit, json_option, say, when
 from custody.cli.session_cmds import unlock_keys
 from custody.client.config import Session
@@ -46,14 +47,8 @@ def share(item: str, with_: str, expires: str | None, as_json: bool) -> None:
 @json_option
 def shared(as_json: bool) -> None:
     """Items others shared with you that you can still read."""
-    with signed_in() as api:
-        rows = list(api.each("/api/v1/shared", SharedPage, "shared"))
-    if as_json:
-        emit(rows)
-        return
-    if not rows:
-        say("Nothing is shared with you.")
-    for r in rows:
+    for r in listed("/api/v1/shared", SharedPage, "shared", as_json,
+                    "Nothing is shared with you."):
         until = when(r.expires_at) if r.expires_at else "no expiry"
         say(
             f"{r.item}  {r.case}  {shown_size(r.ciphertext_size)}  from {r.shared_by} "
@@ -92,13 +87,9 @@ def _show(data: ImpactOut, as_json: bool) -> None:
 def incident_list(as_json: bool) -> None:
     """The incidents on material you sent or received (an admin: your organisation's):
     state, case, regulator deadline."""
-    with signed_in() as api:
-        found = list(api.each("/api/v1/incidents", IncidentPage, "incidents"))
-    if as_json:
-        emit(found)
-        return
+    found = listed("/api/v1/incidents", IncidentPage, "incidents", as_json,
+                   "No incidents on material you sent or received.")
     if not found:
-        say("No incidents on material you sent or received.")
         return
     for d in found:
         state = "closed" if d.closed_at else ("reported" if d.reported_at else "OPEN")
@@ -131,12 +122,17 @@ def incident_show(incident_id: str, as_json: bool) -> None:
         _show(api.get(f"/api/v1/incidents/{incident_id}", ImpactOut), as_json)
 
 
+def _step(incident_id: str, step: str) -> ImpactOut:
+    """Take an incident a step on (``reported``, ``close``): its impact report after it."""
+    with signed_in() as api:
+        return api.post(f"/api/v1/incidents/{incident_id}/{step}", ImpactOut)
+
+
 @incident.command("reported")
 @click.argument("incident_id", metavar="ID")
 def incident_reported(incident_id: str) -> None:
     """Record that the regulator was told: the reminders stop."""
-    with signed_in() as api:
-        data = api.post(f"/api/v1/incidents/{incident_id}/reported", ImpactOut)
+    data = _step(incident_id, "reported")
     say(f"Incident {data.id} marked reported at {when(data.reported_at)}.")
 
 
@@ -144,8 +140,7 @@ def incident_reported(incident_id: str) -> None:
 @click.argument("incident_id", metavar="ID")
 def incident_close(incident_id: str) -> None:
     """Close the incident: sharing is possible again (withdrawn access stays withdrawn)."""
-    with signed_in() as api:
-        data = api.post(f"/api/v1/incidents/{incident_id}/close", ImpactOut)
+    data = _step(incident_id, "close")
     say(f"Incident {data.id} closed at {when(data.closed_at)}.")
 
 

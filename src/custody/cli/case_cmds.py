@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import click
 
+from custody.cli.lists import listed
 from custody.cli.output import emit, json_option, say, when
 from custody.cli.transfer_cmds import recipient_label, transfer_line
 from custody.cli.views import CaseTransfersOut
@@ -50,14 +51,10 @@ def case_create(urn: str, as_json: bool) -> None:
 @json_option
 def case_list(as_json: bool) -> None:
     """The cases you opened, sent or received material for: transfers each way, items, latest."""
-    with signed_in() as api:
-        rows = list(api.each("/api/v1/cases", CasePage, "cases"))
-    if as_json:
-        emit(rows)
-        return
+    rows = listed("/api/v1/cases", CasePage, "cases", as_json,
+                  "No cases yet: you have opened none, and no transfer of yours names one.",
+                  "  → open one with `custody case create URN`")
     if not rows:
-        say("No cases yet: you have opened none, and no transfer of yours names one.")
-        say("  → open one with `custody case create URN`")
         return
     say(f"{'URN':12}  {'SENT':>4}  {'RECEIVED':>8}  {'ITEMS':>5}  {'LATEST':16}  ORGANISATION")
     for c in rows:
