@@ -123,10 +123,13 @@ class FilesystemBlobStore:
         except FileNotFoundError:
             raise NotFound(f"no upload {upload_id}") from None
 
+    def _progress(self, upload_id: str) -> tuple[Path, Path, int, int]:
+        """The upload's staged file and its length's, the length declared and the bytes so far."""
+        part, meta = self._staged(upload_id)
+        return part, meta, self._length(upload_id), self.upload_offset(upload_id)
+
     def append(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
-        part, _ = self._staged(upload_id)
-        length = self._length(upload_id)
-        current = self.upload_offset(upload_id)
+        part, _, length, current = self._progress(upload_id)
         if offset != current:
             raise Conflict(f"upload is at offset {current}, not {offset}")
         running = self._take_running(upload_id, part, current)
@@ -171,9 +174,7 @@ class FilesystemBlobStore:
             return hash_stream(iter(lambda: f.read(_READ), b""))
 
     def finish_upload(self, upload_id: str, key: str) -> BlobInfo:
-        part, meta = self._staged(upload_id)
-        length = self._length(upload_id)
-        size = self.upload_offset(upload_id)
+        part, meta, length, size = self._progress(upload_id)
         if size != length:
             raise Conflict(f"upload is incomplete: {size} of {length} bytes")
         sha256 = self._staged_sha256(upload_id, part, size)
