@@ -11,13 +11,8 @@ import click
 from custody.cli.delivery_cmds import print_notices
 from custody.cli.output import emit, json_option, note, say, when
 from custody.cli.progress import progress_for, progress_options, quiet_say
-from custody.cli.session_cmds import unlock_keys
-from custody.cli.views import ReceivedOut
 from custody.client.config import Session
 from custody.client.http import Api
-from custody.client.receiving import receive as receive_items
-from custody.client.sending import already_sent
-from custody.client.sending import send as send_items
 from custody.client.sizes import human_size, plaintext_size, shown_size
 from custody.client.spool import discard, keep
 from custody.domain.cases import parse_urn
@@ -82,6 +77,11 @@ def send(
     A folder sends every file under it, each with its folder (the folder's own name first)
     signed in its manifest; `custody receive` makes the same tree under --out.
     """
+    # Imported here: inbox, outbox, show and ack need none of the sending (issue 12).
+    from custody.cli.session_cmds import unlock_keys  # noqa: PLC0415
+    from custody.client.sending import already_sent  # noqa: PLC0415
+    from custody.client.sending import send as send_items  # noqa: PLC0415
+
     # Checked here as the server checks them, so bad input is refused before anything else.
     urn = parse_urn(urn)
     if ack_within:
@@ -226,6 +226,11 @@ def outbox(as_json: bool) -> None:
 def receive(transfer: str, out: Path, as_json: bool, show_progress: bool, quiet: bool) -> None:
     """Download, verify (signature, hashes) and decrypt a transfer, or one item shared with
     you; record the receipt."""
+    # Imported here: inbox, outbox, show and ack need none of the receiving (issue 12).
+    from custody.cli.session_cmds import unlock_keys  # noqa: PLC0415
+    from custody.cli.views import ReceivedOut  # noqa: PLC0415
+    from custody.client.receiving import receive as receive_items  # noqa: PLC0415
+
     session, api = _api()
     if session.role not in CONTENT_ROLES:
         # The server refuses content to this role anyway; say so before asking for keys.
