@@ -24,7 +24,6 @@ the object store cost a single transfer.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -180,16 +179,10 @@ def main() -> int:
         ratio_r = run.receive_mb_s / base.receive_mb_s if base else 0.0
         print(f"{run.name:<44} {run.send_mb_s:>10.1f} {run.receive_mb_s:>13.1f} "
               f"{ratio_s:>10.2f} {ratio_r:>13.2f} {run.intact!s:>7}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "size_bytes": size, "machine": platform.platform(), "cpus": os.cpu_count(),
-        "runs": [asdict(r) for r in runs]}, indent=2))
+    record = {"size_bytes": size, "machine": platform.platform(), "cpus": os.cpu_count(),
+              "runs": [asdict(r) for r in runs]}
     failed = failed or not runs or not all(r.intact for r in runs)
-    if args.keep or failed:
-        print(f"kept {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    return 1 if failed else 0
+    return rt._finish(args, record, work, failed)
 
 
 if __name__ == "__main__":

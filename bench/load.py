@@ -21,10 +21,8 @@ p50/p99/max seconds of one send and one receive, and the server's peak RSS; writ
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import shutil
 import statistics
 import sys
 import tempfile
@@ -34,6 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import roundtrip as rt
@@ -145,7 +144,8 @@ def _receive_all(prosecutor: rt.Person, sent: list[str], work: Path, digest: str
     return phase
 
 
-def _report(args: argparse.Namespace, phases: tuple[Phase, Phase], peak_rss: float) -> None:
+def _report(args: argparse.Namespace, phases: tuple[Phase, Phase],
+            peak_rss: float) -> dict[str, Any]:
     errors = [e for phase in phases for e in phase.errors]
     print(f"\n{'phase':<8} {'ok':>5} {'errors':>6} {'MB/s':>8} {'p50 s':>7} {'p99 s':>7} "
           f"{'max s':>7}")
@@ -156,12 +156,11 @@ def _report(args: argparse.Namespace, phases: tuple[Phase, Phase], peak_rss: flo
     print(f"server peak RSS {peak_rss:.0f} MB")
     for error in errors[:20]:
         print(f"  error: {error}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
+    return {
         "senders": args.senders, "receivers": args.receivers, "size_mib": args.size_mib,
         "machine": platform.platform(), "cpus": os.cpu_count(), "server_peak_rss_mb": peak_rss,
         **{phase.name: phase.summary() for phase in phases},
-        "errors": errors[:20], "phases": [asdict(phase) for phase in phases]}, indent=2))
+        "errors": errors[:20], "phases": [asdict(phase) for phase in phases]}
 
 
 def main() -> int:
@@ -199,13 +198,9 @@ def main() -> int:
     except rt.BenchError as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         sends.errors.append(str(exc))
-    _report(args, (sends, receives), peak_rss)
+    record = _report(args, (sends, receives), peak_rss)
     failed = bool(sends.errors or receives.errors) or len(receives.seconds) != args.senders
-    if args.keep or failed:
-        print(f"kept {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    return 1 if failed else 0
+    return rt._finish(args, record, work, failed)
 
 
 if __name__ == "__main__":

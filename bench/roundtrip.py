@@ -308,6 +308,18 @@ def _pick_parent(requested: Path | None, needed: int) -> Path:
     return best
 
 
+def _finish(args: argparse.Namespace, record: dict[str, Any], work: Path, failed: bool) -> int:
+    """A bench's end: its record written to ``--json``, its work folder removed unless
+    ``--keep`` or it failed (then kept, to look at); the exit code."""
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(record, indent=2))
+    if args.keep or failed:
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
 def _setup(work: Path, officer: Person, prosecutor: Person, log: Path) -> tuple[Path, str]:
     """A server's data folder with two organisations and the two people; and the log's key."""
     cli = _custody_cli()
