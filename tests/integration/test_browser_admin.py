@@ -24,21 +24,14 @@ import uuid
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from custody.domain.people import OrgKind, Role
+from custody.domain.people import Role
+from support.admin_pages import add_person, disable, enrolled, own_browser, police_force
 from support.axe import assert_accessible
 from support.chromium import activate_in_the_browser, fresh
 from support.server import Person, Server
 from support.world import Account
 
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
-
-
-def person(server: Server, org: str, role: Role, unit: str | None = None) -> Person:
-    """Someone of ``org`` an operator added, enrolled at their own machine (no keys)."""
-    email = f"{role.value}.{uuid.uuid4().hex[:8]}@tvp.police.example"
-    account = server.world.add(email, email, org, role, unit=unit,
-                               password=f"pw-{uuid.uuid4().hex[:12]}-long")
-    return Person.signed_in(server, account, server.work / "people" / email, keys=False)
 
 
 def to_administration(page: Page) -> None:
@@ -49,10 +42,8 @@ def to_administration(page: Page) -> None:
 def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
     server: Server, context: BrowserContext
 ) -> None:
-    org = server.world.new_org(OrgKind.POLICE)
-    server.world.unit(org, "Interview Unit")
-    server.world.unit(org, "CID")
-    leaver = person(server, org, Role.OFFICER, "CID")
+    org = police_force(server, "Interview Unit", "CID")
+    leaver = enrolled(server, org, Role.OFFICER, "CID")
 
     # The organisation admin's very first sign-in, in the browser.
     page = context.new_page()
@@ -72,22 +63,13 @@ def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
     expect(page.locator("#form-error")).to_contain_text("What to do")
     expect(page.locator("#new-email")).to_have_value(leaver.email)
     assert_accessible(page)
-    page.fill("#new-email", newcomer)
-    page.select_option("#new-role", "officer")
-    page.select_option("#new-unit", label="Interview Unit")
-    page.click("#add-person-button")
-    page.wait_for_url("**?done=added")
-    expect(page.locator("#done")).to_contain_text(f"e-mailed to {newcomer}")
+    code = add_person(page, server, newcomer, "Interview Unit")
     expect(page.locator("#person-unit")).to_have_text("Interview Unit")
-    code = server.mailbox.code_for(newcomer, "--activation-code")
-    assert code not in page.content()
     assert_accessible(page)
     # ...and the newcomer, with the code only they received, signs in for the first time.
-    with_code = context.browser.new_context() if context.browser else None
-    assert with_code is not None
+    with_code = own_browser(context)
     try:
         theirs = with_code.new_page()
-        theirs.set_default_timeout(60_000)
         joined = Person(server, Account(newcomer, newcomer, org, "officer",
                                         f"chosen-{uuid.uuid4().hex}"),
                         server.work / "first" / newcomer)
@@ -105,15 +87,8 @@ def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
     page.press("#people-q", "Enter")
     page.wait_for_url("**/admin/people?q=*")
     page.click(f'#people a:text-is("{leaver.email}")')
-    page.fill("#disable-reason", "left the force")
-    page.check("#disable-form input[name=confirm]")
-    page.click("#disable-button")
-    page.wait_for_url("**?done=disabled")
-    expect(page.locator("#person-state")).to_have_text("disabled")
+    disable(page, server, leaver, "left the force")
     assert_accessible(page)
-    assert server.world.user(leaver.email).disabled
-    assert any(e.email == leaver.email and "left the force" in (e.detail or "")
-               for e in server.world.events("people:disabled"))
 
     # The organisation's security events show it; the filter narrows to it.
     page.goto(f"{server.web_url}/admin/security-events?kind=people")
@@ -122,11 +97,9 @@ def test_an_org_admin_adds_and_disables_a_unit_admin_is_kept_to_their_unit(
     assert_accessible(page)
 
     # The unit admin, in a browser of their own: their unit, not the CID officer.
-    other = context.browser.new_context() if context.browser else None
-    assert other is not None
+    other = own_browser(context)
     try:
         theirs = other.new_page()
-        theirs.set_default_timeout(60_000)
         fresh(theirs, server, org, Role.UNIT_ADMIN, "Interview Unit")
         to_administration(theirs)
         expect(theirs.locator(f'#people a:text-is("{newcomer}")')).to_be_visible()

@@ -37,9 +37,9 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from custody.domain.people import OrgKind, Role
 from custody.ledger.events import EntryType
+from support.admin_pages import add_person, disable, enrolled, own_browser, police_force
 from support.axe import assert_accessible
 from support.chromium import (
-    WAIT_MS,
     enrol_in_the_browser,
     fresh,
     make_keys,
@@ -52,14 +52,6 @@ from support.world import POLICE, new_urn
 pytestmark = [pytest.mark.parametrize("server", ["sqlite"], indirect=True), pytest.mark.slow]
 
 
-def enrolled(server: Server, org: str, role: Role, unit: str | None = None) -> Person:
-    """Someone an operator added earlier, enrolled at their own machine (no keys)."""
-    email = f"{role.value}.{uuid.uuid4().hex[:8]}@tvp.police.example"
-    account = server.world.add(email, email, org, role, unit=unit,
-                               password=f"pw-{uuid.uuid4().hex[:12]}-long")
-    return Person.signed_in(server, account, server.work / "people" / email, keys=False)
-
-
 def person_page(page: Page, server: Server, who: Person) -> None:
     """From "Administration", find ``who`` by their address and open their page."""
     page.goto(f"{server.web_url}/admin/people")
@@ -67,14 +59,6 @@ def person_page(page: Page, server: Server, who: Person) -> None:
     page.press("#people-q", "Enter")
     page.click(f'#people a:text-is("{who.email}")')
     page.wait_for_url("**/admin/people/*")
-
-
-def own_browser(context: BrowserContext) -> BrowserContext:
-    """Another person's browser: a context of its own (cookies, storage, downloads)."""
-    assert context.browser is not None
-    other = context.browser.new_context(accept_downloads=True)
-    other.set_default_timeout(WAIT_MS)
-    return other
 
 
 # ── officer ─────────────────────────────────────────────────────────────────────────────────
@@ -166,15 +150,9 @@ def test_a_unit_admin_adds_a_person_to_their_unit(
     # Their own unit is the only one offered.
     expect(page.locator("#new-unit option")).to_have_text(["Interview Unit"])
     newcomer = f"dc.{uuid.uuid4().hex[:8]}@tvp.police.example"
-    page.fill("#new-email", newcomer)
-    page.select_option("#new-role", "officer")
-    page.click("#add-person-button")
-    page.wait_for_url("**?done=added")
-    expect(page.locator("#done")).to_contain_text(f"e-mailed to {newcomer}")
+    add_person(page, server, newcomer)
     expect(page.locator("#person-unit")).to_have_text("Interview Unit")
     expect(page.locator("#person-state")).to_have_text("not enrolled yet")
-    code = server.mailbox.code_for(newcomer, "--activation-code")
-    assert code not in page.content()
     assert server.world.user(newcomer).role == "officer"
     page.goto(f"{server.web_url}/admin/people")
     expect(page.locator(f'#people a:text-is("{newcomer}")')).to_be_visible()
@@ -183,22 +161,13 @@ def test_a_unit_admin_adds_a_person_to_their_unit(
 def test_a_unit_admin_disables_an_officer_of_their_unit(
     server: Server, context: BrowserContext
 ) -> None:
-    org = server.world.new_org(OrgKind.POLICE)
-    server.world.unit(org, "Interview Unit")
-    server.world.unit(org, "CID")
+    org = police_force(server, "Interview Unit", "CID")
     leaver = enrolled(server, org, Role.OFFICER, "Interview Unit")
     page = context.new_page()
     fresh(page, server, org, Role.UNIT_ADMIN, "Interview Unit")
     person_page(page, server, leaver)
     expect(page.locator("#move-form")).to_have_count(0)  # moving is the organisation admin's
-    page.fill("#disable-reason", "left the unit")
-    page.check("#disable-form input[name=confirm]")
-    page.click("#disable-button")
-    page.wait_for_url("**?done=disabled")
-    expect(page.locator("#person-state")).to_have_text("disabled")
-    assert server.world.user(leaver.email).disabled
-    assert any(e.email == leaver.email and "left the unit" in (e.detail or "")
-               for e in server.world.events("people:disabled"))
+    disable(page, server, leaver, "left the unit")
     # Their CLI session ended with it.
     assert leaver.run("whoami").returncode != 0
 
