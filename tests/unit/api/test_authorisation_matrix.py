@@ -141,7 +141,10 @@ class Matrix:
         return str(self.w.login(member)["token"])
 
     def spoiled(self, key: str, how: str) -> str:
-        token = self.token(key)
+        return self._spoil(self.token(key), how)
+
+    def _spoil(self, token: str | None, how: str) -> str:
+        """``token``, ``how`` "revoked" or else expired a second ago."""
         assert token is not None
         with self.w.ctx.unit_of_work() as session:
             row = session.scalars(
@@ -170,16 +173,7 @@ class Matrix:
         return web_sessions.issue(self.w.ctx, user_id, None).token
 
     def spoiled_session(self, key: str, how: str) -> str:
-        token = self.session(key)
-        assert token is not None
-        with self.w.ctx.unit_of_work() as session:
-            row = session.scalars(
-                select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one()
-            if how == "revoked":
-                row.revoked_at = self.w.clock.now()
-            else:
-                row.expires_at = self.w.clock.now() - timedelta(seconds=1)
-        return token
+        return self._spoil(self.session(key), how)
 
     def viewing(self) -> str:
         """A viewing of the sent item by its recipient (anyone else's request for it is "not

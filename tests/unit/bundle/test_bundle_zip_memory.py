@@ -148,6 +148,22 @@ BOMBS: dict[Callable[[], list[Member]], str] = {
 }
 
 
+def _verify_measured(path: Path) -> subprocess.CompletedProcess[str]:
+    """``custody verify`` of ``path`` in a child that prints how far its peak memory rose."""
+    return subprocess.run(
+        [sys.executable, "-c", _MEASURE, "verify", str(path), "--log-key", LOG.verifier.vkey],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _assert_bounded(done: subprocess.CompletedProcess[str]) -> None:
+    growth = json.loads(done.stdout.splitlines()[-1])["growth"]
+    assert growth < PEAK_ABOVE_BASELINE, f"peak rose {growth >> 20} MiB"
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM (Linux)")
 @pytest.mark.parametrize("bomb", BOMBS, ids=lambda bomb: bomb.__name__)
 def test_a_bomb_is_refused_in_bounded_memory(
@@ -155,17 +171,10 @@ def test_a_bomb_is_refused_in_bounded_memory(
 ) -> None:
     path = tmp_path / "bomb.zip"
     path.write_bytes(_zip(bomb()))
-    done = subprocess.run(
-        [sys.executable, "-c", _MEASURE, "verify", str(path), "--log-key", LOG.verifier.vkey],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _verify_measured(path)
     assert done.returncode == 8, done.stderr
     assert done.stderr.startswith(f"error: {BOMBS[bomb]}"), done.stderr
-    growth = json.loads(done.stdout.splitlines()[-1])["growth"]
-    assert growth < PEAK_ABOVE_BASELINE, f"peak rose {growth >> 20} MiB"
+    _assert_bounded(done)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM (Linux)")
@@ -174,14 +183,7 @@ def test_a_file_far_larger_than_any_bundle_is_not_read_whole(tmp_path: Path) -> 
     path = tmp_path / "huge.zip"
     with path.open("wb") as f:
         f.truncate(4 << 30)  # 4 GiB, sparse
-    done = subprocess.run(
-        [sys.executable, "-c", _MEASURE, "verify", str(path), "--log-key", LOG.verifier.vkey],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _verify_measured(path)
     assert done.returncode == 8, done.stderr
     assert "a custody bundle is at most" in done.stderr
-    growth = json.loads(done.stdout.splitlines()[-1])["growth"]
-    assert growth < PEAK_ABOVE_BASELINE, f"peak rose {growth >> 20} MiB"
+    _assert_bounded(done)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
 import pytest
 from pydantic import BaseModel
 
@@ -46,6 +45,7 @@ from custody.protocol.transfers import (
     ReaderOut,
     TransferOut,
 )
+from support.commands import command_tree
 from support.paths import REPO_ROOT
 
 from .conftest import PASSPHRASE, Terminal
@@ -154,20 +154,7 @@ def test_every_documented_json_field_is_the_models_own_in_order() -> None:
         assert nested[name] == list(model.model_fields), name
 
 
-def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
-    ctx = click.Context(group)
-    found: dict[str, click.Command] = {}
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        assert command is not None
-        if isinstance(command, click.Group):
-            found.update(_commands(command, f"{prefix}{name} "))
-        else:
-            found[f"{prefix}{name}"] = command
-    return found
-
-
-COMMANDS = _commands(cli)
+COMMANDS = command_tree(cli)
 
 
 @pytest.mark.parametrize("name", sorted(PRINTS))

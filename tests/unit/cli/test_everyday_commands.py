@@ -9,12 +9,12 @@ import re
 import shlex
 from pathlib import Path
 
-import click
 import pytest
 
 from custody.cli import help_text
 from custody.cli.main import cli, main
 from support.client import SERVER
+from support.commands import command_tree
 from support.paths import REPO_ROOT
 from support.world import CPS, new_urn
 
@@ -155,20 +155,7 @@ def test_completion_completes_commands_and_options(
     assert capsys.readouterr().out.split() == ["plain,list"]
 
 
-def _tree(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
-    ctx = click.Context(group)
-    found: dict[str, click.Command] = {}
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        assert command is not None
-        if isinstance(command, click.Group):
-            found.update(_tree(command, f"{prefix}{name} "))
-        else:
-            found[f"{prefix}{name}"] = command
-    return found
-
-
-TREE = _tree(cli)
+TREE = command_tree(cli)
 
 
 def test_every_command_has_an_example_and_nothing_else_does() -> None:

@@ -50,6 +50,13 @@ def _reason(w: Cast, entry: Entry) -> str:
         return notes.texts(session, [entry.data[notes.KEY]])[entry.data[notes.KEY]]
 
 
+def _share(w: Cast, item: str, reader: str, key_index: int, expires: str | None,
+           wrap: str = WRAP) -> None:
+    """The prosecutor shares ``item`` with ``reader``, as their client would."""
+    shares.share(w.ctx, w.prosecutor, item, email=reader, wrap_b64=wrap, key_index=key_index,
+                 expires=expires)
+
+
 def _with_blob(w: Cast, item: str) -> None:
     w.ctx.blobs.create_upload("u-" + item, 3, f"items/{item}")
     w.ctx.blobs.append("u-" + item, 0, [b"abc"])
@@ -225,19 +232,9 @@ def test_share_with_expiry_incident_freeze_and_bad_input(cast: Cast) -> None:
     with pytest.raises(NotFound):
         shares.share_target(w.ctx, w.prosecutor, item, "nobody@example.org")
     with pytest.raises(InvalidInput, match="past"):
-        shares.share(
-            w.ctx,
-            w.prosecutor,
-            item,
-            email=reader,
-            wrap_b64=WRAP,
-            key_index=0,
-            expires="2020-01-01",
-        )
+        _share(w, item, reader, 0, "2020-01-01")
     with pytest.raises(InvalidInput, match="base64"):
-        shares.share(
-            w.ctx, w.prosecutor, item, email=reader, wrap_b64="%%", key_index=0, expires=None
-        )
+        _share(w, item, reader, 0, None, wrap="%%")
     with pytest.raises(InvalidInput, match="yourself"):
         shares.share_target(w.ctx, w.prosecutor, item, w.prosecutor.email)
     with pytest.raises(NotFound):  # the outsider holds nothing: same answer as for no item
@@ -246,34 +243,10 @@ def test_share_with_expiry_incident_freeze_and_bad_input(cast: Cast) -> None:
 
     target = shares.share_target(w.ctx, w.prosecutor, item, reader)
     with pytest.raises(Conflict, match="key changed"):
-        shares.share(
-            w.ctx,
-            w.prosecutor,
-            item,
-            email=reader,
-            wrap_b64=WRAP,
-            key_index=target.key_index + 1,
-            expires=None,
-        )
-    shares.share(
-        w.ctx,
-        w.prosecutor,
-        item,
-        email=reader,
-        wrap_b64=WRAP,
-        key_index=target.key_index,
-        expires="14d",
-    )
+        _share(w, item, reader, target.key_index + 1, None)
+    _share(w, item, reader, target.key_index, "14d")
     with pytest.raises(Conflict, match="already read"):
-        shares.share(
-            w.ctx,
-            w.prosecutor,
-            item,
-            email=reader,
-            wrap_b64=WRAP,
-            key_index=target.key_index,
-            expires=None,
-        )
+        _share(w, item, reader, target.key_index, None)
     view = shares.item_view(w.ctx, w.outsider, item)
     assert [i.wrap for i in view.items] == [base64.b64decode(WRAP)]
     items.start_download(w.ctx, w.outsider, item, 0, None)
