@@ -34,8 +34,17 @@ CALL_TIMEOUT = 120.0
 # The helper: imports the CLI once, then forks one child per request. Requests and replies are
 # JSON lines on its stdin/stdout; a child's own stdin/stdout/stderr are files named in the request.
 _FORK_HELPER = r"""
-import io, json, os, signal, sys, traceback
-from custody.cli.main import main
+import importlib, io, json, os, signal, sys, traceback
+from custody.cli.main import COMMAND_INDEX, main
+
+# The CLI imports a command's modules when it runs (cli/main.py): each fork would pay for
+# them again. Imported here once, before any fork, with what send, receive, the failure
+# path and the demo import inside their functions.
+for module in {target.partition(":")[0] for target, _ in COMMAND_INDEX.values()} | {
+    "custody.cli.output", "custody.cli.session_cmds", "custody.cli.views", "custody.client.sending",
+    "custody.client.receiving", "custody.demo", "rich.progress",
+}:
+    importlib.import_module(module)
 
 def child(req):
     os.setsid()
