@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from custody import faults
 from custody.errors import (
     ChecksumMismatch,
     Conflict,
@@ -293,6 +294,7 @@ async def patch(
             offset = await run_in_threadpool(
                 uploads.append, ctx, actor, upload_id, offset, _hashed(batch, digest)
             )
+    faults.point("tus.after_append")
     if checksum and digest is not None and digest.digest() != checksum[1]:
         await run_in_threadpool(ctx.blobs.truncate_upload, upload_id, start)
         raise ChecksumRefused(start)

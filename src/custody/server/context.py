@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from custody import faults
 from custody.clock import Clock, SystemClock
 from custody.errors import LocalError
 from custody.ledger.note import Signer
@@ -53,6 +54,7 @@ def open_blobs(settings: Settings) -> BlobStore:
 
 def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
     """Everything the services need, from ``settings``; refuses a schema that is not current."""
+    faults.arm(settings.mode)  # CUSTODY_FAULT_POINTS, development only (tests/faults)
     engine = make_engine(settings.effective_database_url)
     require_current_schema(engine)
     origin, signer = load_log_signer(settings)

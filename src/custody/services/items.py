@@ -10,6 +10,7 @@ import base64
 import binascii
 import re
 
+from custody import faults
 from custody.domain.items import ItemState
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.events import EntryType
@@ -122,6 +123,7 @@ def seal_item(
             },
             people_list=("readers", [r.user_id for r in readers if r.user_id]),
         )
+        faults.point("seal.before_commit")
 
 
 def start_download(

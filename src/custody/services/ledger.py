@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from custody import faults
 from custody.errors import NotFound
 from custody.ledger import people
 from custody.ledger.entry import Entry
@@ -66,6 +67,7 @@ def record(
         data=fields,
     )
     appended = store.append(entry)
+    faults.point("ledger.appended")
     if isinstance(actor, Actor) and (actor.address or actor.user_agent):
         session.add(
             AccessRecord(
@@ -125,7 +127,10 @@ def publish_checkpoint(ctx: ServiceContext) -> StoredCheckpoint | None:
     with ctx.unit_of_work() as session:
         store = LedgerStore(session)
         store.fold_heads()  # a little at a time, so a bundle's seal_heads has little to do
-        return store.sign_checkpoint(ctx.log_signer, ctx.origin, ctx.clock.now())
+        signed = store.sign_checkpoint(ctx.log_signer, ctx.origin, ctx.clock.now())
+        if signed is not None:
+            faults.point("checkpoint.signed")
+        return signed
 
 
 def latest_checkpoint(ctx: ServiceContext) -> StoredCheckpoint:

@@ -22,6 +22,7 @@ from typing import TypeVar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from custody import faults
 from custody.domain.cases import parse_urn
 from custody.domain.items import ItemState
 from custody.domain.people import CONTENT_ROLES, Role
@@ -352,6 +353,7 @@ def shred(
             record_event(
                 ctx, session, "item:shredded", Origin(), detail=f"item {item.id} by {operator}"
             )
+    faults.point("shred.before_blob_delete")
     delete_blob(ctx, item_id)
     return len(wraps)
 

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody import faults
 from custody.domain.items import ItemState
 from custody.domain.transfers import TransferState
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.events import EntryType
 from custody.services.context import Actor, ServiceContext
 from custody.services.ledger import record_item
+from custody.store.blobs import BlobInfo, hash_stream
 from custody.store.models import Item, Upload
 
 
@@ -56,7 +58,7 @@ def create(ctx: ServiceContext, actor: Actor, item_id: str, length: int) -> Uplo
             # Location): the same upload again, with what it holds, so nothing is stranded.
             if existing.finished_at is not None:
                 raise Conflict(f"item {item_id} is uploaded already")
-            offset = ctx.blobs.upload_offset(existing.id)
+            offset = _offset(ctx, existing)
             return UploadStatus(existing.id, offset, existing.length, complete=False)
         upload = Upload(
             id=secrets.token_hex(16),
@@ -76,8 +78,29 @@ def status(ctx: ServiceContext, actor: Actor, upload_id: str) -> UploadStatus:
         upload = _own_upload(session, actor, upload_id)
         if upload.finished_at is not None:
             return UploadStatus(upload.id, upload.length, upload.length, complete=True)
-        offset = ctx.blobs.upload_offset(upload_id)
+        offset = _offset(ctx, upload)
         return UploadStatus(upload.id, offset, upload.length, complete=False)
+
+
+def _offset(ctx: ServiceContext, upload: Upload) -> int:
+    """Where an unfinished upload stands; all of it if its blob was published by a node that
+    died before recording it (the staged upload is gone, the published blob is whole)."""
+    try:
+        return ctx.blobs.upload_offset(upload.id)
+    except NotFound:
+        if _published(ctx, upload) is None:
+            raise
+        return upload.length
+
+
+def _published(ctx: ServiceContext, upload: Upload) -> str | None:
+    """The blob key of ``upload``'s item if a blob of the upload's length is published there."""
+    key = _blob_key(upload.item_id)
+    try:
+        size = ctx.blobs.size(key)
+    except NotFound:
+        return None
+    return key if size == upload.length else None
 
 
 def append(
@@ -107,7 +130,9 @@ def finish(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
         upload = _own_upload(session, actor, upload_id)
         item = session.get_one(Item, upload.item_id)
         key = _blob_key(item.id)
-        info = ctx.blobs.finish_upload(upload_id, key)
+        faults.point("upload.before_publish")
+        info = _publish(ctx, upload, key)
+        faults.point("upload.after_publish")
         upload.finished_at = ctx.clock.now()
         item.state = ItemState.UPLOADED
         item.blob_key = key
@@ -120,6 +145,19 @@ def finish(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
             item,
             data={"ciphertext_size": info.size, "ciphertext_sha256": info.sha256},
         )
+
+
+def _publish(ctx: ServiceContext, upload: Upload, key: str) -> BlobInfo:
+    """Publish the staged upload under ``key``: or, if a node published it and died before
+    its transaction committed, take the blob it left (hashed by reading it back) and clear
+    what is left of the staged upload."""
+    try:
+        return ctx.blobs.finish_upload(upload.id, key)
+    except NotFound:
+        if _published(ctx, upload) != key:
+            raise
+    ctx.blobs.abort_upload(upload.id)
+    return BlobInfo(size=upload.length, sha256=hash_stream(ctx.blobs.read(key)))
 
 
 def terminate(ctx: ServiceContext, actor: Actor, upload_id: str) -> None:
