@@ -36,6 +36,7 @@ from custody.store.blobs import hash_stream, open_blob_store
 
 FORMAT = "custody-backup/v1"
 MANIFEST = "backup.json"
+DATABASE = "custody.db"  # the snapshot's name in a backup, and the database's in a data folder
 _STORED = ("uploaded", "sealed")  # custody.domain.items.ItemState values that hold a blob
 _CHUNK = 1 << 20
 
@@ -84,7 +85,7 @@ def backup(settings: Settings, out: Path) -> BackupReport:
     if out.exists() and any(out.iterdir()):
         raise InvalidInput(f"{out} is not empty", hint="give a new folder for the backup")
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
-    snapshot = out / "custody.db"
+    snapshot = out / DATABASE
     source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     target = sqlite3.connect(snapshot)
     try:
@@ -158,13 +159,19 @@ def restore(folder: Path, settings: Settings) -> BackupReport:
     os.chmod(target, 0o700)
     report = BackupReport(target, int(manifest["log_size"]), missing=list(
         manifest.get("missing_items", [])))
-    for rel in files:
-        fd = _private_file(target / rel)
+    # The database last, under a temporary name and renamed: a restore killed halfway leaves
+    # no database, so no server starts on a data folder missing blobs or secrets.
+    for rel in sorted(files, key=lambda r: r == DATABASE):
+        path = target / rel
+        written = path.with_name(path.name + ".restoring") if rel == DATABASE else path
+        fd = _private_file(written)
         with (folder / rel).open("rb") as src, os.fdopen(fd, "wb") as dst:
             shutil.copyfileobj(src, dst)
             dst.flush()
             os.fsync(dst.fileno())
+        if written != path:
+            os.replace(written, path)
         report.files += 1
-        report.bytes += (target / rel).stat().st_size
+        report.bytes += path.stat().st_size
     (target / "blobs" / "uploads").mkdir(mode=0o700, parents=True, exist_ok=True)
     return report

@@ -57,6 +57,8 @@ def initialise(settings: Settings, origin: str | None = None) -> Initialised:
             f"{origin!r} cannot name a log", hint="use letters, digits, '.', '/' and '-'"
         )
     signer = Signer(origin, SigningKey.generate())
-    write_private(settings.log_key_path, (signer.to_skey() + "\n").encode())
+    # The origin first: the key's presence is what says the log was made (above), so an init
+    # killed between the two makes both again rather than keeping a key without its origin.
     write_private(settings.log_origin_path, (origin + "\n").encode())
+    write_private(settings.log_key_path, (signer.to_skey() + "\n").encode())
     return Initialised(signer, True, made_secret, 0)

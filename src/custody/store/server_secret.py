@@ -24,12 +24,21 @@ def create_server_secret(settings: Settings) -> bool:
     if path.exists():
         return False
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Written whole and synced beside it, then linked into place: a process killed halfway
+    # leaves no secret (the next init makes one), never an empty one the server refuses.
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(SECRET_BYTES) + "\n")
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(SECRET_BYTES) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # never replaces a secret another init made meanwhile
+        except FileExistsError:
+            return False
+    finally:
+        tmp.unlink(missing_ok=True)
     return True
 
 
