@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -26,17 +25,7 @@ from custody.crypto.age import (
 )
 from custody.crypto.items import new_item_key, wrap
 
-AGE = shutil.which("age") or "/usr/bin/age"
 CHUNK = 64 * 1024
-
-
-@pytest.fixture(scope="module")
-def age_tool() -> str:
-    if not Path(AGE).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"the age tool is required under CI (looked for {AGE})")
-        pytest.skip(f"the age tool is not installed (looked for {AGE})")
-    return AGE
 
 
 def _identity_file(tmp_path: Path, identity: Identity, name: str = "id.txt") -> Path:

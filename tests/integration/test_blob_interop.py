@@ -10,28 +10,14 @@ missing, except under CI, where that fails.
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
 import subprocess
 import uuid
 from pathlib import Path
 
-import pytest
-
 from custody.crypto.keys import UserKeys
 from support.server import People, Person, Server, item_ids, make_file, new_case
 from support.world import CPS, OTHER, POLICE, Account
-
-
-@pytest.fixture(scope="module")
-def age_tool() -> str:
-    found = shutil.which("age") or ("/usr/bin/age" if Path("/usr/bin/age").exists() else None)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("the age tool is required under CI")
-        pytest.skip("the age tool is not installed")
-    return found
 
 
 def _age_decrypt(age: str, identity: Path, ciphertext: Path, out: Path) -> None:

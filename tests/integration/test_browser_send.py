@@ -37,7 +37,7 @@ from playwright.sync_api import BrowserContext, Page, Request, Route, expect
 from custody.crypto import age
 from custody.crypto.keys import UserKeys
 from support.chromium import JsMemory, send_in_browser, sent_transfer, sign_in, unlock_keys
-from support.scan import scan_bytes, scan_database, scan_tree
+from support.scan import marked_case_files, scan_bytes, scan_database, scan_tree
 from support.server import People, Person, Server, item_ids, make_file, new_person
 from support.world import CPS, POLICE, new_urn
 
@@ -113,16 +113,7 @@ def _age_tool() -> str:
 def test_no_plaintext_and_no_file_name_reach_the_server(
     server: Server, people: People, officer: Person, context: BrowserContext, tmp_path: Path
 ) -> None:
-    marker = f"PLAINTEXT-MARKER-{secrets.token_hex(12)}"
-    names = [f"Victim-ABE-Interview-{secrets.token_hex(6)}.txt",
-             f"MG6C-Unused-Material-{secrets.token_hex(6)}.csv"]
-    folder = tmp_path / "case-files"
-    files = [
-        make_file(folder, names[0],
-                  content=(f"Interview transcript. Reference {marker}.\n" * 200).encode()),
-        make_file(folder, names[1], content=f"exhibit,description\nJB/1,{marker}\n".encode()),
-    ]
-    needles = [marker.encode(), *(n.encode() for n in names)]
+    files, needles = marked_case_files(tmp_path / "case-files")
     page = _signed_in_page(context, server, officer)
     send_in_browser(page, server, files, new_urn(), CPS)
     transfer = sent_transfer(page)

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from support.cli import CUSTODY, assert_fails, base_env, free_port, ok, run_custody
 from support.go import build_go
+from support.server import stop
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 GROW_BY = 700  # entries appended to the demo's log, so it has full tiles and a level-1 tile
@@ -261,12 +262,7 @@ def live_log(demo: Demo) -> Iterator[LiveLog]:
                 signed = int(response.text.split("\n")[1])
         yield LiveLog(url, size, data_dir / "custody.db", demo.log_key)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _indexes(size: int) -> list[str]:

@@ -36,11 +36,11 @@ from custody.errors import CustodyError
 from custody.ledger import merkle, note
 from custody.ledger.checkpoint import Checkpoint, sign_checkpoint
 from custody.ledger.entry import Entry
+from support.age import AGE
 from support.paths import REPO_ROOT
 
 JS = REPO_ROOT / "js"
 NODE = shutil.which("node")
-AGE = shutil.which("age") or "/usr/bin/age"
 PASSPHRASE = "correct horse battery staple \u00e9t\u00e9"  # noqa: S105 - a test passphrase
 USER_ID = "71680909-547d-4901-9746-2616ff5e353c"
 ORIGIN = "custody.example/log"
@@ -215,15 +215,6 @@ def test_node_opens_and_verifies_what_python_made(interop: Path, tmp_path: Path)
     assert refused["checkpoint"].startswith("NoteError: ")
     assert refused["consistency"].startswith("SplitView: the tree of 13 entries does not extend")
     assert refused["inclusion"].startswith("InvalidProof: inclusion proof of leaf 6")
-
-
-@pytest.fixture(scope="module")
-def age_tool() -> str:
-    if not Path(AGE).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"the age tool is required under CI (looked for {AGE})")
-        pytest.skip(f"the age tool is not installed (looked for {AGE})")
-    return AGE
 
 
 def test_python_and_age_open_what_node_made(interop: Path, age_tool: str, tmp_path: Path) -> None:

@@ -3,36 +3,26 @@
 A transfer whose content carries a unique marker, under distinctive file names, is sent and
 received; then every byte under the server's data folder (SQLite database, WAL and shared-memory
 files, blobs, staging, secrets) is searched, and on PostgreSQL the database itself: a ``pg_dump``
-and every value of every column of every table. Neither the marker nor a name may appear, raw or
-hex-encoded (PostgreSQL prints bytea as hex). The server's log is searched too.
+and every value of every column of every table. Neither the marker nor a name may appear, raw,
+hex-encoded (PostgreSQL prints bytea as hex) or in base64. The server's log is searched too.
 """
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from support.scan import scan_bytes, scan_database, scan_tree
-from support.server import People, Server, make_file, new_case
+from support.scan import marked_case_files, scan_bytes, scan_database, scan_tree
+from support.server import People, Server, new_case
 from support.world import CPS
 
 
 def test_server_holds_no_plaintext_and_no_file_names(
         server: Server, people: People, tmp_path: Path) -> None:
-    marker = f"PLAINTEXT-MARKER-{secrets.token_hex(12)}"
-    names = [f"Victim-ABE-Interview-{secrets.token_hex(6)}.txt",
-             f"MG6C-Unused-Material-{secrets.token_hex(6)}.csv"]
-    folder = tmp_path / "case-files"
-    files = [
-        make_file(folder, names[0],
-                  content=(f"Interview transcript. Reference {marker}.\n" * 200).encode()),
-        make_file(folder, names[1], content=f"exhibit,description\nJB/1,{marker}\n".encode()),
-    ]
-    needles = [marker.encode(), *(n.encode() for n in names)]
+    files, needles = marked_case_files(tmp_path / "case-files")
 
     urn = new_case(people.officer)
     transfer_id = people.officer.send(files, urn, CPS)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import MetaData, select
 
 from support.cli import assert_fails, ok, run_custody
+from support.scan import scan_bytes, scan_database
 from support.server import People, Person, Server, item_ids, make_file, new_case, serving
 from support.swift import Swift
 from support.world import CPS
@@ -132,25 +132,15 @@ def test_a_flipped_bit_in_the_stored_object_is_refused(
 # ── no plaintext anywhere the service keeps things ───────────────────────────────────────────
 
 
-def _forms(needle: bytes) -> list[bytes]:
-    return [needle, needle.hex().encode(), needle.hex().upper().encode(),
-            base64.b64encode(needle)]
-
-
-def _found(where: str, data: bytes, needles: list[bytes]) -> list[str]:
-    return [f"{where}: {form!r}" for needle in needles for form in _forms(needle)
-            if form in data]
-
-
 def _scan_tree(root: Path, needles: list[bytes]) -> tuple[list[str], int]:
     found: list[str] = []
     files = 0
     for path in sorted(root.rglob("*")):
         if path.is_file():
             files += 1
-            found += _found(str(path), path.read_bytes(), needles)
+            found += scan_bytes(str(path), path.read_bytes(), needles)
             for name in os.listxattr(path):  # Swift keeps an object's metadata in xattrs
-                found += _found(f"{path} [{name}]", os.getxattr(path, name), needles)
+                found += scan_bytes(f"{path} [{name}]", os.getxattr(path, name), needles)
     return found, files
 
 
@@ -164,28 +154,10 @@ def _scan_bucket(server: Server, needles: list[bytes]) -> tuple[list[str], int]:
             answer = client.get_object(Bucket=bucket, Key=listed["Key"])
             with answer["Body"] as body:
                 data = body.read()
-            found += _found(f"s3://{bucket}/{listed['Key']}", data, needles)
-            found += _found(f"s3://{bucket}/{listed['Key']} (name, metadata)",
+            found += scan_bytes(f"s3://{bucket}/{listed['Key']}", data, needles)
+            found += scan_bytes(f"s3://{bucket}/{listed['Key']} (name, metadata)",
                             f"{listed['Key']} {answer.get('Metadata')}".encode(), needles)
     return found, objects
-
-
-def _scan_database(server: Server, needles: list[bytes]) -> tuple[list[str], int]:
-    found: list[str] = []
-    values = 0
-    metadata = MetaData()
-    metadata.reflect(server.engine)
-    with server.engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                for column, value in zip(table.columns, row, strict=True):
-                    if value is None:
-                        continue
-                    raw = bytes(value) if isinstance(value, bytes | memoryview) \
-                        else str(value).encode()
-                    values += 1
-                    found += _found(f"{table.name}.{column.name}", raw, needles)
-    return found, values
 
 
 def test_no_plaintext_in_the_bucket_on_swift_disk_in_the_database_or_logs(
@@ -210,10 +182,10 @@ def test_no_plaintext_in_the_bucket_on_swift_disk_in_the_database_or_logs(
     assert files_scanned >= objects
     leaks += on_disk
     for log in sorted((swift.folder / "log").glob("*.log")):
-        leaks += _found(str(log), log.read_bytes(), needles)
-    db_leaks, values = _scan_database(server, needles)
+        leaks += scan_bytes(str(log), log.read_bytes(), needles)
+    db_leaks, values = scan_database(server, needles)
     assert values > 100
-    leaks += db_leaks + _found("server log", server.log_path.read_bytes(), needles)
+    leaks += db_leaks + scan_bytes("server log", server.log_path.read_bytes(), needles)
 
     # Controls: the same scans find what is stored in clear — an object put there now, on
     # Swift's disk and in the bucket, and an address in the database.
@@ -224,7 +196,7 @@ def test_no_plaintext_in_the_bucket_on_swift_disk_in_the_database_or_logs(
         assert _scan_bucket(server, [control])[0]
     finally:
         swift.client().delete_object(Bucket=server.stored.bucket, Key="control/plain")
-    assert _scan_database(server, [people.officer.email.encode()])[0]
+    assert scan_database(server, [people.officer.email.encode()])[0]
 
     assert not leaks, "plaintext found on the service:\n" + "\n".join(leaks)
 
@@ -247,15 +219,9 @@ def _offset(url: str, token: str, upload: str) -> int:
     return int(answer.headers["Upload-Offset"])
 
 
-def test_a_tus_upload_alternates_between_two_nodes(
-        server: Server, people: People, tmp_path: Path) -> None:
-    """Two ``custody serve`` processes on one database and one bucket: the PATCHes of one
-    upload go to each in turn (a refused one among them), HEAD on either says where it
-    stands, and the blob published is the bytes sent, with the SHA-256 the ledger records."""
-    officer = people.officer
-    token = officer.session["token"]
-    size = 2 * PART + 5 * MIB + 77
-    data = os.urandom(size)
+def _new_upload(officer: Person, size: int) -> tuple[str, str]:
+    """A draft's item and its tus upload, made through the API: the item's id, the upload's
+    path."""
     with officer.api() as api:
         draft = api.post("/api/v1/transfers", json={"case": new_case(officer), "to": [CPS]})
         assert draft.status_code == 201, draft.text
@@ -267,7 +233,19 @@ def test_a_tus_upload_alternates_between_two_nodes(
         created = api.post("/api/v1/uploads", headers={
             **TUS, "Upload-Length": str(size), "Upload-Metadata": f"item {metadata}"})
         assert created.status_code == 201, created.text
-        upload = created.headers["Location"]
+        return item, str(created.headers["Location"])
+
+
+def test_a_tus_upload_alternates_between_two_nodes(
+        server: Server, people: People, tmp_path: Path) -> None:
+    """Two ``custody serve`` processes on one database and one bucket: the PATCHes of one
+    upload go to each in turn (a refused one among them), HEAD on either says where it
+    stands, and the blob published is the bytes sent, with the SHA-256 the ledger records."""
+    officer = people.officer
+    token = officer.session["token"]
+    size = 2 * PART + 5 * MIB + 77
+    data = os.urandom(size)
+    item, upload = _new_upload(officer, size)
 
     with serving(server.data_dir, server.env, cwd=tmp_path) as other:
         nodes = [server.url, other.url]
@@ -335,22 +313,6 @@ def test_a_node_whose_bucket_is_missing_is_alive_but_not_ready(
 # ── graceful shutdown ────────────────────────────────────────────────────────────────────────
 
 
-def _new_upload(officer: Person, size: int) -> str:
-    """A draft's item and its tus upload, made through the API; the upload's path."""
-    with officer.api() as api:
-        draft = api.post("/api/v1/transfers", json={"case": new_case(officer), "to": [CPS]})
-        assert draft.status_code == 201, draft.text
-        made = api.post(f"/api/v1/transfers/{draft.json()['id']}/items",
-                        json={"ciphertext_size": size})
-        assert made.status_code == 201, made.text
-        item = str(made.json()["id"])
-        metadata = base64.b64encode(item.encode()).decode()
-        created = api.post("/api/v1/uploads", headers={
-            **TUS, "Upload-Length": str(size), "Upload-Metadata": f"item {metadata}"})
-        assert created.status_code == 201, created.text
-        return str(created.headers["Location"])
-
-
 class _SlowBody:
     """A PATCH body sent 1 MiB at a time, ``pause`` seconds apart; ``started`` is set once
     ``after`` MiB went."""
@@ -393,7 +355,7 @@ def test_sigterm_lets_a_running_patch_finish(
     officer = people.officer
     size = 20 * MIB
     data = os.urandom(size)
-    upload = _new_upload(officer, size)
+    _, upload = _new_upload(officer, size)
     answers: list[httpx.Response | Exception] = []
     with serving(server.data_dir, server.env, cwd=tmp_path) as node:
         body = _SlowBody(data, pause=0.08, after=4)  # about 1.3 s after the signal
@@ -428,7 +390,7 @@ def test_a_patch_longer_than_the_grace_keeps_what_arrived(
     token = officer.session["token"]
     size = 40 * MIB
     data = os.urandom(size)
-    upload = _new_upload(officer, size)
+    _, upload = _new_upload(officer, size)
     answers: list[httpx.Response | Exception] = []
     with serving(server.data_dir, server.env, cwd=tmp_path) as node:
         # 20 MiB at once, then 1 MiB every 0.5 s: the other 20 MiB need 10 s, twice the grace
@@ -477,7 +439,7 @@ def test_two_patches_of_one_upload_on_two_nodes_take_turns(
     officer = people.officer
     token = officer.session["token"]
     size = PART + MIB
-    upload = _new_upload(officer, size)
+    _, upload = _new_upload(officer, size)
     sent = {"a": os.urandom(size), "b": os.urandom(size)}
     together = threading.Barrier(2)
     answers: dict[str, httpx.Response | Exception] = {}

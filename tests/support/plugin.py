@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from support.age import age_tool  # noqa: F401 - a fixture of the interoperability tests
 from support.browser import Browser
 from support.chromium import chromium, context  # noqa: F401 - fixtures of the browser tests
 from support.cli import forked_calls

@@ -1,22 +1,39 @@
 """The marker scan: what someone holding a server's disk or database could read in clear.
 
-Every needle is looked for raw and hex-encoded (PostgreSQL prints bytea as hex), in every file
-under a folder and in every value of every column of every table.
+Every needle is looked for raw, hex-encoded (PostgreSQL prints bytea as hex) and in base64 (how
+JSON and object metadata carry bytes), in every file under a folder and in every value of every
+column of every table.
 """
 
 from __future__ import annotations
 
+import secrets
+from base64 import b64encode
 from pathlib import Path
 
 from sqlalchemy import MetaData, select
 
-from support.server import Server
+from support.server import Server, make_file
 
 _PIECE = 64 << 20
 
 
+def marked_case_files(folder: Path) -> tuple[list[Path], list[bytes]]:
+    """Two case files under ``folder`` whose content carries a fresh marker and whose names
+    say what they are: the files, and the needles (marker, names) no server may hold."""
+    marker = f"PLAINTEXT-MARKER-{secrets.token_hex(12)}"
+    names = [f"Victim-ABE-Interview-{secrets.token_hex(6)}.txt",
+             f"MG6C-Unused-Material-{secrets.token_hex(6)}.csv"]
+    files = [
+        make_file(folder, names[0],
+                  content=(f"Interview transcript. Reference {marker}.\n" * 200).encode()),
+        make_file(folder, names[1], content=f"exhibit,description\nJB/1,{marker}\n".encode()),
+    ]
+    return files, [marker.encode(), *(n.encode() for n in names)]
+
+
 def forms(needle: bytes) -> list[bytes]:
-    return [needle, needle.hex().encode(), needle.hex().upper().encode()]
+    return [needle, needle.hex().encode(), needle.hex().upper().encode(), b64encode(needle)]
 
 
 def scan_bytes(where: str, data: bytes, needles: list[bytes]) -> list[str]:

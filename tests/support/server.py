@@ -65,6 +65,16 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
         time.sleep(0.05)
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a server this process started: asked to stop, killed if it has not in 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @dataclass
 class Serving:
     """A running ``custody serve``: its address, its process and what it logs."""
@@ -91,12 +101,7 @@ def serving(data_dir: Path, env: dict[str, str], *extra: str,
         wait_healthy(url, proc, log_path)
         yield Serving(url, proc, log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 class StoredBlobs:
@@ -328,12 +333,7 @@ def shared_server(backend: str, work: Path, swift: Swift | None = None) -> Itera
                 for key in ("officer", "prosecutor", "prosecutor2", "outsider")})
             yield server
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
             world.close()
             mailbox.stop()
 
