@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     # At least 32 KiB: argon2 needs 8 KiB for each of its 4 lanes.
     password_hash_time_cost: int = Field(default=DEFAULT_TIME_COST, ge=1)
     password_hash_memory_kib: int = Field(default=DEFAULT_MEMORY_COST, ge=32)
+    # SQLite (the embedded store) syncs its write-ahead log at every commit: what a client saw
+    # succeed survives a power cut. "normal" syncs at checkpoints only (the last commits may
+    # roll back on a power cut, never on a process kill): for tests only, refused outside
+    # development.
+    sqlite_synchronous: Literal["full", "normal"] = "full"
     system_use_notice: str = Field(default=DEFAULT_NOTICE, min_length=1, max_length=2000)
 
     @field_validator("trusted_proxies", mode="before")
@@ -214,6 +219,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CUSTODY_METRICS_TOKEN is short or a well-known default; set a random one "
                 "of 32 characters or more (e.g. `openssl rand -hex 32`), or unset it"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_lax_sqlite_sync(self) -> Settings:
+        if self.mode != "development" and self.sqlite_synchronous != "full":
+            raise ValueError(
+                "CUSTODY_SQLITE_SYNCHRONOUS=normal can lose the last commits in a power cut; "
+                "it is for tests only: remove it"
             )
         return self
 

@@ -62,10 +62,11 @@ def new_urn() -> str:
 
 
 def world_settings(data_dir: Path, database_url: str, **overrides: Any) -> Settings:
-    """A test server's settings: development mode, the cheapest argon2id, no scheduled scrub
-    (tests move the clock by weeks; the scrub's own tests schedule it), and ``overrides``."""
+    """A test server's settings: development mode, the cheapest argon2id, SQLite synced at
+    checkpoints rather than at every commit, no scheduled scrub (tests move the clock by
+    weeks; the scrub's own tests schedule it), and ``overrides``."""
     values: dict[str, Any] = {"mode": "development", "scrub_every_hours": 0,
-                              **CHEAPEST_HASHING, **overrides}
+                              "sqlite_synchronous": "normal", **CHEAPEST_HASHING, **overrides}
     return Settings(data_dir=data_dir, database_url=database_url, **values)
 
 

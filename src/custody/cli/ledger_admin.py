@@ -26,7 +26,9 @@ def ledger(ctx: click.Context) -> None:
 def ledger_verify(data_dir: Path | None) -> None:
     """Recompute the whole log from its entries; name the first entry that does not match."""
     settings = settings_for(data_dir)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url, synchronous=settings.sqlite_synchronous
+    )
     with transaction(make_sessionmaker(engine)) as session:
         result = LedgerStore(session).verify_all()
     if not result.ok:

@@ -55,7 +55,9 @@ def open_blobs(settings: Settings) -> BlobStore:
 def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
     """Everything the services need, from ``settings``; refuses a schema that is not current."""
     faults.arm(settings.mode)  # CUSTODY_FAULT_POINTS, development only (tests/faults)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url, synchronous=settings.sqlite_synchronous
+    )
     require_current_schema(engine)
     origin, signer = load_log_signer(settings)
     return ServiceContext(

@@ -34,7 +34,9 @@ def initialise(settings: Settings, origin: str | None = None) -> Initialised:
         secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise LocalError(f"cannot create {secrets_dir}: {exc.strerror}") from exc
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url, synchronous=settings.sqlite_synchronous
+    )
     try:
         upgrade(engine)
         with transaction(make_sessionmaker(engine)) as session:

@@ -78,8 +78,9 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and immediate transactions."""
+def make_engine(url: str, *, echo: bool = False, synchronous: str = "full") -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys, immediate transactions, and its
+    log synced at every commit unless ``synchronous`` is "normal" (tests)."""
     if url.startswith("sqlite"):
         _create_private_sqlite_file(url)
         engine = create_engine(
@@ -87,7 +88,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, "NORMAL" if synchronous == "normal" else "FULL")
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -110,14 +111,14 @@ def _create_private_sqlite_file(url: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")  # FULL or NORMAL, nothing else
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
