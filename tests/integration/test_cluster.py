@@ -28,7 +28,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from custody.domain.people import Role
 from support.cli import CUSTODY, base_env, ok, run_custody
 from support.databases import fresh_postgres
 from support.mail import Mailbox
@@ -43,10 +42,12 @@ from support.server import (
     make_file,
     new_case,
     new_person,
+    served_world,
     serving,
+    signed_in_people,
 )
 from support.swift import Swift, free_ports, under_ci
-from support.world import CAST, CPS, POLICE, World, environment, world_settings
+from support.world import CPS, POLICE, World, environment, world_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.swift, pytest.mark.slow]
 
@@ -113,17 +114,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, cli_runner: None,
             said = (folder / "admin-init.txt").read_text().splitlines()
             log_key = next(line.strip() for line in said
                            if line.strip().startswith("custody.test/ledger+"))
-            world = World.open(settings, log_key)
-            world.mail = mailbox
-            world.organisations()
-            for key, email, org, role in CAST:
-                if role is not Role.ADMIN:
-                    world.add(key, email, org, role, password=f"pw-{key}-{uuid.uuid4().hex[:12]}")
+            world = served_world(settings, log_key, mailbox)
             server = Server("swift", url, world, folder / "log" / "node-1.log", work, None,
                             mailbox, StoredBlobs(data_dir, swift, bucket))
-            server.people = People(**{
-                key: Person.signed_in(server, server.accounts[key], work / "people" / key)
-                for key in ("officer", "prosecutor", "prosecutor2", "outsider")})
+            server.people = signed_in_people(server, work)
             yield Cluster(server, server.people, folder, nodes[1].split(), env, clock)
         finally:
             subprocess.run(["bash", str(CLUSTER_SH), "down", str(folder)], env=env,

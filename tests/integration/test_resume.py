@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from support.cli import CUSTODY, assert_fails, ok
+from support.interrupted import left_behind, payload_start
 from support.server import People, Server, item_ids, make_file, new_case
 from support.world import CPS
 
@@ -110,24 +111,6 @@ def test_interrupted_upload_resumes(server: Server, people: People, tmp_path: Pa
     assert _sha256(out / source.name) == _sha256(source)
 
 
-def _prefix(blob: bytes) -> int:
-    """Where an age file's payload nonce ends: just past the header's MAC line, plus 16."""
-    mac = blob.index(b"\n---")
-    return blob.index(b"\n", mac + 1) + 1 + 16
-
-
-def _left_behind(home: Path, item: str, blob: bytes, kept: bytes, out: Path) -> tuple[Path, Path]:
-    """What a receive killed mid-way leaves: the plaintext written so far in the temporary file
-    beside the target, and the age header and payload nonce in ``downloads``."""
-    head = home / "downloads" / f"{item}.age.head"
-    head.parent.mkdir(parents=True, exist_ok=True)
-    head.write_bytes(blob[: _prefix(blob)])
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".custody-{item}.tmp"
-    tmp.write_bytes(kept)
-    return head, tmp
-
-
 def test_interrupted_download_resumes_with_a_range(
         server: Server, people: People, tmp_path: Path) -> None:
     officer, prosecutor = people.officer, people.prosecutor
@@ -138,8 +121,8 @@ def test_interrupted_download_resumes_with_a_range(
     blob = (server.blobs / item).read_bytes()
     # 16 whole 64 KiB chunks and a little arrived: all but the last whole chunk are kept.
     out = tmp_path / "received"
-    head, tmp = _left_behind(prosecutor.home, item, blob, source.read_bytes()[: MIB + 123], out)
-    partial = _prefix(blob) + 15 * (64 * 1024 + 16)
+    head, tmp = left_behind(prosecutor.home, item, blob, source.read_bytes()[: MIB + 123], out)
+    partial = payload_start(blob) + 15 * (64 * 1024 + 16)
 
     said = prosecutor.ok("receive", transfer_id, "--out", str(out)).stdout
     assert f"resuming download at byte {partial}" in said
@@ -192,7 +175,7 @@ def test_a_damaged_partial_download_is_refused_then_recovered(
     damaged = bytearray(source.read_bytes()[: 5 * 64 * 1024 + 5000])
     damaged[4000] ^= 0xFF  # in a chunk that is kept and sealed again
     out = tmp_path / "received"
-    head, tmp = _left_behind(prosecutor.home, item, blob, bytes(damaged), out)
+    head, tmp = left_behind(prosecutor.home, item, blob, bytes(damaged), out)
 
     failed = prosecutor.run("receive", transfer_id, "--out", str(out))
     assert_fails(failed, "failed verification", code=8)

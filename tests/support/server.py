@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 
 from custody.domain.people import Role
 from custody.ledger.entry import Entry
+from custody.settings import Settings
 from support.cli import CALL_TIMEOUT, CUSTODY, base_env, free_port, ok, run_custody
 from support.databases import fresh_database
 from support.mail import Mailbox
@@ -280,6 +281,25 @@ class Server:
         return counts
 
 
+def served_world(settings: Settings, log_key: str, mailbox: Mailbox) -> World:
+    """The world of a real server's database, its mail read from ``mailbox``: the
+    organisations and the cast (the admin aside), each with a password to sign in with."""
+    world = World.open(settings, log_key)
+    world.mail = mailbox
+    world.organisations()
+    for key, email, org, role in CAST:
+        if role is not Role.ADMIN:
+            world.add(key, email, org, role, password=f"pw-{key}-{uuid.uuid4().hex[:12]}")
+    return world
+
+
+def signed_in_people(server: Server, work: Path) -> People:
+    """The cast's people, each signed in to ``server`` at their own machine under ``work``."""
+    return People(**{
+        key: Person.signed_in(server, server.accounts[key], work / "people" / key)
+        for key in ("officer", "prosecutor", "prosecutor2", "outsider")})
+
+
 def _is_summary(body: bytes) -> bool:
     """A refusal summary: the count of identical refusals recorded before it."""
     return b'"repeats":' in body and "repeats" in Entry.from_bytes(body).data
@@ -313,12 +333,7 @@ def shared_server(backend: str, work: Path, swift: Swift | None = None) -> Itera
         lines = init.stdout.splitlines()
         log_key = lines[lines.index(next(x for x in lines if "verifier key" in x)) + 1].strip()
         assert log_key.startswith("custody.test/ledger+"), init.stdout
-        world = World.open(settings, log_key)
-        world.mail = mailbox
-        world.organisations()
-        for key, email, org, role in CAST:
-            if role is not Role.ADMIN:
-                world.add(key, email, org, role, password=f"pw-{key}-{uuid.uuid4().hex[:12]}")
+        world = served_world(settings, log_key, mailbox)
         log_path = work / "server.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
@@ -328,9 +343,7 @@ def shared_server(backend: str, work: Path, swift: Swift | None = None) -> Itera
                         mailbox, stored)
         try:
             wait_healthy(server.url, proc, log_path)
-            server.people = People(**{
-                key: Person.signed_in(server, server.accounts[key], work / "people" / key)
-                for key in ("officer", "prosecutor", "prosecutor2", "outsider")})
+            server.people = signed_in_people(server, work)
             yield server
         finally:
             stop(proc)

@@ -16,6 +16,7 @@ from custody.client import receiving, sending
 from custody.crypto.signing import SigningKey
 from custody.errors import IntegrityError, ServerUnavailable
 from support.client import Desks, Machine, with_content, with_json
+from support.interrupted import left_behind, payload_start
 from support.world import CPS, new_urn
 
 CONTENT = r"/api/v1/items/[0-9a-f-]{36}/content"
@@ -127,26 +128,6 @@ def test_ids_from_the_server_never_name_files(desks: Desks, tmp_path: Path) -> N
 CHUNK = 64 * 1024
 
 
-def _prefix(blob: bytes) -> int:
-    """Where an age file's payload nonce ends: just past the header's MAC line, plus 16."""
-    mac = blob.index(b"\n---")
-    return blob.index(b"\n", mac + 1) + 1 + 16
-
-
-def _left_behind(
-    reader: Machine, item: str, blob: bytes, kept: bytes, out: Path
-) -> tuple[Path, Path]:
-    """What a receive killed mid-way leaves: the plaintext written so far in the temporary file
-    beside the target, and the age header and payload nonce in ``downloads``."""
-    head = reader.home / "downloads" / f"{item}.age.head"
-    head.parent.mkdir(parents=True, exist_ok=True)
-    head.write_bytes(blob[: _prefix(blob)])
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".custody-{item}.tmp"
-    tmp.write_bytes(kept)
-    return head, tmp
-
-
 def test_a_download_resumes_from_what_arrived(desks: Desks, tmp_path: Path) -> None:
     content = os.urandom(150_000)
     transfer = sent(desks, tmp_path, content)
@@ -156,8 +137,8 @@ def test_a_download_resumes_from_what_arrived(desks: Desks, tmp_path: Path) -> N
     blob = (desks.app.settings.data_dir / "blobs" / "objects" / "items" / item).read_bytes()
     # Two whole chunks arrived and part of the third: all but the last whole one is kept.
     out = tmp_path / "received"
-    head, tmp = _left_behind(prosecutor, item, blob, content[:140_000], out)
-    resume_at = _prefix(blob) + CHUNK + 16
+    head, tmp = left_behind(prosecutor.home, item, blob, content[:140_000], out)
+    resume_at = payload_start(blob) + CHUNK + 16
     ranges: list[str | None] = []
 
     def record(request: httpx.Request, answer: httpx.Response) -> httpx.Response:
@@ -187,7 +168,7 @@ def test_a_damaged_partial_download_is_not_kept(desks: Desks, tmp_path: Path) ->
     damaged = bytearray(content[:140_000])  # one whole chunk kept, and it was altered
     damaged[4000] ^= 0xFF
     out = tmp_path / "received"
-    head, tmp = _left_behind(prosecutor, item, blob, bytes(damaged), out)
+    head, tmp = left_behind(prosecutor.home, item, blob, bytes(damaged), out)
     with pytest.raises(receiving.VerificationFailed, match="ciphertext is not what the sender"):
         receive(prosecutor, transfer, out)
     assert list(out.iterdir()) == []
