@@ -73,14 +73,30 @@ def test_only_ciphertext_leaves_the_machine_and_nothing_is_left_to_resume(
     assert any("MG11 statement.txt: sealed and signed" in line for line in officer.said)
 
 
+def _in_patches(desks: Desks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+                size: int) -> tuple[Path, str]:
+    """A file of ``size`` random bytes the officer sends in 1 MiB PATCHes (several for a small
+    file), and a case of theirs to send it for."""
+    monkeypatch.setattr(sending, "PATCH_BYTES", MIB)
+    source = tmp_path / name
+    source.write_bytes(os.urandom(size))
+    return source, case(desks.officer, desks)
+
+
+def _receives_intact(desks: Desks, transfer: str, source: Path, out: Path) -> None:
+    """The prosecutor receives ``transfer`` into ``out``: ``source``, byte for byte."""
+    prosecutor = desks.prosecutor
+    with prosecutor.active():
+        receiving.receive(prosecutor.api, prosecutor.session, prosecutor.keys, transfer, out,
+                          prosecutor.say)
+    assert (out / source.name).read_bytes() == source.read_bytes()
+
+
 def test_an_interrupted_upload_resumes_from_the_servers_offset(
     desks: Desks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sending, "PATCH_BYTES", MIB)  # several PATCHes for a small file
     officer = desks.officer
-    source = tmp_path / "ABE-interview.mp4"
-    source.write_bytes(os.urandom(3 * MIB + 1000))
-    urn = case(officer, desks)
+    source, urn = _in_patches(desks, tmp_path, monkeypatch, "ABE-interview.mp4", 3 * MIB + 1000)
     arrived: list[tuple[int, int]] = []  # (offset, bytes) of each PATCH the server answered
 
     def record(request: httpx.Request, answer: httpx.Response) -> httpx.Response:
@@ -109,11 +125,7 @@ def test_an_interrupted_upload_resumes_from_the_servers_offset(
     assert f"resuming upload at {human_size(held)}" in "\n".join(officer.said)
     assert arrived[2][0] == held  # the rest, from where the server stopped
 
-    prosecutor = desks.prosecutor
-    with prosecutor.active():
-        receiving.receive(prosecutor.api, prosecutor.session, prosecutor.keys, transfer,
-                          tmp_path / "received", prosecutor.say)
-    assert (tmp_path / "received" / source.name).read_bytes() == source.read_bytes()
+    _receives_intact(desks, transfer, source, tmp_path / "received")
 
 
 def test_a_patch_that_finds_the_offset_moved_goes_on_from_the_servers_offset(
@@ -121,11 +133,8 @@ def test_a_patch_that_finds_the_offset_moved_goes_on_from_the_servers_offset(
 ) -> None:
     # The server wrote the second PATCH, but its answer says 409: as when a killed earlier
     # run's request was still being written when this run asked where to resume.
-    monkeypatch.setattr(sending, "PATCH_BYTES", MIB)
     officer = desks.officer
-    source = tmp_path / "CCTV.mp4"
-    source.write_bytes(os.urandom(3 * MIB + 500))
-    urn = case(officer, desks)
+    source, urn = _in_patches(desks, tmp_path, monkeypatch, "CCTV.mp4", 3 * MIB + 500)
     patches = itertools.count(1)
     offsets: list[int] = []
 
@@ -140,11 +149,7 @@ def test_a_patch_that_finds_the_offset_moved_goes_on_from_the_servers_offset(
     transfer = send(officer, [source], urn)
     assert "HEAD" in " ".join(s for s in officer.tampering.seen if "uploads" in s)
     assert len(offsets) == len(set(offsets))  # nothing the server held was sent twice
-    prosecutor = desks.prosecutor
-    with prosecutor.active():
-        receiving.receive(prosecutor.api, prosecutor.session, prosecutor.keys, transfer,
-                          tmp_path / "received", prosecutor.say)
-    assert (tmp_path / "received" / source.name).read_bytes() == source.read_bytes()
+    _receives_intact(desks, transfer, source, tmp_path / "received")
 
 
 def test_an_upload_whose_bytes_all_arrived_but_never_published_completes_on_resume(
@@ -152,11 +157,8 @@ def test_an_upload_whose_bytes_all_arrived_but_never_published_completes_on_resu
 ) -> None:
     # The node wrote the last PATCH and died before publishing the upload: every byte is
     # there, the item still "uploading". The resumed send finds the offset at the end.
-    monkeypatch.setattr(sending, "PATCH_BYTES", MIB)
     officer = desks.officer
-    source = tmp_path / "BWV.mp4"
-    source.write_bytes(os.urandom(2 * MIB + 77))
-    urn = case(officer, desks)
+    source, urn = _in_patches(desks, tmp_path, monkeypatch, "BWV.mp4", 2 * MIB + 77)
     real_finish = uploads.finish
 
     def dies(*_: object, **__: object) -> None:
@@ -170,11 +172,7 @@ def test_an_upload_whose_bytes_all_arrived_but_never_published_completes_on_resu
     officer.said.clear()
     transfer = send(officer, [source], urn)
     assert any("resuming upload at" in line for line in officer.said)
-    prosecutor = desks.prosecutor
-    with prosecutor.active():
-        receiving.receive(prosecutor.api, prosecutor.session, prosecutor.keys, transfer,
-                          tmp_path / "received", prosecutor.say)
-    assert (tmp_path / "received" / source.name).read_bytes() == source.read_bytes()
+    _receives_intact(desks, transfer, source, tmp_path / "received")
 
 
 def test_a_readers_key_the_ledger_does_not_show_is_never_wrapped_for(
