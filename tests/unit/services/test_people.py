@@ -287,14 +287,19 @@ def test_a_unit_admin_cannot_act_on_a_fellow_admin_of_their_unit(w: Units) -> No
 # ── disabling, resetting, moving ────────────────────────────────────────────────────────────
 
 
-def test_disabling_revokes_tokens_stops_sign_in_and_sending_and_is_in_the_ledger(w: Units) -> None:
+def _officers_token(w: Units) -> str:
+    """A fresh API token of the officer's, good for an hour."""
     with w.ctx.unit_of_work() as session:
         user = session.get_one(User, w.officer.user_id)
-        issued = tokens.issue(w.ctx, session, user, frozenset(), timedelta(hours=1))
+        return tokens.issue(w.ctx, session, user, frozenset(), timedelta(hours=1)).token
+
+
+def test_disabling_revokes_tokens_stops_sign_in_and_sending_and_is_in_the_ledger(w: Units) -> None:
+    token = _officers_token(w)
     done = people.disable(w.ctx, w.interview_admin, "DC.Jones@tvp.police.example", "left the unit")
     assert done.disabled
     with pytest.raises(NotAuthenticated):
-        tokens.authenticate(w.ctx, issued.token)
+        tokens.authenticate(w.ctx, token)
     with w.ctx.unit_of_work() as session:
         live = session.scalars(
             select(ApiToken).where(
@@ -323,9 +328,7 @@ def test_a_reason_is_required(w: Units) -> None:
 
 
 def test_a_second_factor_reset_by_a_unit_admin_is_a_ledger_entry_in_their_name(w: Units) -> None:
-    with w.ctx.unit_of_work() as session:
-        user = session.get_one(User, w.officer.user_id)
-        issued = tokens.issue(w.ctx, session, user, frozenset(), timedelta(hours=1))
+    token = _officers_token(w)
     index = people.reset_second_factor(
         w.ctx, w.interview_admin, w.officer.user_id, "phone lost"
     ).ledger_index
@@ -335,7 +338,7 @@ def test_a_second_factor_reset_by_a_unit_admin_is_a_ledger_entry_in_their_name(w
     assert (entry.type, entry.actor) == ("account:second_factor_reset", w.interview_admin.user_id)
     assert entry.data["user"] == w.officer.user_id
     with pytest.raises(NotAuthenticated):
-        tokens.authenticate(w.ctx, issued.token)
+        tokens.authenticate(w.ctx, token)
     (event,) = w.events("people:second_factor_reset")
     assert event.user_id == w.interview_admin.user_id
     assert f"ledger #{index}" in (event.detail or "")
