@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import google_crc32c
 import httpx
 import pytest
 
@@ -93,7 +94,7 @@ def test_options_advertises_the_protocol(server: Server) -> None:
     assert response.headers["Tus-Version"] == "1.0.0"
     assert set(response.headers["Tus-Extension"].split(",")) >= {"creation", "termination",
                                                                  "checksum"}
-    assert "sha256" in response.headers["Tus-Checksum-Algorithm"].split(",")
+    assert {"sha256", "crc32c"} <= set(response.headers["Tus-Checksum-Algorithm"].split(","))
     assert int(response.headers["Tus-Max-Size"]) > 0
 
 
@@ -186,6 +187,35 @@ def test_upload_in_pieces_with_checks(server: Server, people: People,
     after = _patch(officer_api, upload, SIZE, b"x")
     assert after.status_code == 409
     assert officer_api.delete(upload.url, headers=TUS).status_code == 409
+
+
+def test_crc32c_checksum_is_checked_like_sha256(server: Server, officer_api: httpx.Client,
+                                                 draft: str) -> None:
+    """The CLI's checksum: CRC-32C (Castagnoli), its 4 bytes big-endian in base64. The check
+    value of "123456789" is 0xE3069283 (RFC 3720, B.4)."""
+    upload = _create(officer_api, draft)
+    vector = _patch(officer_api, upload, 0, b"123456789", checksum="crc32c 4waSgw==")
+    assert vector.status_code == 204, vector.text
+    assert vector.headers["Upload-Offset"] == "9"
+
+    data = os.urandom(30_000)
+    little_endian = _patch(officer_api, upload, 9, b"123456789", checksum="crc32c g5IG4w==")
+    assert little_endian.status_code == 460
+    assert little_endian.headers["Upload-Offset"] == "9"
+    wrong = _patch(officer_api, upload, 9, data, checksum="crc32c 4waSgw==")
+    assert wrong.status_code == 460
+    assert wrong.headers["Upload-Offset"] == "9"
+    assert _offset(officer_api, upload) == 9
+    upload_id = upload.url.rsplit("/", 1)[1]
+    assert (server.staging / f"{upload_id}.part").stat().st_size == 9
+    not_base64 = _patch(officer_api, upload, 9, data, checksum="crc32c ***")
+    assert not_base64.status_code == 400
+
+    right = base64.b64encode(google_crc32c.Checksum(data).digest()).decode()
+    kept = _patch(officer_api, upload, 9, data, checksum=f"crc32c {right}")
+    assert kept.status_code == 204, kept.text
+    assert kept.headers["Upload-Offset"] == str(9 + len(data))
+    assert (server.staging / f"{upload_id}.part").read_bytes() == b"123456789" + data
 
 
 def test_termination(server: Server, officer_api: httpx.Client, draft: str) -> None:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import google_crc32c
 from pydantic import TypeAdapter
 
 from custody.client.ahead import ahead
@@ -491,7 +492,9 @@ class _Patch:
         return dropped
 
     def send(self, api: Api, url: str, offset: int) -> int:
-        digest = hashlib.sha256()
+        # CRC-32C, not SHA-256: it guards the bytes on their way, and costs each side about
+        # 0.07 CPU s a GB against 0.49 (the manifest's SHA-256 of the ciphertext is separate).
+        digest = google_crc32c.Checksum()
         for piece in self.pieces:
             digest.update(piece)
         checksum = base64.b64encode(digest.digest()).decode()
@@ -500,7 +503,7 @@ class _Patch:
             "Upload-Offset": str(offset),
             "Content-Type": "application/offset+octet-stream",
             "Content-Length": str(self.size),
-            "Upload-Checksum": f"sha256 {checksum}",
+            "Upload-Checksum": f"crc32c {checksum}",
         }
         try:
             api.request("PATCH", url, content=iter(self.pieces), headers=headers).close()

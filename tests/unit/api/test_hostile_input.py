@@ -117,6 +117,10 @@ def test_malformed_tus_creation(w: InProcess, headers: dict[str, str], status: i
       "Upload-Checksum": "sha256 ***"}, 400),
     ({"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0",
       "Upload-Checksum": "sha256 " + base64.b64encode(b"x" * 32).decode()}, 460),
+    ({"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0",
+      "Upload-Checksum": "crc32c ***"}, 400),
+    ({"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0",
+      "Upload-Checksum": "crc32c " + base64.b64encode(b"xxxx").decode()}, 460),
 ])
 def test_malformed_tus_patch(w: InProcess, headers: dict[str, str], status: int) -> None:
     upload = _draft_item(w)
