@@ -73,6 +73,10 @@ def _run(settings: Settings, host: str, port: int, workers: int) -> None:
         workers=workers if workers > 1 else None,
         host=host,
         port=port,
+        # asyncio's own loop, also where uvloop is installed (uvicorn's "auto" would take it):
+        # with uvloop the server spent 2.09 CPU s a GB receiving an upload against 1.75, and
+        # 0.44 against 0.47 serving a download (bench/throughput.py's steps, 1 GiB, 5 rounds).
+        loop="asyncio",
         # uvicorn's default believes X-Forwarded-For from $FORWARDED_ALLOW_IPS or loopback:
         # any local process, or anyone when nothing is in front, would choose the address
         # recorded for its sign-ins and counted by the address lockout. Only named proxies may.
