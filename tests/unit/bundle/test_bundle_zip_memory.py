@@ -27,11 +27,13 @@ from support.bundles import LOG  # the bundle tests' log: any verifier key will 
 PEAK_ABOVE_BASELINE = 100 << 20
 _DEFLATE = 8
 
-# The child measures itself: its peak after importing custody, then after the command.
+# The child measures itself: its peak after importing custody and the verify command (the
+# command table imports each command's module only when it runs), then after the command.
 # VmHWM, not getrusage: Linux carries ru_maxrss across exec, so a child would
 # inherit this test process's peak; VmHWM belongs to the address space exec made.
 _MEASURE = """
 import json, sys
+import custody.cli.ledger_cmds
 from custody.cli.main import main
 def peak():
     with open("/proc/self/status") as status:
