@@ -38,6 +38,8 @@ BATCH = 100
 # to a big unit or organisation is sent and expanded into their rows by the watcher
 # (custody.services.notifications), so sending never waits on thousands of inserts.
 FANOUT = "fanout"
+# The row of an alert raised with nobody to tell: stored as delivered, never sent.
+NOBODY = "nobody"
 # Alerts before routine news: notifications of transfers (kinds "transfer:...") are sent
 # after every alert that is due, so a transfer to thousands never delays an overdue alert.
 _ROUTINE = case((Alert.kind.like("transfer:%"), 1), else_=0)
@@ -93,13 +95,17 @@ def enqueue(
     for org_id in dict.fromkeys(org_ids):
         if session.get(OrgWebhook, org_id) is not None:
             rows.append(("webhook", f"webhook:{org_id}"))
+    if not rows:
+        # Nobody to tell (an escalation to organisations without admins): the row still
+        # records that it was raised, or every pass of the watcher would raise it again.
+        rows.append((NOBODY, NOBODY))
     payload = json.dumps(
         {"subject": message.subject, "text": message.text, "event": message.event},
         sort_keys=True,
         default=str,
     )
     for channel, recipient in rows:
-        notice = channel == "notice"
+        notice = channel in ("notice", NOBODY)  # delivered by being stored
         session.add(
             Alert(
                 subject_id=subject_id,
@@ -109,7 +115,7 @@ def enqueue(
                 payload=payload,
                 created_at=now,
                 next_attempt_at=now,
-                delivered_at=now if notice else None,  # a notice is delivered by being stored
+                delivered_at=now if notice else None,
             )
         )
     session.flush()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from custody.ledger.entry import Entry
 from custody.services import delivery, items, notifications, outbox, transfers
+from custody.services import watcher
 from custody.services.watcher import run_watcher_once
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import Transfer
@@ -177,3 +178,54 @@ def test_alerts_wait_while_smtp_is_down_and_go_out_once_when_it_returns(
                 select(Alert).where(Alert.channel == "email")))
     finally:
         back.stop()
+
+
+def test_a_backlog_is_raised_a_bounded_batch_at_a_time_each_alert_once(
+    world: tuple[Cast, Webhooks], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raising holds the log's head until its transaction commits: a backlog goes in batches
+    of ALERT_BATCH transfers, so other ledger writes get in between."""
+    w, _ = world
+    tids = [w.transfer(ack=timedelta(hours=1), items=2) for _ in range(5)]
+    batches: list[int] = []
+    raise_some = watcher._raise_transfer_alerts
+
+    def counted(*args: object) -> int:
+        batches.append(raise_some(*args))  # type: ignore[arg-type]
+        return batches[-1]
+
+    monkeypatch.setattr(watcher, "ALERT_BATCH", 2)
+    monkeypatch.setattr(watcher, "_raise_transfer_alerts", counted)
+    w.clock.advance(timedelta(days=3))  # overdue and escalated, both due at once
+    passed = run_watcher_once(w.ctx, worker="test")
+    assert passed.raised == 10  # five overdue, five escalated
+    assert max(batches) <= 4 and len(batches) >= 3  # two of each kind a transaction at most
+    again = run_watcher_once(w.ctx, worker="test")
+    assert again.raised == 0
+    with w.ctx.unit_of_work() as session:
+        kinds = sorted(
+            (e.transfer, e.data["kind"])
+            for e in (
+                Entry.from_bytes(body)
+                for _, body in LedgerStore(session).entries_of(
+                    [i.id for tid in tids for i in transfers.view(w.ctx, w.officer, tid).items],
+                    "alert:sent",
+                )
+            )
+        )
+    assert kinds == sorted((t, k) for t in tids for k in ("escalated", "overdue") for _ in (1, 2))
+
+
+def test_an_alert_with_nobody_to_tell_is_raised_once(world: tuple[Cast, Webhooks]) -> None:
+    """Organisations without admins or webhooks: the escalation reaches nobody, and the
+    watcher must not raise it again at every pass."""
+    w, hooks = world
+    message = outbox.Message("ESCALATED", "text", {"event": "transfer.escalated"})
+    with w.ctx.unit_of_work() as session:
+        reached = outbox.enqueue(w.ctx, session, subject_id="t-1", kind="escalated", people=[],
+                                 org_ids=[], message=message)
+        assert reached == []
+        assert outbox.already_raised(session, "t-1", "escalated")
+        rows = session.scalars(select(Alert).where(Alert.subject_id == "t-1")).all()
+        assert [(r.channel, r.delivered_at is not None) for r in rows] == [("nobody", True)]
+    assert outbox.deliver_due(w.ctx, "test", None, hooks) == 0  # and nothing to send
