@@ -13,66 +13,21 @@ from __future__ import annotations
 import hashlib
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from support.cli import CUSTODY, base_env, free_port, ok, run_custody
-from support.server import People, Person, Server, item_ids, make_file, new_case, wait_healthy
+from support.cli import base_env, ok, run_custody
+from support.nodes import Node, node
+from support.server import People, Person, Server, item_ids, make_file, new_case
 from support.world import CPS, new_urn
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow,
               pytest.mark.parametrize("server", ["sqlite"], indirect=True)]
 MIB = 1 << 20
-
-
-class Node:
-    """A ``custody serve`` of ``server``'s data on a fixed port, started with or without
-    armed fault points."""
-
-    def __init__(self, server: Server, work: Path) -> None:
-        self.server, self.work = server, work
-        self.url = f"http://127.0.0.1:{free_port()}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self, points: str = "", **env: str) -> None:
-        self.stop()
-        self.starts += 1
-        log = self.work / f"node-{self.starts}.log"
-        extra = {"CUSTODY_FAULT_POINTS": points} if points else {}
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [CUSTODY, "serve", "--data-dir", str(self.server.data_dir), "--port",
-                 self.url.rsplit(":", 1)[1]], env={**self.server.env, **extra, **env},
-                cwd=self.work, stdout=out, stderr=subprocess.STDOUT)
-        wait_healthy(self.url, self.proc, log)
-
-    def died_at(self, point: str) -> None:
-        """The node killed itself at ``point`` (not some other failure)."""
-        assert self.proc is not None
-        assert self.proc.wait(timeout=60) == -signal.SIGKILL
-        said = (self.work / f"node-{self.starts}.log").read_text(errors="replace")
-        assert f"fault point {point} reached" in said
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-
-
-@contextmanager
-def node(server: Server, work: Path) -> Iterator[Node]:
-    made = Node(server, work)
-    try:
-        yield made
-    finally:
-        made.stop()
 
 
 def _at(node: Node, person: Person, home: Path) -> Person:

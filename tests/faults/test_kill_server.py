@@ -20,18 +20,16 @@ import hashlib
 import os
 import random
 import re
-import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from support.cli import CUSTODY, free_port, ok
-from support.server import People, Person, Server, item_ids, new_case, wait_healthy
+from support.cli import CUSTODY, ok
+from support.nodes import Node, node
+from support.server import People, Person, Server, item_ids, new_case
 from support.world import CPS, new_urn
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -39,48 +37,6 @@ ROUNDS = int(os.environ.get("CUSTODY_FAULT_ROUNDS", "1"))
 SIZE_MIB = int(os.environ.get("CUSTODY_FAULT_MIB", "48"))  # 2048 by hand: a 2 GiB upload
 MIB = 1 << 20
 RNG = random.Random(int(os.environ.get("CUSTODY_FAULT_SEED", "20261130")))  # noqa: S311
-
-
-class Node:
-    """A ``custody serve`` of ``server``'s data on a fixed port, killed and started at will."""
-
-    def __init__(self, server: Server, work: Path) -> None:
-        self.server = server
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.work = work
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.kills = 0
-
-    def start(self) -> None:
-        log = self.work / f"node-{self.kills}.log"
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [CUSTODY, "serve", "--data-dir", str(self.server.data_dir), "--port",
-                 str(self.port)], env=self.server.env, cwd=self.work, stdout=out,
-                stderr=subprocess.STDOUT)
-        wait_healthy(self.url, self.proc, log)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self.kills += 1
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-
-
-@contextmanager
-def node(server: Server, work: Path) -> Iterator[Node]:
-    started = Node(server, work)
-    started.start()
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def _file(path: Path, size: int) -> Path:
@@ -115,7 +71,7 @@ def test_kill_9_during_uploads_and_receives_loses_nothing(
     server: Server, people: People, tmp_path: Path
 ) -> None:
     counts = {"rounds": 0, "send interrupted": 0, "receive interrupted": 0, "verified": 0}
-    with node(server, tmp_path) as n:
+    with node(server, tmp_path, start=True) as n:
         officer = people.officer.at_another_machine(tmp_path / "officer")
         prosecutor = people.prosecutor.at_another_machine(tmp_path / "prosecutor")
         for person in (officer, prosecutor):
@@ -154,7 +110,7 @@ def test_kill_9_during_concurrent_appends_keeps_every_acknowledged_entry(
     server: Server, people: People, tmp_path: Path
 ) -> None:
     opened: list[str] = []
-    with node(server, tmp_path) as n:
+    with node(server, tmp_path, start=True) as n:
         writers = [p.at_another_machine(tmp_path / k) for k, p in
                    (("officer", people.officer), ("prosecutor", people.prosecutor),
                     ("prosecutor2", people.prosecutor2))]
