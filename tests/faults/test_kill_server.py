@@ -64,7 +64,8 @@ def _kill_while(node: Node, argv: list[str], person: Person, log: Path,
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def test_kill_9_during_uploads_and_receives_loses_nothing(
@@ -140,3 +141,60 @@ def test_kill_9_during_concurrent_appends_keeps_every_acknowledged_entry(
     assert entries[0][0] >= len(opened)
     print(f"\nfaults: {n.kills} kill -9 during appends; {len(opened)} acknowledged cases, "
           "all logged; ledger verifies")
+
+
+def _when_stored(server: Server, before: set[str], at_least: int,
+                 proc: subprocess.Popen[bytes], log: Path) -> int:
+    """Wait until the store holds ``at_least`` bytes of the one new upload; what it holds."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        held = [size for upload, size in server.stored.staged().items() if upload not in before]
+        if held and held[0] >= at_least:
+            return held[0]
+        assert proc.poll() is None, f"the send ended first:\n{log.read_text(errors='replace')}"
+        time.sleep(0.05)
+    pytest.fail(f"the upload did not reach {at_least} bytes:\n{log.read_text(errors='replace')}")
+
+
+def test_kill_9_twice_in_one_upload_then_send_again(
+    server: Server, people: People, tmp_path: Path
+) -> None:
+    """The server killed twice in the middle of one upload (``CUSTODY_FAULT_MIB=2048`` by
+    hand: 2 GiB), at a third and at two thirds of it, then ``custody send`` run again:
+    it resumes from what the store kept, and the prosecutor receives the file sent."""
+    size = SIZE_MIB * MIB
+    with node(server, tmp_path, start=True) as n:
+        officer = people.officer.at_another_machine(tmp_path / "officer")
+        prosecutor = people.prosecutor.at_another_machine(tmp_path / "prosecutor")
+        for person in (officer, prosecutor):
+            person.login(url=n.url)
+        source = _file(tmp_path / "large" / "interview.mp4", size)
+        send = ["send", str(source), "--case", new_case(officer), "--to", CPS]
+        before = set(server.stored.staged())
+        kept = []
+        for third in (1, 2):
+            log = tmp_path / f"send-{third}.log"
+            with log.open("wb") as out:
+                proc = subprocess.Popen([CUSTODY, *send], env=officer.env(), cwd=officer.home,
+                                        stdout=out, stderr=subprocess.STDOUT)
+            _when_stored(server, before, third * size // 3, proc, log)
+            n.kill()
+            assert proc.wait(timeout=120) != 0, log.read_text(errors="replace")
+            kept.append(max(s for u, s in server.stored.staged().items() if u not in before))
+            n.start()
+            said = log.read_text(errors="replace")
+            if third == 2:  # the second run resumed what the first kept, not from nothing
+                assert re.search(r"resuming upload at", said), said
+        assert kept[0] < kept[1] < size  # what each kill left was kept, and then grown
+        said = ok(officer.run(*send)).stdout
+        assert "resuming upload at" in said, said
+        tid = re.search(r"Sent transfer ([0-9a-f-]{36})", said)
+        assert tid, said
+        (item,) = item_ids(officer, tid[1])
+        assert server.query("SELECT count(*) FROM uploads WHERE item_id = :i", i=item)[0][0] == 1
+        out = tmp_path / "received"
+        prosecutor.ok("receive", tid[1], "--out", str(out))
+        assert _sha256(out / "interview.mp4") == _sha256(source)
+    assert "Ledger OK" in ok(server.operator("ledger", "verify")).stdout
+    print(f"\nfaults: 2 kill -9 in one upload of {SIZE_MIB} MiB (kept {kept[0]:,} then "
+          f"{kept[1]:,} bytes); sent again, received byte for byte; bytes lost 0")
