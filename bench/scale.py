@@ -5,7 +5,9 @@ many clients at once (issue 13's scale figures).
    ``--transfers`` (100,000) transfers of ``--items-per-transfer`` (3) items to one
    prosecutor (bench/inbox.py's rows: two police forces, 2,000 cases, every state), a key
    wrap for the prosecutor on each item, and ``--entries`` (2,000,000) ledger entries on those
-   items' trails, appended through the ledger store in batches (real leaves, a real tree).
+   items' trails, appended through the ledger store in batches (real leaves, a real tree),
+   and the alerts of the transfers already overdue as raised long ago (a running service's
+   state: see ``_alerts_raised``).
 2. ``scripts/cluster.sh up`` on that database and data folder: ``--nodes`` (3) ``custody
    serve`` behind nginx (blobs in a folder: no content is read here).
 3. Reads: ``wrk`` (Debian's ``wrk``: a load generator that does not measure itself, as 64
@@ -53,6 +55,7 @@ from custody.ledger.entry import Entry
 from custody.services import tokens
 from custody.store.ledger_store import LedgerStore
 from custody.store.models import KeyWrap, User
+from custody.store.models_delivery import Alert
 from support.cli import base_env, free_port
 from support.world import World, environment, world_settings
 
@@ -101,6 +104,25 @@ def _seed_ledger(world: World, made: dict[str, Any], total: int, batch: int) -> 
     print(f"  item heads of {len(items):,} items folded in {time.perf_counter() - folding:.0f} s",
           flush=True)
     return rate
+
+
+def _alerts_raised(world: World, made: dict[str, Any]) -> int:
+    """The overdue and escalation alerts of the seeded transfers past their deadlines, as
+    raised long ago (a notice each, delivered): the state of a service whose watcher has been
+    running. Without them the first pass of the watcher would raise some 70,000 alerts, a
+    backlog it works through a batch at a time while every ledger write waits its turn."""
+    now = datetime.now(UTC)
+    rows = [{"id": str(uuid.uuid4()), "subject_id": t["id"], "kind": kind,
+             "recipient": f"notice:{made['prosecutor']}", "channel": "notice", "payload": "{}",
+             "created_at": now, "next_attempt_at": now, "delivered_at": now, "attempts": 0}
+            for t in made["transfers"] if t["state"] in ("sent", "delivered")
+            for kind, due in (("overdue", t["ack_deadline"]),
+                              ("escalated", t["ack_deadline"] + timedelta(hours=24)))
+            if due <= now]
+    with world.ctx.unit_of_work() as session:
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Alert), rows[start:start + 5000])
+    return len(rows)
 
 
 def _wraps_and_tokens(world: World, made: dict[str, Any]) -> dict[str, str]:
@@ -261,6 +283,8 @@ def main() -> int:
         print(f"{args.transfers:,} transfers, {len(made['items']):,} items in "
               f"{time.perf_counter() - started:.0f} s", flush=True)
         seeded_rate = _seed_ledger(world, made, args.entries, batch=5000)
+        print(f"  {_alerts_raised(world, made):,} alerts of overdue transfers, raised long ago",
+              flush=True)
         issued = _wraps_and_tokens(world, made)
         with world.ctx.unit_of_work() as session:
             session.connection().exec_driver_sql("ANALYZE")

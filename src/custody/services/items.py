@@ -158,6 +158,8 @@ def record_receipt(
             refuse(refused)
         if verified and manifest_sha256 != item.manifest_sha256:
             verified, reason = False, "manifest differs from the one sealed"
+        if verified:  # before the entry: the log's head is locked from the append to commit
+            notifications.transfer_received(ctx, session, item, actor)
         record_item(
             ctx,
             session,
@@ -170,5 +172,3 @@ def record_receipt(
                 **({} if verified else notes.keep(ctx, session, (reason or "")[:300])),
             },
         )
-        if verified:
-            notifications.transfer_received(ctx, session, item, actor)

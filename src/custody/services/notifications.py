@@ -227,15 +227,16 @@ def fan_out(ctx: ServiceContext, session: Session) -> int:
 
 
 def transfer_received(ctx: ServiceContext, session: Session, item: Item, by: Actor) -> None:
-    """After a verified receipt: once ``by``, a recipient, has received every item of the
-    transfer, tell its sender (once per transfer: the first recipient to have all of it)."""
+    """In a verified receipt's transaction (before its entry is appended): once ``by``, a
+    recipient, has received every item of the transfer, ``item`` now included, tell its
+    sender (once per transfer: the first recipient to have all of it)."""
     transfer = item.transfer
     if not any(r.user_id == by.user_id for r in transfer.recipients):
         return  # the sender, or a reader it was shared with onward: not its receipt
     if outbox.already_raised(session, transfer.id, RECEIVED):
         return
     ids = [i.id for i in transfer.items]
-    got = {
+    got = {item.id} | {
         entry.item
         for entry in (
             Entry.from_bytes(body)

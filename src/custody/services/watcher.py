@@ -108,7 +108,9 @@ def _raise_transfer_alerts(ctx: ServiceContext, session: Session, limit: int) ->
     now = ctx.clock.now()
     escalation = timedelta(hours=ctx.settings.escalation_hours)
     cutoffs = {AlertKind.OVERDUE: now, AlertKind.ESCALATED: now - escalation}
-    raised = 0
+    # The ledger entries are appended last, together: the log's head stays locked from the
+    # first append to the commit, so the rows and queries come before it.
+    entries: list[tuple[Transfer, dict[str, object]]] = []
     for kind, cutoff in cutoffs.items():  # overdue first: a transfer escalates after it
         for transfer in _awaiting(session, kind, cutoff, limit):
             pending = Pending(
@@ -133,20 +135,11 @@ def _raise_transfer_alerts(ctx: ServiceContext, session: Session, limit: int) ->
                 org_ids=orgs,
                 message=_message(transfer, kind),
             )
-            record_items(
-                ctx,
-                session,
-                EntryType.ALERT_SENT,
-                SYSTEM,
-                transfer.items,
-                data={
-                    "kind": kind.value,
-                    "to": reached,
-                    "delivered": pending.delivered_at is not None,
-                },
-            )
-            raised += 1
-    return raised
+            delivered = pending.delivered_at is not None
+            entries.append((transfer, {"kind": kind.value, "to": reached, "delivered": delivered}))
+    for transfer, data in entries:
+        record_items(ctx, session, EntryType.ALERT_SENT, SYSTEM, transfer.items, data=data)
+    return len(entries)
 
 
 def _end_expired_shares(ctx: ServiceContext, session: Session) -> int:

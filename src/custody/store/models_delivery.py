@@ -42,7 +42,8 @@ class AccessGrant(Base):
 class Alert(Base):
     """An alert in the outbox: raised once (the unique key), delivered until it succeeds.
 
-    ``recipient`` is ``email:<address>``, ``webhook:<org id>`` or ``notice:<user id>``.
+    ``recipient`` is ``email:<address>``, ``webhook:<org id>`` or ``notice:<user id>``; or
+    ``nobody`` (channel ``nobody``) for an alert raised with nobody to tell, kept as raised.
     """
 
     __tablename__ = "alerts"
