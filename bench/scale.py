@@ -94,6 +94,11 @@ def _seed_ledger(world: World, made: dict[str, Any], total: int, batch: int) -> 
             LedgerStore(session).append_many(entries)
         if start // batch % 20 == 0:
             print(f"  ledger: {start + len(entries):,} of {total:,}", flush=True)
+            # What autovacuum does as a table grows: without fresh statistics the planner
+            # takes the new rows for an empty table, and the append's look-up of each item's
+            # last entry went from milliseconds to more than a second in one run.
+            with world.ctx.unit_of_work() as session:
+                session.connection().exec_driver_sql("ANALYZE ledger_entries")
     rate = total / (time.perf_counter() - started)
     # A running service folds its item heads into the map at every checkpoint, a little at a
     # time; seeded entries are folded once here, or the first checkpoint after the nodes
