@@ -22,6 +22,8 @@ from custody.errors import InvalidInput, LocalError
 
 ENVIRONMENT = "CUSTODY_FAULT_POINTS"
 POINTS = frozenset({
+    # services.uploads.create: the upload's row committed, nothing staged in the store yet.
+    "upload.before_staging",
     # services.uploads.finish: every byte staged, nothing published yet.
     "upload.before_publish",
     # services.uploads.finish: the blob published (renamed, or the S3 upload completed and

@@ -87,17 +87,25 @@ def desks(server: Server, people: People,
 def test_killed_at_each_moment_of_an_upload_resumes_and_publishes_once(
     server: Server, desks: Desks, tmp_path: Path
 ) -> None:
-    """One send, killed at every moment of its upload and seal in turn, each time started
+    """One send, killed at every moment of its upload and seal in turn (its row committed
+    with nothing staged, a PATCH written but not answered, the bytes all staged, the blob
+    published but not recorded, the seal not committed), each time started
     again with the next point armed; each run of the same command resumes where the last
     one stopped, and the last one completes."""
     n, officer = desks.node, desks.officer
     source = _source(tmp_path, 36 * MIB)  # two PATCHes (the client sends 32 MiB at most)
-    n.start("tus.after_append")
+    n.start("upload.before_staging")
     send = ["send", str(source), "--case", new_case(officer), "--to", CPS]
     assert officer.run(*send).returncode != 0
-    n.died_at("tus.after_append")
+    n.died_at("upload.before_staging")
     item, upload, finished, length = _last_upload(server)
     assert finished is None
+    assert upload not in server.stored.staged()  # the row, and nothing staged for it
+
+    n.start("tus.after_append")
+    assert officer.run(*send).returncode != 0
+    n.died_at("tus.after_append")
+    assert _last_upload(server) == (item, upload, None, length)  # the same upload, staged now
     staged = server.stored.staged()[upload]
     assert 0 < staged < length  # the first PATCH's bytes, kept
     assert not server.stored.exists(item)

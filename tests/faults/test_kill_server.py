@@ -34,8 +34,9 @@ from support.nodes import Node, node
 from support.server import People, Person, Server, item_ids, new_case
 from support.world import CPS, new_urn
 
-pytestmark = [pytest.mark.faults, pytest.mark.slow]
 ROUNDS = int(os.environ.get("CUSTODY_FAULT_ROUNDS", "1"))
+# pytest-timeout's 300 s is per test: a full run's rounds take 10-20 s each.
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.timeout(max(300, 40 * ROUNDS))]
 APPEND_ROUNDS = max(1, ROUNDS // 5)  # each starts three writers and a node: 20-30 s
 SIZE_MIB = int(os.environ.get("CUSTODY_FAULT_MIB", "48"))  # 2048 by hand: a 2 GiB upload
 MIB = 1 << 20

@@ -96,3 +96,19 @@ def test_an_abandoned_upload_is_aborted_once(stack: tuple[Cast, StoredBlobs]) ->
     again = uploads.create(w.ctx, w.officer, old_item, 12 * MIB)  # the sender starts again
     assert again.id != old
     assert again.offset == 0
+
+
+def test_a_blob_published_but_never_recorded_goes_with_its_abandoned_upload(
+    stack: tuple[Cast, StoredBlobs],
+) -> None:
+    """A node published an upload's blob and died before recording it, and the sender never
+    came back to resume: when the upload is swept, the unrecorded blob goes with it."""
+    w, stored = stack
+    item, upload = _started_upload(w, 6 * MIB, 6 * MIB)  # every byte staged
+    w.ctx.blobs.finish_upload(upload, f"items/{item}")  # published; the node died here
+    assert stored.exists(item)
+    w.clock.advance(timedelta(days=14, seconds=1))
+    assert abort_abandoned_uploads(w.ctx) == 1
+    assert not stored.exists(item)
+    assert upload not in stored.staged()
+    assert uploads.create(w.ctx, w.officer, item, 6 * MIB).offset == 0  # a fresh start

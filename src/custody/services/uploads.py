@@ -41,7 +41,12 @@ def _own_upload(session: Session, actor: Actor, upload_id: str) -> Upload:
 
 
 def create(ctx: ServiceContext, actor: Actor, item_id: str, length: int) -> UploadStatus:
-    """A tus upload of the item's ciphertext; asked again, the same unfinished upload."""
+    """A tus upload of the item's ciphertext; asked again, the same unfinished upload.
+
+    The upload's row commits first, then the blob store stages it: a process killed between
+    the two leaves a row with nothing staged, which the sender's next ``create`` (the same
+    command run again) stages, or the abandoned-upload sweep removes; never bytes staged
+    that no row knows of."""
     with ctx.unit_of_work() as session:
         item = session.get(Item, item_id)
         if item is None or item.transfer.sender_id != actor.user_id:
@@ -58,19 +63,31 @@ def create(ctx: ServiceContext, actor: Actor, item_id: str, length: int) -> Uplo
             # Location): the same upload again, with what it holds, so nothing is stranded.
             if existing.finished_at is not None:
                 raise Conflict(f"item {item_id} is uploaded already")
-            offset = _offset(ctx, existing)
-            return UploadStatus(existing.id, offset, existing.length, complete=False)
-        upload = Upload(
-            id=secrets.token_hex(16),
-            item_id=item_id,
-            user_id=actor.user_id,
-            length=length,
-            created_at=ctx.clock.now(),
-        )
-        session.add(upload)
-        item.upload_id = upload.id
-        ctx.blobs.create_upload(upload.id, length, _blob_key(item_id))
-        return UploadStatus(upload.id, 0, length, complete=False)
+            try:
+                offset = _offset(ctx, existing)
+            except NotFound:
+                upload_id = existing.id  # its row committed, nothing staged: staged below
+            else:
+                return UploadStatus(existing.id, offset, existing.length, complete=False)
+        else:
+            upload = Upload(
+                id=secrets.token_hex(16),
+                item_id=item_id,
+                user_id=actor.user_id,
+                length=length,
+                created_at=ctx.clock.now(),
+            )
+            session.add(upload)
+            item.upload_id = upload_id = upload.id
+    faults.point("upload.before_staging")
+    ctx.blobs.create_upload(upload_id, length, _blob_key(item_id))
+    return UploadStatus(upload_id, 0, length, complete=False)
+
+
+def discard_unrecorded(ctx: ServiceContext, item_id: str) -> None:
+    """Delete a blob published at the item's key whose upload was never recorded (its node
+    died between the two and the sender never came back): after its upload is aborted."""
+    ctx.blobs.delete(_blob_key(item_id))
 
 
 def status(ctx: ServiceContext, actor: Actor, upload_id: str) -> UploadStatus:

@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session
 from custody.domain.deadlines import AlertKind, Pending, alerts_due, overdue_reason
 from custody.domain.transfers import AWAITING_ACK, TransferState
 from custody.ledger.events import EntryType
-from custody.services import incidents, notifications, outbox, refusal_records, retention
+from custody.services import (
+    incidents,
+    notifications,
+    outbox,
+    refusal_records,
+    retention,
+    uploads,
+)
 from custody.services.access import end_access
 from custody.services.alerts import HttpWebhookSender, Mailer, SmtpMailer, WebhookSender
 from custody.services.context import ServiceContext
@@ -209,6 +216,9 @@ def abort_abandoned_uploads(ctx: ServiceContext) -> int:
                          f"{days} days after it began, unfinished")
             # Last: a store that fails rolls the row back, and the next pass tries again.
             ctx.blobs.abort_upload(upload.id)
+            if item is not None and item.blob_key is None:
+                # Published by a node that died before recording it: nobody resumed it.
+                uploads.discard_unrecorded(ctx, item.id)
         aborted += 1
     if aborted:
         log.warning("aborted %d abandoned upload(s) (CUSTODY_UPLOAD_ABANDON_DAYS)", aborted)
