@@ -1,7 +1,9 @@
 """``kill -9`` of a real ``custody serve`` at random moments (issue 15's fault suite).
 
-1. During uploads and receives: each node is killed while a ``custody send`` of a large file
-   is uploading to it (or a ``custody receive`` downloading from it), a new node is started on
+1. During uploads and receives: each node is killed at a random moment once a ``custody
+   send`` of a large file is uploading to it (up to 0.15 s after the store holds its first
+   bytes) or a ``custody receive`` is saving from it (up to 0.2 s after its first plaintext
+   is written: mid-download, or as it checks and publishes), a new node is started on
    the same address and database, and the same command run again completes: every received
    file equals the original, no item is published twice, no upload is left half-published.
 2. During ledger appends from concurrent writers: a node is killed while several people open
@@ -24,6 +26,7 @@ import random
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -53,18 +56,34 @@ def _file(path: Path, size: int) -> Path:
 
 
 def _kill_while(node: Node, argv: list[str], person: Person, log: Path,
-                within: tuple[float, float] = (0.3, 2.0)) -> bool:
-    """Run ``custody ARGV`` and kill the node at a random moment of it; whether the command
-    had not finished by then (a real interruption)."""
+                begun: Callable[[], bool], within: tuple[float, float]) -> bool:
+    """Run ``custody ARGV``, and once its bytes are moving (``begun``) kill the node at a
+    random moment ``within`` seconds later; whether the command had not finished by then
+    (a real interruption)."""
     with log.open("wb") as out:
         proc = subprocess.Popen([CUSTODY, *argv], env=person.env(), cwd=person.home,
                                 stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and not begun() and time.monotonic() < deadline:
+        time.sleep(0.01)
     time.sleep(RNG.uniform(*within))
     interrupted = proc.poll() is None
     node.kill()
     proc.wait(timeout=120)
     node.start()
     return interrupted
+
+
+def _uploading(server: Server) -> Callable[[], bool]:
+    """Whether the store holds bytes of an upload it did not hold before."""
+    before = set(server.stored.staged())
+    return lambda: any(held and upload not in before
+                       for upload, held in server.stored.staged().items())
+
+
+def _saving(out: Path) -> Callable[[], bool]:
+    """Whether ``custody receive`` has written plaintext into its temporary file in ``out``."""
+    return lambda: any(p.stat().st_size for p in out.glob(".custody-*.tmp") if p.exists())
 
 
 def _sha256(path: Path) -> str:
@@ -85,8 +104,8 @@ def test_kill_9_during_uploads_and_receives_loses_nothing(
             urn = new_case(officer)
             source = _file(tmp_path / f"round-{r}" / "interview.mp4", SIZE_MIB * MIB)
             send = ["send", str(source), "--case", urn, "--to", CPS]
-            counts["send interrupted"] += _kill_while(n, send, officer,
-                                                      tmp_path / f"send-{r}.log")
+            counts["send interrupted"] += _kill_while(
+                n, send, officer, tmp_path / f"send-{r}.log", _uploading(server), (0.0, 0.15))
             said = ok(officer.run(*send)).stdout  # again: resumes, or says it was sent
             match = re.search(r"(?:Sent|Already sent:) transfer ([0-9a-f-]{36})", said)
             assert match, said
@@ -95,7 +114,7 @@ def test_kill_9_during_uploads_and_receives_loses_nothing(
             out = tmp_path / f"received-{r}"
             counts["receive interrupted"] += _kill_while(
                 n, ["receive", tid, "--out", str(out)], prosecutor, tmp_path / f"recv-{r}.log",
-                within=(0.1, 1.0))
+                _saving(out), (0.0, 0.2))
             prosecutor.ok("receive", tid, "--out", str(out))
             assert _sha256(out / "interview.mp4") == _sha256(source)
             counts["verified"] += 1
@@ -147,26 +166,35 @@ def test_kill_9_during_concurrent_appends_keeps_every_acknowledged_entry(
           "all logged; ledger verifies")
 
 
-def _when_stored(server: Server, before: set[str], at_least: int,
-                 proc: subprocess.Popen[bytes], log: Path) -> int:
-    """Wait until the store holds ``at_least`` bytes of the one new upload; what it holds."""
-    deadline = time.monotonic() + 600
+def _kill_halfway(n: Node, server: Server, before: set[str], start: int,
+                  proc: subprocess.Popen[bytes], log: Path) -> tuple[int, int]:
+    """Kill the node once the store holds half of what the new upload lacked at ``start``
+    bytes; the bytes the store kept, and the upload's length."""
+    deadline, lengths = time.monotonic() + 600, {}
     while time.monotonic() < deadline:
-        held = [size for upload, size in server.stored.staged().items() if upload not in before]
-        if held and held[0] >= at_least:
-            return held[0]
+        for upload, held in server.stored.staged().items():
+            if upload in before:
+                continue
+            if upload not in lengths:
+                lengths[upload] = int(server.query(
+                    "SELECT length FROM uploads WHERE id = :u", u=upload)[0][0])
+            if held >= start + (lengths[upload] - start) // 2:
+                n.kill()
+                kept = server.stored.staged().get(upload)
+                assert kept is not None, "the upload finished before the kill: use a larger file"
+                return kept, lengths[upload]
         assert proc.poll() is None, f"the send ended first:\n{log.read_text(errors='replace')}"
-        time.sleep(0.05)
-    pytest.fail(f"the upload did not reach {at_least} bytes:\n{log.read_text(errors='replace')}")
+        time.sleep(0.01)
+    pytest.fail(f"the upload did not reach half way:\n{log.read_text(errors='replace')}")
 
 
 def test_kill_9_twice_in_one_upload_then_send_again(
     server: Server, people: People, tmp_path: Path
 ) -> None:
     """The server killed twice in the middle of one upload (``CUSTODY_FAULT_MIB=2048`` by
-    hand: 2 GiB), at a third and at two thirds of it, then ``custody send`` run again:
+    hand: 2 GiB), at half of it and at half of the rest, then ``custody send`` run again:
     it resumes from what the store kept, and the prosecutor receives the file sent."""
-    size = SIZE_MIB * MIB
+    size = max(SIZE_MIB, 128) * MIB  # room between the kills however fast the upload
     with node(server, tmp_path, start=True) as n:
         officer = people.officer.at_another_machine(tmp_path / "officer")
         prosecutor = people.prosecutor.at_another_machine(tmp_path / "prosecutor")
@@ -174,22 +202,20 @@ def test_kill_9_twice_in_one_upload_then_send_again(
             person.login(url=n.url)
         source = _file(tmp_path / "large" / "interview.mp4", size)
         send = ["send", str(source), "--case", new_case(officer), "--to", CPS]
-        before = set(server.stored.staged())
-        kept = []
-        for third in (1, 2):
-            log = tmp_path / f"send-{third}.log"
+        before, kept = set(server.stored.staged()), [0]
+        for run in (1, 2):
+            log = tmp_path / f"send-{run}.log"
             with log.open("wb") as out:
                 proc = subprocess.Popen([CUSTODY, *send], env=officer.env(), cwd=officer.home,
                                         stdout=out, stderr=subprocess.STDOUT)
-            _when_stored(server, before, third * size // 3, proc, log)
-            n.kill()
+            held, length = _kill_halfway(n, server, before, kept[-1], proc, log)
             assert proc.wait(timeout=120) != 0, log.read_text(errors="replace")
-            kept.append(max(s for u, s in server.stored.staged().items() if u not in before))
+            kept.append(held)
             n.start()
-            said = log.read_text(errors="replace")
-            if third == 2:  # the second run resumed what the first kept, not from nothing
-                assert re.search(r"resuming upload at", said), said
-        assert kept[0] < kept[1] < size  # what each kill left was kept, and then grown
+            if run == 2:  # the second run resumed what the first kept, not from nothing
+                said = log.read_text(errors="replace")
+                assert "resuming upload at" in said, said
+        assert 0 < kept[1] < kept[2] < length  # what each kill left was kept, then grown
         said = ok(officer.run(*send)).stdout
         assert "resuming upload at" in said, said
         tid = re.search(r"Sent transfer ([0-9a-f-]{36})", said)
@@ -200,5 +226,5 @@ def test_kill_9_twice_in_one_upload_then_send_again(
         prosecutor.ok("receive", tid[1], "--out", str(out))
         assert _sha256(out / "interview.mp4") == _sha256(source)
     assert "Ledger OK" in ok(server.operator("ledger", "verify")).stdout
-    print(f"\nfaults: 2 kill -9 in one upload of {SIZE_MIB} MiB (kept {kept[0]:,} then "
-          f"{kept[1]:,} bytes); sent again, received byte for byte; bytes lost 0")
+    print(f"\nfaults: 2 kill -9 in one upload of {size >> 20} MiB (kept {kept[1]:,} then "
+          f"{kept[2]:,} of {length:,} bytes); sent again, received byte for byte; bytes lost 0")
