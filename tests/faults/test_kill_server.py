@@ -39,7 +39,10 @@ from support.world import CPS, new_urn
 
 ROUNDS = int(os.environ.get("CUSTODY_FAULT_ROUNDS", "1"))
 # pytest-timeout's 300 s is per test: a full run's rounds take 10-20 s each.
-pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.timeout(max(300, 40 * ROUNDS))]
+# Both stacks: SQLite and blob files, PostgreSQL and Swift's S3 (the national service's).
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.timeout(max(300, 40 * ROUNDS)),
+              pytest.mark.parametrize("server", ["sqlite", pytest.param(
+                  "swift", marks=[pytest.mark.postgres, pytest.mark.swift])], indirect=True)]
 APPEND_ROUNDS = max(1, ROUNDS // 5)  # each starts three writers and a node: 20-30 s
 SIZE_MIB = int(os.environ.get("CUSTODY_FAULT_MIB", "48"))  # 2048 by hand: a 2 GiB upload
 MIB = 1 << 20
