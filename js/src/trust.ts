@@ -4,7 +4,9 @@
  * - The log's verifier key is pinned once, from the person (never from a server answer).
  * - The client remembers the largest checkpoint it verified, and accepts a new one only if
  *   it is signed by the pinned key and proven consistent with the remembered one; a smaller
- *   tree, another root at the same size, or a failed proof is a {@link SplitView}.
+ *   tree only if the server proves it a prefix of the remembered one (another tab fetched
+ *   the newer first; a log rolled back cannot prove it), and it is not remembered. Another
+ *   root at the same size, or a failed or missing proof, is a {@link SplitView}.
  * - A public key counts only if a `key:registered` entry (for a person) or an
  *   `org:recovery_key` entry (for an organisation) names it, proven included in an
  *   accepted checkpoint.
@@ -125,8 +127,9 @@ function refuse(known: Remembered, shown: Uint8Array, why: string): never {
 
 /**
  * Null if `checkpoint` needs no consistency proof (nothing remembered yet, or the same
- * tree); else the sizes to ask `GET /api/v1/ledger/consistency?old=&new=` for. Throws
- * {@link SplitView} on a smaller tree or another root at the same size.
+ * tree); else the sizes to ask `GET /api/v1/ledger/consistency?old=&new=` for: from the
+ * remembered tree to a larger one, or from a smaller one to the remembered (proving it a
+ * prefix). Throws {@link SplitView} on another root at the same size.
  */
 export function consistencyNeeded(
   remembered: Remembered | null,
@@ -134,14 +137,7 @@ export function consistencyNeeded(
   note: Uint8Array,
 ): { old: number; new: number } | null {
   if (remembered === null) return null;
-  if (checkpoint.size < remembered.size) {
-    refuse(
-      remembered,
-      note,
-      `the server showed a tree of ${checkpoint.size} entries, but this client has already ` +
-        `verified one of ${remembered.size} (a rollback, or a view made for you)`,
-    );
-  }
+  if (checkpoint.size < remembered.size) return { old: checkpoint.size, new: remembered.size };
   if (checkpoint.size === remembered.size) {
     if (toBase64(checkpoint.rootHash) !== toBase64(remembered.rootHash)) {
       refuse(remembered, note, `the server signed two different trees of size ${checkpoint.size}`);
@@ -173,6 +169,27 @@ export function acceptCheckpoint(
   const needed = consistencyNeeded(remembered, checkpoint, note);
   if (remembered === null) return { checkpoint, remember: next };
   if (needed === null) return { checkpoint, remember: remembered };
+  if (checkpoint.size < remembered.size) {
+    // An older tree: taken, not remembered, if the server proves it a prefix of ours.
+    let prefix = false;
+    if (consistency !== null && consistency.old === needed.old && consistency.new === needed.new) {
+      try {
+        verifyConsistency(needed.old, needed.new, checkpoint.rootHash, remembered.rootHash, consistency.proof);
+        prefix = true;
+      } catch (error) {
+        if (!(error instanceof InvalidProof)) throw error;
+      }
+    }
+    if (!prefix) {
+      refuse(
+        remembered,
+        note,
+        `the server showed a tree of ${checkpoint.size} entries, but this client has already ` +
+          `verified one of ${remembered.size} (a rollback, or a view made for you)`,
+      );
+    }
+    return { checkpoint, remember: remembered };
+  }
   if (consistency === null || consistency.old !== needed.old || consistency.new !== needed.new) {
     throw new SplitView(
       `the server's consistency proof from ${needed.old} to ${needed.new} entries is malformed`,

@@ -167,7 +167,17 @@ test("the client accepts a checkpoint only if it extends the one it remembers", 
     () => acceptCheckpoint(verifier, remembered, forkNote, { old: 5, new: 11, proof: subproof(5, forked, true) }),
     (e: unknown) => e instanceof SplitView && /does not extend the tree of 5/.test(e.message) && e.shown === forkNote,
   );
-  assert.throws(() => acceptCheckpoint(verifier, next.remember, checkpointNote(leaves.slice(0, 7))), /a rollback/);
+  // An older tree: taken, not remembered, only with a proof that it is a prefix of ours.
+  const note7 = checkpointNote(leaves.slice(0, 7));
+  assert.deepEqual(consistencyNeeded(next.remember, openCheckpoint(note7, verifier, ORIGIN), note7), { old: 7, new: 11 });
+  const older = acceptCheckpoint(verifier, next.remember, note7, { old: 7, new: 11, proof: subproof(7, leaves, true) });
+  assert.equal(older.checkpoint.size, 7);
+  assert.equal(older.remember, next.remember);
+  assert.throws(() => acceptCheckpoint(verifier, next.remember, note7), /a rollback/);
+  assert.throws(
+    () => acceptCheckpoint(verifier, next.remember, note7, { old: 7, new: 11, proof: subproof(7, forked, true) }),
+    /a rollback/,
+  );
   assert.throws(() => acceptCheckpoint(verifier, next.remember, checkpointNote(forked)), /two different trees of size 11/);
   // A checkpoint signed by another key is never accepted.
   const stranger = new SigningKey(new Uint8Array(32).fill(9));

@@ -31,6 +31,8 @@ from custody.crypto.signing import SigningKey
 from custody.domain.people import OrgKind
 from custody.ledger.entry import Entry
 from custody.ledger.note import Signer
+from custody.protocol.codes import ErrorCode
+from custody.protocol.errors import envelope
 from support.cli import assert_fails, ok
 from support.hostile import Answer, ForgedLog, HostileProxy, log_signer
 from support.server import People, Person, Server, make_file, new_case
@@ -178,10 +180,16 @@ def test_a_server_with_the_log_key_cannot_roll_back_or_fork_a_clients_view(
     real = _real_entries(server)[:size]
 
     def serve(log: ForgedLog) -> None:
+        def consistency(path: str, a: Answer) -> Answer:
+            old, new = (int(part.split("=")[1]) for part in path.split("?")[1].split("&"))
+            if new > len(log.entries):  # as a server asked past its size answers
+                lost = f"the ledger has {len(log.entries)} entries, not {new}"
+                return a.with_json(envelope(ErrorCode.INVALID_INPUT, lost), status=400)
+            return a.with_json(log.consistency(old, new), status=200)
+
         proxy.honest()
         proxy.on("GET", "/checkpoint", lambda _, a: Answer(200, a.headers, log.checkpoint()))
-        proxy.on("GET", "/api/v1/ledger/consistency", lambda path, a: a.with_json(log.consistency(
-            *(int(part.split("=")[1]) for part in path.split("?")[1].split("&"))), status=200))
+        proxy.on("GET", "/api/v1/ledger/consistency", consistency)
 
     # A rollback: the real tree as it was, a few entries ago, really signed.
     serve(ForgedLog(signer, real[: size - 3]))

@@ -32,7 +32,7 @@ import {
   type Remembered,
 } from "../ledger.js";
 import { fromBase64Lenient } from "../bytes.js";
-import type { Api } from "./api.js";
+import { type Api, ApiError } from "./api.js";
 
 /** What the checks need of the JSON API: answers to GET. */
 export type ApiGet = Pick<Api, "get">;
@@ -88,10 +88,16 @@ export async function accept(api: ApiGet, verifier: Verifier, note: string): Pro
   const needed = consistencyNeeded(known, openCheckpoint(bytes, verifier, verifier.name), bytes);
   let consistency: ConsistencyAnswer | null = null;
   if (needed !== null) {
-    const body = await api.get<{ old: number; new: number; proof: string[] }>(
-      `/api/v1/ledger/consistency?old=${needed.old}&new=${needed.new}`,
-    );
-    consistency = { old: body.old, new: body.new, proof: body.proof.map(fromBase64Lenient) };
+    const path = `/api/v1/ledger/consistency?old=${needed.old}&new=${needed.new}`;
+    const older = known !== null && needed.new === known.size && needed.old < known.size;
+    try {
+      const body = await api.get<{ old: number; new: number; proof: string[] }>(path);
+      consistency = { old: body.old, new: body.new, proof: body.proof.map(fromBase64Lenient) };
+    } catch (error) {
+      // A log rolled back cannot prove an older tree a prefix of ours: refused below.
+      const refused = error instanceof ApiError && error.status >= 400 && error.status < 500;
+      if (!older || !refused) throw error; // unreachable, or a server error: not evidence
+    }
   }
   const { checkpoint, remember } = acceptCheckpoint(verifier, known, bytes, consistency);
   localStorage.setItem(memoryKey(verifier), rememberedToJson(remember));

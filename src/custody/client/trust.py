@@ -10,8 +10,11 @@ only an explicit ``--replace-log-key`` changes a pin.
 A server holding the real log key could still show this client a history nobody else
 sees (a split view). So the client remembers the largest checkpoint it has verified
 (``trust/log-<key id>.json``) and accepts a new one only with a consistency proof from
-it (RFC 9162 §2.1.4); a smaller tree, or one that does not extend the remembered one,
-is refused, and both signed notes are kept under ``evidence/`` for the security team.
+it (RFC 9162 §2.1.4). A smaller tree is taken (not remembered) only if the server proves
+it a prefix of the remembered one: another command on the same machine may have fetched
+a newer checkpoint first, and a log rolled back cannot give that proof. A smaller tree
+without it, or a larger one that does not extend the remembered one, is refused, and both
+signed notes are kept under ``evidence/`` for the security team.
 (Witness cosignatures, which stop a split view before it is first shown, are the other
 half of the answer; see docs/ledger.md.)
 """
@@ -31,7 +34,7 @@ from typing import TypeVar
 
 from custody.client.config import home
 from custody.client.http import Api
-from custody.errors import CustodyError, IntegrityError, InvalidInput, LocalError
+from custody.errors import CustodyError, IntegrityError, InvalidInput, LocalError, NotFound
 from custody.files import write_private
 from custody.ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
 from custody.ledger.cosignature import CosignatureVerifier, QuorumNotMet, open_cosigned
@@ -296,12 +299,19 @@ class LogView:
                 self._remember(cp, note)
                 return cp
             if cp.size < known.size:
-                self._refuse(
-                    known,
-                    note,
-                    f"the server showed a tree of {cp.size} entries, but this client has already "
-                    f"verified one of {known.size} (a rollback, or a view made for you)",
-                )
+                # An older tree: another command on this machine fetched the newer one first,
+                # or a cache answered. Harmless if it is a prefix of the tree this client
+                # verified, which the server then proves; a log rolled back has lost that tree
+                # and cannot, and a view made for this client is not its prefix.
+                if not _is_prefix(api, cp, known):
+                    self._refuse(
+                        known,
+                        note,
+                        f"the server showed a tree of {cp.size} entries, but this client has "
+                        f"already verified one of {known.size} (a rollback, or a view made for "
+                        "you)",
+                    )
+                return cp
             if cp.size == known.size:
                 if cp.root_hash != known.root_hash:
                     self._refuse(
@@ -327,6 +337,16 @@ class LogView:
             f"{why}: this server's ledger is not the one everybody sees",
             hint=f"{_REPORT}; both signed checkpoints are in {saved}",
         )
+
+
+def _is_prefix(api: Api, older: Checkpoint, known: SignedCheckpoint) -> bool:
+    """Whether the server proves ``older`` a prefix of the tree this client verified."""
+    try:
+        proof = _consistency_proof(api, older.size, known.size)
+        verify_consistency(older.size, known.size, older.root_hash, known.root_hash, proof)
+    except (IntegrityError, InvalidInput, NotFound, InvalidProof):
+        return False  # refused, malformed or wrong; not a network failure, which propagates
+    return True
 
 
 def _consistency_proof(api: Api, old: int, new: int) -> list[bytes]:

@@ -1,8 +1,9 @@
 """``custody.client.trust`` and ``custody.client.transparency`` against the real app in process.
 
 The log key is the one pinned at the first login, never one a server names. A checkpoint is
-taken in only if it extends the largest this client verified (a rollback, a fork or a second
-tree of the same size is refused, and both signed notes kept as evidence); a public key
+taken in only if it extends the largest this client verified, or is proven a prefix of it (a
+rollback, a fork or a second tree of the same size is refused, and both signed notes kept as
+evidence); a public key
 counts only if the ledger shows it registered, proven against such a checkpoint.
 """
 
@@ -20,6 +21,8 @@ from custody.crypto.signing import SigningKey
 from custody.errors import IntegrityError, InvalidInput
 from custody.ledger.entry import Entry
 from custody.ledger.note import Signer
+from custody.protocol.codes import ErrorCode
+from custody.protocol.errors import envelope
 from support.client import SERVER, Desks, Machine, entries, grow, signer, with_json
 from support.hostile import ForgedLog
 from support.world import CPS, new_urn
@@ -74,8 +77,13 @@ def test_a_rollback_a_fork_and_a_second_tree_are_refused_and_kept_as_evidence(
     real = entries(desks)
     size = accept(reader, ForgedLog(signer(desks), real).checkpoint())
 
+    # Rolled back: it lost the last three entries, so it cannot prove the tree it showed a
+    # prefix of the one this client verified (it answers as a server asked past its size).
+    rolled_back = ForgedLog(signer(desks), real[: size - 3])
+    lost = envelope(ErrorCode.INVALID_INPUT, f"the ledger has {size - 3} entries, not {size}")
+    reader.tampering.on("GET", CONSISTENCY, lambda *_: httpx.Response(400, json=lost))
     with pytest.raises(trust.SplitView, match=f"already verified one of {size}"):
-        accept(reader, ForgedLog(signer(desks), real[: size - 3]).checkpoint())
+        accept(reader, rolled_back.checkpoint())
     changed = [*real]
     changed[size // 2] = Entry(type="key:registered", time=datetime.now(UTC), actor="system",
                                data={"age_recipient": "forged"}).to_bytes()
@@ -90,6 +98,28 @@ def test_a_rollback_a_fork_and_a_second_tree_are_refused_and_kept_as_evidence(
     kept = evidence(reader)
     assert len(kept) == 3
     assert fork.checkpoint().decode() in kept[-1]
+
+
+def test_an_older_tree_the_server_proves_a_prefix_is_taken_not_remembered(
+    desks: Desks,
+) -> None:
+    """Two commands at once on one machine: one fetched a checkpoint, the other a newer one
+    and remembered it first. The older is a prefix of the newer, as the server proves: no
+    split view, no evidence, and the newer stays remembered. Without the proof (the
+    server answers it malformed) the older tree is refused as before."""
+    reader = desks.prosecutor
+    grow(desks, 4)
+    older = ForgedLog(signer(desks), entries(desks)).checkpoint()
+    grow(desks, 3)
+    size = accept(reader, ForgedLog(signer(desks), entries(desks)).checkpoint())
+    assert accept(reader, older) < size
+    assert remembered(reader) == size
+    assert evidence(reader) == []
+    reader.tampering.on("GET", CONSISTENCY, lambda _, answer: with_json(
+        answer, {**answer.json(), "proof": []}))
+    with pytest.raises(trust.SplitView, match=f"already verified one of {size}"):
+        accept(reader, older)
+    assert len(evidence(reader)) == 1
 
 
 def test_a_malformed_consistency_proof_is_refused(desks: Desks) -> None:
