@@ -83,8 +83,9 @@ def _run_phase(phase: Phase, jobs: list[Callable[[], int]], workers: int) -> Non
         try:
             done = job()
         except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
+            cause = f" (from {type(exc.__cause__).__name__})" if exc.__cause__ else ""
             with lock:
-                phase.errors.append(f"{type(exc).__name__}: {exc}")
+                phase.errors.append(f"{type(exc).__name__}: {exc}{cause}")
             return
         with lock:
             phase.seconds.append(time.monotonic() - started)

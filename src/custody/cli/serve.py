@@ -86,6 +86,11 @@ def _run(settings: Settings, host: str, port: int, workers: int) -> None:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=5,
+        # An idle connection is kept well past the client's own 5 s (httpx's keep-alive
+        # expiry): with uvicorn's default, also 5 s, the server closed connections a busy
+        # client was just reusing, and 5 of 200 concurrent sends failed mid-way with "Server
+        # disconnected without sending a response" (bench/load.py).
+        timeout_keep_alive=30,
     )
 
 

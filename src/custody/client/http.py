@@ -21,7 +21,11 @@ from custody import __version__
 from custody.client.config import Session
 from custody.errors import CustodyError, IntegrityError, ServerUnavailable, from_code
 
-TIMEOUT = httpx.Timeout(30.0, read=300.0)
+# Connecting and waiting for a pooled connection: 30 s. Reading an answer and writing a
+# body: 300 s without progress, since a server busy with many uploads stops reading one
+# connection while its earlier bytes wait for a worker (bench/load.py: 200 concurrent
+# sends; with 30 s, two of them failed as if the server were unreachable).
+TIMEOUT = httpx.Timeout(30.0, read=300.0, write=300.0)
 # How long a read waits between tries while the server answers 503 (about 20 s in all), and
 # while nothing answers at all (a node restarting; briefly: it may be a wrong address).
 RETRY_WAITS = (0.5, 1.0, 2.0, 4.0, 6.0, 6.0)
@@ -123,6 +127,13 @@ class Api:
             except httpx.TransportError as exc:
                 wait = next(unreachable, None)
                 if wait is None:
+                    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
+                        raise ServerUnavailable(
+                            f"the custody server at {self.server} stopped answering for "
+                            f"{TIMEOUT.read:.0f} s",
+                            hint="try again later: a send or receive run again resumes where "
+                            "it stopped",
+                        ) from exc
                     raise ServerUnavailable(
                         f"cannot reach the custody server at {self.server}",
                         hint="check the address and that the server is running (custody serve)",
