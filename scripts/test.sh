@@ -231,6 +231,12 @@ js_checks() {
 # The inner loop's selection; everything else (PostgreSQL, the real servers, the browser,
 # the slow tests) runs in the whole suite.
 FAST=(-m "not postgres and not slow and not swift" tests/unit tests/vectors)
+# One pytest-xdist worker a CPU (at most four): most of a test's time is spent waiting on
+# a real server, a browser or a subprocess, so two workers on two cores take about half the
+# time. A test file runs whole on one worker (its module-scoped servers are made once), and
+# each worker makes its own session servers, Swift and database names; `-p no:xdist` or
+# `-n 0` (after the script's arguments) runs in one process, as `-s` needs.
+PARALLEL=(--numprocesses=auto --maxprocesses=4 --dist=loadfile)
 
 main() {
     local started=$SECONDS i fast=""
@@ -241,7 +247,7 @@ main() {
         under_ci && die "--fast is the inner loop; CI runs the whole suite"
         pytest_args=("${FAST[@]}")
     fi
-    pytest_args+=("$@")
+    pytest_args=("${PARALLEL[@]}" "${pytest_args[@]}" "$@")
     ensure_debian_packages
     [ -n "$fast" ] || ensure_swift_packages
     [ -n "$fast" ] || ensure_nginx_package

@@ -176,20 +176,13 @@ def test_tampered_blob_is_refused_and_nothing_is_released(
     original = make_file(tmp_path / "sent", "tampered-statement.pdf", 200_000)
     transfer_id = officer.send([original], urn, CPS)
     item = item_ids(officer, transfer_id)[0]
-    blob = server.blobs / item
-    stored = blob.read_bytes()
-    damaged = bytearray(stored)
-    damaged[len(damaged) // 2] ^= 0x01
-    blob.write_bytes(bytes(damaged))
-    try:
+    with server.flipped_byte(item):
         out = tmp_path / "received"
         failed = prosecutor.run("receive", transfer_id, "--out", str(out))
         assert_fails(failed, f"item {item}", "failed verification", code=8)
         assert not failed.stdout.strip() or "verified" not in failed.stdout
         assert list(out.iterdir()) == [], "nothing may be released, not even a temporary file"
         assert not list((prosecutor.home / "downloads").iterdir())
-    finally:
-        blob.write_bytes(stored)
 
     rows = prosecutor.history(item)
     failures = [r for r in rows if r["type"] == "item:verification_failed"]

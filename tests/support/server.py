@@ -221,6 +221,20 @@ class Server:
     def blobs(self) -> Path:
         return self.data_dir / "blobs" / "objects" / "items"
 
+    @contextlib.contextmanager
+    def flipped_byte(self, item: str) -> Iterator[Path]:
+        """One bit of ``item``'s stored blob flipped, in the middle, and put back afterwards:
+        the server is shared, and later tests (a backup, a scrub) expect its store intact."""
+        blob = self.blobs / item
+        stored = blob.read_bytes()
+        damaged = bytearray(stored)
+        damaged[len(damaged) // 2] ^= 0x01
+        blob.write_bytes(bytes(damaged))
+        try:
+            yield blob
+        finally:
+            blob.write_bytes(stored)
+
     @property
     def staging(self) -> Path:
         return self.data_dir / "blobs" / "uploads"

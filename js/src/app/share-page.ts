@@ -58,3 +58,5 @@ async function share(): Promise<void> {
 button.addEventListener("click", () => {
   share().catch(fail);
 });
+// The page renders the button disabled: a click before this script has run would do nothing.
+button.disabled = false;
