@@ -42,6 +42,8 @@ router = APIRouter(prefix="/api/v1", tags=["assurance"])
 _OBJECT = ErrorCode.NOT_FOUND  # another's object answers "not found", like none at all
 # Acting on an object: not yours to act on (403), or not in a state that allows it (409).
 _ACT = fails(_OBJECT, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT)
+# Asking of an object what its state does not allow (409), whoever asks.
+_STATE = fails(_OBJECT, ErrorCode.CONFLICT)
 
 
 @router.post("/transfers/{transfer_id}/revoke", response_model=TransferStateOut, responses=_ACT)
@@ -72,11 +74,7 @@ def item(item_id: str, ctx: ContextDep, actor: ContentReader) -> TransferOut:
     return shares.item_view(ctx, actor, item_id)
 
 
-@router.get(
-    "/items/{item_id}/share-target",
-    response_model=ShareTargetOut,
-    responses=fails(_OBJECT, ErrorCode.CONFLICT),
-)
+@router.get("/items/{item_id}/share-target", response_model=ShareTargetOut, responses=_STATE)
 def share_target(
     item_id: str,
     ctx: ContextDep,
@@ -107,12 +105,7 @@ def shared(ctx: ContextDep, actor: ContentReader, window: PageDep) -> SharedPage
     return shares.shared_with(ctx, actor, window)
 
 
-@router.post(
-    "/incidents",
-    response_model=ImpactOut,
-    status_code=201,
-    responses=fails(_OBJECT, ErrorCode.CONFLICT),
-)
+@router.post("/incidents", response_model=ImpactOut, status_code=201, responses=_STATE)
 def open_incident(body: IncidentIn, ctx: ContextDep, actor: Authenticated) -> ImpactOut:
     """Material may be lost or exposed: withdraw every reader but the owners, freeze sharing,
     start the regulator's clock; the impact report comes back."""
@@ -144,11 +137,7 @@ def close_incident(incident_id: str, ctx: ContextDep, actor: Authenticated) -> I
     return incidents.close(ctx, actor, incident_id)
 
 
-@router.post(
-    "/retention",
-    response_model=RetentionOut,
-    responses=fails(_OBJECT, ErrorCode.CONFLICT),
-)
+@router.post("/retention", response_model=RetentionOut, responses=_STATE)
 def set_retention(body: RetentionIn, ctx: ContextDep, actor: Authenticated) -> RetentionOut:
     """Keep an item, or a case's items, until a date; then they are crypto-shredded."""
     return retention.set_retention(ctx, actor, body.ref, until=body.until, for_=body.for_)

@@ -30,17 +30,20 @@ REDRAW = 0.25  # seconds between redraws at most: a redraw costs ~1.5 ms, 0.6% o
 _CHECK = 1 << 20  # bytes between clock reads
 
 
+_show_progress = click.option(
+    "--progress",
+    "show_progress",
+    is_flag=True,
+    help="Show progress even when the output is not a terminal (a plain line a second).",
+)
+_quiet = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress, and no line per file; the result only."
+)
+
+
 def progress_options(command: _Command) -> _Command:
     """``--progress`` and ``--quiet``: bars show on a terminal by themselves, never in a pipe."""
-    command = click.option(
-        "--progress",
-        "show_progress",
-        is_flag=True,
-        help="Show progress even when the output is not a terminal (a plain line a second).",
-    )(command)
-    return click.option(
-        "-q", "--quiet", is_flag=True, help="No progress, and no line per file; the result only."
-    )(command)
+    return _quiet(_show_progress(command))
 
 
 def quiet_say(_: str) -> None:

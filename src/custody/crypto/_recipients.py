@@ -42,6 +42,19 @@ def _open_file_key(key: bytes, body: bytes) -> bytes | None:
         return None
 
 
+def _key_data(text: str, hrp: str, *, upper: bool, size: int | None, wrong: str) -> bytes:
+    """The bytes of a key written as age writes it: Bech32 under ``hrp``, in one case (upper
+    for secret keys), of ``size`` bytes when given. Text that is Bech32 but not such a key is
+    ``wrong``; text that is not Bech32 at all raises :class:`~custody.crypto._bech32.Bech32Error`
+    for the caller to word."""
+    text = text.strip()
+    found, data = _bech32.decode(text)
+    cased = text.upper() if upper else text.lower()
+    if found != hrp or text != cased or (size is not None and len(data) != size):
+        raise InvalidInput(wrong)
+    return data
+
+
 class Recipient:
     """An age X25519 recipient (``age1...``): who a file can be encrypted to."""
 
@@ -54,14 +67,11 @@ class Recipient:
 
     @classmethod
     def parse(cls, text: str) -> Recipient:
-        text = text.strip()
+        wrong = "not an age X25519 recipient (expected 'age1...' of 32 bytes)"
         try:
-            hrp, data = _bech32.decode(text)
+            return cls(_key_data(text, "age", upper=False, size=32, wrong=wrong))
         except _bech32.Bech32Error as exc:
             raise InvalidInput(f"not an age recipient (expected 'age1...'): {exc}") from exc
-        if hrp != "age" or text != text.lower() or len(data) != 32:
-            raise InvalidInput("not an age X25519 recipient (expected 'age1...' of 32 bytes)")
-        return cls(data)
 
     def to_string(self) -> str:
         return _bech32.encode("age", self._public)
@@ -106,14 +116,11 @@ class Identity:
 
     @classmethod
     def parse(cls, text: str) -> Identity:
-        text = text.strip()
+        wrong = "not an age X25519 identity (expected 'AGE-SECRET-KEY-1...')"
         try:
-            hrp, data = _bech32.decode(text)
+            return cls(_key_data(text, "age-secret-key-", upper=True, size=32, wrong=wrong))
         except _bech32.Bech32Error as exc:
             raise InvalidInput("not an age identity (expected 'AGE-SECRET-KEY-1...')") from exc
-        if hrp != "age-secret-key-" or text != text.upper() or len(data) != 32:
-            raise InvalidInput("not an age X25519 identity (expected 'AGE-SECRET-KEY-1...')")
-        return cls(data)
 
     def to_string(self) -> str:
         return _bech32.encode("age-secret-key-", self._secret, upper=True)
@@ -163,14 +170,11 @@ class HybridIdentity:
 
     @classmethod
     def parse(cls, text: str) -> HybridIdentity:
-        text = text.strip()
+        wrong = "not an age hybrid identity ('AGE-SECRET-KEY-PQ-1...')"
         try:
-            hrp, data = _bech32.decode(text)
+            return cls(_key_data(text, "age-secret-key-pq-", upper=True, size=None, wrong=wrong))
         except _bech32.Bech32Error as exc:
-            raise InvalidInput("not an age hybrid identity ('AGE-SECRET-KEY-PQ-1...')") from exc
-        if hrp != "age-secret-key-pq-" or text != text.upper():
-            raise InvalidInput("not an age hybrid identity ('AGE-SECRET-KEY-PQ-1...')")
-        return cls(data)
+            raise InvalidInput(wrong) from exc
 
     def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
         for stanza in stanzas:

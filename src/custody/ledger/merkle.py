@@ -10,7 +10,7 @@ generation touches O(log n) such hashes and never rereads leaves.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from custody.errors import IntegrityError, InvalidInput
@@ -145,19 +145,9 @@ def verify_inclusion(
     # RFC 9162 §2.1.3.2 steps 1-6.
     if not 0 <= index < size:
         raise InvalidProof(f"leaf index {index} is outside a tree of size {size}")
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            raise InvalidProof(f"inclusion proof has too many hashes ({len(proof)})")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            r = node_hash(r, p)
-        fn, sn = fn >> 1, sn >> 1
-    if sn != 0:
-        raise InvalidProof(f"inclusion proof has too few hashes ({len(proof)})")
+    r = leaf
+    for p, left in _climb(index, size - 1, proof, "inclusion", len(proof)):
+        r = node_hash(p, r) if left else node_hash(r, p)
     if r != root_hash:
         raise InvalidProof(f"inclusion proof of leaf {index} does not lead to the root hash")
 
@@ -198,19 +188,31 @@ def _consistency_roots(
     while fn & 1:
         fn, sn = fn >> 1, sn >> 1
     fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            raise InvalidProof(f"consistency proof has too many hashes ({len(proof)})")
-        if fn & 1 or fn == sn:
+    for c, left in _climb(fn, sn, path[1:], "consistency", len(proof)):
+        if left:
             fr, sr = node_hash(c, fr), node_hash(c, sr)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
         else:
             sr = node_hash(sr, c)
+    return fr, sr
+
+
+def _climb(
+    fn: int, sn: int, hashes: Sequence[bytes], what: str, count: int
+) -> Iterator[tuple[bytes, bool]]:
+    """RFC 9162's walk up from node ``fn`` of a tree whose last node is ``sn``, shared by both
+    proofs: each of ``hashes`` with whether it joins on the left. A path that runs out before
+    the hashes do, or after, is a bad ``what`` proof of ``count`` hashes."""
+    for h in hashes:
+        if sn == 0:
+            raise InvalidProof(f"{what} proof has too many hashes ({count})")
+        left = bool(fn & 1 or fn == sn)
+        yield h, left
+        if left:
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
         fn, sn = fn >> 1, sn >> 1
     if sn != 0:
-        raise InvalidProof(f"consistency proof has too few hashes ({len(proof)})")
-    return fr, sr
+        raise InvalidProof(f"{what} proof has too few hashes ({count})")
 
 
 def nodes_to_store_on_append(

@@ -28,7 +28,7 @@ from custody.ledger.events import EntryType
 from custody.services import schedule
 from custody.services.context import ServiceContext
 from custody.services.ledger import SYSTEM, record, record_item
-from custody.services.watcher import Periodic, worker_id
+from custody.services.watcher import NodeJob
 from custody.store.models import Item
 
 log = logging.getLogger("custody.scrub")
@@ -152,17 +152,12 @@ def run_if_due(ctx: ServiceContext, worker: str) -> ScrubReport | None:
     return report
 
 
-class Scrubber(Periodic):
+class Scrubber(NodeJob):
     """Checks every watcher interval whether the scheduled scrub is due, in the background of
     ``custody serve``; a scrub runs on this thread, never delaying alerts."""
 
     def __init__(self, ctx: ServiceContext) -> None:
-        super().__init__("scrubber", ctx.settings.watcher_interval_seconds, patience=5)
-        self._ctx = ctx
-        self._worker = worker_id()
+        super().__init__(ctx, "scrubber", patience=5, logger=log, failed="scheduled scrub failed")
 
-    def tick(self) -> None:
-        try:
-            run_if_due(self._ctx, self._worker)
-        except Exception:  # the next check tries again
-            log.exception("scheduled scrub failed")
+    def run_once(self) -> None:
+        run_if_due(self._ctx, self._worker)

@@ -287,16 +287,40 @@ class Periodic:
             self.tick()
 
 
-class Watcher(Periodic):
-    """Runs ``run_watcher_once`` in the background of ``custody serve``."""
+class NodeJob(Periodic):
+    """A pass every node makes on the watcher's interval, as a worker of its own (the id its
+    claims on shared work carry). A pass that fails is logged with its traceback as
+    ``failed``, on the job's own ``logger``: it must not stop the next one."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
-        super().__init__("watcher", ctx.settings.watcher_interval_seconds, patience=20)
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        name: str,
+        *,
+        patience: float,
+        logger: logging.Logger,
+        failed: str,
+    ) -> None:
+        super().__init__(name, ctx.settings.watcher_interval_seconds, patience)
         self._ctx = ctx
         self._worker = worker_id()
+        self._logger, self._failed = logger, failed
+
+    def run_once(self) -> None:
+        raise NotImplementedError
 
     def tick(self) -> None:
         try:
-            run_watcher_once(self._ctx, worker=self._worker)
-        except Exception:  # a failed pass must not stop the next one
-            log.exception("watcher pass failed")
+            self.run_once()
+        except Exception:  # the next tick tries again
+            self._logger.exception(self._failed)
+
+
+class Watcher(NodeJob):
+    """Runs ``run_watcher_once`` in the background of ``custody serve``."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx, "watcher", patience=20, logger=log, failed="watcher pass failed")
+
+    def run_once(self) -> None:
+        run_watcher_once(self._ctx, worker=self._worker)
