@@ -165,7 +165,10 @@ def play(page: Page, transfer: str, item: str) -> None:
     page.click(f'tr[data-item="{item}"] a.play')
     page.wait_for_url(f"**/play/{item}")
     expect(page.locator("#play-state")).to_contain_text("Playing")
-    page.locator("#video").evaluate("v => { v.muted = true; return v.play(); }")
+    # In view, and muted: Chromium pauses a muted video that plays without a gesture
+    # once it is off screen.
+    page.locator("#video").evaluate(
+        "v => { v.scrollIntoView(); v.muted = true; return v.play(); }")
 
 
 def test_the_video_plays_seeks_and_names_the_viewer(
@@ -260,7 +263,8 @@ def test_a_large_video_saves_and_plays_in_flat_memory(
     play(page, transfer, item)
     memory = JsMemory(chromium, page)
     wait_until(page, lambda: memory.sample() and video_state(page)["time"] > 1.0,
-               "the large video to play", timeout_s=120, detail=lambda: video_state(page))
+               "the large video to play", timeout_s=120,
+               detail=lambda: (video_state(page), page.text_content("main")))
     duration = video_state(page)["duration"]
     asked = len(ranges)
     page.locator("#video").evaluate("v => { v.currentTime = v.duration / 2; }")

@@ -28,6 +28,9 @@ ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A test's play() is not a user's gesture: without this, Chromium may pause a video it
+    # let play muted (off screen, or when the machine is slow to lay the page out).
+    "--autoplay-policy=no-user-gesture-required",
 ]
 WAIT_MS = 60_000  # a loaded 2-core machine; every wait is on a selector or a URL, never a sleep
 

@@ -35,20 +35,43 @@ def postgres_or_skip() -> None:
         pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}")
 
 
-@contextlib.contextmanager
-def fresh_postgres(prefix: str) -> Iterator[str]:
-    """A new, empty database named ``<prefix>_<random>``, dropped afterwards."""
+def _name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def made_postgres(prefix: str) -> str:
+    """A new, empty database named ``<prefix>_<random>``; its URL."""
     postgres_or_skip()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_postgres(url: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_name(url)))
+        )
+
+
+def recreate_from(url: str, template: str) -> None:
+    """The database at ``url`` dropped and made again as a copy of ``template``'s (which
+    nobody may be connected to)."""
+    name, source = sql.Identifier(_name(url)), sql.Identifier(_name(template))
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(name, source))
+
+
+@contextlib.contextmanager
+def fresh_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty database named ``<prefix>_<random>``, dropped afterwards."""
+    url = made_postgres(prefix)
     try:
-        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+        yield url
     finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_postgres(url)
 
 
 @contextlib.contextmanager

@@ -15,16 +15,21 @@ by ``support.server.shared_server``).
 
 from __future__ import annotations
 
+import atexit
 import base64
+import functools
 import itertools
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select
 
 from custody.clock import Clock, FixedClock
 from custody.crypto.age import Identity
@@ -39,8 +44,10 @@ from custody.services import items as item_service
 from custody.services.context import Actor, ServiceContext
 from custody.settings import Settings
 from custody.store.ledger_store import LedgerStore
+from custody.store.migrate import upgrade
 from custody.store.models import Item, User
 from custody.store.models_security import SecurityEvent
+from support.databases import drop_postgres, made_postgres, recreate_from
 from support.mail import Mailbox
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -68,6 +75,55 @@ def world_settings(data_dir: Path, database_url: str, **overrides: Any) -> Setti
     values: dict[str, Any] = {"mode": "development", "scrub_every_hours": 0,
                               "sqlite_synchronous": "normal", **CHEAPEST_HASHING, **overrides}
     return Settings(data_dir=data_dir, database_url=database_url, **values)
+
+
+def _start_migrated(url: str) -> None:
+    """A new database at ``url`` made a copy of one at the newest schema: a SQLite file that
+    is not there yet, or an empty PostgreSQL database (made again from a template)."""
+    if url.startswith("sqlite:///"):
+        target = Path(url.removeprefix("sqlite:///"))
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # as db.py does
+        with _migrated_sqlite().open("rb") as source, os.fdopen(made, "wb") as copy:
+            shutil.copyfileobj(source, copy)
+    elif url.startswith("postgresql"):
+        engine = create_engine(url)
+        try:
+            empty = not inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
+        if empty:
+            recreate_from(url, _migrated_postgres())
+
+
+@functools.cache
+def _migrated_postgres() -> str:
+    """A PostgreSQL database at the newest schema, made by the migrations once a process, as
+    a template for new ones; dropped when the process ends."""
+    url = made_postgres("custody_schema")
+    atexit.register(drop_postgres, url)
+    engine = create_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@functools.cache
+def _migrated_sqlite() -> Path:
+    """An empty SQLite database at the newest schema, made by the migrations once a process."""
+    folder = Path(tempfile.mkdtemp(prefix="custody-schema-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "custody.db"
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return path
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -122,7 +178,12 @@ class World:
     def create(
         cls, settings: Settings, clock: Clock | None = None, origin: str = ORIGIN
     ) -> World:
-        """A new world: the data folder and database made as ``custody admin init`` makes them."""
+        """A new world: the data folder and database made as ``custody admin init`` makes them.
+
+        A new SQLite database starts as a copy of one this process migrated (the migrations
+        run once, not for every world: they cost most of a world's making); ``initialise``
+        then finds it at the newest schema. The migrations' own tests migrate for real."""
+        _start_migrated(settings.effective_database_url)
         done = initialise(settings, origin)
         return cls(settings, build_context(settings, clock), done.signer.verifier.vkey)
 
