@@ -25,6 +25,14 @@ from support.swift import Swift, running_swift
 from support.world import Cast
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives headless Chromium is marked ``browser`` (scripts/test.sh runs
+    them on their own, after the rest)."""
+    for item in items:
+        if {"chromium", "context"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped after the test."""
