@@ -269,7 +269,7 @@ main() {
         # The whole suite: the browser tests (marker `browser`) run after the rest, on their
         # own and in one process. Beside a second worker's real servers, Chromium's timing
         # showed through (a second save whose download never began; a muted video that
-        # paused itself): one flaky failure in each of four runs; alone, none in months.
+        # paused itself): one flaky failure in each of four runs; alone, they passed in every CI run.
         step "pytest" "$PY" -m pytest "${pytest_args[@]}" -m "not browser"
         step "pytest (browser)" "$PY" -m pytest -m browser
     else
