@@ -327,11 +327,18 @@ def test_one_flipped_byte_is_refused_and_nothing_is_saved(
 
         item = named[tampered.name]
         page.click(f'tr[data-item="{item}"] button.save')
+        # While it runs (20 MB to fetch and decrypt), the other item's Save is disabled.
+        expect(page.locator(f'tr[data-item="{named[intact.name]}"] button.save')).to_be_disabled()
         outcome = page.locator(f'tr[data-item="{item}"] .outcome')
         expect(outcome).to_contain_text(
             f"item {item} ({tampered.name}) failed verification: "
             "the ciphertext is not what the sender signed")
         assert outcome.get_attribute("role") == "alert"
+        # One save at a time: the buttons are disabled while one runs, and enabled again
+        # when it has ended, refused or not.
+        expect(page.locator("button.save")).to_have_count(2)
+        for button in page.locator("button.save").all():
+            expect(button).to_be_enabled()
         wait_until(page, lambda: len(downloads.ends) == 2, "the download to end")
         assert downloads.ends == ["completed", "canceled"]
         # Nothing of it on disk: no file by its name, no partial file either.

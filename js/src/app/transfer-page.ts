@@ -215,16 +215,31 @@ async function chooseFolder(): Promise<FolderLike | null> {
   }
 }
 
+/**
+ * One save at a time. While one runs every save button is disabled, so that a click on
+ * another is refused where it can be seen (it used to be dropped unseen, and a person who
+ * clicked the next item as the first one's download finished got nothing); the focus comes
+ * back to the control that had it.
+ */
+function setBusy(on: boolean, focused: Element | null = null): void {
+  busy = on;
+  for (const button of document.querySelectorAll<HTMLButtonElement>("button.save, #receive-all, #receive-all-folder")) {
+    button.disabled = on;
+  }
+  if (!on && focused instanceof HTMLElement && focused.isConnected && document.activeElement !== focused) {
+    focused.focus();
+  }
+}
+
 function guarded(act: () => Promise<unknown>): () => void {
   return () => {
     if (busy) return;
-    busy = true;
+    const focused = document.activeElement;
+    setBusy(true);
     element("receive-error").hidden = true;
     act()
       .catch(fail)
-      .finally(() => {
-        busy = false;
-      });
+      .finally(() => setBusy(false, focused));
   };
 }
 
