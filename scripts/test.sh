@@ -269,7 +269,8 @@ main() {
         # The whole suite: the browser tests (marker `browser`) run after the rest, on their
         # own and in one process. Beside a second worker's real servers, Chromium's timing
         # showed through (a second save whose download never began; a muted video that
-        # paused itself): one flaky failure in each of four runs; alone, they passed in every CI run.
+        # paused itself): a flaky failure in each of four runs. Alone, they are as they were
+        # before the workers (the video once paused there too; see test_browser_receive.py).
         step "pytest" "$PY" -m pytest "${pytest_args[@]}" -m "not browser"
         step "pytest (browser)" "$PY" -m pytest -m browser
     else
