@@ -107,6 +107,7 @@ export class Playback {
   /** Plaintext [start, end), a window of chunks per pull, as the player reads. */
   #plaintext(start: number, end: number, onRefused: (error: unknown) => void): ReadableStream<Uint8Array> {
     let position = start;
+    let cancelled = false;
     const windowBytes = WINDOW_CHUNKS * CHUNK;
     return new ReadableStream<Uint8Array>(
       {
@@ -116,14 +117,22 @@ export class Playback {
           try {
             const span = this.reader.plaintextRange(position, upTo, this.ciphertextSize);
             const sealed = await this.fetchCiphertext(span.ciphertextStart, span.ciphertextEnd);
-            controller.enqueue(this.reader.decryptRange(span, sealed, this.ciphertextSize));
+            const plain = this.reader.decryptRange(span, sealed, this.ciphertextSize);
+            // The player dropped this range while its window was on the way (a seek does):
+            // nothing to hand over, and nothing went wrong.
+            if (cancelled) return;
+            controller.enqueue(plain);
           } catch (error) {
+            if (cancelled) return;
             onRefused(error);
             controller.error(error);
             return;
           }
           position = upTo;
           if (position >= end) controller.close();
+        },
+        cancel: () => {
+          cancelled = true;
         },
       },
       { highWaterMark: 0 },
