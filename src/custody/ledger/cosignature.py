@@ -31,7 +31,6 @@ ALG_COSIGNATURE_V1 = 0x04  # tlog-cosignature §Format: the Ed25519 cosignature 
 HEADER = b"cosignature/v1\n"
 MAX_TIMESTAMP = 2**63 - 1
 _SIGNATURE_SIZE = 8 + 64  # u64 timestamp || Ed25519 signature
-_SECRET_PREFIX = note.SKEY_PREFIX  # Go's signer-key form, with the cosignature algorithm byte
 
 
 def cosigner_key_id(name: str, public_key: bytes) -> int:
@@ -99,23 +98,16 @@ class Cosigner:
         return f"\u2014 {self.name} {base64.b64encode(raw).decode()}\n"
 
     def to_secret(self) -> str:
-        seed = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.key.seed).decode()
-        return f"{_SECRET_PREFIX}{self.name}+{self.verifier.key_id:08x}+{seed}"
+        return note.make_skey(self.name, self.verifier.key_id, ALG_COSIGNATURE_V1, self.key)
 
     @classmethod
     def from_secret(cls, text: str) -> Cosigner:
+        """Parse the witness's secret key: Go's signer-key form, algorithm byte 0x04."""
         what = "witness secret key"
-        if not text.startswith(_SECRET_PREFIX):
-            raise InvalidInput(f"a {what} starts with {_SECRET_PREFIX}")
-        name, hash_hex, key = note.split_key(text.removeprefix(_SECRET_PREFIX), what)
-        made = cls(name, SigningKey(note.key_bytes(key, what, ALG_COSIGNATURE_V1)))
-        _check_hash(made.verifier.key_id, hash_hex, f"{what} {name}")
+        name, key_hash, key = note.parse_skey(text, what, ALG_COSIGNATURE_V1)
+        made = cls(name, key)
+        note.check_key_hash(made.verifier.key_id, key_hash, f"{what} {name}")
         return made
-
-
-def _check_hash(key_id: int, hash_hex: str, what: str) -> None:
-    if key_id != int(hash_hex, 16):
-        raise InvalidInput(f"{what}: the key hash does not match the key")
 
 
 def add_signatures(signed_note: bytes, lines: str) -> bytes:

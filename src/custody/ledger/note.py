@@ -119,18 +119,14 @@ class Signer:
 
     @classmethod
     def from_skey(cls, skey: str) -> Signer:
-        """Parse Go's signer key: the prefix, then ``name+hash+base64(0x01 || seed)``."""
-        if not skey.startswith(SKEY_PREFIX):
-            raise InvalidInput(f"a signer key starts with {SKEY_PREFIX}")
-        name, hash_hex, key = split_key(skey.removeprefix(SKEY_PREFIX), "signer key")
-        signer = cls(name, SigningKey(key_bytes(key, "signer key")))
-        if signer.key_id != int(hash_hex, 16):
-            raise InvalidInput(f"signer key {name}: the key hash does not match the key")
+        """Parse Go's signer key (:func:`parse_skey`, algorithm byte 0x01)."""
+        name, key_hash, key = parse_skey(skey, "signer key", ALG_ED25519)
+        signer = cls(name, key)
+        check_key_hash(signer.key_id, key_hash, f"signer key {name}")
         return signer
 
     def to_skey(self) -> str:
-        seed = base64.b64encode(bytes([ALG_ED25519]) + self.key.seed).decode("ascii")
-        return f"{SKEY_PREFIX}{self.name}+{self.key_id:08x}+{seed}"
+        return make_skey(self.name, self.key_id, ALG_ED25519, self.key)
 
     def sign(self, message: bytes) -> bytes:
         return self.key.sign(message)
@@ -141,6 +137,27 @@ def make_vkey(name: str, public_key: VerifyKey, alg: int = ALG_ED25519) -> str:
     _check_name(name)
     b64 = base64.b64encode(bytes([alg]) + public_key.raw).decode("ascii")
     return f"{name}+{key_id(name, public_key.raw, alg):08x}+{b64}"
+
+
+def make_skey(name: str, key_hash: int, alg: int, key: SigningKey) -> str:
+    """Go's signer-key form: the prefix, then ``name+hash+base64(alg || seed)``."""
+    seed = base64.b64encode(bytes([alg]) + key.seed).decode("ascii")
+    return f"{SKEY_PREFIX}{name}+{key_hash:08x}+{seed}"
+
+
+def parse_skey(text: str, what: str, alg: int) -> tuple[str, int, SigningKey]:
+    """The name, key hash and key of ``text`` in :func:`make_skey`'s form; the caller checks
+    the hash (:func:`check_key_hash`), whose rule depends on what the key signs."""
+    if not text.startswith(SKEY_PREFIX):
+        raise InvalidInput(f"a {what} starts with {SKEY_PREFIX}")
+    name, hash_hex, key = split_key(text.removeprefix(SKEY_PREFIX), what)
+    return name, int(hash_hex, 16), SigningKey(key_bytes(key, what, alg))
+
+
+def check_key_hash(actual: int, written: int, what: str) -> None:
+    """InvalidInput unless the hash ``written`` beside a key is the key's own, ``actual``."""
+    if actual != written:
+        raise InvalidInput(f"{what}: the key hash does not match the key")
 
 
 def split_key(text: str, what: str) -> list[str]:
