@@ -215,6 +215,11 @@ def _sha256_of(path: Path) -> str:
     return shown.split()[0]
 
 
+# cp's CPU seconds a GB with memory to spare (0.23-0.30 on the 2-CPU machine); far above
+# it (2.5 was seen), new page-cache pages were being reclaimed from elsewhere as written.
+CP_CPU_WARM = 0.6
+
+
 def main() -> int:  # noqa: PLR0912, PLR0915 - one run, step by step
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -362,6 +367,15 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one run, step by step
             f"  {f.name:34} {medians[k]:8.2f} {rate[k]:7.0f} {max(f.peak_rss_mb):12.1f} "
             f"{statistics.median(f.cpu_s) / gb:9.2f} {server_rss} {server_cpu}"
         )
+    cp_cpu = statistics.median(steps["cp"].cpu_s) / gb
+    if cp_cpu > CP_CPU_WARM:
+        print(
+            f"\n  note: cp took {cp_cpu:.2f} CPU s a GB (about 0.3 with memory to spare): the\n"
+            f"  machine was reclaiming memory for each new page written. Every step pays it in\n"
+            f"  proportion to what it writes, so the absolute figures are the machine's; a step\n"
+            f"  that writes more (custody's server keeps one blob a round) pays more. Before a\n"
+            f"  run, as root: sync; echo 3 > /proc/sys/vm/drop_caches"
+        )
     print("\n  throughput ratios (1.00 = as fast; above 1 = faster)")
     for name, value in ratios.items():
         print(f"    {name:38} {value:5.2f}")
@@ -389,6 +403,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one run, step by step
                 "platform": platform.platform(),
                 "python": platform.python_version(),
                 "load_average": os.getloadavg(),
+                "cp_cpu_s_per_gb": cp_cpu,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             },
             indent=2,
