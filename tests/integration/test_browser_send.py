@@ -36,6 +36,7 @@ from playwright.sync_api import BrowserContext, Page, Request, Route, expect
 
 from custody.crypto import age
 from custody.crypto.keys import UserKeys
+from custody.web.send_pages import PATCH_BYTES
 from support.chromium import JsMemory, send_in_browser, sent_transfer, sign_in, unlock_keys
 from support.scan import marked_case_files, scan_bytes, scan_database, scan_tree
 from support.server import People, Person, Server, item_ids, make_file, new_person
@@ -240,26 +241,28 @@ def test_closing_the_page_halfway_resumes_from_the_servers_offset(
 ) -> None:
     page = _signed_in_page(context, server, officer)
     urn = new_urn()
-    # Two PATCHes reach the server; the third and any after it never leave the browser, and
-    # the tab is closed while the page still waits on them. (Closing it at a progress mark
-    # raced the upload itself: on a quiet machine the rest arrived before the tab closed.)
+    # The PATCHes of the file's first half reach the server; the next and any after it never
+    # leave the browser, and the tab is closed while the page still waits on them. (Closing
+    # it at a progress mark raced the upload itself: on a quiet machine the rest arrived
+    # before the tab closed.)
     uploads = re.compile(r".*/api/v1/uploads/[0-9a-f]{32}$")
+    half = max(2, LARGE // 2 // PATCH_BYTES)
     patches_out: list[str] = []
 
-    def hold_after_two(route: Route) -> None:
+    def hold_after_half(route: Route) -> None:
         if route.request.method == "PATCH":
             patches_out.append(route.request.headers.get("upload-offset", ""))
-            if len(patches_out) > 2:
+            if len(patches_out) > half:
                 route.abort("connectionaborted")
                 return
         route.continue_()
 
-    context.route(uploads, hold_after_two)
+    context.route(uploads, hold_after_half)
     send_in_browser(page, server, [large_file], urn, CPS)
     context.wait_for_event("requestfailed", lambda r: r.method == "PATCH",
                            timeout=LARGE_WAIT_MS)
     page.close()  # the tab goes, and its worker with it
-    context.unroute(uploads, hold_after_two)
+    context.unroute(uploads, hold_after_half)
 
     page = context.new_page()
     patches: list[dict[str, str]] = []
