@@ -49,6 +49,7 @@ Say = Callable[[str], None]
 _READ = 1024 * 1024
 _CHUNK = 64 * 1024  # age's STREAM chunk: resume keeps whole ones
 _KEEP_BATCH = 64  # chunks of kept plaintext read back at a time (4 MiB)
+_DROP_WINDOW = 32 * 1024 * 1024  # received plaintext dropped from the page cache by this much
 _AHEAD = 32  # blocks read ahead of decryption (httpx gives 64 KiB: 2 MiB)
 
 
@@ -275,9 +276,12 @@ def _stream_into(
     dst.seek(0, os.SEEK_END)
     progress.advance(offset)
 
+    drop = _CacheDropper(dst)
+
     def emit(piece: memoryview) -> None:
         dst.write(piece)
         plain.update(piece)
+        drop.wrote(len(piece))
 
     received, failure = _download(
         api, item, decryptor, emit, head, (offset, total), cipher, progress
@@ -361,6 +365,29 @@ def _resume(
         plain.update(block)
         offset = decryptor.resume(memoryview(block), cipher.update)
     return offset
+
+
+class _CacheDropper:
+    """Keep a large received file from filling the page cache: every ``_DROP_WINDOW`` bytes
+    written, ask the kernel to start writing the newest window out and to drop the one
+    before it (written out by then). Neither waits for the disk, and the fsync at the end
+    has little left to do; the file is written once and not read back here, and filling
+    the cache with it would push out everything else on the person's machine."""
+
+    def __init__(self, dst: BinaryIO) -> None:
+        self._dst = dst
+        self._since = 0
+
+    def wrote(self, count: int) -> None:
+        self._since += count
+        if self._since < _DROP_WINDOW or not hasattr(os, "posix_fadvise"):
+            return
+        self._since = 0
+        self._dst.flush()
+        end = self._dst.tell()
+        start = max(0, end - 2 * _DROP_WINDOW)
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(self._dst.fileno(), start, end - start, os.POSIX_FADV_DONTNEED)
 
 
 def _counted(blocks: Iterator[bytes], digest: hashlib._Hash, limit: int) -> Iterator[bytes]:
