@@ -371,10 +371,10 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one run, step by step
     if cp_cpu > CP_CPU_WARM:
         print(
             f"\n  note: cp took {cp_cpu:.2f} CPU s a GB (about 0.3 with memory to spare): the\n"
-            f"  machine was reclaiming memory for each new page written. Every step pays it in\n"
-            f"  proportion to what it writes, so the absolute figures are the machine's; a step\n"
-            f"  that writes more (custody's server keeps one blob a round) pays more. Before a\n"
-            f"  run, as root: sync; echo 3 > /proc/sys/vm/drop_caches"
+            f"  machine was reclaiming memory for each new page written. Every step pays it for\n"
+            f"  what it writes, and makes the next pay for what it leaves in the page cache: the\n"
+            f"  absolute figures are the machine's, and the ratios lean towards the side that\n"
+            f"  leaves less there. Before a run, as root: sync; echo 3 > /proc/sys/vm/drop_caches"
         )
     print("\n  throughput ratios (1.00 = as fast; above 1 = faster)")
     for name, value in ratios.items():
