@@ -42,7 +42,7 @@ from custody.errors import (
     LocalError,
     NotFound,
 )
-from custody.files import write_private
+from custody.files import drop_cached, write_private
 from custody.protocol.transfers import ItemOut, ReceiptIn, TransferOut
 
 Say = Callable[[str], None]
@@ -369,10 +369,9 @@ def _resume(
 
 class _CacheDropper:
     """Keep a large received file from filling the page cache: every ``_DROP_WINDOW`` bytes
-    written, ask the kernel to start writing the newest window out and to drop the one
-    before it (written out by then). Neither waits for the disk, and the fsync at the end
-    has little left to do; the file is written once and not read back here, and filling
-    the cache with it would push out everything else on the person's machine."""
+    written, the newest window starts being written out and the one before it (written out
+    by then) is dropped, so the fsync at the end has little left to do. The file is written
+    once and not read back here."""
 
     def __init__(self, dst: BinaryIO) -> None:
         self._dst = dst
@@ -380,14 +379,12 @@ class _CacheDropper:
 
     def wrote(self, count: int) -> None:
         self._since += count
-        if self._since < _DROP_WINDOW or not hasattr(os, "posix_fadvise"):
-            return
-        self._since = 0
-        self._dst.flush()
-        end = self._dst.tell()
-        start = max(0, end - 2 * _DROP_WINDOW)
-        with contextlib.suppress(OSError):
-            os.posix_fadvise(self._dst.fileno(), start, end - start, os.POSIX_FADV_DONTNEED)
+        if self._since >= _DROP_WINDOW:
+            self._since = 0
+            self._dst.flush()
+            end = self._dst.tell()
+            start = max(0, end - 2 * _DROP_WINDOW)
+            drop_cached(self._dst.fileno(), start, end - start)
 
 
 def _counted(blocks: Iterator[bytes], digest: hashlib._Hash, limit: int) -> Iterator[bytes]:

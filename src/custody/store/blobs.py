@@ -11,7 +11,6 @@ nodes). :func:`open_blob_store` picks one by ``CUSTODY_BLOB_URL``.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import os
@@ -25,6 +24,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from custody.errors import Conflict, CustodyError, InvalidInput, LocalError, NotFound
+from custody.files import drop_cached
 
 if TYPE_CHECKING:
     from custody.store.s3 import S3Config
@@ -150,7 +150,7 @@ class FilesystemBlobStore:
                 # that is what makes the upload resumable.
                 out.flush()
                 os.fsync(out.fileno())
-                _drop_cached(out.fileno(), current, written - current)
+                drop_cached(out.fileno(), current, written - current)  # written once
                 if running is not None:
                     running.offset = written
                     running.mtime_ns = os.fstat(out.fileno()).st_mtime_ns
@@ -269,17 +269,6 @@ def _write_private(path: Path, data: bytes, *, exclusive: bool) -> None:
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     with os.fdopen(os.open(path, flags, 0o600), "wb") as f:
         f.write(data)
-
-
-def _drop_cached(fd: int, offset: int, length: int) -> None:
-    """Let the kernel drop the page cache of bytes just written and synced: a blob is written
-    once and read rarely, and a server storing gigabytes of them would otherwise push its
-    database's pages (and every other file's) out of memory, and pay to reclaim memory for
-    each new upload once its page cache is full (OpenStack Swift's object server does the
-    same after its fsyncs). A hint: where it is not supported, nothing happens."""
-    if length > 0 and hasattr(os, "posix_fadvise"):
-        with contextlib.suppress(OSError):
-            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _fsync_dir(path: Path) -> None:
