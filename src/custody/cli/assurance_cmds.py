@@ -7,7 +7,7 @@ import click
 from custody.cli.delivery_cmds import access_lines, grant_lines
 from custody.cli.lists import listed
 from custody.cli.output import emit, json_option, say, when
-from custody.cli.session_cmds import unlock_keys
+from custody.cli.unlock import unlock_keys
 from custody.client.config import Session
 from custody.client.http import Api, signed_in
 from custody.client.sharing import share_item

@@ -9,7 +9,7 @@ import click
 from custody.bundle import MAX_ZIP_SIZE, verify_bundle
 from custody.cli.output import emit, json_option, say
 from custody.cli.progress import progress_for, progress_options, reading
-from custody.cli.session_cmds import unlock_keys
+from custody.cli.unlock import unlock_keys
 from custody.cli.views import VerifiedOut
 from custody.client.bundles import make_bundle
 from custody.client.config import Session

@@ -167,6 +167,9 @@ COMMAND_INDEX: dict[str, tuple[str, str]] = {
 }
 
 
+_HELP = frozenset({"-h", "--help"})  # the help options below
+
+
 def _summary(name: str) -> click.Command:
     """A stand-in that click shortens exactly as it would the command's own help."""
     return click.Command(name, help=COMMAND_INDEX[name][1])
@@ -186,6 +189,16 @@ class _Commands(click.Group):
         assert isinstance(command, click.Command)  # noqa: S101 - a wiring mistake, caught by tests  # nosec B101
         help_text.annotate(command, cmd_name)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if os.environ.get("CUSTODY_PASSPHRASE") and args and not _HELP.intersection(args[1:]):
+            # Before the command's imports, which the key unlock can run beside.
+            from custody.cli import unlock  # noqa: PLC0415
+
+            unlock.start(args[0])
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # click's own layout (Group.format_commands), from the table instead of the commands.

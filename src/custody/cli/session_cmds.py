@@ -109,12 +109,4 @@ def _work_factor() -> int:
     return int(value)
 
 
-def unlock_keys(session: Session) -> UserKeys:
-    try:
-        data = session.key_file.read_bytes()
-    except FileNotFoundError:
-        raise Conflict("you have no keys on this machine", hint="run `custody keys init`") from None
-    return UserKeys.unseal(data, secret("CUSTODY_PASSPHRASE", "Passphrase for your keys"))
-
-
 COMMANDS = [login, enrol, whoami, logout, keys]

@@ -78,7 +78,7 @@ def send(
     signed in its manifest; `custody receive` makes the same tree under --out.
     """
     # Imported here: inbox, outbox, show and ack need none of the sending (issue 12).
-    from custody.cli.session_cmds import unlock_keys  # noqa: PLC0415
+    from custody.cli.unlock import unlock_keys  # noqa: PLC0415
     from custody.client.sending import already_sent  # noqa: PLC0415
     from custody.client.sending import send as send_items  # noqa: PLC0415
 
@@ -227,7 +227,7 @@ def receive(transfer: str, out: Path, as_json: bool, show_progress: bool, quiet:
     """Download, verify (signature, hashes) and decrypt a transfer, or one item shared with
     you; record the receipt."""
     # Imported here: inbox, outbox, show and ack need none of the receiving (issue 12).
-    from custody.cli.session_cmds import unlock_keys  # noqa: PLC0415
+    from custody.cli.unlock import unlock_keys  # noqa: PLC0415
     from custody.cli.views import ReceivedOut  # noqa: PLC0415
     from custody.client.receiving import receive as receive_items  # noqa: PLC0415
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 _DONE = object()
@@ -60,3 +60,31 @@ def ahead(items: Iterator[T], depth: int, name: str) -> Iterator[Iterator[T]]:
     finally:
         stop.set()
         worker.join()
+
+
+class Later(Generic[T]):
+    """``work()``, started now in a thread of its own; :meth:`result` waits for it.
+
+    For work that releases the GIL (scrypt, hashing, waiting on the network) while the caller
+    goes on with something else. An exception in ``work`` is raised by :meth:`result`.
+    Nobody need ask: a result never asked for is dropped with the (daemon) thread.
+    """
+
+    def __init__(self, work: Callable[[], T], name: str) -> None:
+        self._work = work
+        self._value: list[T] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value.append(self._work())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks, raised there
+            self._error = exc
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value[0]
