@@ -85,7 +85,7 @@ http {{
 # Unlock the key the way every custody command does, alone: its peak RSS is the unlock's.
 UNLOCK = (
     "from custody.client.config import Session\n"
-    "from custody.cli.session_cmds import unlock_keys\n"
+    "from custody.cli.unlock import unlock_keys\n"
     "unlock_keys(Session.load())\n"
 )
 

@@ -41,7 +41,7 @@ def load_cosigner(folder: Path) -> Cosigner:
             f"{path} can be read by others",
             hint=f"chmod 600 {path} (and make a new witness if it leaked)",
         )
-    return Cosigner.from_secret(path.read_text().strip())
+    return Cosigner.from_skey(path.read_text().strip())
 
 
 @click.group()
@@ -65,7 +65,7 @@ def witness_init(folder: Path, name: str) -> None:
             f"{path} exists already", hint="a witness keeps its key: its cosignatures name it"
         ) from None
     with os.fdopen(fd, "w") as f:
-        f.write(cosigner.to_secret() + "\n")
+        f.write(cosigner.to_skey() + "\n")
     say(f"Witness key made in {path}.")
     say("Its verifier key (for `custody login --witness` and a log's CUSTODY_WITNESSES):")
     say(cosigner.verifier.vkey)

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from custody.crypto.signing import SigningKey
 from custody.errors import InvalidInput
 from custody.ledger import note
 from custody.ledger.checkpoint import Checkpoint
@@ -43,11 +42,6 @@ def signed_message(text: str, timestamp: int) -> bytes:
     if not 0 <= timestamp <= MAX_TIMESTAMP:
         raise InvalidInput(f"a cosignature's time is 0 to 2^63-1 seconds, not {timestamp}")
     return HEADER + f"time {timestamp}\n".encode() + text.encode()
-
-
-def _check_name(name: str) -> None:
-    if not note.is_valid_name(name):
-        raise InvalidInput(f"{name!r} is not a valid witness name (no spaces, no '+')")
 
 
 @dataclass(frozen=True)
@@ -75,17 +69,12 @@ class CosignatureVerifier(note.Verifier):
 
 
 @dataclass(frozen=True, repr=False)
-class Cosigner:
-    """A witness's signing key and name."""
+class Cosigner(note.NamedKey):
+    """A witness's signing key and name. Its secret key is Go's signer-key form with the
+    algorithm byte 0x04 (:meth:`to_skey`, :meth:`from_skey`)."""
 
-    name: str
-    key: SigningKey
-
-    def __post_init__(self) -> None:
-        _check_name(self.name)
-
-    def __repr__(self) -> str:  # never print key material
-        return f"Cosigner({self.name!r})"
+    verifies: ClassVar[type[note.Verifier]] = CosignatureVerifier
+    what: ClassVar[str] = "witness secret key"
 
     @property
     def verifier(self) -> CosignatureVerifier:
@@ -94,20 +83,8 @@ class Cosigner:
     def cosign(self, text: str, timestamp: int) -> str:
         """The signature line (ending in a newline) cosigning the note ``text``."""
         signature = self.key.sign(signed_message(text, timestamp))
-        raw = struct.pack(">IQ", self.verifier.key_id, timestamp) + signature
+        raw = struct.pack(">IQ", self.key_id, timestamp) + signature
         return f"\u2014 {self.name} {base64.b64encode(raw).decode()}\n"
-
-    def to_secret(self) -> str:
-        return note.make_skey(self.name, self.verifier.key_id, ALG_COSIGNATURE_V1, self.key)
-
-    @classmethod
-    def from_secret(cls, text: str) -> Cosigner:
-        """Parse the witness's secret key: Go's signer-key form, algorithm byte 0x04."""
-        what = "witness secret key"
-        name, key_hash, key = note.parse_skey(text, what, ALG_COSIGNATURE_V1)
-        made = cls(name, key)
-        note.check_key_hash(made.verifier.key_id, key_hash, f"{what} {name}")
-        return made
 
 
 def add_signatures(signed_note: bytes, lines: str) -> bytes:

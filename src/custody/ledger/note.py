@@ -97,9 +97,13 @@ class Verifier:
 
 
 @dataclass(frozen=True, repr=False)
-class Signer:
-    """An Ed25519 note signer: a key name and a :class:`SigningKey`."""
+class NamedKey:
+    """A key name and its :class:`SigningKey`, kept in Go's signer-key form; ``verifies``:
+    the kind of verifier of what it signs. Each kind signs its own way: a note
+    :class:`Signer`, a witness's :class:`custody.ledger.cosignature.Cosigner`."""
 
+    verifies: ClassVar[type[Verifier]] = Verifier
+    what: ClassVar[str] = "signer key"
     name: str
     key: SigningKey
 
@@ -107,26 +111,31 @@ class Signer:
         _check_name(self.name)
 
     def __repr__(self) -> str:  # never print key material
-        return f"Signer({self.name!r})"
+        return f"{type(self).__name__}({self.name!r})"
 
     @property
     def verifier(self) -> Verifier:
-        return Verifier(self.name, self.key.public_key)
+        return self.verifies(self.name, self.key.public_key)
 
     @property
     def key_id(self) -> int:
-        return key_id(self.name, self.key.public_key.raw)
+        return self.verifier.key_id
 
     @classmethod
-    def from_skey(cls, skey: str) -> Signer:
-        """Parse Go's signer key (:func:`parse_skey`, algorithm byte 0x01)."""
-        name, key_hash, key = parse_skey(skey, "signer key", ALG_ED25519)
+    def from_skey(cls, skey: str) -> Self:
+        """Parse Go's signer key (:func:`parse_skey`, the algorithm byte of ``verifies``)."""
+        name, key_hash, key = parse_skey(skey, cls.what, cls.verifies.alg)
         signer = cls(name, key)
-        check_key_hash(signer.key_id, key_hash, f"signer key {name}")
+        check_key_hash(signer.key_id, key_hash, f"{cls.what} {name}")
         return signer
 
     def to_skey(self) -> str:
-        return make_skey(self.name, self.key_id, ALG_ED25519, self.key)
+        return make_skey(self.name, self.key_id, self.verifies.alg, self.key)
+
+
+@dataclass(frozen=True, repr=False)
+class Signer(NamedKey):
+    """An Ed25519 note signer."""
 
     def sign(self, message: bytes) -> bytes:
         return self.key.sign(message)

@@ -52,13 +52,25 @@ def test_verifier_keys_round_trip_and_refuse_a_note_key() -> None:
     assert vkey.startswith("witness.example/w1+")
     assert base64.b64decode(vkey.split("+", 2)[2])[0] == 0x04
     assert CosignatureVerifier.from_vkey(vkey) == W1.verifier
-    assert Cosigner.from_secret(W1.to_secret()).verifier == W1.verifier
+    assert Cosigner.from_skey(W1.to_skey()).verifier == W1.verifier
     with pytest.raises(InvalidInput, match="0x04"):
         CosignatureVerifier.from_vkey(LOG.verifier.vkey)  # an 0x01 signed-note key
     name, _, key = vkey.split("+", 2)
     with pytest.raises(InvalidInput, match="hash does not match"):
         CosignatureVerifier.from_vkey(f"{name}+00000000+{key}")
-    assert "PRIVATE" not in repr(W1)
+    # A witness's secret key is not a log's: each kind refuses the other's algorithm byte.
+    with pytest.raises(InvalidInput, match="0x04"):
+        Cosigner.from_skey(LOG.to_skey())
+    with pytest.raises(InvalidInput, match="0x01"):
+        note.Signer.from_skey(W1.to_skey())
+
+
+@pytest.mark.parametrize("named", [LOG, W1], ids=["log signer", "witness cosigner"])
+def test_a_named_key_never_shows_its_key(named: note.NamedKey) -> None:
+    shown = repr(named) + str(named)
+    assert named.name in shown
+    assert named.to_skey().removeprefix(note.SKEY_PREFIX).split("+", 2)[2] not in shown
+    assert base64.b64encode(named.key.seed).decode() not in shown
 
 
 def _cosigned(*cosigners: Cosigner, at: int = 1679315147) -> bytes:
