@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import click
 
+from custody.cli.lists import listed
 from custody.cli.output import emit, json_option, say, when
 from custody.client.http import signed_in
 from custody.protocol import people as wire
@@ -33,13 +34,10 @@ def people() -> None:
 @json_option
 def people_list(as_json: bool) -> None:
     """Everyone you administer: role, unit, whether they can sign in, whether they have keys."""
-    with signed_in() as api:
-        rows = sorted(api.each("/api/v1/people", wire.PeoplePage, "people"), key=lambda p: p.email)
-    if as_json:
-        emit(rows)
-        return
+    rows = listed("/api/v1/people", wire.PeoplePage, "people", as_json,
+                  "Nobody yet; add someone with `custody people add EMAIL --role ROLE`.",
+                  order=lambda p: p.email)
     if not rows:
-        say("Nobody yet; add someone with `custody people add EMAIL --role ROLE`.")
         return
     say(f"{'E-MAIL':40} {'ROLE':11} {'UNIT':24} {'STATE':12} {'KEYS':4}  ID")
     for p in rows:
