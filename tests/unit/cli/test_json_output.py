@@ -114,6 +114,9 @@ def test_accounts_people_and_units_in_json(terminal: Terminal) -> None:
     listed = terminal.ok(admin, "people", "list", "--json").json()
     assert terminal.desks.prosecutor.member.user_id in _ids(listed)
     assert terminal.desks.prosecutor.member.email in {p["email"] for p in listed}
+    emails = [p["email"] for p in listed]
+    assert len(emails) > 1
+    assert emails == sorted(emails)  # by e-mail address, not in the server's newest-first pages
 
 
 def test_a_failure_in_json_mode_prints_no_json_and_exits_by_its_class(terminal: Terminal) -> None:
