@@ -11,8 +11,9 @@ from __future__ import annotations
 import hmac
 import os
 import re
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, Self
 
 from custody.crypto import _bech32, _hazmat
 from custody.crypto._format import Malformed, Stanza, b64_raw, b64_raw_decode
@@ -42,114 +43,155 @@ def _open_file_key(key: bytes, body: bytes) -> bytes | None:
         return None
 
 
-def _key_data(text: str, hrp: str, *, upper: bool, size: int | None, wrong: str) -> bytes:
-    """The bytes of a key written as age writes it: Bech32 under ``hrp``, in one case (upper
-    for secret keys), of ``size`` bytes when given. Text that is Bech32 but not such a key is
-    ``wrong``; text that is not Bech32 at all raises :class:`~custody.crypto._bech32.Bech32Error`
-    for the caller to word."""
-    text = text.strip()
-    found, data = _bech32.decode(text)
-    cased = text.upper() if upper else text.lower()
-    if found != hrp or text != cased or (size is not None and len(data) != size):
-        raise InvalidInput(wrong)
-    return data
+def _one_argument(stanzas: Sequence[Stanza], type_: str) -> Iterator[tuple[bytes, bytes]]:
+    """The decoded argument and the body of each stanza of ``type_``, which takes one."""
+    for stanza in stanzas:
+        if stanza.type == type_:
+            if len(stanza.args) != 2:
+                raise Malformed(f"{type_} stanza takes one argument")
+            yield b64_raw_decode(stanza.args[1].encode("ascii")), stanza.body
 
 
-class Recipient:
-    """An age X25519 recipient (``age1...``): who a file can be encrypted to."""
+@dataclass(frozen=True)
+class _Spelling:
+    """How age writes one kind of key (Bech32 under ``hrp``, all in one case, of ``size``
+    bytes when given), and the words for text that is not one: ``wrong`` for Bech32 that is
+    not this kind of key, ``garbled`` (``{}`` the decoder's reason) for text not Bech32 at all."""
 
-    __slots__ = ("_public",)
+    hrp: str
+    upper: bool
+    size: int | None
+    wrong: str
+    garbled: str
+    exact: str  # for bytes not of the key's size
 
-    def __init__(self, public: bytes) -> None:
-        if len(public) != 32:
-            raise InvalidInput("an age X25519 recipient is 32 bytes")
-        self._public = public
+    def read(self, text: str) -> bytes:
+        text = text.strip()
+        try:
+            found, data = _bech32.decode(text)
+        except _bech32.Bech32Error as exc:
+            raise InvalidInput(self.garbled.format(exc)) from exc
+        cased = text.upper() if self.upper else text.lower()
+        if found != self.hrp or text != cased or (self.size is not None and len(data) != self.size):
+            raise InvalidInput(self.wrong)
+        return data
+
+    def write(self, data: bytes) -> str:
+        return _bech32.encode(self.hrp, data, upper=self.upper)
+
+
+_RECIPIENT = _Spelling(
+    "age",
+    upper=False,
+    size=32,
+    wrong="not an age X25519 recipient (expected 'age1...' of 32 bytes)",
+    garbled="not an age recipient (expected 'age1...'): {}",
+    exact="an age X25519 recipient is 32 bytes",
+)
+_IDENTITY = _Spelling(
+    "age-secret-key-",
+    upper=True,
+    size=32,
+    wrong="not an age X25519 identity (expected 'AGE-SECRET-KEY-1...')",
+    garbled="not an age identity (expected 'AGE-SECRET-KEY-1...')",
+    exact="an age X25519 identity is 32 bytes",
+)
+_HYBRID_WRONG = "not an age hybrid identity ('AGE-SECRET-KEY-PQ-1...')"
+_HYBRID = _Spelling(
+    "age-secret-key-pq-",
+    upper=True,
+    size=None,
+    wrong=_HYBRID_WRONG,
+    garbled=_HYBRID_WRONG,
+    exact="an age hybrid identity is a 32-byte seed",
+)
+
+
+class _Key:
+    """What the three key types share: 32 bytes, read from text as age writes them."""
+
+    __slots__ = ("_raw",)
+    _SPELLING: ClassVar[_Spelling]
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != 32:
+            raise InvalidInput(self._SPELLING.exact)
+        self._raw = raw
 
     @classmethod
-    def parse(cls, text: str) -> Recipient:
-        wrong = "not an age X25519 recipient (expected 'age1...' of 32 bytes)"
-        try:
-            return cls(_key_data(text, "age", upper=False, size=32, wrong=wrong))
-        except _bech32.Bech32Error as exc:
-            raise InvalidInput(f"not an age recipient (expected 'age1...'): {exc}") from exc
+    def parse(cls, text: str) -> Self:
+        return cls(cls._SPELLING.read(text))
+
+
+class Recipient(_Key):
+    """An age X25519 recipient (``age1...``): who a file can be encrypted to."""
+
+    __slots__ = ()
+    _SPELLING = _RECIPIENT
 
     def to_string(self) -> str:
-        return _bech32.encode("age", self._public)
+        return _RECIPIENT.write(self._raw)
 
     @property
     def raw(self) -> bytes:
-        return self._public
+        return self._raw
 
     def wrap(self, file_key: bytes) -> Stanza:
         """An ``X25519`` stanza carrying ``file_key`` (age spec, "X25519 recipient stanza")."""
         ephemeral = os.urandom(32)
         share = _hazmat.x25519_public(ephemeral)
-        shared = _hazmat.x25519_shared(ephemeral, self._public)
-        key = _hazmat.hkdf_sha256(shared, share + self._public, _X25519_LABEL)
+        shared = _hazmat.x25519_shared(ephemeral, self._raw)
+        key = _hazmat.hkdf_sha256(shared, share + self._raw, _X25519_LABEL)
         body = _hazmat.ChaChaKey(key).seal(_ZERO_NONCE, file_key)
         return Stanza(("X25519", b64_raw(share).decode("ascii")), body)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Recipient) and other._public == self._public
+        return isinstance(other, Recipient) and other._raw == self._raw
 
     def __hash__(self) -> int:
-        return hash(self._public)
+        return hash(self._raw)
 
     def __repr__(self) -> str:
         return f"Recipient({self.to_string()!r})"
 
 
-class Identity:
+class Identity(_Key):
     """An age X25519 identity (``AGE-SECRET-KEY-1...``): who can decrypt."""
 
-    __slots__ = ("_public", "_secret")
+    __slots__ = ("_public",)
+    _SPELLING = _IDENTITY
 
     def __init__(self, secret: bytes) -> None:
-        if len(secret) != 32:
-            raise InvalidInput("an age X25519 identity is 32 bytes")
-        self._secret = secret
+        super().__init__(secret)
         self._public = _hazmat.x25519_public(secret)
 
     @classmethod
     def generate(cls) -> Identity:
         return cls(os.urandom(32))
 
-    @classmethod
-    def parse(cls, text: str) -> Identity:
-        wrong = "not an age X25519 identity (expected 'AGE-SECRET-KEY-1...')"
-        try:
-            return cls(_key_data(text, "age-secret-key-", upper=True, size=32, wrong=wrong))
-        except _bech32.Bech32Error as exc:
-            raise InvalidInput("not an age identity (expected 'AGE-SECRET-KEY-1...')") from exc
-
     def to_string(self) -> str:
-        return _bech32.encode("age-secret-key-", self._secret, upper=True)
+        return _IDENTITY.write(self._raw)
 
     @property
     def recipient(self) -> Recipient:
         return Recipient(self._public)
 
     def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
-        for stanza in stanzas:
-            if stanza.type != "X25519":
-                continue
-            if len(stanza.args) != 2:
-                raise Malformed("X25519 stanza takes one argument")
-            share = b64_raw_decode(stanza.args[1].encode("ascii"))
+        for share, body in _one_argument(stanzas, "X25519"):
             if len(share) != 32:
                 raise Malformed("X25519 share is not 32 bytes")
             try:
-                shared = _hazmat.x25519_shared(self._secret, share)
+                shared = _hazmat.x25519_shared(self._raw, share)
             except _hazmat.PrimitiveFailed as exc:
                 raise Malformed("low-order X25519 share") from exc
             key = _hazmat.hkdf_sha256(shared, share + self._public, _X25519_LABEL)
-            file_key = _open_file_key(key, stanza.body)
+            file_key = _open_file_key(key, body)
             if file_key is not None:
                 return file_key
         return None
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Identity) and hmac.compare_digest(other._secret, self._secret)
+        return isinstance(other, Identity) and hmac.compare_digest(other._raw, self._raw)
 
     def __hash__(self) -> int:
         return hash(self._public)
@@ -158,37 +200,20 @@ class Identity:
         return f"Identity(recipient={self.recipient.to_string()!r})"
 
 
-class HybridIdentity:
+class HybridIdentity(_Key):
     """An age mlkem768x25519 identity (``AGE-SECRET-KEY-PQ-1...``), for decryption only."""
 
-    __slots__ = ("_seed",)
-
-    def __init__(self, seed: bytes) -> None:
-        if len(seed) != 32:
-            raise InvalidInput("an age hybrid identity is a 32-byte seed")
-        self._seed = seed
-
-    @classmethod
-    def parse(cls, text: str) -> HybridIdentity:
-        wrong = "not an age hybrid identity ('AGE-SECRET-KEY-PQ-1...')"
-        try:
-            return cls(_key_data(text, "age-secret-key-pq-", upper=True, size=None, wrong=wrong))
-        except _bech32.Bech32Error as exc:
-            raise InvalidInput(wrong) from exc
+    __slots__ = ()
+    _SPELLING = _HYBRID
 
     def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
-        for stanza in stanzas:
-            if stanza.type != "mlkem768x25519":
-                continue
-            if len(stanza.args) != 2:
-                raise Malformed("mlkem768x25519 stanza takes one argument")
-            enc = b64_raw_decode(stanza.args[1].encode("ascii"))
-            if len(enc) != _HYBRID_ENC_SIZE or len(stanza.body) != FILE_KEY_SIZE + 16:
+        for enc, body in _one_argument(stanzas, "mlkem768x25519"):
+            if len(enc) != _HYBRID_ENC_SIZE or len(body) != FILE_KEY_SIZE + 16:
                 raise Malformed("mlkem768x25519 stanza has the wrong sizes")
             if not any(enc[1088:]) or _is_low_order(enc[1088:]):
                 raise Malformed("low-order X25519 part of enc")
             try:
-                return _hazmat.mlkem768x25519_open(self._seed, enc, stanza.body, _HYBRID_LABEL)
+                return _hazmat.mlkem768x25519_open(self._raw, enc, body, _HYBRID_LABEL)
             except _hazmat.PrimitiveFailed:
                 continue
         return None

@@ -57,14 +57,15 @@ _MAX_HEADER = 1 << 20  # a header this large is an attack, not a file
 _MIN_WORK_FACTOR = 10
 
 
+_UNDECRYPTABLE = "the file could not be decrypted: wrong key, or the file is damaged or was altered"
+_CHECK_KEY = "check that you are using the key the file was sent to; if so, fetch it again"
+
+
 class DecryptionFailed(IntegrityError):
     """The file could not be decrypted: wrong key, or the file is damaged or was altered."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "the file could not be decrypted: wrong key, or the file is damaged or was altered",
-            hint="check that you are using the key the file was sent to; if so, fetch it again",
-        )
+        super().__init__(_UNDECRYPTABLE, hint=_CHECK_KEY)
 
 
 def encrypt(plaintext: bytes, recipients: Sequence[Recipient]) -> bytes:

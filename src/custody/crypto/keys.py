@@ -24,14 +24,14 @@ DEFAULT_WORK_FACTOR = 17
 MAX_WORK_FACTOR = 20
 
 
+_TRY_AGAIN = "check the passphrase (and that this is your key file), then try again"
+
+
 class WrongPassphrase(NotAuthenticated):
     """The passphrase does not open this key file."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "the passphrase does not open this key file",
-            hint="check the passphrase (and that this is your key file), then try again",
-        )
+        super().__init__("the passphrase does not open this key file", hint=_TRY_AGAIN)
 
 
 @dataclass(frozen=True, repr=False)
