@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from argon2 import DEFAULT_MEMORY_COST, DEFAULT_TIME_COST
 from argon2.profiles import RFC_9106_LOW_MEMORY
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from custody.errors import InvalidInput
@@ -29,6 +29,32 @@ MIN_SECRET_CHARS = 32
 KNOWN_DEFAULTS = frozenset({"changeme" * 4, "change-me" * 4, "secret" * 6, "0" * 64, "x" * 32})
 
 
+
+def _check_blob_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme == "file" and parts.path.startswith("/"):
+        return value
+    if parts.scheme == "s3" and parts.hostname:
+        return value
+    raise ValueError(
+        f"CUSTODY_BLOB_URL: {value!r} is neither file:///absolute/path nor s3://bucket/prefix"
+    )
+
+
+def _check_endpoint_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        raise ValueError(
+            f"CUSTODY_S3_ENDPOINT_URL: {value!r} is not an http(s)://host[:port] address "
+            "(credentials go in CUSTODY_S3_ACCESS_KEY_ID and CUSTODY_S3_SECRET_ACCESS_KEY)"
+        )
+    return value
+
+
+BlobUrl = Annotated[str, AfterValidator(_check_blob_url)]
+EndpointUrl = Annotated[str, AfterValidator(_check_endpoint_url)]
+
+
 class Settings(BaseSettings):
     """Everything the server needs to know, with safe defaults for the embedded mode."""
 
@@ -40,8 +66,8 @@ class Settings(BaseSettings):
     # Where ciphertext lives: file:///path (default: <data dir>/blobs) or s3://bucket/prefix,
     # an S3-compatible object store reached as the CUSTODY_S3_* settings say
     # (docs/deployment.md). Credentials left out come from boto3's usual chain.
-    blob_url: str | None = None
-    s3_endpoint_url: str | None = None  # none: AWS itself
+    blob_url: BlobUrl | None = None
+    s3_endpoint_url: EndpointUrl | None = None  # none: AWS itself
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
@@ -147,34 +173,6 @@ class Settings(BaseSettings):
                 CosignatureVerifier.from_vkey(parts[0])
             except InvalidInput as exc:
                 raise ValueError(f"CUSTODY_WITNESSES: {exc.message}") from exc
-        return value
-
-    @field_validator("blob_url")
-    @classmethod
-    def _check_blob_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme == "file" and parts.path.startswith("/"):
-            return value
-        if parts.scheme == "s3" and parts.hostname:
-            return value
-        raise ValueError(
-            f"CUSTODY_BLOB_URL: {value!r} is neither file:///absolute/path nor "
-            "s3://bucket/prefix"
-        )
-
-    @field_validator("s3_endpoint_url")
-    @classmethod
-    def _check_s3_endpoint(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
-            raise ValueError(
-                f"CUSTODY_S3_ENDPOINT_URL: {value!r} is not an http(s)://host[:port] address "
-                "(credentials go in CUSTODY_S3_ACCESS_KEY_ID and CUSTODY_S3_SECRET_ACCESS_KEY)"
-            )
         return value
 
     @model_validator(mode="after")
