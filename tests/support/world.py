@@ -36,7 +36,7 @@ from custody.crypto.age import Identity
 from custody.crypto.keys import UserKeys
 from custody.domain.people import OrgKind, Role
 from custody.ledger.entry import Entry
-from custody.protocol.transfers import TransferOut
+from custody.protocol.transfers import SealIn, TransferOut
 from custody.server import build_context
 from custody.server.setup import initialise
 from custody.services import accounts, cases, transfers, units
@@ -286,13 +286,12 @@ class World:
                 r.recipient: base64.b64encode(b"wrap-" + r.label.encode()).decode()
                 for r in transfer.readers
             }
+            sealed = base64.b64encode(b"sealed").decode()
             item_service.seal_item(
                 self.ctx,
                 sender,
                 item.id,
-                sealed_manifest_b64=base64.b64encode(b"sealed").decode(),
-                manifest_sha256="a" * 64,
-                wraps=wraps,
+                SealIn(sealed_manifest=sealed, manifest_sha256="a" * 64, wraps=wraps),
             )
         return transfers.send(self.ctx, sender, transfer.id)
 

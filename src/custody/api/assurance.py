@@ -88,15 +88,7 @@ def share_target(
 @router.post("/items/{item_id}/shares", response_model=ShareOut, status_code=201, responses=_ACT)
 def share(item_id: str, body: ShareIn, ctx: ContextDep, actor: ContentSender) -> ShareOut:
     """Add a reader: the item key wrapped by your client for the reader's registered key."""
-    return shares.share(
-        ctx,
-        actor,
-        item_id,
-        email=body.email,
-        wrap_b64=body.wrap,
-        key_index=body.key_index,
-        expires=body.expires,
-    )
+    return shares.share(ctx, actor, item_id, body)
 
 
 @router.get("/shared", response_model=SharedPage)

@@ -129,14 +129,7 @@ def add_item(
 @router.post("/items/{item_id}/seal", status_code=204, responses=_DRAFT)
 def seal_item(item_id: str, body: SealIn, ctx: ContextDep, actor: ContentSender) -> Response:
     """Store the item's sealed manifest and a key wrap for every reader."""
-    items.seal_item(
-        ctx,
-        actor,
-        item_id,
-        sealed_manifest_b64=body.sealed_manifest,
-        manifest_sha256=body.manifest_sha256,
-        wraps=body.wraps,
-    )
+    items.seal_item(ctx, actor, item_id, body)
     return Response(status_code=204)
 
 

@@ -7,11 +7,14 @@ deletes the wrap and stamps the grant, in the caller's transaction.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody.errors import InvalidInput
 from custody.protocol.transfers import ReaderOut
 from custody.store.db import new_id
 from custody.store.models import Item, KeyWrap
@@ -23,6 +26,19 @@ ENDINGS = {
     "incident": "was withdrawn by an incident",
     "shredded": "ended: the item was crypto-shredded",
 }
+
+MAX_WRAP = 4096  # bytes of one key wrap (an age header for one recipient is about 200)
+
+
+def unbase64(text: str, what: str, limit: int = MAX_WRAP) -> bytes:
+    """The bytes a client sent as base64 (``what``, 1 to ``limit`` of them), or refused."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(f"{what} is not base64") from None
+    if not raw or len(raw) > limit:
+        raise InvalidInput(f"{what} must be 1 to {limit} bytes")
+    return raw
 
 
 def add_wrap(

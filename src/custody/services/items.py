@@ -6,15 +6,13 @@ ledger before the caller raises it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
 from custody import faults
 from custody.domain.items import ItemState
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.events import EntryType
-from custody.protocol.transfers import ItemCreatedOut
+from custody.protocol.transfers import ItemCreatedOut, SealIn
 from custody.services import access, notes, notifications
 from custody.services.accounts import current_key
 from custody.services.context import Actor, ServiceContext, refuse
@@ -27,7 +25,6 @@ from custody.store.models import (
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_ITEMS = 1000
-MAX_WRAP = 4096
 MAX_SEALED_MANIFEST = 64 * 1024
 
 
@@ -58,29 +55,12 @@ def add_item(
         return ItemCreatedOut(id=item.id, position=item.position)
 
 
-def _b64(text: str, what: str, limit: int) -> bytes:
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput(f"{what} is not base64") from None
-    if not raw or len(raw) > limit:
-        raise InvalidInput(f"{what} must be 1 to {limit} bytes")
-    return raw
-
-
-def seal_item(
-    ctx: ServiceContext,
-    actor: Actor,
-    item_id: str,
-    *,
-    sealed_manifest_b64: str,
-    manifest_sha256: str,
-    wraps: dict[str, str],
-) -> None:
+def seal_item(ctx: ServiceContext, actor: Actor, item_id: str, request: SealIn) -> None:
     """Store the encrypted manifest and one key wrap per reader, once the content is uploaded."""
+    manifest_sha256, wraps = request.manifest_sha256, request.wraps
     if not _HEX64.fullmatch(manifest_sha256):
         raise InvalidInput("manifest_sha256 must be 64 lower-case hex digits")
-    sealed = _b64(sealed_manifest_b64, "the sealed manifest", MAX_SEALED_MANIFEST)
+    sealed = access.unbase64(request.sealed_manifest, "the sealed manifest", MAX_SEALED_MANIFEST)
     with ctx.unit_of_work() as session:
         item = session.get(Item, item_id)
         if item is None:
@@ -99,7 +79,7 @@ def seal_item(
         now = ctx.clock.now()
         for reader in readers:
             kind = "transfer" if reader.user_id else "recovery"
-            wrap = _b64(wraps[reader.recipient], "a key wrap", MAX_WRAP)
+            wrap = access.unbase64(wraps[reader.recipient], "a key wrap")
             access.add_wrap(session, item, reader, wrap, kind=kind, by=actor.user_id, at=now)
         item.sealed_manifest = sealed
         item.manifest_sha256 = manifest_sha256

@@ -7,8 +7,6 @@ made. A share may expire (the watcher ends it); an open incident freezes sharing
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 
 from sqlalchemy import select
@@ -19,7 +17,13 @@ from custody.domain.items import ItemState
 from custody.domain.people import CONTENT_ROLES
 from custody.errors import Conflict, InvalidInput, NotFound
 from custody.ledger.events import EntryType
-from custody.protocol.assurance import SharedOut, SharedPage, ShareOut, ShareTargetOut
+from custody.protocol.assurance import (
+    SharedOut,
+    SharedPage,
+    ShareIn,
+    ShareOut,
+    ShareTargetOut,
+)
 from custody.protocol.transfers import TransferOut
 from custody.services import access, reading
 from custody.services.accounts import current_key
@@ -30,8 +34,6 @@ from custody.services.transfer_views import describe, only_item
 from custody.services.transfers import person_reader
 from custody.store.models import Case, Item, KeyWrap, Organisation, User, UserKey
 from custody.store.models_delivery import AccessGrant
-
-MAX_WRAP = 4096
 
 
 def _holder_item(
@@ -86,27 +88,16 @@ def share_target(ctx: ServiceContext, actor: Actor, item_id: str, email: str) ->
         )
 
 
-def share(
-    ctx: ServiceContext,
-    actor: Actor,
-    item_id: str,
-    *,
-    email: str,
-    wrap_b64: str,
-    key_index: int,
-    expires: str | None,
-) -> ShareOut:
-    now = ctx.clock.now()
-    expires_at = parse_when(expires, now) if expires else None
-    try:
-        wrapped = base64.b64decode(wrap_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput("the key wrap is not base64") from None
-    if not wrapped or len(wrapped) > MAX_WRAP:
-        raise InvalidInput(f"a key wrap must be 1 to {MAX_WRAP} bytes")
+def share(ctx: ServiceContext, actor: Actor, item_id: str, request: ShareIn) -> ShareOut:
+    """Add a reader: the item key wrapped (by the holder's client) for the reader's key."""
+    email, expires = request.email, request.expires
+    expires_at = parse_when(expires, ctx.clock.now()) if expires else None
+    wrapped = access.unbase64(request.wrap, "the key wrap")
     with ctx.unit_of_work() as session:
         item = _holder_item(ctx, session, actor, item_id, "share")
-        grant = _add_share(ctx, session, actor, item, email, wrapped, key_index, expires_at)
+        grant = _add_share(
+            ctx, session, actor, item, email, wrapped, request.key_index, expires_at
+        )
         return ShareOut(
             item=grant.item_id, reader=email.strip().lower(), expires_at=grant.expires_at
         )

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from custody.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from custody.ledger.entry import Entry
+from custody.protocol.assurance import ShareIn
 from custody.services import incidents, items, notes, retention, shares, subjects, transfers
 from custody.services.watcher import run_watcher_once
 from custody.store.ledger_store import LedgerStore
@@ -53,8 +54,8 @@ def _reason(w: Cast, entry: Entry) -> str:
 def _share(w: Cast, item: str, reader: str, key_index: int, expires: str | None,
            wrap: str = WRAP) -> None:
     """The prosecutor shares ``item`` with ``reader``, as their client would."""
-    shares.share(w.ctx, w.prosecutor, item, email=reader, wrap_b64=wrap, key_index=key_index,
-                 expires=expires)
+    request = ShareIn(email=reader, wrap=wrap, key_index=key_index, expires=expires)
+    shares.share(w.ctx, w.prosecutor, item, request)
 
 
 def _with_blob(w: Cast, item: str) -> None:
