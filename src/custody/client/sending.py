@@ -293,22 +293,13 @@ def check_readers_logged(api: Api, session: Session, readers: list[ReaderOut]) -
     """Wrap only for keys the ledger shows: each person's registration, each organisation's
     recovery key. A reader that is neither is refused, never wrapped for."""
     for reader in readers:
+        index, recipient = reader.key_index, reader.recipient
         if reader.user_id is not None:
-            check_key_logged(
-                api,
-                session,
-                index=reader.key_index,
-                user_id=server_id(reader.user_id, "reader id"),
-                age_recipient=reader.recipient,
-            )
+            user_id = server_id(reader.user_id, "reader id")
+            check_key_logged(api, session, index=index, user_id=user_id, age_recipient=recipient)
         elif reader.org_id is not None:
-            check_recovery_key_logged(
-                api,
-                session,
-                index=reader.key_index,
-                org_id=server_id(reader.org_id, "organisation id"),
-                recipient=reader.recipient,
-            )
+            org_id = server_id(reader.org_id, "organisation id")
+            check_recovery_key_logged(api, session, index=index, org_id=org_id, recipient=recipient)
         else:
             raise IntegrityError(
                 f"the server named a reader that is neither a person nor an organisation "
