@@ -24,13 +24,13 @@ from __future__ import annotations
 import hmac
 import os
 
+from custody.cli.help_text import UNLOCKING
 from custody.client.ahead import Later
 from custody.client.config import Session
 from custody.crypto.keys import UserKeys
 from custody.errors import Conflict, CustodyError
 
-# The commands that unlock the person's keys (a test holds this to their code).
-UNLOCKING = frozenset({"send", "receive", "share", "bundle"})
+__all__ = ["UNLOCKING", "start", "unlock_keys"]
 
 # The unlock :func:`start` began: the key file's bytes and passphrase it is for, and it.
 _started: tuple[bytes, str, Later[UserKeys]] | None = None
