@@ -44,7 +44,6 @@ def admin(ctx: click.Context) -> None:
 @data_dir_option
 @click.option(
     "--origin",
-    default=None,
     help="The log's name (checkpoint origin). Default: custody.local/<random>.",
 )
 @json_option
@@ -101,13 +100,11 @@ def org() -> None:
 @click.option("--kind", required=True, help="police, prosecution, court or defence")
 @click.option(
     "--recovery-recipient",
-    default=None,
     help="The public half (age1...) of a recovery key made offline. Without it, one is made now.",
 )
 @click.option(
     "--recovery-key-out",
     type=click.Path(path_type=Path),
-    default=None,
     help="Where to write a newly made recovery key [default: ./<name>-recovery-key.txt].",
 )
 @data_dir_option
@@ -217,7 +214,7 @@ def user() -> None:
     required=True,
     help="officer, prosecutor, paralegal, unit-admin, admin (the organisation admin) or auditor",
 )
-@click.option("--unit", "unit_name", default=None, help="The unit (a unit-admin needs one).")
+@click.option("--unit", "unit_name", help="The unit (a unit-admin needs one).")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the initial password from standard input."
 )

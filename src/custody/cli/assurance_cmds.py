@@ -27,7 +27,7 @@ from custody.protocol.assurance import (
 @click.command()
 @click.argument("item")
 @click.option("--with", "with_", required=True, help="The e-mail address of the new reader.")
-@click.option("--expires", default=None, help="When access ends: 14d, or a date (2027-01-31).")
+@click.option("--expires", help="When access ends: 14d, or a date (2027-01-31).")
 @json_option
 def share(item: str, with_: str, expires: str | None, as_json: bool) -> None:
     """Let one more person read ITEM: your client wraps its key for their checked key."""
@@ -151,10 +151,8 @@ def retention() -> None:
 
 @retention.command("set")
 @click.argument("ref", metavar="CASE|ITEM")
-@click.option("--until", default=None, help="A date: 2033-01-31.")
-@click.option(
-    "--for", "for_", default=None, help="A period from now: 90d, 26w, 18m, 7y (calendar)."
-)
+@click.option("--until", help="A date: 2033-01-31.")
+@click.option("--for", "for_", help="A period from now: 90d, 26w, 18m, 7y (calendar).")
 def retention_set(ref: str, until: str | None, for_: str | None) -> None:
     """Shred CASE|ITEM at a date, unless under legal hold.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from custody.cli.output import say
+from custody.cli.trust_options import log_key_option, server_option
 from custody.client.code import check_code
 from custody.client.config import remembered_server
 from custody.client.http import Api
@@ -18,19 +19,8 @@ def code() -> None:
 
 
 @code.command("check")
-@click.option(
-    "--server",
-    envvar="CUSTODY_SERVER",
-    default=None,
-    help="The server's address, e.g. https://custody.example [default: the one you last "
-    "logged in to here].",
-)
-@click.option(
-    "--log-key",
-    envvar="CUSTODY_LOG_KEY",
-    default=None,
-    help="The log's verifier key [default: the one pinned at your login to this server].",
-)
+@server_option
+@log_key_option("The log's verifier key [default: the one pinned at your login to this server].")
 def code_check(server: str | None, log_key: str | None) -> None:
     """Check that the scripts and styles SERVER serves are the release its ledger records.
 

@@ -11,7 +11,7 @@ import click
 @click.option(
     "--workdir",
     type=click.Path(path_type=Path),
-    default=Path("demo-out"),
+    default="demo-out",
     show_default=True,
     help="Folder for the server's data, each person's client files, and the results.",
 )

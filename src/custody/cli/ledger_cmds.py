@@ -9,6 +9,7 @@ import click
 from custody.bundle import MAX_ZIP_SIZE, verify_bundle
 from custody.cli.output import emit, json_option, say
 from custody.cli.progress import progress_for, progress_options, reading
+from custody.cli.trust_options import witness_options
 from custody.cli.unlock import unlock_keys
 from custody.cli.views import VerifiedOut
 from custody.client.bundles import make_bundle
@@ -107,21 +108,9 @@ def bundle(ref: str, out: Path, names: bool) -> None:
     "--file",
     "content",
     type=click.Path(path_type=Path),
-    default=None,
     help="A copy of the item's content: check it is exactly what the sender signed.",
 )
-@click.option(
-    "--witness",
-    "witnesses",
-    multiple=True,
-    help="A witness's verifier key (repeatable): its cosignature of the checkpoint counts.",
-)
-@click.option(
-    "--quorum",
-    type=click.IntRange(min=0),
-    default=None,
-    help="How many of the --witness keys must have cosigned [default: all of them].",
-)
+@witness_options("A witness's verifier key (repeatable): its cosignature of the checkpoint counts.")
 @json_option
 @progress_options
 def verify(

@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from custody.cli.output import say, secret
+from custody.cli.trust_options import log_key_option, server_option, witness_options
 from custody.client.config import Session, home, remember_server, remembered_server
 from custody.client.http import Api
 from custody.client.trust import (
@@ -61,14 +62,8 @@ def show_notice(api: Api) -> None:
 
 
 @click.command()
-@click.option(
-    "--server",
-    envvar="CUSTODY_SERVER",
-    default=None,
-    help="The server's address, e.g. https://custody.example [default: the last one you "
-    "logged in to here].",
-)
-@click.option("--email", default=None, help="Your e-mail address [asked for if missing].")
+@server_option
+@click.option("--email", help="Your e-mail address [asked for if missing].")
 @click.option(
     "--scope",
     "scopes",
@@ -76,27 +71,19 @@ def show_notice(api: Api) -> None:
     type=click.Choice(["read", "send", "admin"]),
     help="Ask for a narrower token (repeatable) [default: all your role may have].",
 )
-@click.option("--recovery-code", default=None, help="A one-time recovery code instead of a code.")
+@click.option("--recovery-code", help="A one-time recovery code instead of a code.")
 @click.option(
     "--activation-code",
-    default=None,
     help="First sign-in of a new account: the code e-mailed to you; you choose your password.",
 )
 @click.option(
     "--enrolment-code",
-    default=None,
     help="After your second factor was reset: the one-time code e-mailed to you.",
 )
-@click.option(
-    "--log-key",
-    envvar="CUSTODY_LOG_KEY",
-    default=None,
-    help="The log's verifier key, from your organisation (needed at the first login to a server).",
-)
+@log_key_option("The log's verifier key, from your organisation (needed at the first login).")
 @click.option(
     "--log-key-file",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
     help="A file your organisation distributes holding the log's verifier key.",
 )
 @click.option(
@@ -104,18 +91,9 @@ def show_notice(api: Api) -> None:
     is_flag=True,
     help="Replace the pinned log key (only when your organisation announced a new one).",
 )
-@click.option(
-    "--witness",
-    "witnesses",
-    multiple=True,
-    help="A witness's verifier key, from your organisation (repeatable): from now on every "
-    "checkpoint must carry its cosignature (see --quorum).",
-)
-@click.option(
-    "--quorum",
-    type=click.IntRange(min=0),
-    default=None,
-    help="How many of the --witness keys must cosign each checkpoint [default: all].",
+@witness_options(
+    "A witness's verifier key, from your organisation (repeatable): from now on every "
+    "checkpoint must carry its cosignature (see --quorum)."
 )
 def login(
     server: str | None,

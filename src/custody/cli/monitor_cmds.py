@@ -16,6 +16,7 @@ from typing import Any
 import click
 import httpx
 
+from custody.cli.trust_options import witness_options
 from custody.client.config import home
 from custody.errors import CustodyError, IntegrityError, InvalidInput
 from custody.ledger import note
@@ -61,20 +62,17 @@ def _webhook(url: str | None, event: dict[str, Any]) -> None:
 @click.command()
 @click.option("--log", "log_url", required=True, help="The log's URL (its /checkpoint is there).")
 @click.option("--log-key", required=True, help="The log's verifier key (name+hash+key).")
-@click.option("--witness", "witnesses", multiple=True,
-              help="A witness's verifier key (repeatable); see --quorum.")
-@click.option("--quorum", type=click.IntRange(min=0), default=None,
-              help="How many --witness cosignatures each checkpoint needs [default: all].")
-@click.option("--state", "state_path", type=click.Path(path_type=Path), default=None,
+@witness_options("A witness's verifier key (repeatable); see --quorum.")
+@click.option("--state", "state_path", type=click.Path(path_type=Path),
               help="Where to keep what was verified [default: CUSTODY_HOME/monitor-KEYID.json].")
 @click.option("--case", "cases", multiple=True,
               help="A case id (from `custody case show`) whose every access to report.")
 @click.option("--person", "people", multiple=True,
               help="A person's id whose key registrations to report.")
-@click.option("--webhook", default=None,
+@click.option("--webhook",
               help="POST alarms and reports here as JSON, signed with HMAC-SHA256 under "
               "CUSTODY_MONITOR_WEBHOOK_SECRET (header X-Custody-Signature).")
-@click.option("--every", type=click.FloatRange(min=0.1), default=None,
+@click.option("--every", type=click.FloatRange(min=0.1),
               help="Keep following, one round every so many seconds [default: one round].")
 def monitor(
     log_url: str,

@@ -17,7 +17,6 @@ _Command = TypeVar("_Command", bound=Callable[..., Any])
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
-    default=None,
     help="The server's data folder [default: $CUSTODY_DATA_DIR or ./custody-data].",
 )
 

@@ -51,7 +51,7 @@ def people_list(as_json: bool) -> None:
     required=True,
     help="officer, prosecutor or paralegal; organisation admins also unit-admin, admin, auditor.",
 )
-@click.option("--unit", default=None, help="The unit [unit admins: yours; others: none].")
+@click.option("--unit", help="The unit [unit admins: yours; others: none].")
 @json_option
 def people_add(email: str, role: str, unit: str | None, as_json: bool) -> None:
     """Add a person: a one-time activation code is e-mailed to them, and only them.

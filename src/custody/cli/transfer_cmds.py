@@ -37,22 +37,18 @@ def _api() -> tuple[Session, Api]:
     multiple=True,
     help='A recipient: an e-mail address, an organisation, or a unit as "ORG/UNIT". Repeatable.',
 )
-@click.option("--ack-within", default=None, help="Acknowledgement deadline, e.g. 24h or 3d.")
+@click.option("--ack-within", help="Acknowledgement deadline, e.g. 24h or 3d.")
 @click.option(
     "--subject",
     "subjects",
     multiple=True,
     help="A pseudonymous data-subject reference (never a name). Repeatable.",
 )
+@click.option("--name", help="The file name for standard input (FILE '-'), e.g. interview.mp4.")
 @click.option(
     "--again",
     is_flag=True,
     help="Send even if these files already went to these recipients for this case.",
-)
-@click.option(
-    "--name",
-    default=None,
-    help="The file name for standard input (FILE '-'), e.g. interview.mp4.",
 )
 @json_option
 @progress_options
