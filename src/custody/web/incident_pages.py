@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from custody.domain.people import Role
-from custody.errors import Conflict, InvalidInput
+from custody.errors import Conflict, CustodyError, InvalidInput
 from custody.http.deps import ContextDep, FormDep
 from custody.protocol.assurance import ImpactOut
 from custody.services import incidents
@@ -73,15 +73,7 @@ def list_incidents(
 
 @router.get("/incidents/new")
 def new_incident(request: Request, actor: SignedIn, ref: Ref = "") -> Response:
-    return render(
-        request,
-        "incident_new.html",
-        actor=actor,
-        title="Open an incident",
-        ref=ref.strip(),
-        reason="",
-        error=None,
-    )
+    return _incident_form(request, actor, ref.strip())
 
 
 @router.post("/incidents")
@@ -92,17 +84,21 @@ def open_incident(request: Request, ctx: ContextDep, actor: SignedIn, fields: Fo
         opened = incidents.open_incident(ctx, actor, _ref(ref), reason)
     except (InvalidInput, Conflict) as exc:
         status = 409 if isinstance(exc, Conflict) else 400
-        return render(
-            request,
-            "incident_new.html",
-            actor=actor,
-            title="Open an incident",
-            ref=ref,
-            reason=reason,
-            error=exc,
-            status=status,
-        )
+        return _incident_form(request, actor, ref, reason, exc, status)
     return redirect(f"/incidents/{opened.id}?opened=1")
+
+
+def _incident_form(
+    request: Request,
+    actor: Actor,
+    ref: str,
+    reason: str = "",
+    error: CustodyError | None = None,
+    status: int = 200,
+) -> Response:
+    """The form to open an incident: empty, or as sent with what to change."""
+    return render(request, "incident_new.html", actor=actor, ref=ref, reason=reason, error=error,
+                  status=status)
 
 
 def _ref(ref: str) -> str:

@@ -28,15 +28,9 @@ def notices(request: Request, ctx: ContextDep, actor: SignedIn, after: After = N
 
 @router.get("/settings/notifications")
 def settings(request: Request, ctx: ContextDep, actor: SignedIn) -> Response:
-    return render(
-        request,
-        "notification_settings.html",
-        actor=actor,
-        title="E-mail notifications",
-        chosen=notifications.preferences(ctx, actor),
-        saved=request.query_params.get("saved") == "1",
-        mail=bool(ctx.settings.smtp_host),
-    )
+    return render(request, "notification_settings.html", actor=actor,
+                  chosen=notifications.preferences(ctx, actor),
+                  saved=request.query_params.get("saved") == "1", mail=bool(ctx.settings.smtp_host))
 
 
 @router.post("/settings/notifications")

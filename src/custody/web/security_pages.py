@@ -24,14 +24,9 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 @router.get("/security")
 def security(request: Request, ctx: ContextDep, actor: SignedIn) -> Response:
-    return render(
-        request,
-        "security.html",
-        actor=actor,
-        tokens=tokens.list_tokens(ctx, actor),
-        keys=webauthn_keys.list_keys(ctx, actor),
-        added=request.query_params.get("added") == "1",
-    )
+    return render(request, "security.html", actor=actor, tokens=tokens.list_tokens(ctx, actor),
+                  keys=webauthn_keys.list_keys(ctx, actor),
+                  added=request.query_params.get("added") == "1")
 
 
 @router.post("/security/tokens/{token_id}/revoke")

@@ -25,11 +25,5 @@ PATCH_BYTES = 32 * 1024 * 1024
 @router.get("/send")
 def send(request: Request, ctx: ContextDep, actor: Sender) -> Response:
     """Choose files, a case and recipients; the page seals and sends them."""
-    return render(
-        request,
-        "send.html",
-        actor=actor,
-        title="Send",
-        script="app-send.js",
-        page_data={"patch_bytes": PATCH_BYTES, "worker": "/static/app/send-worker.js"},
-    )
+    page_data = {"patch_bytes": PATCH_BYTES, "worker": "/static/app/send-worker.js"}
+    return render(request, "send.html", actor=actor, script="app-send.js", page_data=page_data)

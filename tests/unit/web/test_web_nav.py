@@ -47,3 +47,23 @@ def test_each_role_is_offered_exactly_the_pages_it_may_open(db_url: str, tmp_pat
                 assert browser.client.get(path).status_code in (200, 303), (role, path)
             for path in ROLE_PAGES - offered:
                 assert browser.client.get(path).status_code == 403, (role, path)
+
+
+TITLE = re.compile(r"<title>(.*?) · custody</title>")
+OWN_PAGES = {"/inbox", "/outbox", "/cases", "/send", "/keys", "/audit", "/security", "/notices",
+             "/settings/notifications", "/incidents", "/incidents/new", "/retention"}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_every_page_has_a_title_of_its_own(db_url: str, tmp_path: Path) -> None:
+    """The browser tab and history name the page, not just "custody"."""
+    with in_process(tmp_path, db_url) as w:
+        browser = Browser(w)
+        browser.sign_in(w.add("pros", "pros@example.org", CPS, Role.PROSECUTOR))
+        titles = {}
+        for path in sorted(OWN_PAGES):
+            page = browser.client.get(path)
+            assert page.status_code == 200, (path, page.text[:200])
+            (titles[path],) = TITLE.findall(page.text)
+        assert "custody" not in titles.values(), titles
+        assert len(set(titles.values())) == len(titles), titles
