@@ -41,7 +41,7 @@ from custody.server import build_context
 from custody.server.setup import initialise
 from custody.services import accounts, cases, transfers, units
 from custody.services import items as item_service
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, Origin, ServiceContext
 from custody.settings import Settings
 from custody.store.ledger_store import LedgerStore
 from custody.store.migrate import upgrade
@@ -159,7 +159,7 @@ class Account:
     @property
     def actor(self) -> Actor:
         """This person as the services see a request of theirs."""
-        return Actor(self.user_id, self.email, self.org_id, self.role, ADDRESS, AGENT)
+        return Actor(self.user_id, self.email, self.org_id, self.role, Origin(ADDRESS, AGENT))
 
 
 class World:

@@ -148,6 +148,7 @@ class SignedManifest:
 
     @classmethod
     def sign(cls, manifest: Manifest, key: SigningKey) -> SignedManifest:
+        """The sender's signature over ``manifest``, by the key it names (no other)."""
         if manifest.signing_key != key.public_key.to_b64():
             raise InvalidInput("the manifest names a different signing key than the one signing it")
         data = manifest.to_bytes()

@@ -10,6 +10,8 @@ from custody.errors import Forbidden, InvalidInput
 
 
 class OrgKind(StrEnum):
+    """What an organisation is, as its admin declared it at ``custody admin org create``."""
+
     POLICE = "police"
     PROSECUTION = "prosecution"
     COURT = "court"
@@ -17,6 +19,9 @@ class OrgKind(StrEnum):
 
 
 class Role(StrEnum):
+    """A person's one role in their organisation: it decides the policies they meet (the
+    table in :mod:`custody.domain.policy`) and the scopes their tokens may carry."""
+
     OFFICER = "officer"
     PROSECUTOR = "prosecutor"
     PARALEGAL = "paralegal"

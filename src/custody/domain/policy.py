@@ -26,6 +26,9 @@ from custody.errors import Forbidden, InvalidInput, NotAuthenticated
 
 
 class Scope(StrEnum):
+    """What a token may be used for: a token carries some of the scopes its holder's role
+    may hold (``custody login --scope`` asks for fewer)."""
+
     READ = "read"
     SEND = "send"
     ADMIN = "admin"
@@ -34,6 +37,8 @@ class Scope(StrEnum):
 
 
 class Policy(StrEnum):
+    """The named policies of the module docstring: every route declares one."""
+
     PUBLIC = "public"
     ENROLMENT = "enrolment"
     AUTHENTICATED = "authenticated"

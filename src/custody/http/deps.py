@@ -16,9 +16,8 @@ from fastapi import Depends, Query, Request
 from custody.domain.policy import Policy, Scope, decide
 from custody.errors import InvalidInput, NotAuthenticated
 from custody.services import tokens
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, Origin, ServiceContext
 from custody.services.paging import DEFAULT_PAGE, MAX_PAGE, Window
-from custody.services.security_events import Origin
 
 
 def get_context(request: Request) -> ServiceContext:
@@ -49,7 +48,7 @@ def get_actor(request: Request, ctx: ContextDep) -> Actor:
     actor = tokens.authenticate(ctx, bearer_token(request))
     decide(Policy.AUTHENTICATED, actor.role, frozenset(Scope(s) for s in actor.scopes))
     origin = origin_of(request)
-    return replace(actor, address=origin.address, user_agent=origin.user_agent)
+    return replace(actor, origin=origin)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

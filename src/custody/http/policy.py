@@ -89,7 +89,7 @@ def requires(policy: Policy, *, web: bool = False) -> Any:
         except (NotAuthenticated, Forbidden) as exc:
             _record_refusal(ctx, request, actor, event, why or exc.code, policy.value)
             raise
-        return replace(actor, address=origin.address, user_agent=origin.user_agent)
+        return replace(actor, origin=origin)
 
     setattr(authorised, _MARK, policy)
     return Depends(authorised)
@@ -171,7 +171,7 @@ def _web_requires(policy: Policy) -> Any:
             raise
         if actor is None:
             return None
-        return replace(actor, address=origin.address, user_agent=origin.user_agent)
+        return replace(actor, origin=origin)
 
     setattr(web_guard, _MARK, policy)
     setattr(web_guard, _WEB, True)

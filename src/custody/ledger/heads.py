@@ -80,7 +80,8 @@ def bit(key: bytes, depth: int) -> int:
 
 @dataclass(frozen=True)
 class Path:
-    """A node: the first ``depth`` bits of its keys (the rest of ``bits`` zero)."""
+    """A node of the map, named by the way down to it from the root: the first ``depth`` bits
+    of every key below it (the rest of ``bits`` zero)."""
 
     depth: int
     bits: bytes

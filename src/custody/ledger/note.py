@@ -196,6 +196,9 @@ def key_bytes(b64: str, what: str, alg: int = ALG_ED25519) -> bytes:
 
 @dataclass(frozen=True)
 class NoteSignature:
+    """One signature line of a note (``— name base64(key ID || signature)``): the signer's
+    name, the 4-byte key ID as a number, and the signature bytes that follow it."""
+
     name: str
     key_id: int
     signature: bytes

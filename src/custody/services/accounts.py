@@ -35,9 +35,9 @@ from custody.errors import (
 from custody.ledger.events import EntryType
 from custody.protocol.accounts import KeysOut
 from custody.services import activation, second_factor, throttle, tokens
-from custody.services.context import Actor, ServiceContext, refuse
+from custody.services.context import Actor, Origin, ServiceContext, refuse
 from custody.services.ledger import SYSTEM, record
-from custody.services.security_events import Origin, record_event
+from custody.services.security_events import record_event
 from custody.store.models import Organisation, Unit, User, UserKey
 
 MIN_PASSWORD = 12

@@ -66,6 +66,19 @@ class ServiceContext:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a request came from, as far as the server can tell: kept beside the ledger, never
+    in it, cut to the lengths the tables keep (an empty value is none)."""
+
+    address: str | None = None
+    user_agent: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", (self.address or "")[:64] or None)
+        object.__setattr__(self, "user_agent", (self.user_agent or "")[:200] or None)
+
+
+@dataclass(frozen=True)
 class Actor:
     """The authenticated person a request acts for."""
 
@@ -73,8 +86,7 @@ class Actor:
     email: str
     org_id: str
     role: str
-    address: str | None = None
-    user_agent: str | None = None
+    origin: Origin = Origin()  # the API layer fills it in
     # The token the request came with: its id and scopes (custody.domain.policy.Scope values).
     token_id: str | None = None
     scopes: frozenset[str] = frozenset()

@@ -68,14 +68,14 @@ def record(
     )
     appended = store.append(entry)
     faults.point("ledger.appended")
-    if isinstance(actor, Actor) and (actor.address or actor.user_agent):
+    if isinstance(actor, Actor) and (actor.origin.address or actor.origin.user_agent):
         session.add(
             AccessRecord(
                 ledger_index=appended.index,
                 user_id=actor.user_id,
                 item_id=item,
-                address=actor.address,
-                user_agent=(actor.user_agent or "")[:200] or None,
+                address=actor.origin.address,
+                user_agent=actor.origin.user_agent,
                 at=entry.time,
             )
         )

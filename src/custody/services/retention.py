@@ -33,10 +33,10 @@ from custody.ledger.events import EntryType
 from custody.protocol.assurance import HoldOut, RetentionOut
 from custody.services import notes
 from custody.services.access import end_access
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, Origin, ServiceContext
 from custody.services.delivery import check_reason
 from custody.services.ledger import SYSTEM, record, record_item
-from custody.services.security_events import Origin, record_event
+from custody.services.security_events import record_event
 from custody.store.db import lookup
 from custody.store.models import Case, Item, KeyWrap, Organisation, Transfer, User
 from custody.store.models_delivery import AccessGrant, CaseRetention, LegalHold, Retention

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from custody.domain.people import Member, Role, may_see
 from custody.protocol.accounts import SecurityEventOut, SecurityEventPage
 from custody.services import refusal_records
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, Origin, ServiceContext
 from custody.services.paging import Window, newest_first, next_cursor
 from custody.store.db import new_id
 from custody.store.models import User
@@ -31,19 +31,6 @@ from custody.store.models_security import SecurityEvent
 FOLDED = frozenset(
     {"access:denied", "access:refused", "csrf:refused", "people:refused", "login:failed"}
 )
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a request came from, as far as the server can tell."""
-
-    address: str | None = None
-    user_agent: str | None = None
-
-    @classmethod
-    def of(cls, actor: Actor) -> Origin:
-        """Where an authenticated request came from (the API layer fills these in)."""
-        return cls(actor.address, actor.user_agent)
 
 
 def record_event(
@@ -62,9 +49,10 @@ def record_event(
     ``by`` is where the request came from or, for an authenticated one, its actor: the
     event is then theirs (their id and organisation, where their request came from).
     """
-    origin = by
     if isinstance(by, Actor):
-        origin, user_id, org_id = Origin.of(by), by.user_id, by.org_id
+        origin, user_id, org_id = by.origin, by.user_id, by.org_id
+    else:
+        origin = by
     event = SecurityEvent(
         id=new_id(),
         at=ctx.clock.now(),
@@ -72,8 +60,8 @@ def record_event(
         user_id=user_id,
         org_id=org_id,
         email=(email or "")[:254] or None,
-        address=(origin.address or "")[:64] or None,
-        user_agent=(origin.user_agent or "")[:200] or None,
+        address=origin.address,
+        user_agent=origin.user_agent,
         detail=(detail or "")[:300] or None,
         occurrences=1,
     )

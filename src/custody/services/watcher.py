@@ -34,9 +34,9 @@ from custody.services import (
 )
 from custody.services.access import end_access
 from custody.services.alerts import HttpWebhookSender, Mailer, SmtpMailer, WebhookSender
-from custody.services.context import ServiceContext
+from custody.services.context import Origin, ServiceContext
 from custody.services.ledger import SYSTEM, record, record_items
-from custody.services.security_events import Origin, record_event
+from custody.services.security_events import record_event
 from custody.store.models import Item, KeyWrap, Transfer, Upload, User
 from custody.store.models_delivery import AccessGrant, Alert
 

@@ -51,8 +51,8 @@ from custody.domain.people import normalise_email
 from custody.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from custody.services import accounts, throttle
 from custody.services.accounts import GENERIC_REFUSAL
-from custody.services.context import Actor, ServiceContext, refuse
-from custody.services.security_events import Origin, record_event
+from custody.services.context import Actor, Origin, ServiceContext, refuse
+from custody.services.security_events import record_event
 from custody.settings import Settings
 from custody.store.models import User
 from custody.store.models_security import WebAuthnChallenge, WebAuthnCredential

@@ -52,6 +52,8 @@ class LedgerCorrupted(IntegrityError):
 
 @dataclass(frozen=True)
 class Appended:
+    """Where an entry landed in the log, with its leaf hash and the bytes that were hashed."""
+
     index: int
     leaf_hash: bytes
     entry_bytes: bytes

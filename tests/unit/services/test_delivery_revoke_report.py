@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from custody.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from custody.services import cases, delivery, items, reports, transfers
+from custody.services.context import Origin
 from custody.store.models import KeyWrap, Transfer
 from custody.store.models_delivery import AccessGrant
 from support.world import Cast
@@ -74,6 +76,22 @@ def test_revocation_refuses_and_reports(cast: Cast) -> None:
         ("b.okafor@cps.example", "download", "revoked"),
     ]
     assert all(isinstance(r.index, int) for r in report.refused)
+
+
+def test_where_a_request_came_from_is_kept_at_the_lengths_the_tables_hold(cast: Cast) -> None:
+    """A sender controls its User-Agent: a long one is cut, not a failed write (PostgreSQL
+    refuses a value longer than its column); an empty one is none."""
+    w = cast
+    item = _item(w, w.transfer())
+    far = replace(w.prosecutor, origin=Origin("2001:db8::" + "1" * 80, "A" * 5000))
+    items.start_download(w.ctx, far, item, 0, None)
+    bare = replace(w.prosecutor2, origin=Origin("192.0.2.9", ""))
+    items.start_download(w.ctx, bare, item, 0, None)
+    lines = reports.access_report(w.ctx, w.officer, item).accessed
+    assert [(a.address, a.user_agent) for a in lines] == [
+        (("2001:db8::" + "1" * 80)[:64], "A" * 200),
+        ("192.0.2.9", None),
+    ]
 
 
 def test_revoke_bad_input_changes_nothing(cast: Cast) -> None:

@@ -195,7 +195,7 @@ def test_an_org_admin_adds_a_person_whose_code_goes_to_them_only(a: Admin) -> No
 
 def _actor(a: Admin, email: str) -> Actor:
     user = a.user(email)
-    return Actor(user.id, user.email, user.org_id, user.role, None, None)
+    return Actor(user.id, user.email, user.org_id, user.role)
 
 
 def test_a_unit_admin_adds_to_their_own_unit_only_and_no_admin_roles(a: Admin) -> None:

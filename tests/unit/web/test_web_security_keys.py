@@ -19,7 +19,7 @@ from custody.domain.people import Role
 from custody.errors import Conflict, NotAuthenticated
 from custody.services import webauthn_keys
 from custody.services.accounts import GENERIC_REFUSAL
-from custody.services.security_events import Origin
+from custody.services.context import Origin
 from custody.settings import Settings
 from custody.store.models import User
 from custody.store.models_security import SecurityEvent, WebAuthnCredential
