@@ -31,7 +31,8 @@ def history(ref: Ref, ctx: ContextDep, actor: TrailReader) -> list[TrailEntry]:
 
 @router.get("/bundle/{ref}", response_model=BundleOut, responses=_SIGNED)
 def bundle(ref: Ref, ctx: ContextDep, actor: TrailReader) -> BundleOut:
-    """The proofs an offline evidence bundle is built from (``custody bundle``)."""
+    """What an offline evidence bundle is built from (``custody bundle``): the trail's
+    entries, their inclusion proofs, one checkpoint and the item-heads proofs."""
     return trails.bundle_material(ctx, actor, ref)
 
 

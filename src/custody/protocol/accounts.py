@@ -6,11 +6,11 @@ from datetime import datetime
 
 from pydantic import Field
 
-from custody.protocol.types import Strict, View
+from custody.protocol.types import Email, Strict, View
 
 
 class LoginIn(Strict):
-    email: str = Field(max_length=254)
+    email: Email
     password: str = Field(max_length=1024)
     code: str | None = Field(default=None, max_length=10, description="TOTP code")
     recovery_code: str | None = Field(default=None, max_length=40)
@@ -37,7 +37,7 @@ class LoginOut(View):
 
 
 class ActivateIn(Strict):
-    email: str = Field(max_length=254)
+    email: Email
     code: str = Field(max_length=60, description="the one-time activation code e-mailed")
     password: str = Field(max_length=1024, description="the password the person chooses")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from custody.protocol.types import Strict, View
+from custody.protocol.types import Email, Strict, View
 
 
 class RevokeIn(Strict):
@@ -87,7 +87,7 @@ class ShareTargetOut(View):
 
 
 class ShareIn(Strict):
-    email: str = Field(max_length=254)
+    email: Email
     wrap: str = Field(max_length=8192, description="base64 of the item key wrapped for the reader")
     key_index: int
     expires: str | None = Field(default=None, max_length=40)

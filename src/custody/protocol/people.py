@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from custody.protocol.types import Strict, View
+from custody.protocol.types import Email, Strict, View
 
 
 class UnitIn(Strict):
@@ -22,7 +22,7 @@ class UnitOut(View):
 
 
 class PersonIn(Strict):
-    email: str = Field(max_length=254)
+    email: Email
     role: str = Field(max_length=20, description="officer, prosecutor, paralegal, ...")
     unit: str | None = Field(default=None, max_length=80, description="a unit's name or id")
 

@@ -35,6 +35,10 @@ Blob = Annotated[
     WithJsonSchema({"type": "string", "format": "byte"}),
 ]
 
+# An e-mail address as a person typed it (at most 254 characters, RFC 5321); the services
+# normalise it and refuse what is not one.
+Email = Annotated[str, Field(max_length=254)]
+
 # A SHA-256 digest as custody writes it: 64 lowercase hex digits.
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", min_length=64, max_length=64)]
 

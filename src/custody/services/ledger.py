@@ -15,7 +15,7 @@ from custody.ledger import people
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
 from custody.services import notes
-from custody.services.context import Actor, ServiceContext
+from custody.services.context import Actor, Origin, ServiceContext
 from custody.store.db import lookup
 from custody.store.ledger_store import Appended, LedgerStore, StoredCheckpoint
 from custody.store.models import AccessRecord, Item, User
@@ -56,29 +56,15 @@ def record(
             ]
             indexes = [a.index for a in store.append_many(parts)]
             fields[name + people.SUFFIX] = people.commitment(ids, indexes)
-    entry = Entry(
-        type=type_,
-        time=ctx.clock.now(),
-        actor=actor_id,
-        case=case,
-        transfer=transfer,
-        item=item,
-        prev=None,
-        data=fields,
-    )
+    entry = Entry(type_, ctx.clock.now(), actor_id, case, transfer, item, None, fields)
     appended = store.append(entry)
     faults.point("ledger.appended")
-    if isinstance(actor, Actor) and (actor.origin.address or actor.origin.user_agent):
-        session.add(
-            AccessRecord(
-                ledger_index=appended.index,
-                user_id=actor.user_id,
-                item_id=item,
-                address=actor.origin.address,
-                user_agent=actor.origin.user_agent,
-                at=entry.time,
-            )
-        )
+    origin = actor.origin if isinstance(actor, Actor) else Origin()
+    if origin.address or origin.user_agent:  # beside the ledger: personal data, erasable
+        session.add(AccessRecord(
+            ledger_index=appended.index, user_id=actor_id, item_id=item, at=entry.time,
+            address=origin.address, user_agent=origin.user_agent,
+        ))
     return appended
 
 

@@ -34,14 +34,8 @@ FOLDED = frozenset(
 
 
 def record_event(
-    ctx: ServiceContext,
-    session: Session,
-    type_: str,
-    by: Origin | Actor,
-    *,
-    user_id: str | None = None,
-    org_id: str | None = None,
-    email: str | None = None,
+    ctx: ServiceContext, session: Session, type_: str, by: Origin | Actor, *,
+    user_id: str | None = None, org_id: str | None = None, email: str | None = None,
     detail: str | None = None,
 ) -> None:
     """Add one event to the caller's transaction (a repeated refusal only adds to a count).
