@@ -308,6 +308,7 @@ def matrix(tmp_path: Path) -> Any:
         yield Matrix(w)
 
 
+@pytest.mark.slow  # over three seconds: the whole suite runs it, the fast run does not
 def test_every_route_is_in_the_matrix_and_behaves(matrix: Matrix) -> None:
     paths = {r.path for r in declared_routes(matrix.w.app.routes)}
     # The matrix really does walk the tus, public-log and health routes too.

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,6 +45,7 @@ def _fuzzer(operation: Any, headers: dict[str, str]) -> Callable[[], None]:
     return fuzz  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow  # over three seconds: the whole suite runs it, the fast run does not
 def test_no_operation_errs_or_breaks_its_schema(tmp_path: Path) -> None:
     with in_process(tmp_path, f"sqlite:///{tmp_path / 'custody.db'}") as w:
         officer = w.add("officer", "dc.jones@tvp.police.example", POLICE, Role.OFFICER)

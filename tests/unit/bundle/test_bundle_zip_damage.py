@@ -218,6 +218,7 @@ def test_every_fault_zipfile_raises_on_the_index_says_so(
     assert FRESH_COPY in caught.value.diagnostics()
 
 
+@pytest.mark.slow  # over three seconds: the whole suite runs it, the fast run does not
 @pytest.mark.parametrize("bundle", [DEFLATED, STORED], ids=["deflated", "stored"])
 def test_every_one_byte_change_to_the_zip_verifies_the_same_or_is_refused(bundle: bytes) -> None:
     """Bytes a zip reader ignores (timestamps, attributes) may change; nothing else may."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from support.world import CPS, new_urn
 
 from .conftest import Terminal
@@ -36,6 +38,7 @@ def _evidence(root: Path) -> Path:
     return top
 
 
+@pytest.mark.slow  # over three seconds: the whole suite runs it, the fast run does not
 def test_a_folder_of_files_in_three_levels_arrives_as_the_same_tree(
     terminal: Terminal, tmp_path: Path
 ) -> None:

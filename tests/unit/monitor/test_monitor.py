@@ -45,6 +45,7 @@ def _monitor(desks: Desks, served: Served, tmp_path: Path, **kw: object) -> Moni
     return Monitor(signer(desks).verifier, tmp_path / "monitor.json", served, **kw)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # over three seconds: the whole suite runs it, the fast run does not
 def test_an_honest_log_is_followed_round_after_round(desks: Desks, tmp_path: Path) -> None:
     grow(desks, 5)
     log = ForgedLog(signer(desks), entries(desks))
