@@ -93,6 +93,7 @@ _IDENTITY = _Spelling(
     upper=True,
     size=32,
     wrong="not an age X25519 identity (expected 'AGE-SECRET-KEY-1...')",
+    # No decoder's reason for a secret key: it could point into the secret.
     garbled="not an age identity (expected 'AGE-SECRET-KEY-1...')",
     exact="an age X25519 identity is 32 bytes",
 )
