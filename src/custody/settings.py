@@ -129,7 +129,8 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1)
     address_lockout_failures: int = Field(default=100, ge=3)
     enrolment_minutes: int = Field(default=15, ge=1, le=60)
-    max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Large enough for an item's seal to the most readers a transfer has (protocol.transfers).
+    max_json_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     totp_issuer: str = Field(default="custody", min_length=1, max_length=40)
     # Passwords are hashed with argon2id at argon2-cffi's defaults (RFC 9106's low-memory
     # recommendation, t=3 and 64 MiB). Cheaper is for tests only: refused outside development.

@@ -19,10 +19,11 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from custody.bundle import build_bundle
 from custody.cli.ledger_cmds import describe
@@ -30,18 +31,22 @@ from custody.clock import FixedClock
 from custody.crypto.age import Identity
 from custody.crypto.signing import SigningKey
 from custody.domain.people import Role
+from custody.domain.policy import Scope
+from custody.errors import InvalidInput
 from custody.ledger import note, people
 from custody.ledger.checkpoint import Checkpoint, sign_checkpoint
 from custody.ledger.entry import Entry, PrevRef
 from custody.ledger.merkle import MemoryTree, inclusion_proof, leaf_hash
 from custody.ledger.tiles import MAX_ENTRY_SIZE
 from custody.protocol.ledger import TrailEntryOut
-from custody.services import delivery, reports, trails
+from custody.protocol.transfers import MAX_RECIPIENTS
+from custody.server.app import create_app
+from custody.services import cases, delivery, items, reports, tokens, trails, transfers
 from custody.store.ledger_store import LedgerStore
-from custody.store.models import User, UserKey
+from custody.store.models import Item, User, UserKey
 from support.cli import base_env, run_custody
 from support.go import build_go
-from support.world import CPS, POLICE, T0, Account, Cast, World, world_settings
+from support.world import CPS, POLICE, T0, Account, Cast, World, new_urn, world_settings
 
 UNIT = "Serious Fraud"
 MANY = 3000
@@ -281,3 +286,43 @@ def test_a_small_transfers_entries_are_byte_identical_to_the_inline_form(cast: C
         raw.decode()
     )
     assert entry.transfer == tid
+
+
+def test_an_item_is_sealed_for_all_of_them_through_the_api(large: Large) -> None:
+    """The seal carries a key wrap for each of the 3,000, the sender and the two recovery
+    keys, over 1 MiB of JSON: the route takes it whole (it refused more than 100 wraps once,
+    so a unit of more than about 97 people could not be sent to)."""
+    world, sender = large.world, large.sender.actor
+    urn = new_urn()
+    cases.create_case(world.ctx, sender, urn)
+    draft = transfers.create_transfer(world.ctx, sender, urn, [f"{CPS}/{UNIT}"], None)
+    item = items.add_item(world.ctx, sender, draft.id, 100)
+    with world.ctx.unit_of_work() as session:
+        row = session.get_one(Item, item.id)
+        row.state, row.blob_key = "uploaded", f"items/{item.id}"
+        user = session.get_one(User, sender.user_id)
+        token = tokens.issue(world.ctx, session, user, frozenset({Scope.SEND}), timedelta(hours=1))
+    wrap = base64.b64encode(bytes(232)).decode()  # an age file of one item key: 232 bytes
+    body = {"sealed_manifest": base64.b64encode(b"sealed").decode(), "manifest_sha256": "a" * 64,
+            "wraps": {r.recipient: wrap for r in draft.readers}}
+    assert len(draft.readers) == MANY + 3
+    with TestClient(create_app(world.settings, clock=world.ctx.clock, background=False)) as api:
+        answer = api.post(f"/api/v1/items/{item.id}/seal", json=body,
+                          headers={"Authorization": f"Bearer {token.token}"})
+    assert answer.status_code == 204, answer.text[:300]
+    assert len(answer.request.content) > 1024 * 1024
+    with world.ctx.unit_of_work() as session:
+        assert session.get_one(Item, item.id).state == "sealed"
+
+
+def test_a_transfer_to_more_people_than_the_cap_is_refused_before_anything_is_written(
+    large: Large,
+) -> None:
+    world, sender = large.world, large.sender.actor
+    one_more = world.add("one-more", "one.more@cps.example", CPS, Role.PROSECUTOR, keys=True)
+    urn = new_urn()
+    cases.create_case(world.ctx, sender, urn)
+    before = len(_log(world))
+    with pytest.raises(InvalidInput, match=f"are {MAX_RECIPIENTS + 1} people; .* at most"):
+        transfers.create_transfer(world.ctx, sender, urn, [f"{CPS}/{UNIT}", one_more.email], None)
+    assert len(_log(world)) == before

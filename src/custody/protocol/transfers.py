@@ -109,10 +109,19 @@ class ItemCreatedOut(View):
     position: int
 
 
+# The most people one transfer reaches (a unit of that many counts them all), and so the most
+# key wraps an item's seal carries: theirs, the sender's and two organisations' recovery keys.
+# One wrap is about 380 bytes of JSON: a full seal is about 1.2 MB (CUSTODY_MAX_JSON_BYTES).
+MAX_RECIPIENTS = 3000
+MAX_READERS = MAX_RECIPIENTS + 3
+
+
 class SealIn(Strict):
     sealed_manifest: str = Field(max_length=100_000, description="base64 of the sealed manifest")
     manifest_sha256: Sha256
-    wraps: dict[str, str] = Field(max_length=100, description="age recipient -> base64 wrap")
+    wraps: dict[str, str] = Field(
+        max_length=MAX_READERS, description="age recipient -> base64 wrap"
+    )
 
 
 class ReceiptIn(Strict):

@@ -20,7 +20,7 @@ from custody.domain.transfers import Event, TransferState, next_state
 from custody.errors import Conflict, Forbidden, InvalidInput, NotFound
 from custody.ledger.entry import Entry
 from custody.ledger.events import EntryType
-from custody.protocol.transfers import ReaderOut, TransferOut, TransferPage
+from custody.protocol.transfers import MAX_RECIPIENTS, ReaderOut, TransferOut, TransferPage
 from custody.services import notifications
 from custody.services.accounts import current_key
 from custody.services.cases import find_case
@@ -173,6 +173,12 @@ def create_transfer(
         org, users = resolved.org, resolved.users
         if any(u.id == actor.user_id for u in users):
             raise InvalidInput("you cannot send a transfer to yourself")
+        if len(users) > MAX_RECIPIENTS:
+            raise InvalidInput(
+                f"these recipients are {len(users)} people; a transfer reaches at most "
+                f"{MAX_RECIPIENTS}",
+                hint="send to fewer people, or to smaller units, in several transfers",
+            )
         ack = ack_within or timedelta(hours=org.default_ack_hours)
         transfer = Transfer(
             case_id=case.id,
